@@ -1,0 +1,168 @@
+//! The on-disk cache of decoded pools: one file per (canonical root, options, spec) in
+//! `cache_dir/pools/`, holding the scan fingerprint it was made from, the decode results
+//! (which items failed and why) and the pixels. A file that is torn, corrupt, from
+//! another format version or from a changed folder is ignored, never trusted.
+//!
+//! File format: MAGIC, u32 version, u64 header length, JSON header, pool pixels, test
+//! pixels, u64 xxh3 checksum of everything before it (all integers little-endian).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+
+use super::{DecodeSpec, Fingerprint, ScanOptions, SkipReason, Skipped};
+
+const MAGIC: &[u8; 8] = b"GLNPOOL\n";
+/// Bump when the file layout or the decoding changes.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// What the cache file says besides the pixels.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct CacheHeader {
+    pub fingerprint: Fingerprint,
+    pub spec: DecodeSpec,
+    /// Items the scan listed, before decode failures were dropped.
+    pub pool_listed: usize,
+    pub test_listed: usize,
+    /// Indices (into the scanned lists) that failed to decode, with the reason.
+    pub pool_failed: Vec<(u32, SkipReason)>,
+    pub test_failed: Vec<(u32, SkipReason)>,
+    /// The decode failures as they are reported.
+    pub decode_skipped: Skipped,
+    pub pool_bytes: u64,
+    pub test_bytes: u64,
+}
+
+/// The cache file for this root, options and requested spec.
+pub(crate) fn cache_file(
+    cache_dir: &Path,
+    root: &Path,
+    opts: &ScanOptions,
+    spec: Option<DecodeSpec>,
+) -> PathBuf {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let key = format!(
+        "v{FORMAT_VERSION}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        canonical(root),
+        opts.test.as_deref().map(canonical),
+        opts.label_pattern,
+        opts.classes,
+        spec
+    );
+    cache_dir
+        .join("pools")
+        .join(format!("{:032x}.pool", xxh3_128(key.as_bytes())))
+}
+
+/// The header and the pool and test pixels, if `path` holds a sound cache file made
+/// from a scan with this fingerprint; `None` for anything else.
+pub(crate) fn read(
+    path: &Path,
+    fingerprint: Fingerprint,
+) -> Option<(CacheHeader, Vec<u8>, Vec<u8>)> {
+    let bytes = std::fs::read(path).ok()?;
+    match parse(&bytes, fingerprint) {
+        Ok(found) => Some(found),
+        Err(why) => {
+            tracing::info!(path = %path.display(), why, "pool cache not used");
+            None
+        }
+    }
+}
+
+fn parse(
+    bytes: &[u8],
+    fingerprint: Fingerprint,
+) -> Result<(CacheHeader, Vec<u8>, Vec<u8>), &'static str> {
+    const FIXED: usize = 8 + 4 + 8;
+    if bytes.len() < FIXED + 8 || &bytes[..8] != MAGIC {
+        return Err("not a pool cache file");
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 8);
+    if xxh3_64(body).to_le_bytes() != sum {
+        return Err("checksum mismatch (torn or corrupt)");
+    }
+    let version = u32::from_le_bytes(body[8..12].try_into().unwrap());
+    if version != FORMAT_VERSION {
+        return Err("other format version");
+    }
+    let header_len = u64::from_le_bytes(body[12..20].try_into().unwrap()) as usize;
+    let header_end = FIXED
+        .checked_add(header_len)
+        .filter(|&e| e <= body.len())
+        .ok_or("bad header length")?;
+    let header: CacheHeader =
+        serde_json::from_slice(&body[FIXED..header_end]).map_err(|_| "bad header")?;
+    if header.fingerprint != fingerprint {
+        return Err("folder changed since it was cached");
+    }
+    let pool_end = header_end + header.pool_bytes as usize;
+    if pool_end + header.test_bytes as usize != body.len() {
+        return Err("pixel lengths do not add up");
+    }
+    let item_len = header.spec.item_len() as u64;
+    let kept = |listed: usize, failed: usize| (listed.saturating_sub(failed)) as u64 * item_len;
+    if kept(header.pool_listed, header.pool_failed.len()) != header.pool_bytes
+        || kept(header.test_listed, header.test_failed.len()) != header.test_bytes
+    {
+        return Err("pixel lengths do not match the item counts");
+    }
+    let pool = body[header_end..pool_end].to_vec();
+    let test = body[pool_end..].to_vec();
+    Ok((header, pool, test))
+}
+
+/// Writes the cache file atomically: a temporary file in the same folder, renamed over
+/// the old one, so a reader never sees half a file.
+pub(crate) fn write(
+    path: &Path,
+    header: &CacheHeader,
+    pool: &[u8],
+    test: &[u8],
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let header_json = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+    let mut head = Vec::with_capacity(20 + header_json.len());
+    head.extend_from_slice(MAGIC);
+    head.extend(FORMAT_VERSION.to_le_bytes());
+    head.extend((header_json.len() as u64).to_le_bytes());
+    head.extend_from_slice(&header_json);
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for part in [&head[..], pool, test] {
+        hasher.update(part);
+    }
+    let (tmp_path, file) = tempfile_in(dir)?;
+    let written = (|| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        for part in [&head[..], pool, test, &hasher.digest().to_le_bytes()[..]] {
+            out.write_all(part)?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?;
+        std::fs::rename(&tmp_path, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp_path);
+    }
+    written
+}
+
+/// A new file next to the target, named uniquely by process id and a counter.
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".tmp-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! `scan`: detect the layout of a data folder, list its images with their oracle labels,
+//! discover the classes, and count what had to be skipped. Reads no pixels (IDX label
+//! files and headers excepted).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use regex::Regex;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::idx::{read_idx_labels, read_images_header, IdxFiles};
+use super::names::{assign_keys, natural_cmp, split_key_prefix};
+use super::walk::{dir_id, list_dir, walk, EntryKind, FileEntry};
+use super::{
+    display_path, Class, DatasetError, Fingerprint, Item, Layout, Pool, ScanOptions, SkipReason,
+    Skipped, Source,
+};
+
+/// Extensions taken for images; anything else is counted as "not an image".
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"];
+/// Files bigger than this are not read at all.
+pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
+/// Folder names taken for the test split next to `train/`.
+const TEST_DIR_NAMES: &[&str] = &["test", "val", "valid", "validation"];
+/// Bump when the fingerprint's inputs change.
+const FINGERPRINT_VERSION: &str = "glean-scan-1";
+
+pub(crate) fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// How the images of one folder get their class.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// `dir/<class>/**/*.png`
+    ClassFolders,
+    /// `dir/**/*.png`, class captured from the file name
+    Pattern(&'a Regex),
+    /// `dir/**/*.png`, no class
+    Unlabeled,
+}
+
+/// An image found by the scan, before classes are numbered.
+struct Found {
+    id: String,
+    source: Source,
+    /// The class as named on disk (folder name, captured text, IDX label).
+    class: Option<String>,
+    /// Raw path bytes (or IDX file + index), size and mtime, for the fingerprint.
+    identity: Vec<u8>,
+    size: u64,
+    mtime_ns: u64,
+}
+
+/// Lists `root`, detects its layout and returns the pool with its classes and skips.
+pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
+    let meta = std::fs::metadata(root).map_err(|e| DatasetError::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(DatasetError::NotADirectory(display_path(root)));
+    }
+    let pattern = compile_pattern(opts.label_pattern.as_deref())?;
+    let given_classes = validate_classes(opts.classes.as_deref())?;
+    let mut skipped = Skipped::default();
+
+    let entries = list_dir(root, Path::new("")).map_err(|e| DatasetError::io(root, e))?;
+    let file_names: Vec<String> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::File(_)))
+        .filter_map(|e| e.name.to_str().map(str::to_owned))
+        .collect();
+    let idx_files = IdxFiles::find(root, file_names.iter().map(|s| s.as_str()));
+    let dir_named = |names: &[&str]| {
+        entries.iter().find_map(|e| match &e.kind {
+            EntryKind::Dir { path, .. }
+                if e.name
+                    .to_str()
+                    .is_some_and(|n| names.iter().any(|want| want.eq_ignore_ascii_case(n))) =>
+            {
+                Some(path.clone())
+            }
+            _ => None,
+        })
+    };
+
+    let (layout, pool_found, mut test_found) = if idx_files.train_images.is_some() {
+        let (pool, test) = scan_idx(&idx_files)?;
+        (Layout::Idx, pool, test)
+    } else if let Some(train_dir) = dir_named(&["train"]) {
+        let mode = detect_mode(&train_dir, pattern.as_ref(), given_classes.is_some())?;
+        let pool = collect(&train_dir, "train/", mode, &mut skipped);
+        let test = match dir_named(TEST_DIR_NAMES) {
+            Some(test_dir) => {
+                let prefix = format!(
+                    "{}/",
+                    test_dir.file_name().unwrap_or_default().to_string_lossy()
+                );
+                collect(
+                    &test_dir,
+                    &prefix,
+                    labeled_mode(pattern.as_ref()),
+                    &mut skipped,
+                )
+            }
+            None => Vec::new(),
+        };
+        (Layout::SplitFolders, pool, test)
+    } else {
+        let mode = detect_mode(root, pattern.as_ref(), given_classes.is_some())?;
+        let layout = match mode {
+            Mode::ClassFolders => Layout::ClassFolders,
+            Mode::Pattern(_) => Layout::NamePattern,
+            Mode::Unlabeled => Layout::Unlabeled,
+        };
+        (layout, collect(root, "", mode, &mut skipped), Vec::new())
+    };
+
+    if let Some(test_dir) = &opts.test {
+        let meta = std::fs::metadata(test_dir).map_err(|e| DatasetError::io(test_dir, e))?;
+        if !meta.is_dir() {
+            return Err(DatasetError::NotADirectory(display_path(test_dir)));
+        }
+        test_found = collect(
+            test_dir,
+            "test:",
+            labeled_mode(pattern.as_ref()),
+            &mut skipped,
+        );
+    }
+
+    let classes = match &given_classes {
+        Some(names) => assign_keys(&names.iter().map(|n| (n.clone(), None)).collect::<Vec<_>>()),
+        None => discover_classes(pool_found.iter().chain(&test_found)),
+    };
+    let (items, test, fingerprint) =
+        finish(layout, opts, &classes, pool_found, test_found, &mut skipped);
+    if items.is_empty() {
+        return Err(DatasetError::NoImages {
+            root: display_path(root),
+            skipped: skipped.total(),
+            reasons: if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", skipped.summary())
+            },
+        });
+    }
+    Ok(Pool {
+        root: root.to_path_buf(),
+        layout,
+        classes,
+        items,
+        test,
+        skipped,
+        fingerprint,
+    })
+}
+
+fn compile_pattern(pattern: Option<&str>) -> Result<Option<Regex>, DatasetError> {
+    let Some(pattern) = pattern else {
+        return Ok(None);
+    };
+    let bad = |message: String| DatasetError::BadPattern {
+        pattern: pattern.to_string(),
+        message,
+    };
+    let re = Regex::new(pattern).map_err(|e| bad(e.to_string()))?;
+    if re.captures_len() != 2 {
+        return Err(bad(format!(
+            "needs exactly one capture group (the class), has {}",
+            re.captures_len() - 1
+        )));
+    }
+    Ok(Some(re))
+}
+
+fn validate_classes(classes: Option<&[String]>) -> Result<Option<Vec<String>>, DatasetError> {
+    let Some(classes) = classes else {
+        return Ok(None);
+    };
+    let names: Vec<String> = classes.iter().map(|c| c.trim().to_string()).collect();
+    if names.is_empty() {
+        return Err(DatasetError::BadClasses("the list is empty".into()));
+    }
+    if let Some(blank) = names.iter().position(|n| n.is_empty()) {
+        return Err(DatasetError::BadClasses(format!(
+            "class {} is blank",
+            blank + 1
+        )));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(DatasetError::BadClasses(format!(
+            "{:?} is named twice",
+            super::escape_for_display(dup)
+        )));
+    }
+    if names.len() > u16::MAX as usize {
+        return Err(DatasetError::BadClasses("too many classes".into()));
+    }
+    Ok(Some(names))
+}
+
+/// Class folders when `dir` has sub-folders, else the pattern, else unlabeled when
+/// classes were given; a flat folder with nothing naming its classes is an error.
+fn detect_mode<'a>(
+    dir: &Path,
+    pattern: Option<&'a Regex>,
+    have_classes: bool,
+) -> Result<Mode<'a>, DatasetError> {
+    if let Some(re) = pattern {
+        return Ok(Mode::Pattern(re));
+    }
+    let entries = list_dir(dir, Path::new("")).map_err(|e| DatasetError::io(dir, e))?;
+    let has_class_dirs = entries.iter().any(|e| {
+        matches!(e.kind, EntryKind::Dir { .. }) && !has_image_extension(Path::new(&e.name))
+    });
+    let has_images = entries
+        .iter()
+        .any(|e| matches!(e.kind, EntryKind::File(_)) && has_image_extension(Path::new(&e.name)));
+    if has_class_dirs || !has_images {
+        Ok(Mode::ClassFolders)
+    } else if have_classes {
+        Ok(Mode::Unlabeled)
+    } else {
+        Err(DatasetError::NoClasses(display_path(dir)))
+    }
+}
+
+/// Test splits are always labeled: by the pattern, or by class folders.
+fn labeled_mode(pattern: Option<&Regex>) -> Mode<'_> {
+    pattern.map_or(Mode::ClassFolders, Mode::Pattern)
+}
+
+fn rel_id(prefix: &str, rel: &Path) -> String {
+    let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
+    format!("{prefix}{}", parts.join("/"))
+}
+
+/// Every image below `dir` with the class its mode gives it; bad entries go to `skipped`.
+fn collect(dir: &Path, id_prefix: &str, mode: Mode, skipped: &mut Skipped) -> Vec<Found> {
+    let root_id = match dir_id(dir) {
+        Ok(id) => id,
+        Err(e) => {
+            skipped.add(super::walk::reason_for(&e), &display_path(dir));
+            return Vec::new();
+        }
+    };
+    // (file, class as named on disk)
+    let mut files: Vec<(FileEntry, Option<String>)> = Vec::new();
+    let mut skips: Vec<(SkipReason, PathBuf)> = Vec::new();
+    match mode {
+        Mode::ClassFolders => {
+            let entries = match list_dir(dir, Path::new("")) {
+                Ok(e) => e,
+                Err(e) => {
+                    skipped.add(super::walk::reason_for(&e), &display_path(dir));
+                    return Vec::new();
+                }
+            };
+            let mut class_dirs = Vec::new();
+            for entry in entries {
+                let rel = PathBuf::from(&entry.name);
+                match entry.kind {
+                    // A loose file next to the class folders has no class.
+                    EntryKind::File(f) if has_image_extension(&f.rel) => {
+                        skips.push((SkipReason::NoLabel, rel))
+                    }
+                    EntryKind::File(_) => skips.push((SkipReason::NotImage, rel)),
+                    EntryKind::Skip(reason) => skips.push((reason, rel)),
+                    EntryKind::Dir { .. } if has_image_extension(&rel) => {
+                        skips.push((SkipReason::NotRegularFile, rel))
+                    }
+                    EntryKind::Dir { path, id } => class_dirs.push((path, rel, id)),
+                }
+            }
+            let walks: Vec<_> = class_dirs
+                .par_iter()
+                .map(|(path, rel, id)| {
+                    let class = rel.to_string_lossy().into_owned();
+                    (class, walk(path, rel, &[root_id, *id]))
+                })
+                .collect();
+            for (class, w) in walks {
+                files.extend(w.files.into_iter().map(|f| (f, Some(class.clone()))));
+                skips.extend(w.skipped);
+            }
+        }
+        Mode::Pattern(re) => {
+            let w = walk(dir, Path::new(""), &[root_id]);
+            skips.extend(w.skipped);
+            for f in w.files {
+                let name = f.rel.file_name().unwrap_or_default().to_string_lossy();
+                let class = re
+                    .captures(&name)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_str().to_string())
+                    .filter(|c| !c.is_empty());
+                match class {
+                    Some(c) => files.push((f, Some(c))),
+                    None if has_image_extension(&f.rel) => skips.push((SkipReason::NoLabel, f.rel)),
+                    None => skips.push((SkipReason::NotImage, f.rel)),
+                }
+            }
+        }
+        Mode::Unlabeled => {
+            let w = walk(dir, Path::new(""), &[root_id]);
+            skips.extend(w.skipped);
+            files.extend(w.files.into_iter().map(|f| (f, None)));
+        }
+    }
+    for (reason, rel) in skips {
+        skipped.add(reason, &rel_id(id_prefix, &rel));
+    }
+    let mut found = Vec::with_capacity(files.len());
+    for (f, class) in files {
+        let id = rel_id(id_prefix, &f.rel);
+        let reason = if !has_image_extension(&f.rel) {
+            Some(SkipReason::NotImage)
+        } else if f.size == 0 {
+            Some(SkipReason::EmptyFile)
+        } else if f.size > MAX_FILE_BYTES {
+            Some(SkipReason::TooLarge)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            skipped.add(reason, &id);
+            continue;
+        }
+        let mut identity = id_prefix.as_bytes().to_vec();
+        identity.extend(f.rel.as_os_str().as_encoded_bytes());
+        found.push(Found {
+            id,
+            source: Source::File(f.path),
+            class,
+            identity,
+            size: f.size,
+            mtime_ns: f.mtime_ns,
+        });
+    }
+    found
+}
+
+/// The pool and test items of a folder of MNIST IDX files.
+fn scan_idx(files: &IdxFiles) -> Result<(Vec<Found>, Vec<Found>), DatasetError> {
+    let split = |images: &Path, labels: Option<&PathBuf>, prefix: &str| {
+        let header = read_images_header(images)?;
+        let labels_path = labels;
+        let labels = labels.map(|l| read_idx_labels(l)).transpose()?;
+        if let (Some(l), Some(path)) = (&labels, labels_path) {
+            if l.len() != header.count {
+                return Err(DatasetError::BadIdx {
+                    path: display_path(path),
+                    message: format!("{} labels for {} images", l.len(), header.count),
+                });
+            }
+        }
+        let meta = std::fs::metadata(images).map_err(|e| DatasetError::io(images, e))?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        let labels_identity = labels.as_deref().map_or(0, xxhash_rust::xxh3::xxh3_64);
+        Ok((0..header.count)
+            .map(|index| {
+                let mut identity = images.as_os_str().as_encoded_bytes().to_vec();
+                identity.extend((index as u64).to_le_bytes());
+                identity.extend(labels_identity.to_le_bytes());
+                Found {
+                    id: format!("{prefix}:{index}"),
+                    source: Source::Idx {
+                        file: images.to_path_buf(),
+                        index,
+                    },
+                    class: labels.as_ref().map(|l| l[index].to_string()),
+                    identity,
+                    size: meta.len(),
+                    mtime_ns,
+                }
+            })
+            .collect::<Vec<_>>())
+    };
+    let pool = match &files.train_images {
+        Some(images) => split(images, files.train_labels.as_ref(), "idx")?,
+        None => Vec::new(),
+    };
+    let test = match &files.test_images {
+        Some(images) => split(images, files.test_labels.as_ref(), "idx-test")?,
+        None => Vec::new(),
+    };
+    Ok((pool, test))
+}
+
+/// Classes named on disk, ordered naturally by their on-disk name (so `0_pug`, `1_dane`
+/// keep their order), `6_great_dane` becoming `great_dane` on key 6.
+fn discover_classes<'a>(found: impl Iterator<Item = &'a Found>) -> Vec<Class> {
+    let mut raw: Vec<&str> = found.filter_map(|f| f.class.as_deref()).collect();
+    raw.sort_unstable();
+    raw.dedup();
+    raw.sort_by(|a, b| natural_cmp(a, b));
+    let mut named: Vec<(String, Option<char>)> = Vec::new();
+    for r in raw {
+        let (key, name) = split_key_prefix(r);
+        if !named.iter().any(|(n, _)| n == name) {
+            named.push((name.to_string(), key));
+        }
+    }
+    assign_keys(&named)
+}
+
+/// Numbers the labels, drops unknown classes and duplicate ids, sorts the items and
+/// fingerprints the result.
+fn finish(
+    layout: Layout,
+    opts: &ScanOptions,
+    classes: &[Class],
+    pool: Vec<Found>,
+    test: Vec<Found>,
+    skipped: &mut Skipped,
+) -> (Vec<Item>, Vec<Item>, Fingerprint) {
+    let index: HashMap<&str, u16> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i as u16))
+        .collect();
+    let mut hasher = Xxh3::new();
+    hasher.update(FINGERPRINT_VERSION.as_bytes());
+    hasher.update(format!("{layout:?}|{:?}|{:?}", opts.label_pattern, opts.classes).as_bytes());
+    let mut seen_ids = HashSet::new();
+    let mut convert = |found: Vec<Found>, hasher: &mut Xxh3, skipped: &mut Skipped| {
+        let mut rows: Vec<(Item, Found)> = Vec::with_capacity(found.len());
+        for f in found {
+            let label = match &f.class {
+                None => None,
+                Some(raw) => {
+                    let by_name = index
+                        .get(raw.as_str())
+                        .or_else(|| index.get(split_key_prefix(raw).1));
+                    match by_name {
+                        Some(&l) => Some(l),
+                        None => {
+                            skipped.add(SkipReason::UnknownClass, &f.id);
+                            continue;
+                        }
+                    }
+                }
+            };
+            if !seen_ids.insert(f.id.clone()) {
+                skipped.add(SkipReason::DuplicateId, &f.id);
+                continue;
+            }
+            let item = Item {
+                id: f.id.clone(),
+                source: f.source.clone(),
+                label,
+            };
+            rows.push((item, f));
+        }
+        rows.sort_by(|a, b| natural_cmp(&a.0.id, &b.0.id));
+        hasher.update(&(rows.len() as u64).to_le_bytes());
+        for (item, f) in &rows {
+            hasher.update(&f.identity);
+            hasher.update(&[0]);
+            hasher.update(&f.size.to_le_bytes());
+            hasher.update(&f.mtime_ns.to_le_bytes());
+            hasher.update(&item.label.map_or(u32::MAX, u32::from).to_le_bytes());
+        }
+        rows.into_iter().map(|(item, _)| item).collect::<Vec<_>>()
+    };
+    let items = convert(pool, &mut hasher, skipped);
+    let test = convert(test, &mut hasher, skipped);
+    for c in classes {
+        hasher.update(format!("{}|{:?};", c.name, c.key).as_bytes());
+    }
+    hasher.update(
+        serde_json::to_string(&*skipped)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    (items, test, Fingerprint(hasher.digest128()))
+}

@@ -1,0 +1,139 @@
+//! The pixels a learner works on, as plain bytes: the pool and the labeled test split,
+//! each `n × channels × size × size` u8 (CHW per item), as the dataset module decodes them.
+
+use std::sync::Arc;
+
+use super::LearnError;
+
+#[derive(Debug, Clone)]
+pub struct LearnData {
+    pub channels: usize,
+    pub size: usize,
+    /// Number of classes the model predicts.
+    pub classes: usize,
+    pub pool: Arc<Vec<u8>>,
+    pub test: Arc<Vec<u8>>,
+    /// One label per test item (accuracy is measured on these).
+    pub test_labels: Vec<u16>,
+}
+
+impl LearnData {
+    /// Checks that the buffers and labels agree with the shape and class count.
+    pub fn new(
+        channels: usize,
+        size: usize,
+        classes: usize,
+        pool: Arc<Vec<u8>>,
+        test: Arc<Vec<u8>>,
+        test_labels: Vec<u16>,
+    ) -> Result<Self, LearnError> {
+        let item = channels * size * size;
+        if item == 0 || classes < 2 {
+            return Err(LearnError::Data(format!(
+                "need at least 1 channel, a size above 0 and 2 classes (got {channels}×{size}×{size}, {classes} classes)"
+            )));
+        }
+        if pool.len() % item != 0 || test.len() % item != 0 {
+            return Err(LearnError::Data(format!(
+                "pixel buffers are not a whole number of {channels}×{size}×{size} images"
+            )));
+        }
+        if test.len() / item != test_labels.len() {
+            return Err(LearnError::Data(format!(
+                "{} test images but {} test labels",
+                test.len() / item,
+                test_labels.len()
+            )));
+        }
+        if let Some(&bad) = test_labels.iter().find(|&&l| l as usize >= classes) {
+            return Err(LearnError::Data(format!("test label {bad} is not below the {classes} classes")));
+        }
+        if pool.is_empty() {
+            return Err(LearnError::Data("the pool has no images".into()));
+        }
+        Ok(Self { channels, size, classes, pool, test, test_labels })
+    }
+
+    /// The pool and test pixels of a loaded data set. Test items must all be labeled.
+    pub fn from_loaded(loaded: &crate::dataset::Loaded) -> Result<Self, LearnError> {
+        let spec = loaded.spec();
+        let test_labels = loaded
+            .pool
+            .test
+            .iter()
+            .map(|item| {
+                item.label.ok_or_else(|| {
+                    LearnError::Data(format!("test item {} has no label to measure accuracy with", item.id))
+                })
+            })
+            .collect::<Result<Vec<u16>, _>>()?;
+        Self::new(
+            spec.channels as usize,
+            spec.size as usize,
+            loaded.pool.classes.len(),
+            Arc::new(loaded.pool_pixels.data.clone()),
+            Arc::new(loaded.test_pixels.data.clone()),
+            test_labels,
+        )
+    }
+
+    /// Bytes per image.
+    pub fn item_len(&self) -> usize {
+        self.channels * self.size * self.size
+    }
+
+    pub fn pool_len(&self) -> usize {
+        self.pool.len() / self.item_len()
+    }
+
+    pub fn test_len(&self) -> usize {
+        self.test_labels.len()
+    }
+
+    /// Model-free features for the cold start: each image 2×2 average-pooled (quarter
+    /// the dimensions, most of the shape) and scaled to [0, 1]. Returns `(features, dim)`.
+    pub fn cold_start_features(&self) -> (Vec<f32>, usize) {
+        let (c, s) = (self.channels, self.size);
+        let half = s.div_ceil(2);
+        let dim = c * half * half;
+        let mut out = vec![0.0f32; self.pool_len() * dim];
+        for (img, feat) in self.pool.chunks(self.item_len()).zip(out.chunks_mut(dim)) {
+            for ch in 0..c {
+                for y in 0..s {
+                    for x in 0..s {
+                        let v = img[ch * s * s + y * s + x] as f32 / (255.0 * 4.0);
+                        feat[ch * half * half + (y / 2) * half + x / 2] += v;
+                    }
+                }
+            }
+        }
+        (out, dim)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_mismatched_buffers() {
+        let ok = LearnData::new(1, 2, 2, Arc::new(vec![0; 8]), Arc::new(vec![0; 4]), vec![1]);
+        assert!(ok.is_ok());
+        let e = LearnData::new(1, 2, 2, Arc::new(vec![0; 7]), Arc::new(vec![0; 4]), vec![1]);
+        assert!(e.unwrap_err().to_string().contains("whole number"));
+        let e = LearnData::new(1, 2, 2, Arc::new(vec![0; 8]), Arc::new(vec![0; 4]), vec![]);
+        assert!(e.unwrap_err().to_string().contains("test labels"));
+        let e = LearnData::new(1, 2, 2, Arc::new(vec![0; 8]), Arc::new(vec![0; 4]), vec![2]);
+        assert!(e.unwrap_err().to_string().contains("below"));
+    }
+
+    #[test]
+    fn cold_start_features_average_2x2_blocks() {
+        // One 1×2×2 image: 0, 255, 255, 255 → one feature (0 + 3·255) / (4·255) = 0.75.
+        let d = LearnData::new(1, 2, 2, Arc::new(vec![0, 255, 255, 255]), Arc::new(vec![]), vec![])
+            .unwrap();
+        let (f, dim) = d.cold_start_features();
+        assert_eq!(dim, 1);
+        assert!((f[0] - 0.75).abs() < 1e-6);
+    }
+}

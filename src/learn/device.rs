@@ -1,0 +1,102 @@
+//! `--device auto|cpu|cuda[:N]`: parsing, and resolving to a tch device that exists.
+
+use tch::Device;
+
+use super::LearnError;
+
+/// The device a user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum DeviceChoice {
+    /// CUDA device 0 when libtorch sees one, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| format!("unknown device `{s}` (expected auto, cpu, cuda or cuda:N)")),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => f.write_str("auto"),
+            DeviceChoice::Cpu => f.write_str("cpu"),
+            DeviceChoice::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The tch device, or an error naming what is missing (never a libtorch crash).
+    pub fn resolve(self) -> Result<Device, LearnError> {
+        match self {
+            DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Cuda(n) => {
+                let count = tch::Cuda::device_count().max(0) as usize;
+                if n < count {
+                    Ok(Device::Cuda(n))
+                } else if count == 0 {
+                    Err(LearnError::Device(format!(
+                        "cuda:{n} asked for, but libtorch sees no CUDA device (use --device cpu or auto)"
+                    )))
+                } else {
+                    Err(LearnError::Device(format!(
+                        "cuda:{n} asked for, but libtorch sees only {count} CUDA device(s) (cuda:0..cuda:{})",
+                        count - 1
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// Human-readable name of a resolved device.
+pub fn describe(device: Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(n) => format!("cuda:{n}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_names() {
+        assert_eq!("auto".parse(), Ok(DeviceChoice::Auto));
+        assert_eq!("CPU".parse(), Ok(DeviceChoice::Cpu));
+        assert_eq!("cuda".parse(), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!("cuda:2".parse(), Ok(DeviceChoice::Cuda(2)));
+        assert!("cuda:x".parse::<DeviceChoice>().is_err());
+        assert!("tpu".parse::<DeviceChoice>().unwrap_err().contains("tpu"));
+        assert_eq!(DeviceChoice::Cuda(3).to_string(), "cuda:3");
+    }
+
+    #[test]
+    fn missing_cuda_device_is_an_error() {
+        let beyond = tch::Cuda::device_count().max(0) as usize + 1;
+        let err = DeviceChoice::Cuda(beyond).resolve().unwrap_err();
+        assert!(err.to_string().contains("cuda"), "{err}");
+        assert_eq!(DeviceChoice::Cpu.resolve().unwrap(), Device::Cpu);
+        // Auto always resolves to something usable.
+        DeviceChoice::Auto.resolve().unwrap();
+    }
+}

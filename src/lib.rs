@@ -1,0 +1,12 @@
+//! glean: an active-learning image labeler for the terminal.
+//!
+//! Module borders follow `DESIGN.md`: `dataset` and `session` know nothing of tch,
+//! `learn` is the only place that touches it, `tui` draws, `simulate` runs the loop
+//! headless.
+
+pub mod cli;
+pub mod dataset;
+pub mod learn;
+pub mod paths;
+pub mod session;
+pub mod tui;

@@ -1,0 +1,399 @@
+//! Sessions that never lose a label.
+//!
+//! A session `NAME` is three files in the session folder:
+//! - `NAME.ron`, the snapshot: configuration, labels, skips, rounds, in pretty RON;
+//! - `NAME.journal`, every change since the snapshot, one checksummed line each, fsync'd
+//!   before the call that made it returns;
+//! - `NAME.lock`, locked while a process has the session open.
+//!
+//! Opening folds the journal into the snapshot's state; `compact` (every
+//! `COMPACT_EVERY` changes, on `close` and on drop) writes the folded state as the new
+//! snapshot atomically and empties the journal. This module knows nothing of tch.
+
+pub mod commands;
+mod error;
+mod export;
+mod journal;
+mod list;
+mod lock;
+mod snapshot;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use error::{Result, SessionError};
+pub use export::{export, export_to_file, ExportFormat};
+pub use journal::TornRecord;
+pub use list::{list, most_recent, sessions_table, SessionSummary};
+pub use snapshot::FORMAT_VERSION;
+pub use types::{
+    DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source,
+};
+
+use journal::{Record, Writer};
+use lock::SessionLock;
+use types::{now, Op};
+
+/// Changes between automatic compactions.
+pub const COMPACT_EVERY: usize = 256;
+
+/// The longest session name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Checks that `name` can name a session: 1 to 64 letters, digits, `-`, `_` or `.`,
+/// not starting with a dot (so it cannot escape the folder or hide).
+pub fn validate_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.chars().count() > MAX_NAME_LEN {
+        Some("it is longer than 64 characters")
+    } else if name.starts_with('.') {
+        Some("it starts with a dot")
+    } else if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Some("use only letters, digits, '-', '_' and '.'")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(SessionError::InvalidName {
+            name: name.to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn file_path(dir: &Path, name: &str, extension: &str) -> PathBuf {
+    dir.join(format!("{name}.{extension}"))
+}
+
+/// Path of a session's snapshot.
+pub fn snapshot_path(dir: &Path, name: &str) -> PathBuf {
+    file_path(dir, name, "ron")
+}
+
+/// Path of a session's journal.
+pub fn journal_path(dir: &Path, name: &str) -> PathBuf {
+    file_path(dir, name, "journal")
+}
+
+/// What loading found besides the state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Journal records folded into the snapshot's state.
+    pub replayed: usize,
+    /// A damaged last journal record that was ignored (and, by `Session::open`, cut off).
+    pub torn: Option<TornRecord>,
+}
+
+impl LoadReport {
+    /// One line per thing the user should be told.
+    pub fn warnings(&self) -> Vec<String> {
+        self.torn.iter().map(ToString::to_string).collect()
+    }
+}
+
+struct Loaded {
+    state: SessionState,
+    report: LoadReport,
+    journal_intact_len: u64,
+}
+
+fn load_files(dir: &Path, name: &str) -> Result<Loaded> {
+    validate_name(name)?;
+    let snap_path = snapshot_path(dir, name);
+    let bytes = match std::fs::read(&snap_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SessionError::NotFound {
+                name: name.to_string(),
+                dir: dir.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(SessionError::io("read", &snap_path)(e)),
+    };
+    let mut state = snapshot::parse(&bytes, &snap_path)?;
+    // The file name is the session's name, even if the file was renamed by hand.
+    state.name = name.to_string();
+    let jpath = journal_path(dir, name);
+    let parsed = journal::parse(&journal::read(&jpath)?, &jpath)?;
+    let mut replayed = 0;
+    for (line, record) in parsed.records {
+        if record.seq <= state.seq {
+            continue; // folded in by a compaction that crashed before emptying the journal
+        }
+        state
+            .check(&record.op)
+            .map_err(|message| SessionError::Journal {
+                path: jpath.clone(),
+                line,
+                message,
+            })?;
+        state.apply(record.op);
+        state.seq = record.seq;
+        state.last_used = state.last_used.max(record.time);
+        replayed += 1;
+    }
+    Ok(Loaded {
+        state,
+        report: LoadReport {
+            replayed,
+            torn: parsed.torn,
+        },
+        journal_intact_len: parsed.intact_len,
+    })
+}
+
+/// Reads a session without opening it for writing (no lock, no file changes): for
+/// listing and exporting, also while another process has it open.
+pub fn load(dir: &Path, name: &str) -> Result<(SessionState, LoadReport)> {
+    let loaded = load_files(dir, name)?;
+    Ok((loaded.state, loaded.report))
+}
+
+/// A session open for labeling. It holds the lock until dropped; every change is in the
+/// journal on disk before the method that made it returns.
+#[derive(Debug)]
+pub struct Session {
+    dir: PathBuf,
+    state: SessionState,
+    journal: Writer,
+    since_compaction: usize,
+    compact_every: usize,
+    closed: bool,
+    // Last, so the lock is released after everything else is dropped.
+    _lock: SessionLock,
+}
+
+impl Session {
+    /// Makes a new session; an error if one with this name exists.
+    pub fn create(dir: &Path, name: &str, config: SessionConfig) -> Result<Session> {
+        validate_name(name)?;
+        validate_config(&config)?;
+        std::fs::create_dir_all(dir).map_err(SessionError::io("create folder", dir))?;
+        let lock = SessionLock::acquire(&file_path(dir, name, "lock"), name)?;
+        let snap_path = snapshot_path(dir, name);
+        if snap_path.exists() {
+            return Err(SessionError::Exists {
+                name: name.to_string(),
+                path: snap_path,
+            });
+        }
+        let jpath = journal_path(dir, name);
+        if std::fs::metadata(&jpath).is_ok_and(|m| m.len() > 0) {
+            return Err(SessionError::Invalid(format!(
+                "{} holds labels of an earlier session {name} whose snapshot is gone; move it aside \
+                 or pick another name",
+                jpath.display()
+            )));
+        }
+        let state = SessionState::new(name, config, now());
+        snapshot::write_atomic(&snap_path, snapshot::to_text(&state)?.as_bytes())?;
+        let journal = Writer::open(&jpath, 0)?;
+        Ok(Session::with(dir, state, journal, lock))
+    }
+
+    /// Opens a saved session for labeling: the snapshot plus the journal replayed. A torn
+    /// last journal record is reported in the `LoadReport` and cut off.
+    pub fn open(dir: &Path, name: &str) -> Result<(Session, LoadReport)> {
+        validate_name(name)?;
+        if !snapshot_path(dir, name).exists() {
+            return Err(SessionError::NotFound {
+                name: name.to_string(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        let lock = SessionLock::acquire(&file_path(dir, name, "lock"), name)?;
+        let loaded = load_files(dir, name)?;
+        let journal = Writer::open(&journal_path(dir, name), loaded.journal_intact_len)?;
+        let session = Session::with(dir, loaded.state, journal, lock);
+        Ok((session, loaded.report))
+    }
+
+    fn with(dir: &Path, state: SessionState, journal: Writer, lock: SessionLock) -> Session {
+        Session {
+            dir: dir.to_path_buf(),
+            state,
+            journal,
+            since_compaction: 0,
+            compact_every: COMPACT_EVERY,
+            closed: false,
+            _lock: lock,
+        }
+    }
+
+    /// Everything the session holds.
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+    pub fn name(&self) -> &str {
+        self.state.name()
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn config(&self) -> &SessionConfig {
+        self.state.config()
+    }
+    pub fn labels(&self) -> &[LabelRecord] {
+        self.state.labels()
+    }
+    pub fn skipped(&self) -> &[String] {
+        self.state.skipped()
+    }
+    pub fn rounds(&self) -> &[RoundRecord] {
+        self.state.rounds()
+    }
+
+    /// Sets how many changes go to the journal between automatic compactions (min 1).
+    pub fn set_compact_every(&mut self, changes: usize) {
+        self.compact_every = changes.max(1);
+    }
+
+    /// Labels `item` with class index `class`. When this returns Ok the label is on disk.
+    /// An item that already has a label must be undone first.
+    pub fn label(&mut self, item: &str, class: u16, source: Source) -> Result<&LabelRecord> {
+        let record = LabelRecord {
+            item: item.to_string(),
+            class,
+            source,
+            round: u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX),
+            time: now(),
+        };
+        self.commit(Op::Label(record))?;
+        Ok(self.state.labels.last().expect("label was just applied"))
+    }
+
+    /// Undoes the last label still standing and returns it (None when there is none);
+    /// call it again to undo the one before.
+    pub fn undo(&mut self) -> Result<Option<LabelRecord>> {
+        let Some(last) = self.state.labels.last().cloned() else {
+            return Ok(None);
+        };
+        self.commit(Op::Undo {
+            item: last.item.clone(),
+        })?;
+        Ok(Some(last))
+    }
+
+    /// Marks `item` as skipped (not shown again until labeled). Skipping twice is a no-op.
+    pub fn skip(&mut self, item: &str) -> Result<()> {
+        if let Some(label) = self.state.label_of(item) {
+            return Err(SessionError::Invalid(format!(
+                "cannot skip {item:?}: it is labeled {}",
+                self.state.class_name(label.class)
+            )));
+        }
+        if self.state.skipped.iter().any(|s| s == item) {
+            return Ok(());
+        }
+        self.commit(Op::Skip {
+            item: item.to_string(),
+        })
+    }
+
+    /// Records a finished training round.
+    pub fn record_round(&mut self, round: RoundRecord) -> Result<()> {
+        self.commit(Op::Round(round))
+    }
+
+    /// Stores the ranked items of the batch being labeled, so a resume shows the same
+    /// next image; `state().queue()` gives back the ones not yet labeled or skipped.
+    pub fn set_queue(&mut self, model_version: u64, items: Vec<String>) -> Result<()> {
+        self.commit(Op::Queue(Queue {
+            model_version,
+            items,
+        }))
+    }
+
+    /// Compares the session with the items now in the data folder's pool: sets the pool
+    /// size to `pool_ids.len()` and returns the labeled or skipped items that are gone
+    /// (sorted). Their labels stay in the session (the folder may come back); the trainer
+    /// should use only labels of items in the pool.
+    pub fn reconcile(&mut self, pool_ids: &HashSet<String>) -> Result<Vec<String>> {
+        if self.state.config.pool_size != pool_ids.len() {
+            self.commit(Op::PoolSize {
+                size: pool_ids.len(),
+            })?;
+        }
+        Ok(self.state.vanished(pool_ids))
+    }
+
+    /// Writes the whole state as the new snapshot (atomically) and empties the journal.
+    pub fn compact(&mut self) -> Result<()> {
+        self.state.last_used = now().max(self.state.last_used);
+        let text = snapshot::to_text(&self.state)?;
+        snapshot::write_atomic(&snapshot_path(&self.dir, self.name()), text.as_bytes())?;
+        // A crash here leaves records the snapshot already holds; their sequence numbers
+        // tell the next load to skip them.
+        self.journal.clear()?;
+        self.since_compaction = 0;
+        Ok(())
+    }
+
+    /// Compacts and releases the lock, reporting a failure (drop does the same silently).
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.compact()
+    }
+
+    fn commit(&mut self, op: Op) -> Result<()> {
+        self.state.check(&op).map_err(SessionError::Invalid)?;
+        let record = Record {
+            seq: self.state.seq + 1,
+            time: now(),
+            op,
+        };
+        self.journal.append(&record)?;
+        self.state.seq = record.seq;
+        self.state.last_used = self.state.last_used.max(record.time);
+        self.state.apply(record.op);
+        self.since_compaction += 1;
+        if self.since_compaction >= self.compact_every {
+            // The change is already safe in the journal; a failed compaction only means
+            // a longer replay next time, so it must not fail the change.
+            if let Err(e) = self.compact() {
+                tracing::warn!("session {}: compaction failed: {e}", self.name());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.closed {
+            if let Err(e) = self.compact() {
+                tracing::warn!("session {}: compaction on close failed: {e}", self.name());
+            }
+        }
+    }
+}
+
+fn validate_config(config: &SessionConfig) -> Result<()> {
+    let problem = if config.classes.is_empty() {
+        Some("a session needs at least one class".to_string())
+    } else if config.classes.len() > usize::from(u16::MAX) {
+        Some(format!("{} classes are too many", config.classes.len()))
+    } else if config.batch == 0 {
+        Some("the batch size must be at least 1".to_string())
+    } else {
+        let mut seen = HashSet::new();
+        config
+            .classes
+            .iter()
+            .find(|c| !seen.insert(&c.name))
+            .map(|c| format!("class {:?} is listed twice", c.name))
+    };
+    match problem {
+        Some(p) => Err(SessionError::Invalid(p)),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,283 @@
+//! What a session holds: its configuration, the labels, skips and rounds, and the rules
+//! that fold journal operations into that state. Pure data: no files here.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Class, Layout};
+
+/// The data a session labels, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSpec {
+    pub root: PathBuf,
+    pub layout: Layout,
+    /// An explicit test folder (`--test`).
+    pub test: Option<PathBuf>,
+    /// `--label-pattern`: regex with one capture group naming the class.
+    pub label_pattern: Option<String>,
+    /// `--classes`, in key order, when given.
+    pub classes_arg: Option<Vec<String>>,
+}
+
+/// Everything chosen when the session was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionConfig {
+    pub data: DataSpec,
+    pub classes: Vec<Class>,
+    /// Number of items in the pool (the denominator of "labeled / pool").
+    pub pool_size: usize,
+    pub strategy: String,
+    pub batch: usize,
+    pub model: String,
+    pub device: String,
+    pub seed: u64,
+    pub learner: String,
+}
+
+/// Who gave a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Source {
+    Human,
+    Oracle,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Human => "human",
+            Source::Oracle => "oracle",
+        }
+    }
+}
+
+/// One label, in the order it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelRecord {
+    /// The dataset item id (path relative to the data root, or `idx:<n>`).
+    pub item: String,
+    /// Index into `SessionConfig::classes`.
+    pub class: u16,
+    pub source: Source,
+    /// Number of rounds finished when the label was given (the model version shown).
+    pub round: u32,
+    pub time: DateTime<Utc>,
+}
+
+/// One finished training round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// The model version this round produced.
+    pub model_version: u64,
+    /// Number of labels it trained on.
+    pub labels: usize,
+    /// Accuracy on the test split, in 0..=1, when there is one.
+    pub test_accuracy: Option<f64>,
+    /// Wall time of the round.
+    pub seconds: f64,
+    /// Which learner ranked the pool after this round.
+    pub learner: String,
+    pub time: DateTime<Utc>,
+}
+
+/// The ranked items of the batch being labeled, so a resumed session shows the same
+/// next image without retraining.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Queue {
+    pub model_version: u64,
+    pub items: Vec<String>,
+}
+
+/// One change to a session; the journal holds these, one per line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Label(LabelRecord),
+    /// Removes the last label, which must be for `item`.
+    Undo { item: String },
+    Skip { item: String },
+    Round(RoundRecord),
+    Queue(Queue),
+    PoolSize { size: usize },
+}
+
+/// The current time, to the millisecond (keeps snapshots readable).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// The folded state of a session: configuration plus everything labeled so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionState {
+    pub(crate) name: String,
+    pub(crate) config: SessionConfig,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) last_used: DateTime<Utc>,
+    pub(crate) labels: Vec<LabelRecord>,
+    /// Position of each labeled item in `labels`.
+    pub(crate) labeled: HashMap<String, usize>,
+    pub(crate) skipped: Vec<String>,
+    pub(crate) rounds: Vec<RoundRecord>,
+    pub(crate) queue: Queue,
+    /// Sequence number of the last journal record folded into this state.
+    pub(crate) seq: u64,
+}
+
+impl SessionState {
+    pub(crate) fn new(name: &str, config: SessionConfig, time: DateTime<Utc>) -> SessionState {
+        SessionState {
+            name: name.to_string(),
+            config,
+            created: time,
+            last_used: time,
+            labels: Vec::new(),
+            labeled: HashMap::new(),
+            skipped: Vec::new(),
+            rounds: Vec::new(),
+            queue: Queue::default(),
+            seq: 0,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+    /// Labels in the order they were given (undone ones removed).
+    pub fn labels(&self) -> &[LabelRecord] {
+        &self.labels
+    }
+    /// The label of an item, if it has one.
+    pub fn label_of(&self, item: &str) -> Option<&LabelRecord> {
+        self.labeled.get(item).map(|&i| &self.labels[i])
+    }
+    /// Items skipped and not labeled since, in the order they were skipped.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+    pub fn rounds(&self) -> &[RoundRecord] {
+        &self.rounds
+    }
+    /// Test accuracy of the last round that measured one.
+    pub fn last_accuracy(&self) -> Option<f64> {
+        self.rounds.iter().rev().find_map(|r| r.test_accuracy)
+    }
+    /// The ranked batch last stored with `Session::set_queue`, without the items labeled
+    /// or skipped since: the images to show next, in order.
+    pub fn queue(&self) -> (u64, Vec<&str>) {
+        let remaining = self
+            .queue
+            .items
+            .iter()
+            .filter(|i| !self.labeled.contains_key(*i) && !self.skipped.contains(i))
+            .map(String::as_str)
+            .collect();
+        (self.queue.model_version, remaining)
+    }
+    pub fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+    pub fn last_used(&self) -> DateTime<Utc> {
+        self.last_used
+    }
+
+    /// Checks that `op` can be applied; the reason when it cannot.
+    pub(crate) fn check(&self, op: &Op) -> Result<(), String> {
+        match op {
+            Op::Label(l) => {
+                if usize::from(l.class) >= self.config.classes.len() {
+                    return Err(format!(
+                        "class {} does not exist (the session has {} classes)",
+                        l.class,
+                        self.config.classes.len()
+                    ));
+                }
+                if let Some(prev) = self.label_of(&l.item) {
+                    let name = self.class_name(prev.class);
+                    return Err(format!(
+                        "item {:?} is already labeled {name}; undo that label first",
+                        l.item
+                    ));
+                }
+                Ok(())
+            }
+            Op::Undo { item } => match self.labels.last() {
+                Some(last) if last.item == *item => Ok(()),
+                Some(last) => Err(format!(
+                    "undo of {item:?} but the last label is for {:?}",
+                    last.item
+                )),
+                None => Err(format!("undo of {item:?} but there are no labels")),
+            },
+            Op::Round(r) => {
+                let finite = r.seconds.is_finite() && r.seconds >= 0.0;
+                let acc_ok = r
+                    .test_accuracy
+                    .is_none_or(|a| a.is_finite() && (0.0..=1.0).contains(&a));
+                if !finite {
+                    Err(format!("round seconds {} is not a duration", r.seconds))
+                } else if !acc_ok {
+                    Err(format!(
+                        "test accuracy {:?} is not in 0..=1",
+                        r.test_accuracy
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Op::Skip { .. } | Op::Queue(_) | Op::PoolSize { .. } => Ok(()),
+        }
+    }
+
+    /// Applies an operation that passed `check`.
+    pub(crate) fn apply(&mut self, op: Op) {
+        match op {
+            Op::Label(l) => {
+                self.skipped.retain(|s| *s != l.item);
+                self.labeled.insert(l.item.clone(), self.labels.len());
+                self.labels.push(l);
+            }
+            Op::Undo { .. } => {
+                if let Some(l) = self.labels.pop() {
+                    self.labeled.remove(&l.item);
+                }
+            }
+            Op::Skip { item } => {
+                if !self.skipped.contains(&item) {
+                    self.skipped.push(item);
+                }
+            }
+            Op::Round(r) => self.rounds.push(r),
+            Op::Queue(q) => self.queue = q,
+            Op::PoolSize { size } => self.config.pool_size = size,
+        }
+    }
+
+    /// The class's name, or its number when it is out of range.
+    pub fn class_name(&self, class: u16) -> String {
+        self.config
+            .classes
+            .get(usize::from(class))
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("#{class}"))
+    }
+
+    /// Items with a label or a skip that are not in `present`, sorted.
+    pub(crate) fn vanished(&self, present: &HashSet<String>) -> Vec<String> {
+        let mut gone: Vec<String> = self
+            .labels
+            .iter()
+            .map(|l| &l.item)
+            .chain(self.skipped.iter())
+            .filter(|i| !present.contains(*i))
+            .cloned()
+            .collect();
+        gone.sort();
+        gone.dedup();
+        gone
+    }
+}

@@ -1,0 +1,471 @@
+//! The labeler's state, without I/O: the queue of pool items still to show, the labels
+//! given so far (for undo), the trainer's status and accuracy history, and the overlays.
+//! Key presses and trainer events go in; [`Effect`]s come out for the event loop to carry
+//! out (journal writes, retrain requests, quit), which keeps all of this testable.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::picker::ClassPicker;
+use super::types::{
+    ClassView, Effect, ItemView, LabelRecord, RankedItem, Ranking, TrainerEvent, TrainerStatus,
+};
+
+/// Keys that are commands; a class cannot take one of them (the picker reaches it).
+pub const RESERVED_KEYS: [char; 6] = ['u', 's', 'a', 'q', '?', '/'];
+
+/// Everything the app needs to start: the pool as the screen sees it and the settings.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub classes: Vec<ClassView>,
+    pub items: Vec<ItemView>,
+    /// Labels per training round.
+    pub batch: usize,
+    /// Query strategy name, shown before the first ranking arrives.
+    pub strategy: String,
+    /// Order to show items in until the first ranking arrives.
+    pub initial_order: Vec<usize>,
+    /// Time between two auto-oracle labels (a pace a person can watch).
+    pub auto_interval: Duration,
+}
+
+/// Earlier work, replayed from the session on resume.
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    /// Labels in the order they were given (undo takes them back from the end).
+    pub labels: Vec<LabelRecord>,
+    pub skipped: Vec<usize>,
+    /// (labels, test accuracy) of earlier rounds.
+    pub accuracy: Vec<(usize, f64)>,
+    /// Model version of the last finished round.
+    pub model_version: u64,
+}
+
+/// Which overlay, if any, takes the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Picker(ClassPicker),
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub classes: Vec<ClassView>,
+    pub items: Vec<ItemView>,
+    pub batch: usize,
+    queue: VecDeque<usize>,
+    labels: Vec<Option<u16>>,
+    skipped: Vec<bool>,
+    history: Vec<LabelRecord>,
+    per_class: Vec<usize>,
+    labels_since_round: usize,
+    /// Scores and predictions of the latest ranking, by pool index.
+    ranked: HashMap<usize, RankedItem>,
+    pub strategy: String,
+    pub learner: Option<String>,
+    pub ranking_version: Option<u64>,
+    pub trainer: TrainerStatus,
+    pub model_version: u64,
+    pub device: Option<String>,
+    pub last_round: Option<Duration>,
+    pub last_error: Option<String>,
+    pub accuracy: Vec<(usize, f64)>,
+    pub overlay: Overlay,
+    pub auto: bool,
+    auto_interval: Duration,
+    last_auto: Option<Duration>,
+    /// A short note for the person (e.g. "nothing to undo"); cleared by the next key.
+    pub message: Option<String>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(config: AppConfig, restored: Restored) -> Self {
+        let n = config.items.len();
+        let classes = assign_keys(config.classes);
+        let mut labels = vec![None; n];
+        let mut per_class = vec![0; classes.len()];
+        let mut history = Vec::with_capacity(restored.labels.len());
+        for record in restored.labels {
+            if record.item < n && usize::from(record.class) < classes.len() {
+                if let Some(old) = labels[record.item].replace(record.class) {
+                    per_class[usize::from(old)] -= 1;
+                    history.retain(|r: &LabelRecord| r.item != record.item);
+                }
+                per_class[usize::from(record.class)] += 1;
+                history.push(record);
+            }
+        }
+        let mut skipped = vec![false; n];
+        for &item in &restored.skipped {
+            if item < n {
+                skipped[item] = true;
+            }
+        }
+        let mut app = App {
+            classes,
+            items: config.items,
+            batch: config.batch.max(1),
+            queue: VecDeque::new(),
+            labels,
+            skipped,
+            labels_since_round: 0,
+            history,
+            per_class,
+            ranked: HashMap::new(),
+            strategy: config.strategy,
+            learner: None,
+            ranking_version: None,
+            trainer: TrainerStatus::Starting,
+            model_version: restored.model_version,
+            device: None,
+            last_round: None,
+            last_error: None,
+            accuracy: restored.accuracy,
+            overlay: Overlay::None,
+            auto: false,
+            auto_interval: config.auto_interval,
+            last_auto: None,
+            message: None,
+            quit: false,
+        };
+        app.rebuild_queue(&config.initial_order, None);
+        app
+    }
+
+    /// Pool index of the image on screen, if any is left.
+    pub fn current(&self) -> Option<usize> {
+        self.queue.front().copied()
+    }
+
+    /// The next `n` items after the current one (for prefetching their images).
+    pub fn upcoming(&self, n: usize) -> impl Iterator<Item = usize> + '_ {
+        self.queue.iter().skip(1).take(n).copied()
+    }
+
+    /// Why the current item was picked and what the model predicts for it.
+    pub fn current_ranking(&self) -> Option<&RankedItem> {
+        self.current().and_then(|item| self.ranked.get(&item))
+    }
+
+    pub fn labeled(&self) -> usize {
+        self.history.len()
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn label_of(&self, item: usize) -> Option<u16> {
+        self.labels.get(item).copied().flatten()
+    }
+
+    pub fn per_class(&self) -> &[usize] {
+        &self.per_class
+    }
+
+    pub fn labels_since_round(&self) -> usize {
+        self.labels_since_round
+    }
+
+    pub fn history(&self) -> &[LabelRecord] {
+        &self.history
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Handle one key event. Releases and repeats are ignored.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind != KeyEventKind::Press {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return self.quit();
+        }
+        self.message = None;
+        match &mut self.overlay {
+            Overlay::Help => {
+                self.overlay = Overlay::None;
+                Vec::new()
+            }
+            Overlay::Picker(picker) => match key.code {
+                KeyCode::Esc => {
+                    self.overlay = Overlay::None;
+                    Vec::new()
+                }
+                KeyCode::Enter => match picker.selected_class(&self.classes) {
+                    Some(class) => {
+                        self.overlay = Overlay::None;
+                        self.label_current(class)
+                    }
+                    None => Vec::new(),
+                },
+                KeyCode::Up => {
+                    picker.move_selection(-1, &self.classes);
+                    Vec::new()
+                }
+                KeyCode::Down | KeyCode::Tab => {
+                    picker.move_selection(1, &self.classes);
+                    Vec::new()
+                }
+                KeyCode::Backspace => {
+                    picker.pop_char();
+                    Vec::new()
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    picker.push_char(c);
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
+            Overlay::None => self.on_main_key(key),
+        }
+    }
+
+    fn on_main_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => self.quit(),
+            KeyCode::Char('?') => {
+                self.overlay = Overlay::Help;
+                Vec::new()
+            }
+            KeyCode::Char('/') => {
+                self.overlay = Overlay::Picker(ClassPicker::default());
+                Vec::new()
+            }
+            KeyCode::Char('u') => self.undo(),
+            KeyCode::Char('s') => self.skip(),
+            KeyCode::Char('a') => {
+                self.toggle_auto();
+                Vec::new()
+            }
+            KeyCode::Char(c) => match self.class_for_key(c) {
+                Some(class) => self.label_current(class),
+                None => {
+                    self.message = Some(format!("no class on key {}", escape_name(&c.to_string())));
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    fn class_for_key(&self, c: char) -> Option<u16> {
+        let exact = self.classes.iter().position(|class| class.key == Some(c));
+        let folded = || {
+            self.classes.iter().position(|class| {
+                class.key.is_some_and(|k| k.to_lowercase().eq(c.to_lowercase()))
+            })
+        };
+        exact.or_else(folded).and_then(|i| u16::try_from(i).ok())
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn toggle_auto(&mut self) {
+        self.set_auto(!self.auto);
+    }
+
+    /// Turn the auto-oracle on or off; it stays off when no name tells a label.
+    pub fn set_auto(&mut self, on: bool) {
+        if on && self.items.iter().all(|item| item.oracle.is_none()) {
+            self.message = Some("auto-oracle: no labels known from the names".into());
+            self.auto = false;
+            return;
+        }
+        self.auto = on;
+        self.last_auto = None;
+    }
+
+    /// Label the image on screen with `class`.
+    pub fn label_current(&mut self, class: u16) -> Vec<Effect> {
+        self.label_current_by(class, false)
+    }
+
+    fn label_current_by(&mut self, class: u16, oracle: bool) -> Vec<Effect> {
+        if usize::from(class) >= self.classes.len() {
+            return Vec::new();
+        }
+        let Some(item) = self.queue.pop_front() else {
+            self.message = Some("every item is labeled".into());
+            return Vec::new();
+        };
+        self.labels[item] = Some(class);
+        self.skipped[item] = false;
+        self.per_class[usize::from(class)] += 1;
+        self.history.push(LabelRecord { item, class });
+        self.labels_since_round += 1;
+        let mut effects = vec![Effect::Label { item, class, oracle }];
+        if self.labels_since_round >= self.batch {
+            self.labels_since_round = 0;
+            effects.push(Effect::Retrain);
+            if matches!(self.trainer, TrainerStatus::Idle) {
+                self.trainer = TrainerStatus::Training { step: 0, steps: 0, loss: None };
+            }
+        }
+        effects
+    }
+
+    fn undo(&mut self) -> Vec<Effect> {
+        let Some(record) = self.history.pop() else {
+            self.message = Some("nothing to undo".into());
+            return Vec::new();
+        };
+        self.labels[record.item] = None;
+        self.per_class[usize::from(record.class)] -= 1;
+        self.labels_since_round = self.labels_since_round.saturating_sub(1);
+        self.queue.retain(|&i| i != record.item);
+        self.queue.push_front(record.item);
+        vec![Effect::Undo { item: record.item, class: record.class }]
+    }
+
+    fn skip(&mut self) -> Vec<Effect> {
+        let Some(item) = self.queue.pop_front() else {
+            return Vec::new();
+        };
+        self.skipped[item] = true;
+        self.queue.push_back(item);
+        vec![Effect::Skip { item }]
+    }
+
+    /// A clock tick (`now` counts from the start of the loop): drives the auto-oracle.
+    pub fn on_tick(&mut self, now: Duration) -> Vec<Effect> {
+        if !self.auto || self.overlay != Overlay::None {
+            return Vec::new();
+        }
+        if self.last_auto.is_some_and(|last| now.saturating_sub(last) < self.auto_interval) {
+            return Vec::new();
+        }
+        let Some(item) = self.current() else {
+            self.auto = false;
+            return Vec::new();
+        };
+        match self.items[item].oracle {
+            Some(class) => {
+                self.last_auto = Some(now);
+                self.label_current_by(class, true)
+            }
+            None => {
+                self.auto = false;
+                self.message = Some(format!(
+                    "auto-oracle stopped: no label known for {}",
+                    escape_name(&self.items[item].name)
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn on_trainer(&mut self, event: TrainerEvent) {
+        match event {
+            TrainerEvent::Ready { device } => {
+                self.device = Some(device);
+                if self.trainer == TrainerStatus::Starting {
+                    self.trainer = TrainerStatus::Idle;
+                }
+            }
+            TrainerEvent::RoundStarted { .. } => {
+                self.trainer = TrainerStatus::Training { step: 0, steps: 0, loss: None };
+            }
+            TrainerEvent::Progress { step, steps, loss } => {
+                self.trainer = TrainerStatus::Training { step, steps, loss: Some(loss) };
+            }
+            TrainerEvent::Scoring => self.trainer = TrainerStatus::Scoring,
+            TrainerEvent::Evaluated { labels, accuracy } => {
+                self.accuracy.retain(|&(l, _)| l != labels);
+                self.accuracy.push((labels, accuracy));
+                self.accuracy.sort_by_key(|&(l, _)| l);
+            }
+            TrainerEvent::Ranked(ranking) => self.apply_ranking(ranking),
+            TrainerEvent::RoundDone { version, elapsed } => {
+                self.trainer = TrainerStatus::Idle;
+                self.model_version = version;
+                self.last_round = Some(elapsed);
+                self.last_error = None;
+            }
+            TrainerEvent::Cancelled => self.trainer = TrainerStatus::Idle,
+            TrainerEvent::Error(error) => {
+                self.trainer = TrainerStatus::Idle;
+                self.last_error = Some(error);
+            }
+        }
+    }
+
+    fn apply_ranking(&mut self, ranking: Ranking) {
+        let order: Vec<usize> = ranking.items.iter().map(|r| r.item).collect();
+        self.strategy = ranking.strategy;
+        self.learner = Some(ranking.learner);
+        self.ranking_version = Some(ranking.version);
+        self.ranked = ranking.items.into_iter().map(|r| (r.item, r)).collect();
+        // The image on screen stays: a key pressed for it must not label its successor.
+        let keep = self.current();
+        self.rebuild_queue(&order, keep);
+    }
+
+    /// New queue: `keep` first, then `order` (unlabeled, not skipped), then the rest of
+    /// the old queue in its order (skipped items last), then any unlabeled item left.
+    fn rebuild_queue(&mut self, order: &[usize], keep: Option<usize>) {
+        let n = self.items.len();
+        let mut placed = vec![false; n];
+        let mut queue = VecDeque::with_capacity(n);
+        let mut place = |item: usize, queue: &mut VecDeque<usize>, labels: &[Option<u16>]| {
+            if item < n && !placed[item] && labels[item].is_none() {
+                placed[item] = true;
+                queue.push_back(item);
+            }
+        };
+        if let Some(item) = keep {
+            place(item, &mut queue, &self.labels);
+        }
+        for &item in order.iter().filter(|&&i| i < n && !self.skipped[i]) {
+            place(item, &mut queue, &self.labels);
+        }
+        let old: Vec<usize> = self.queue.iter().copied().collect();
+        for item in old.into_iter().filter(|&i| !self.skipped[i]) {
+            place(item, &mut queue, &self.labels);
+        }
+        for item in (0..n).filter(|&i| !self.skipped[i]) {
+            place(item, &mut queue, &self.labels);
+        }
+        for item in 0..n {
+            place(item, &mut queue, &self.labels);
+        }
+        self.queue = queue;
+    }
+}
+
+/// Drop keys that are commands or already taken, so every key does one thing.
+fn assign_keys(classes: Vec<ClassView>) -> Vec<ClassView> {
+    let mut taken: Vec<char> = RESERVED_KEYS.to_vec();
+    classes
+        .into_iter()
+        .map(|mut class| {
+            class.key = class.key.filter(|k| !taken.contains(k) && !k.is_control());
+            if let Some(k) = class.key {
+                taken.push(k);
+            }
+            class
+        })
+        .collect()
+}
+
+/// A name safe to print: control characters (and other invisible ones) escaped.
+pub fn escape_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,214 @@
+//! The event loop: one channel carries keys, resizes, ticks, trainer events, decoded
+//! images and termination signals; the app handles them, the [`Executor`] carries out
+//! the effects (a label reaches the journal before the next frame), and a frame is drawn
+//! only when something changed, after the queue of waiting events is drained.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use crossterm::event::{Event, KeyEvent, KeyEventKind};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+
+use super::app::App;
+use super::images::{Loaded, Pictures};
+use super::types::{Effect, TrainerEvent};
+use super::view;
+
+/// How many queued images are decoded ahead of the one on screen.
+pub const PREFETCH: usize = 4;
+/// Clock for the auto-oracle and the spinner-free status refresh.
+pub const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+pub enum AppEvent {
+    Key(KeyEvent),
+    Resize,
+    Tick,
+    Trainer(TrainerEvent),
+    Image { item: usize, loaded: Loaded },
+    /// SIGTERM, SIGHUP or SIGINT: leave as after `q`.
+    Terminate,
+}
+
+/// Carries out what the app asks for (journal writes, trainer jobs). An error stops the
+/// loop: a label that cannot be saved must not look saved.
+pub trait Executor {
+    fn execute(&mut self, effect: &Effect, app: &App) -> anyhow::Result<()>;
+
+    /// Sees each trainer event after the app took it in (to record rounds, store the
+    /// new queue).
+    fn trainer_event(&mut self, _event: &TrainerEvent, _app: &App) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The app with its pictures and the effects' executor: everything the loop drives.
+pub struct Runner<E: Executor> {
+    pub app: App,
+    pub pictures: Pictures,
+    pub executor: E,
+    image_requests: Option<Sender<usize>>,
+    start: Instant,
+    dirty: bool,
+}
+
+impl<E: Executor> Runner<E> {
+    pub fn new(app: App, pictures: Pictures, executor: E, image_requests: Option<Sender<usize>>) -> Self {
+        let mut runner = Runner { app, pictures, executor, image_requests, start: Instant::now(), dirty: true };
+        runner.request_images();
+        runner
+    }
+
+    /// Handle one event; false when the loop should end.
+    pub fn handle(&mut self, event: AppEvent) -> anyhow::Result<bool> {
+        let effects = match event {
+            AppEvent::Key(key) => {
+                if key.kind != KeyEventKind::Press {
+                    return Ok(true);
+                }
+                self.dirty = true;
+                self.app.on_key(key)
+            }
+            AppEvent::Resize => {
+                self.dirty = true;
+                Vec::new()
+            }
+            AppEvent::Tick => {
+                let effects = self.app.on_tick(self.start.elapsed());
+                self.dirty |= !effects.is_empty();
+                effects
+            }
+            AppEvent::Trainer(event) => {
+                self.app.on_trainer(event.clone());
+                self.executor.trainer_event(&event, &self.app)?;
+                self.dirty = true;
+                let reordered = matches!(event, TrainerEvent::Ranked(_));
+                if reordered {
+                    self.request_images();
+                }
+                Vec::new()
+            }
+            AppEvent::Image { item, loaded } => {
+                self.dirty |= self.app.current() == Some(item);
+                self.pictures.insert(item, loaded);
+                Vec::new()
+            }
+            AppEvent::Terminate => {
+                self.app.quit = true;
+                vec![Effect::Quit]
+            }
+        };
+        for effect in &effects {
+            self.executor.execute(effect, &self.app)?;
+        }
+        if !effects.is_empty() {
+            self.request_images();
+        }
+        Ok(!self.app.quit)
+    }
+
+    fn request_images(&mut self) {
+        let wanted: Vec<usize> = self.app.current().into_iter().chain(self.app.upcoming(PREFETCH)).collect();
+        let request = self.pictures.want(&wanted);
+        if let Some(tx) = &self.image_requests {
+            for item in request {
+                let _ = tx.send(item);
+            }
+        }
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+        let Runner { app, pictures, .. } = self;
+        terminal
+            .draw(|frame| view::draw(frame, app, pictures))
+            .map_err(|error| anyhow::anyhow!("drawing the screen: {error:?}"))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Run until quit: draw when dirty, then handle the next events.
+    pub fn run<B: Backend>(&mut self, terminal: &mut Terminal<B>, events: &Receiver<AppEvent>) -> anyhow::Result<()> {
+        loop {
+            if self.dirty {
+                self.draw(terminal)?;
+            }
+            if !self.pump(events)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Wait for an event, then handle it and every event already waiting, so a flood of
+    /// trainer events never delays the frame after a key. False when the loop should end.
+    pub fn pump(&mut self, events: &Receiver<AppEvent>) -> anyhow::Result<bool> {
+        let Ok(event) = events.recv() else { return Ok(false) };
+        if !self.handle(event)? {
+            return Ok(false);
+        }
+        while let Ok(event) = events.try_recv() {
+            if !self.handle(event)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Read terminal events on their own thread (key presses and resizes only).
+pub fn spawn_input(tx: Sender<AppEvent>) {
+    std::thread::Builder::new()
+        .name("glean-input".into())
+        .spawn(move || loop {
+            let event = match crossterm::event::read() {
+                Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => AppEvent::Key(key),
+                Ok(Event::Resize(..)) => AppEvent::Resize,
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::error!("reading terminal events: {error}");
+                    AppEvent::Terminate
+                }
+            };
+            let stop = matches!(event, AppEvent::Terminate);
+            if tx.send(event).is_err() || stop {
+                return;
+            }
+        })
+        .expect("spawning a thread");
+}
+
+/// Send a tick every [`TICK`] until the channel closes.
+pub fn spawn_ticker(tx: Sender<AppEvent>) {
+    std::thread::Builder::new()
+        .name("glean-tick".into())
+        .spawn(move || loop {
+            std::thread::sleep(TICK);
+            if tx.send(AppEvent::Tick).is_err() {
+                return;
+            }
+        })
+        .expect("spawning a thread");
+}
+
+/// Turn SIGTERM, SIGHUP and SIGINT into [`AppEvent::Terminate`], so the loop ends the
+/// ordinary way and the terminal is restored.
+pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    std::thread::Builder::new().name("glean-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            tracing::info!("signal {signal}: quitting");
+            let _ = tx.send(AppEvent::Terminate);
+        }
+    })?;
+    Ok(())
+}
+
+/// Deliver decoded images into the event channel.
+pub fn image_sink(tx: Sender<AppEvent>) -> impl Fn(usize, Loaded) -> bool + Send + 'static {
+    move |item, loaded| tx.send(AppEvent::Image { item, loaded }).is_ok()
+}

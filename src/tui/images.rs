@@ -1,0 +1,242 @@
+//! Getting pool images onto the screen without making a keypress wait: a loader thread
+//! decodes the current and the next few images ahead of time, and [`Pictures`] keeps
+//! them with their rendered block art (or graphics-protocol state) per size.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use image::DynamicImage;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Stylize;
+use ratatui::widgets::{Paragraph, StatefulWidget, Widget, Wrap};
+use ratatui_image::protocol::StatefulProtocol;
+use ratatui_image::StatefulImage;
+
+use super::app::escape_name;
+use super::blockart::{self, BlockArt};
+use super::render_mode::Renderer;
+use super::view::ImagePane;
+
+/// Images larger than this (either side) are shrunk once after decoding: no terminal
+/// shows more, and block art and protocols then stay fast.
+const MAX_DISPLAY_SIDE: u32 = 1600;
+
+/// Where the pixels of pool item `item` come from.
+pub trait ImageSource: Send + Sync {
+    fn load(&self, item: usize) -> anyhow::Result<DynamicImage>;
+}
+
+/// Image files by pool index, decoded with the `image` crate.
+pub struct FileImages {
+    pub paths: Vec<PathBuf>,
+}
+
+impl ImageSource for FileImages {
+    fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+        let path = self
+            .paths
+            .get(item)
+            .ok_or_else(|| anyhow::anyhow!("no pool item {item}"))?;
+        let image = image::ImageReader::open(path)?.with_guessed_format()?.decode()?;
+        Ok(image)
+    }
+}
+
+pub type Loaded = Result<Arc<DynamicImage>, String>;
+
+/// Start the loader thread: it decodes each requested item and hands it to `deliver`.
+/// It ends when the request channel closes or `deliver` returns false.
+pub fn spawn_loader(
+    source: Arc<dyn ImageSource>,
+    deliver: impl Fn(usize, Loaded) -> bool + Send + 'static,
+) -> Sender<usize> {
+    let (tx, rx): (Sender<usize>, Receiver<usize>) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("glean-images".into())
+        .spawn(move || {
+            for item in rx {
+                let loaded = source
+                    .load(item)
+                    .map(|image| Arc::new(shrink(image)))
+                    .map_err(|error| format!("{error:#}"));
+                if let Err(error) = &loaded {
+                    tracing::warn!("cannot load pool item {item}: {error}");
+                }
+                if !deliver(item, loaded) {
+                    break;
+                }
+            }
+        })
+        .expect("spawning a thread");
+    tx
+}
+
+fn shrink(image: DynamicImage) -> DynamicImage {
+    if image.width() > MAX_DISPLAY_SIDE || image.height() > MAX_DISPLAY_SIDE {
+        image.resize(MAX_DISPLAY_SIDE, MAX_DISPLAY_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        image
+    }
+}
+
+/// Decoded images of the items around the current one, and what was last drawn.
+pub struct Pictures {
+    renderer: Renderer,
+    images: HashMap<usize, Loaded>,
+    pending: HashSet<usize>,
+    recent: VecDeque<usize>,
+    art: Option<(usize, u16, u16, BlockArt)>,
+    protocol: Option<(usize, StatefulProtocol)>,
+    names: Vec<String>,
+}
+
+/// Items shown lately stay decoded, so undo shows them again at once.
+const RECENT: usize = 8;
+
+impl Pictures {
+    pub fn new(renderer: Renderer, names: Vec<String>) -> Self {
+        Pictures {
+            renderer,
+            images: HashMap::new(),
+            pending: HashSet::new(),
+            recent: VecDeque::new(),
+            art: None,
+            protocol: None,
+            names,
+        }
+    }
+
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
+    /// Note which items should be decoded (current first); returns those to request now,
+    /// and forgets images no longer near.
+    pub fn want(&mut self, items: &[usize]) -> Vec<usize> {
+        if let Some(&current) = items.first() {
+            if self.recent.front() != Some(&current) {
+                self.recent.retain(|&i| i != current);
+                self.recent.push_front(current);
+                self.recent.truncate(RECENT);
+            }
+        }
+        let keep: HashSet<usize> = items.iter().chain(&self.recent).copied().collect();
+        self.images.retain(|item, _| keep.contains(item));
+        let request: Vec<usize> = items
+            .iter()
+            .copied()
+            .filter(|item| !self.images.contains_key(item) && !self.pending.contains(item))
+            .collect();
+        self.pending.extend(&request);
+        request
+    }
+
+    pub fn insert(&mut self, item: usize, loaded: Loaded) {
+        self.pending.remove(&item);
+        self.images.insert(item, loaded);
+    }
+
+    pub fn is_ready(&self, item: usize) -> bool {
+        self.images.contains_key(&item)
+    }
+
+    fn message(&self, area: Rect, buf: &mut Buffer, text: String) {
+        let area = area.centered_vertically(Constraint::Length(2));
+        Paragraph::new(text).centered().wrap(Wrap { trim: true }).dim().render(area, buf);
+    }
+}
+
+impl ImagePane for Pictures {
+    fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
+        let image = match self.images.get(&item) {
+            Some(Ok(image)) => Arc::clone(image),
+            Some(Err(error)) => {
+                let name = self.names.get(item).map(|n| escape_name(n)).unwrap_or_default();
+                self.message(area, buf, format!("cannot show {name}: {}", escape_name(error)));
+                return;
+            }
+            None => {
+                self.message(area, buf, "loading…".into());
+                return;
+            }
+        };
+        match &self.renderer {
+            Renderer::Blocks(shape) => {
+                let (cols, rows) = blockart::fit(image.width(), image.height(), area.width, area.height);
+                let fresh = matches!(&self.art, Some((i, c, r, _)) if *i == item && *c == cols && *r == rows);
+                if !fresh {
+                    let art = blockart::render(&image, cols, rows, *shape);
+                    self.art = Some((item, cols, rows, art));
+                }
+                if let Some((_, _, _, art)) = &self.art {
+                    art.paint(area, buf);
+                }
+            }
+            Renderer::Protocol(picker) => {
+                if !matches!(&self.protocol, Some((i, _)) if *i == item) {
+                    let protocol = picker.new_resize_protocol((*image).clone());
+                    self.protocol = Some((item, protocol));
+                }
+                if let Some((_, protocol)) = &mut self.protocol {
+                    StatefulImage::default().render(area, buf, protocol);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::blockart::CellShape;
+    use image::{GrayImage, Luma};
+
+    struct Digits;
+    impl ImageSource for Digits {
+        fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+            anyhow::ensure!(item < 3, "item {item} is corrupt");
+            Ok(DynamicImage::ImageLuma8(GrayImage::from_pixel(28, 28, Luma([item as u8 * 100]))))
+        }
+    }
+
+    fn text_of(buf: &Buffer) -> String {
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn loader_delivers_images_and_errors() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let requests = spawn_loader(Arc::new(Digits), move |item, loaded| tx.send((item, loaded)).is_ok());
+        requests.send(2).unwrap();
+        requests.send(7).unwrap();
+        let (item, loaded) = rx.recv().unwrap();
+        assert_eq!(item, 2);
+        assert_eq!(loaded.unwrap().width(), 28);
+        let (item, loaded) = rx.recv().unwrap();
+        assert_eq!(item, 7);
+        assert!(loaded.unwrap_err().contains("corrupt"));
+    }
+
+    #[test]
+    fn want_requests_each_item_once_and_paints_when_loaded() {
+        let names = vec!["a".to_string(), "b\u{1b}[31m".to_string(), "c".to_string()];
+        let mut pictures = Pictures::new(Renderer::Blocks(CellShape::Half), names);
+        assert_eq!(pictures.want(&[0, 1]), vec![0, 1]);
+        assert!(pictures.want(&[0, 1]).is_empty());
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
+        pictures.paint(0, buf.area, &mut buf);
+        assert!(text_of(&buf).contains("loading"));
+        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())));
+        pictures.insert(1, Err("broken".into()));
+        pictures.paint(0, buf.area, &mut buf);
+        // a 28×28 grey square in 20×10 cells: 20 columns, 10 rows of uniform grey
+        assert_eq!(buf[(0, 0)].bg, ratatui::style::Color::Rgb(200, 200, 200));
+        let mut buf = Buffer::empty(Rect::new(0, 0, 40, 10));
+        pictures.paint(1, buf.area, &mut buf);
+        let text = text_of(&buf);
+        assert!(text.contains("cannot show b\\u{1b}[31m: broken"), "{text}");
+    }
+}

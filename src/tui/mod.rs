@@ -1,0 +1,20 @@
+//! The labeling screen: app state (pure), its views, block-art and graphics-protocol
+//! image rendering, and the event loop that ties keys, the trainer and the session
+//! together. Nothing here calls tch: the trainer is reached through plain events.
+
+pub mod app;
+pub mod blockart;
+pub mod event_loop;
+pub mod images;
+pub mod overlays;
+pub mod picker;
+pub mod render_mode;
+pub mod terminal;
+pub mod types;
+pub mod view;
+
+pub use app::{App, AppConfig, Overlay, Restored};
+pub use types::{
+    ClassProb, ClassView, Effect, ItemView, LabelRecord, RankedItem, Ranking, TrainerEvent,
+    TrainerStatus,
+};

@@ -1,0 +1,105 @@
+//! Plain data the app state is built from and talks in: the seams between the TUI and the
+//! dataset, session and trainer modules. Nothing here does I/O or knows about tch.
+
+use std::time::Duration;
+
+/// A class as the screen shows it: its name and the key that labels it (None: reachable
+/// only through the `/` picker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassView {
+    pub name: String,
+    pub key: Option<char>,
+}
+
+/// A pool item the app can show: its index in the pool, the name to print (file name or
+/// IDX id) and the label the auto-oracle knows, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemView {
+    pub name: String,
+    pub oracle: Option<u16>,
+}
+
+/// One class with the model's probability for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassProb {
+    pub class: u16,
+    pub prob: f32,
+}
+
+/// One ranked, still unlabeled pool item: why the strategy picked it and what the model
+/// thinks it is (top classes, best first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedItem {
+    pub item: usize,
+    pub score: f32,
+    pub top: Vec<ClassProb>,
+}
+
+/// A new ranking of the unlabeled pool, most useful first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// Model version the ranking was scored with.
+    pub version: u64,
+    /// Strategy name, e.g. `margin`, shown as the reason an image was picked.
+    pub strategy: String,
+    /// Which learner ranked and predicts (e.g. `cnn`, `propagation`).
+    pub learner: String,
+    pub items: Vec<RankedItem>,
+}
+
+/// What the trainer thread reports, as plain data. The wiring turns the learn module's
+/// own messages into these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainerEvent {
+    /// The trainer is ready; which device it runs on.
+    Ready { device: String },
+    /// A round started with this many labels.
+    RoundStarted { labels: usize },
+    /// Training progress: optimiser step `step` of `steps`.
+    Progress { step: usize, steps: usize, loss: f32 },
+    /// Training done, scoring the pool.
+    Scoring,
+    /// Test accuracy of the new model, trained on `labels` labels.
+    Evaluated { labels: usize, accuracy: f64 },
+    /// The pool was re-ranked.
+    Ranked(Ranking),
+    /// The round finished (after its ranking), taking `elapsed`.
+    RoundDone { version: u64, elapsed: Duration },
+    /// The round was cancelled (its labels changed); a newer one follows.
+    Cancelled,
+    /// The round failed; the app keeps serving the last ranking.
+    Error(String),
+}
+
+/// What the trainer is doing now, as the status line shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainerStatus {
+    /// Waiting to start (loading, building features).
+    Starting,
+    Idle,
+    /// `steps` is 0 while the round is queued or setting up.
+    Training { step: usize, steps: usize, loss: Option<f32> },
+    Scoring,
+}
+
+/// Something the event loop must do for the app; the app itself does no I/O.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Journal this label (before the next image is shown); `oracle` when the
+    /// auto-oracle gave it.
+    Label { item: usize, class: u16, oracle: bool },
+    /// Journal the undo of this label.
+    Undo { item: usize, class: u16 },
+    /// Journal a skip.
+    Skip { item: usize },
+    /// A batch is complete: start a training round with all labels so far.
+    Retrain,
+    Quit,
+}
+
+/// A recorded action, kept so `u` can take labels back in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelRecord {
+    pub item: usize,
+    pub class: u16,
+}

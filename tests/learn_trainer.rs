@@ -1,0 +1,173 @@
+//! The learner and its trainer thread on real digits (`assets/mnist`, 1,000 pool and
+//! 300 test images).
+
+use std::path::Path;
+use std::time::Duration;
+
+use glean::dataset::{self, ScanOptions};
+use glean::learn::{
+    ColdStart, DeviceChoice, Job, LearnData, Learner, LearnerConfig, RankingSource, Strategy, TrainSchedule,
+    Trainer, TrainerEvent,
+};
+
+fn digits() -> (LearnData, Vec<u16>) {
+    let cache = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
+    let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
+    let oracle = loaded.pool.items.iter().map(|it| it.label.unwrap()).collect();
+    (LearnData::from_loaded(&loaded).unwrap(), oracle)
+}
+
+fn quick(strategy: Strategy) -> LearnerConfig {
+    LearnerConfig {
+        device: DeviceChoice::Cpu,
+        strategy,
+        mc_samples: 5,
+        threads: Some(1),
+        schedule: TrainSchedule { min_steps: 60, max_steps: 80, ..Default::default() },
+        ..Default::default()
+    }
+}
+
+fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
+    picks.iter().map(|&i| (i, oracle[i])).collect()
+}
+
+#[test]
+fn a_round_learns_and_ranks_only_unlabeled_items() {
+    let (data, oracle) = digits();
+    assert_eq!(data.test_len(), 300);
+    for strategy in [Strategy::Margin, Strategy::Bald, Strategy::MarginCoreSet] {
+        let mut learner = Learner::new(data.clone(), quick(strategy)).unwrap();
+        // The pool is sorted by class folder; a spread of 200 items covers every digit.
+        let labeled = labels_of(&(0..200).map(|i| i * 5).collect::<Vec<_>>(), &oracle);
+        let out = learner.round(&labeled, 7, &|| false, &mut |_| {}).unwrap();
+        let acc = out.accuracy.unwrap();
+        assert!(acc > 0.7, "{strategy}: accuracy {acc} after 200 labels");
+        assert_eq!(out.ranking.version, 7);
+        assert_eq!(out.ranking.source, RankingSource::Model);
+        assert_eq!(out.ranking.items.len(), 800);
+        assert!(out.ranking.items.iter().all(|it| it.pool_index % 5 != 0));
+        assert_eq!(out.ranking.items[0].top.len(), 3);
+        if strategy != Strategy::MarginCoreSet {
+            assert!(out.ranking.items.windows(2).all(|w| w[0].score >= w[1].score), "{strategy}");
+        }
+    }
+}
+
+#[test]
+fn kmeans_cold_start_covers_the_classes() {
+    let (data, oracle) = digits();
+    let mut learner = Learner::new(data.clone(), quick(Strategy::Margin)).unwrap();
+    let out = learner.round(&[], 0, &|| false, &mut |_| {}).unwrap();
+    assert_eq!(out.ranking.source, RankingSource::ColdStart);
+    assert!(out.accuracy.is_none());
+    let mut classes: Vec<u16> = out.ranking.batch(20).iter().map(|&i| oracle[i]).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    assert!(classes.len() >= 9, "k-means start covers only {classes:?}");
+    let random = LearnerConfig { cold_start: ColdStart::Random, ..quick(Strategy::Margin) };
+    let picks = Learner::new(data, random).unwrap().cold_start_picks();
+    assert_eq!(picks.len(), 20);
+}
+
+#[test]
+fn subset_scoring_ranks_only_the_subset() {
+    let (data, oracle) = digits();
+    let config = LearnerConfig { pool_subset: Some(100), ..quick(Strategy::Entropy) };
+    let mut learner = Learner::new(data, config).unwrap();
+    let out = learner.round(&labels_of(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &oracle), 1, &|| false, &mut |_| {}).unwrap();
+    assert_eq!(out.ranking.items.len(), 100);
+}
+
+#[test]
+fn bad_labels_are_errors_not_panics() {
+    let (data, _) = digits();
+    let mut learner = Learner::new(data, quick(Strategy::Margin)).unwrap();
+    let err = learner.round(&[(5000, 1)], 1, &|| false, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("5000"), "{err}");
+    let err = learner.round(&[(1, 10)], 1, &|| false, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("class 10"), "{err}");
+}
+
+fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
+    loop {
+        let ev = rx.recv_timeout(Duration::from_secs(120)).expect("trainer event");
+        eprintln!("event {ev:?}");
+        if matches!(ev, TrainerEvent::Ranked { .. } | TrainerEvent::Cancelled { .. } | TrainerEvent::Error { .. }) {
+            return ev;
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_run_and_progress_events() {
+    let (data, oracle) = digits();
+    let labeled = labels_of(&(0..60).collect::<Vec<_>>(), &oracle);
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let (handle, rx) = Trainer::spawn(data.clone(), quick(Strategy::Margin));
+        assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
+        handle.submit(Job { version: 3, labeled: labeled.clone() });
+        let mut saw_progress = false;
+        let mut saw_accuracy = None;
+        let ranked = loop {
+            match rx.recv_timeout(Duration::from_secs(120)).unwrap() {
+                TrainerEvent::Progress { version, loss, .. } => {
+                    assert_eq!(version, 3);
+                    assert!(loss.is_finite());
+                    saw_progress = true;
+                }
+                TrainerEvent::Evaluated { accuracy, .. } => saw_accuracy = Some(accuracy),
+                ev @ TrainerEvent::Ranked { .. } => break ev,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert!(saw_progress);
+        let TrainerEvent::Ranked { ranking, accuracy, .. } = ranked else { unreachable!() };
+        assert_eq!(accuracy, saw_accuracy);
+        results.push((ranking, accuracy));
+        handle.shutdown();
+    }
+    assert_eq!(results[0].1, results[1].1, "same seed, different accuracy");
+    assert_eq!(results[0].0, results[1].0, "same seed, different ranking");
+}
+
+#[test]
+fn jobs_coalesce_and_cancel() {
+    let (data, oracle) = digits();
+    let (handle, rx) = Trainer::spawn(data, quick(Strategy::Margin));
+    assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
+    // Job 1 starts; 2 and 3 arrive while it runs: only 3 follows it.
+    for v in 1..=3u64 {
+        handle.submit(Job { version: v, labeled: labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle) });
+    }
+    let mut ranked = Vec::new();
+    while ranked.len() < 2 {
+        match next_final(&rx) {
+            TrainerEvent::Ranked { ranking, .. } => ranked.push(ranking.version),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ranked.last(), Some(&3));
+    assert!(!ranked.contains(&2) || ranked == vec![2, 3], "{ranked:?}");
+
+    // A cancelled job ends with Cancelled, and the next one still runs.
+    handle.submit(Job { version: 4, labeled: labels_of(&[0, 1, 2], &oracle) });
+    handle.cancel_up_to(4);
+    assert_eq!(next_final(&rx), TrainerEvent::Cancelled { version: 4 });
+    handle.submit(Job { version: 5, labeled: labels_of(&[0, 1, 2], &oracle) });
+    assert!(matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.version == 5));
+    handle.shutdown();
+}
+
+#[test]
+fn a_missing_cuda_device_is_an_error_event() {
+    let (data, _) = digits();
+    let config = LearnerConfig { device: DeviceChoice::Cuda(64), ..quick(Strategy::Margin) };
+    let (_handle, rx) = Trainer::spawn(data, config);
+    match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
+        TrainerEvent::Error { version: None, message } => assert!(message.contains("cuda:64"), "{message}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -1,0 +1,217 @@
+//! Snapshot tests of the screen (ratatui TestBackend + insta): main screen, trainer
+//! states, help, class picker with 118 dog breeds, too-small terminal, escaped names.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use glean::tui::blockart::{self, CellShape};
+use glean::tui::view::{self, ImagePane};
+use glean::tui::{
+    App, AppConfig, ClassProb, ClassView, ItemView, RankedItem, Ranking, Restored, TrainerEvent,
+};
+use image::{DynamicImage, GrayImage, Luma};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+
+/// A hand-drawn "0": a bright ring on black, 28×28 like MNIST.
+fn ring() -> DynamicImage {
+    DynamicImage::ImageLuma8(GrayImage::from_fn(28, 28, |x, y| {
+        let (dx, dy) = (x as f32 - 13.5, (y as f32 - 13.5) * 0.8);
+        let r = (dx * dx + dy * dy).sqrt();
+        Luma([if (6.0..10.0).contains(&r) { 255 } else { 0 }])
+    }))
+}
+
+struct RingPane;
+
+impl ImagePane for RingPane {
+    fn paint(&mut self, _item: usize, area: Rect, buf: &mut Buffer) {
+        let image = ring();
+        let (cols, rows) = blockart::fit(image.width(), image.height(), area.width, area.height);
+        blockart::render(&image, cols, rows, CellShape::Sextant).paint(area, buf);
+    }
+}
+
+fn digits_app() -> App {
+    let config = AppConfig {
+        classes: (0..10)
+            .map(|d| ClassView { name: ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][d as usize].into(), key: char::from_digit(d, 10) })
+            .collect(),
+        items: (0..1000)
+            .map(|i| ItemView { name: format!("mnist/{}/{i:05}.png", i % 10), oracle: Some((i % 10) as u16) })
+            .collect(),
+        batch: 10,
+        strategy: "random".into(),
+        initial_order: (0..1000).collect(),
+        auto_interval: Duration::from_millis(300),
+    };
+    App::new(config, Restored::default())
+}
+
+fn dog_breeds() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stem = name.split_once('.')?.0.to_string();
+                    Some(stem.split_once('_')?.1.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if names.len() != 118 {
+        // The folder is absent: the same count of breed-like names keeps the layout test.
+        names = (0..118).map(|i| format!("breed_{i:03}")).collect();
+    }
+    names
+}
+
+fn dogs_app() -> App {
+    let breeds = dog_breeds();
+    let keys: Vec<char> = ('0'..='9').chain('b'..='z').filter(|c| !"squa".contains(*c)).collect();
+    let config = AppConfig {
+        classes: breeds
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ClassView { name: name.clone(), key: keys.get(i).copied() })
+            .collect(),
+        items: breeds.iter().map(|b| ItemView { name: format!("{b}.JPEG"), oracle: None }).collect(),
+        batch: 5,
+        strategy: "margin".into(),
+        initial_order: (0..118).collect(),
+        auto_interval: Duration::from_millis(300),
+    };
+    App::new(config, Restored::default())
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::draw(frame, app, &mut RingPane)).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn trained(app: &mut App) {
+    app.on_trainer(TrainerEvent::Ready { device: "cpu".into() });
+    for (labels, accuracy) in [(10, 0.42), (20, 0.61), (30, 0.74), (40, 0.79)] {
+        app.on_trainer(TrainerEvent::Evaluated { labels, accuracy });
+    }
+    app.on_trainer(TrainerEvent::Ranked(Ranking {
+        version: 4,
+        strategy: "margin".into(),
+        learner: "cnn".into(),
+        items: (0..50)
+            .map(|item| RankedItem {
+                item,
+                score: 0.031,
+                top: vec![
+                    ClassProb { class: 0, prob: 0.52 },
+                    ClassProb { class: 6, prob: 0.45 },
+                    ClassProb { class: 9, prob: 0.02 },
+                ],
+            })
+            .collect(),
+    }));
+    app.on_trainer(TrainerEvent::RoundDone { version: 4, elapsed: Duration::from_millis(2340) });
+    for d in ['1', '2', '3'] {
+        press(app, KeyCode::Char(d));
+    }
+}
+
+#[test]
+fn main_screen_before_the_first_round() {
+    let app = digits_app();
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn main_screen_after_rounds_idle() {
+    let mut app = digits_app();
+    trained(&mut app);
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn trainer_training() {
+    let mut app = digits_app();
+    trained(&mut app);
+    app.on_trainer(TrainerEvent::RoundStarted { labels: 50 });
+    app.on_trainer(TrainerEvent::Progress { step: 3, steps: 8, loss: 0.4321 });
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn trainer_scoring() {
+    let mut app = digits_app();
+    trained(&mut app);
+    app.on_trainer(TrainerEvent::Scoring);
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn trainer_error() {
+    let mut app = digits_app();
+    trained(&mut app);
+    app.on_trainer(TrainerEvent::Error("CUDA out of memory".into()));
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = digits_app();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn dog_breeds_main_screen_points_to_the_picker() {
+    let app = dogs_app();
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn dog_breeds_picker_filtered() {
+    let mut app = dogs_app();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "terrier".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn too_small_terminal() {
+    let app = digits_app();
+    insta::assert_snapshot!(draw(&app, 50, 12).backend());
+}
+
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let mut config = AppConfig {
+        classes: vec![ClassView { name: "cat\u{7}".into(), key: Some('c') }],
+        items: vec![ItemView { name: "evil\u{1b}[2J\nname.png".into(), oracle: None }],
+        batch: 5,
+        strategy: "random".into(),
+        initial_order: vec![0],
+        auto_interval: Duration::from_millis(300),
+    };
+    config.classes.push(ClassView { name: "dog".into(), key: Some('d') });
+    let app = App::new(config, Restored::default());
+    let terminal = draw(&app, 80, 20);
+    let text: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("evil\\u{1b}[2J\\nname.png"), "{text}");
+    assert!(text.contains("cat\\u{7}"));
+    assert!(!text.contains('\u{1b}'));
+    insta::assert_snapshot!(terminal.backend());
+}
