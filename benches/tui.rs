@@ -56,10 +56,16 @@ fn block_art() {
         return;
     };
     let photo = DynamicImage::ImageRgb8(
-        photo.resize_exact(1024, 768, image::imageops::FilterType::Triangle).to_rgb8(),
+        photo
+            .resize_exact(1024, 768, image::imageops::FilterType::Triangle)
+            .to_rgb8(),
     );
     let (cols, rows) = blockart::fit(1024, 768, 120, 40);
-    for (name, shape) in [("sextant", CellShape::Sextant), ("quadrant", CellShape::Quadrant), ("halfblock", CellShape::Half)] {
+    for (name, shape) in [
+        ("sextant", CellShape::Sextant),
+        ("quadrant", CellShape::Quadrant),
+        ("halfblock", CellShape::Half),
+    ] {
         let times: Vec<f64> = (0..60)
             .map(|_| {
                 let t = Instant::now();
@@ -67,7 +73,10 @@ fn block_art() {
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect();
-        report(&format!("block art 1024x768 -> {cols}x{rows} cells, {name}"), times);
+        report(
+            &format!("block art 1024x768 -> {cols}x{rows} cells, {name}"),
+            times,
+        );
     }
 }
 
@@ -89,11 +98,17 @@ fn keypress_to_frame() {
         return;
     }
     let classes: Vec<ClassView> = (0..10)
-        .map(|d| ClassView { name: format!("class {d}"), key: char::from_digit(d, 10) })
+        .map(|d| ClassView {
+            name: format!("class {d}"),
+            key: char::from_digit(d, 10),
+        })
         .collect();
     let items: Vec<ItemView> = paths
         .iter()
-        .map(|p| ItemView { name: p.file_name().unwrap().to_string_lossy().into(), oracle: None })
+        .map(|p| ItemView {
+            name: p.file_name().unwrap().to_string_lossy().into(),
+            oracle: None,
+        })
         .collect();
     let n = items.len();
     let config = AppConfig {
@@ -122,14 +137,18 @@ fn keypress_to_frame() {
         std::thread::spawn(move || {
             let mut x = 1.0f64;
             let mut last = Instant::now();
-            let mut epoch = 0;
+            let mut step = 0;
             while !stop.load(Ordering::Relaxed) {
                 for _ in 0..10_000 {
                     x = (x * 1.000_001).sin() + 1.0;
                 }
                 if last.elapsed() >= Duration::from_millis(1) {
-                    epoch += 1;
-                    let _ = tx.send(AppEvent::Trainer(TrainerEvent::Progress { epoch, epochs: 1_000_000, loss: x as f32 }));
+                    step += 1;
+                    let _ = tx.send(AppEvent::Trainer(TrainerEvent::Progress {
+                        step,
+                        steps: 1_000_000,
+                        loss: x as f32,
+                    }));
                     last = Instant::now();
                 }
             }
@@ -155,22 +174,39 @@ fn keypress_to_frame() {
         }
         let digit = char::from_digit((k % 10) as u32, 10).unwrap();
         let t = Instant::now();
-        tx.send(AppEvent::Key(KeyEvent::new(KeyCode::Char(digit), KeyModifiers::NONE))).unwrap();
+        tx.send(AppEvent::Key(KeyEvent::new(
+            KeyCode::Char(digit),
+            KeyModifiers::NONE,
+        )))
+        .unwrap();
         runner.pump(&rx).expect("pump");
         let handled = t.elapsed();
         runner.draw(&mut terminal).expect("draw");
         times.push(t.elapsed().as_secs_f64() * 1e3);
         handle_ms.push(handled.as_secs_f64() * 1e3);
         draw_ms.push((t.elapsed() - handled).as_secs_f64() * 1e3);
-        if !runner.app.current().is_some_and(|item| runner.pictures.is_ready(item)) {
+        if !runner
+            .app
+            .current()
+            .is_some_and(|item| runner.pictures.is_ready(item))
+        {
             not_ready += 1;
         }
     }
     stop.store(true, Ordering::Relaxed);
     busy.join().unwrap();
-    report("keypress -> next frame (label journaled + fsync, busy trainer, 120x40, dog photos)", times);
-    report("  of which: key handled + label journaled (fsync)", handle_ms);
-    report("  of which: frame drawn (block art of the new image + layout)", draw_ms);
+    report(
+        "keypress -> next frame (label journaled + fsync, busy trainer, 120x40, dog photos)",
+        times,
+    );
+    report(
+        "  of which: key handled + label journaled (fsync)",
+        handle_ms,
+    );
+    report(
+        "  of which: frame drawn (block art of the new image + layout)",
+        draw_ms,
+    );
     println!("  frames whose image was still decoding: {not_ready} of {keys}");
 }
 

@@ -21,6 +21,128 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Write a session's labels (item path, class name, source, time) as CSV or JSON.
     Export(ExportArgs),
+    /// Label a data folder in the terminal, most useful image first (resumes the
+    /// session when it exists).
+    Label(LabelArgs),
+    /// Resume the named session, or the most recent one.
+    Resume(ResumeArgs),
+    /// Run the labeling loop headless with the auto-oracle and compare strategies:
+    /// writes curves.csv, summary.json, curves.svg and curves.png.
+    Simulate(SimulateArgs),
+}
+
+/// Arguments of `glean simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The data folder (its labels come from folder or file names, or IDX labels).
+    pub data: std::path::PathBuf,
+    /// An explicit test folder (labeled), when DATA has no test split.
+    #[arg(long, value_name = "DIR")]
+    pub test: Option<std::path::PathBuf>,
+    /// Regex with one capture group that takes the class from the file name.
+    #[arg(long, value_name = "REGEX")]
+    pub label_pattern: Option<String>,
+    /// Comma-separated: margin, least-confidence, entropy, bald, coreset,
+    /// margin-coreset, random.
+    #[arg(long, default_value = "margin,random")]
+    pub strategies: String,
+    /// Size of the first batch (chosen by the cold start).
+    #[arg(long, default_value_t = 20)]
+    pub init: usize,
+    /// Labels added per round.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+    /// Total labels at which each trial stops.
+    #[arg(long, default_value_t = 300)]
+    pub budget: usize,
+    #[arg(long, default_value_t = 3)]
+    pub trials: usize,
+    /// Seed of trial 1 (trial n uses seed + n - 1).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// auto or cnn.
+    #[arg(long, default_value = "auto")]
+    pub model: String,
+    /// First batch: kmeans (items nearest k-means centres) or random.
+    #[arg(long, default_value = "kmeans")]
+    pub cold_start: String,
+    /// Score only a seeded random subset of this many unlabeled items per round.
+    #[arg(long, value_name = "N")]
+    pub pool_subset: Option<usize>,
+    /// Keep the weights between rounds instead of retraining from scratch.
+    #[arg(long)]
+    pub warm_start: bool,
+    /// Also train once on every pool label and draw that accuracy as a line.
+    #[arg(long)]
+    pub full_baseline: bool,
+}
+
+/// Arguments of `glean label`.
+#[derive(Debug, clap::Args)]
+pub struct LabelArgs {
+    /// The data folder: class folders, train/ + test/, a flat folder, or MNIST IDX files.
+    pub data: std::path::PathBuf,
+    /// An explicit test folder (labeled), for the accuracy chart.
+    #[arg(long, value_name = "DIR")]
+    pub test: Option<std::path::PathBuf>,
+    /// Regex with one capture group that takes the class from the file name.
+    #[arg(long, value_name = "REGEX")]
+    pub label_pattern: Option<String>,
+    /// Class names, comma-separated, in key order.
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// Session name (default: the data folder's name).
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+    /// Folder of saved sessions (default: the platform data folder).
+    #[arg(long, env = "GLEAN_SESSION_DIR", value_name = "DIR")]
+    pub session_dir: Option<std::path::PathBuf>,
+    /// Query strategy: margin, least-confidence, entropy, bald, coreset, margin-coreset, random.
+    #[arg(long, default_value = "margin")]
+    pub strategy: String,
+    /// Labels per training round.
+    #[arg(long, default_value_t = 10)]
+    pub batch: usize,
+    /// Model to train.
+    #[arg(long, default_value = "cnn")]
+    pub model: String,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// How images are drawn.
+    #[arg(long, value_enum, env = "GLEAN_RENDER", default_value = "auto")]
+    pub render: crate::tui::render_mode::RenderMode,
+    /// Start with the auto-oracle on (labels from the file or folder names).
+    #[arg(long)]
+    pub oracle: bool,
+    /// Seed of everything random.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Arguments of `glean resume`.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// Session name (default: the most recently used).
+    pub name: Option<String>,
+    /// Folder of saved sessions (default: the platform data folder).
+    #[arg(long, env = "GLEAN_SESSION_DIR", value_name = "DIR")]
+    pub session_dir: Option<std::path::PathBuf>,
+    /// How images are drawn.
+    #[arg(long, value_enum, env = "GLEAN_RENDER", default_value = "auto")]
+    pub render: crate::tui::render_mode::RenderMode,
+    /// Start with the auto-oracle on.
+    #[arg(long)]
+    pub oracle: bool,
+    /// Override the session's device: auto, cpu, cuda or cuda:N.
+    #[arg(long)]
+    pub device: Option<String>,
 }
 
 /// Arguments of `glean sessions`.
@@ -70,6 +192,28 @@ pub struct ScanArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Label(args) => crate::tui::label::label(crate::tui::label::LabelOptions {
+            data: args.data,
+            test: args.test,
+            label_pattern: args.label_pattern,
+            classes: args.classes,
+            session: args.session,
+            session_dir: args.session_dir,
+            strategy: args.strategy,
+            batch: args.batch,
+            model: args.model,
+            device: args.device,
+            render: args.render,
+            oracle: args.oracle,
+            seed: args.seed,
+        }),
+        Command::Resume(args) => crate::tui::label::resume(crate::tui::label::ResumeOptions {
+            name: args.name,
+            session_dir: args.session_dir,
+            render: args.render,
+            oracle: args.oracle,
+            device: args.device,
+        }),
         Command::Sessions(args) => {
             let dir = args.session_dir.unwrap_or_else(crate::paths::session_dir);
             crate::session::commands::print_sessions(&dir, std::io::stdout().lock())?;
@@ -101,6 +245,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::dataset::load(&args.dir, &opts, spec, &crate::paths::cache_dir())?;
             print!("{}", crate::dataset::report::render(&loaded));
             Ok(())
+        }
+        Command::Simulate(args) => {
+            crate::simulate::check_model(&args.model)?;
+            let opts = crate::simulate::SimulateOptions {
+                data: args.data,
+                test: args.test,
+                label_pattern: args.label_pattern,
+                strategies: crate::learn::strategy::parse_list(&args.strategies)
+                    .map_err(|e| anyhow::anyhow!("--strategies: {e}"))?,
+                init: args.init,
+                batch: args.batch,
+                budget: args.budget,
+                trials: args.trials,
+                seed: args.seed,
+                out: args.out,
+                device: args.device.parse().map_err(|e| anyhow::anyhow!("--device: {e}"))?,
+                cold_start: args.cold_start.parse().map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
+                pool_subset: args.pool_subset,
+                full_baseline: args.full_baseline,
+                warm_start: args.warm_start,
+                schedule: crate::learn::TrainSchedule::default(),
+                cache_dir: crate::paths::cache_dir(),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            crate::simulate::run_and_print(&opts)
         }
         Command::Doctor => {
             println!("cuda available: {}", tch::Cuda::is_available());

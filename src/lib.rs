@@ -9,4 +9,5 @@ pub mod dataset;
 pub mod learn;
 pub mod paths;
 pub mod session;
+pub mod simulate;
 pub mod tui;

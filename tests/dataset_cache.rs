@@ -43,7 +43,7 @@ fn warm_load_uses_the_cache_and_matches_cold() {
     let opts = ScanOptions::default();
     let cold = dataset::load(&root, &opts, None, &cache).unwrap();
     assert!(!cold.from_cache);
-    assert_eq!(pool_files(&cache), [cold.cache_file.clone()]);
+    assert_eq!(pool_files(&cache), std::slice::from_ref(&cold.cache_file));
     let warm = dataset::load(&root, &opts, None, &cache).unwrap();
     assert!(warm.from_cache);
     assert_eq!(warm.timings.decode, Duration::ZERO);

@@ -245,7 +245,7 @@ fn bundled_mnist_sample() {
     let pool = &loaded.pool;
     assert_eq!(pool.layout, Layout::SplitFolders);
     assert_eq!(
-        class_names(&pool),
+        class_names(pool),
         ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
     );
     let keys: String = pool.classes.iter().filter_map(|c| c.key).collect();
@@ -339,4 +339,29 @@ fn cifar10_test_photos() {
     );
     assert_eq!(loaded.pool_pixels.len(), 10_000);
     assert!(pool.skipped.is_empty());
+}
+
+#[test]
+fn idx_labels_index_the_given_class_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_idx(tmp.path(), "train", 12, false);
+    let names: Vec<String> = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven",
+    ]
+    .map(String::from)
+    .to_vec();
+    let opts = ScanOptions {
+        classes: Some(names),
+        ..ScanOptions::default()
+    };
+    let pool = dataset::scan(tmp.path(), &opts).unwrap();
+    assert_eq!(pool.classes[3].name, "three");
+    assert_eq!(pool.items[3].label, Some(3));
+    // Labels 8 and 9 (images 8, 9) have no name: skipped, not mislabeled.
+    assert_eq!(pool.items.len(), 10);
+    assert_eq!(pool.skipped.count(SkipReason::UnknownClass), 2);
+    assert_eq!(
+        pool.skipped.examples(SkipReason::UnknownClass),
+        ["idx:8", "idx:9"]
+    );
 }

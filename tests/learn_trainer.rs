@@ -93,7 +93,6 @@ fn bad_labels_are_errors_not_panics() {
 fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
     loop {
         let ev = rx.recv_timeout(Duration::from_secs(120)).expect("trainer event");
-        eprintln!("event {ev:?}");
         if matches!(ev, TrainerEvent::Ranked { .. } | TrainerEvent::Cancelled { .. } | TrainerEvent::Error { .. }) {
             return ev;
         }
@@ -101,56 +100,22 @@ fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
 }
 
 #[test]
-fn same_seed_same_run_and_progress_events() {
-    let (data, oracle) = digits();
-    let labeled = labels_of(&(0..60).collect::<Vec<_>>(), &oracle);
-    let mut results = Vec::new();
-    for _ in 0..2 {
-        let (handle, rx) = Trainer::spawn(data.clone(), quick(Strategy::Margin));
-        assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
-        handle.submit(Job { version: 3, labeled: labeled.clone() });
-        let mut saw_progress = false;
-        let mut saw_accuracy = None;
-        let ranked = loop {
-            match rx.recv_timeout(Duration::from_secs(120)).unwrap() {
-                TrainerEvent::Progress { version, loss, .. } => {
-                    assert_eq!(version, 3);
-                    assert!(loss.is_finite());
-                    saw_progress = true;
-                }
-                TrainerEvent::Evaluated { accuracy, .. } => saw_accuracy = Some(accuracy),
-                ev @ TrainerEvent::Ranked { .. } => break ev,
-                other => panic!("unexpected {other:?}"),
-            }
-        };
-        assert!(saw_progress);
-        let TrainerEvent::Ranked { ranking, accuracy, .. } = ranked else { unreachable!() };
-        assert_eq!(accuracy, saw_accuracy);
-        results.push((ranking, accuracy));
-        handle.shutdown();
-    }
-    assert_eq!(results[0].1, results[1].1, "same seed, different accuracy");
-    assert_eq!(results[0].0, results[1].0, "same seed, different ranking");
-}
-
-#[test]
 fn jobs_coalesce_and_cancel() {
     let (data, oracle) = digits();
     let (handle, rx) = Trainer::spawn(data, quick(Strategy::Margin));
     assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
-    // Job 1 starts; 2 and 3 arrive while it runs: only 3 follows it.
+    // Jobs 2 and 3 arrive while 1 waits or runs: 3 replaces 2, which never runs.
     for v in 1..=3u64 {
         handle.submit(Job { version: v, labeled: labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle) });
     }
     let mut ranked = Vec::new();
-    while ranked.len() < 2 {
+    while ranked.last() != Some(&3) {
         match next_final(&rx) {
             TrainerEvent::Ranked { ranking, .. } => ranked.push(ranking.version),
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(ranked.last(), Some(&3));
-    assert!(!ranked.contains(&2) || ranked == vec![2, 3], "{ranked:?}");
+    assert!(!ranked.contains(&2), "{ranked:?}");
 
     // A cancelled job ends with Cancelled, and the next one still runs.
     handle.submit(Job { version: 4, labeled: labels_of(&[0, 1, 2], &oracle) });

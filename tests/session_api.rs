@@ -35,12 +35,19 @@ fn everything_survives_close_and_reopen() {
     s.skip("dog/2.png").unwrap();
     s.record_round(round(1, 1, Some(0.5))).unwrap();
     s.label("dog/2.png", 1, Source::Oracle).unwrap();
-    s.set_queue(1, vec!["dog/2.png".into(), "fox/3.png".into(), "cat/4.png".into()])
-        .unwrap();
+    s.set_queue(
+        1,
+        vec!["dog/2.png".into(), "fox/3.png".into(), "cat/4.png".into()],
+    )
+    .unwrap();
     s.skip("fox/3.png").unwrap();
     let before = s.state().clone();
     assert_eq!(before.labels()[1].round, 1);
-    assert_eq!(before.skipped(), ["fox/3.png"], "labeling dog/2.png unskipped it");
+    assert_eq!(
+        before.skipped(),
+        ["fox/3.png"],
+        "labeling dog/2.png unskipped it"
+    );
     s.close().unwrap();
 
     let (s, report) = Session::open(d, "mnist").unwrap();
@@ -52,7 +59,10 @@ fn everything_survives_close_and_reopen() {
     assert_eq!(s.state().config(), before.config());
     assert_eq!(s.state().queue(), (1, vec!["cat/4.png"]));
     assert_eq!(s.state().last_accuracy(), Some(0.5));
-    assert_eq!(std::fs::metadata(journal_path(d, "mnist")).unwrap().len(), 0);
+    assert_eq!(
+        std::fs::metadata(journal_path(d, "mnist")).unwrap().len(),
+        0
+    );
 }
 
 #[test]
@@ -62,14 +72,15 @@ fn journal_alone_restores_the_state() {
     let mut s = Session::create(&d, "j", config(&d)).unwrap();
     s.set_compact_every(1000);
     for i in 0..20 {
-        s.label(&format!("cat/{i}.png"), (i % 3) as u16, Source::Human).unwrap();
+        s.label(&format!("cat/{i}.png"), (i % 3) as u16, Source::Human)
+            .unwrap();
     }
     s.undo().unwrap();
     s.skip("dog/x.png").unwrap();
     s.record_round(round(2, 19, None)).unwrap();
     copy_session(&d, &crash, "j");
     let (back, report) = load(&crash, "j").unwrap();
-    assert_eq!(report.replayed, 22);
+    assert_eq!(report.replayed, 23);
     assert_eq!(back.labels(), s.labels());
     assert_eq!(back.skipped(), s.skipped());
     assert_eq!(back.rounds(), s.rounds());
@@ -94,7 +105,11 @@ fn undo_goes_back_again_and_again_across_compactions() {
     s.label("c", 1, Source::Human).unwrap(); // relabel after undo
     drop(s);
     let (s, _) = Session::open(d, "u").unwrap();
-    let labels: Vec<(&str, u16)> = s.labels().iter().map(|l| (l.item.as_str(), l.class)).collect();
+    let labels: Vec<(&str, u16)> = s
+        .labels()
+        .iter()
+        .map(|l| (l.item.as_str(), l.class))
+        .collect();
     assert_eq!(labels, [("c", 1)]);
 }
 
@@ -112,7 +127,10 @@ fn bad_changes_are_refused_and_not_journaled() {
     assert!(s.skip("a").is_err());
     assert!(s.record_round(round(1, 1, Some(1.5))).is_err());
     assert!(s.record_round(round(1, 1, Some(f64::NAN))).is_err());
-    assert_eq!(std::fs::metadata(journal_path(d, "bad")).unwrap().len(), len);
+    assert_eq!(
+        std::fs::metadata(journal_path(d, "bad")).unwrap().len(),
+        len
+    );
     s.skip("b").unwrap();
     s.skip("b").unwrap(); // no-op
     assert_eq!(s.skipped(), ["b"]);
@@ -130,10 +148,16 @@ fn create_open_and_names_report_clear_errors() {
     assert!(matches!(err, SessionError::Exists { .. }), "{err}");
     let err = Session::open(d, "two").unwrap_err();
     assert!(matches!(err, SessionError::NotFound { .. }), "{err}");
-    assert!(!d.join("two.lock").exists(), "a failed open leaves no stray lock file");
+    assert!(
+        !d.join("two.lock").exists(),
+        "a failed open leaves no stray lock file"
+    );
     for bad in ["../escape", ".hidden", "a/b", ""] {
         let err = Session::create(d, bad, config(d)).unwrap_err();
-        assert!(matches!(err, SessionError::InvalidName { .. }), "{bad}: {err}");
+        assert!(
+            matches!(err, SessionError::InvalidName { .. }),
+            "{bad}: {err}"
+        );
     }
     let mut no_class = config(d);
     no_class.classes.clear();
@@ -141,6 +165,23 @@ fn create_open_and_names_report_clear_errors() {
     std::fs::write(journal_path(d, "orphan"), b"x\n").unwrap();
     let err = Session::create(d, "orphan", config(d)).unwrap_err();
     assert!(err.to_string().contains("snapshot is gone"), "{err}");
+}
+
+#[test]
+fn open_or_create_resumes_with_the_stored_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut s, report) = Session::open_or_create(d, "oc", config(Path::new("/first"))).unwrap();
+    assert_eq!(report, Default::default());
+    s.label("a", 0, Source::Human).unwrap();
+    drop(s);
+    let (s, _) = Session::open_or_create(d, "oc", config(Path::new("/second"))).unwrap();
+    assert_eq!(s.config().data.root, Path::new("/first"));
+    assert_eq!(s.labels().len(), 1);
+    assert!(matches!(
+        Session::open_or_create(d, "oc", config(d)),
+        Err(SessionError::Locked { .. })
+    ));
 }
 
 #[test]
@@ -184,7 +225,10 @@ fn second_open_in_the_same_process_is_refused() {
     let d = dir.path();
     let s = Session::create(d, "busy", config(d)).unwrap();
     let err = Session::open(d, "busy").unwrap_err();
-    let expected = format!("session busy is open in another glean process (pid {})", std::process::id());
+    let expected = format!(
+        "session busy is open in another glean process (pid {})",
+        std::process::id()
+    );
     assert!(err.to_string().starts_with(&expected), "{err}");
     assert!(Session::create(d, "busy", config(d)).is_err());
     drop(s);
@@ -209,9 +253,18 @@ fn lock_holder_child() {
 fn second_open_from_another_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    Session::create(d, "shared", config(d)).unwrap().close().unwrap();
+    Session::create(d, "shared", config(d))
+        .unwrap()
+        .close()
+        .unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "lock_holder_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "lock_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GLEAN_TEST_LOCK_DIR", d)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -219,16 +272,23 @@ fn second_open_from_another_process_is_refused() {
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    while line.trim() != "LOCKED" {
+    // libtest prints "test lock_holder_child ... " before the test's own output.
+    while !line.trim_end().ends_with("LOCKED") {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child ended without locking");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "child ended without locking"
+        );
     }
     let err = Session::open(d, "shared").unwrap_err();
     match &err {
         SessionError::Locked { pid, .. } => assert_eq!(*pid, Some(child.id())),
         other => panic!("expected Locked, got {other}"),
     }
-    assert!(err.to_string().contains(&format!("pid {}", child.id())), "{err}");
+    assert!(
+        err.to_string().contains(&format!("pid {}", child.id())),
+        "{err}"
+    );
     drop(child.stdin.take()); // the child's read returns, it exits, the lock is released
     assert!(child.wait().unwrap().success());
     Session::open(d, "shared").unwrap();
@@ -261,16 +321,32 @@ fn damaged_snapshots_are_reported_and_never_overwritten() {
         let err = Session::open(d, "dmg").unwrap_err();
         let msg = err.to_string();
         let path = snapshot_path(d, "dmg");
-        assert!(matches!(err, SessionError::Snapshot { .. }), "{what}: {msg}");
-        assert!(msg.starts_with(&format!("{}:", path.display())), "{what}: {msg}");
-        assert!(msg.contains("left untouched") && msg.contains(".bad"), "{what}: {msg}");
+        assert!(
+            matches!(err, SessionError::Snapshot { .. }),
+            "{what}: {msg}"
+        );
+        assert!(
+            msg.starts_with(&format!("{}:", path.display())),
+            "{what}: {msg}"
+        );
+        assert!(
+            msg.contains("left untouched") && msg.contains(".bad"),
+            "{what}: {msg}"
+        );
         // Everything that could write refuses, and the bytes stay as they were.
         assert!(Session::create(d, "dmg", config(d)).is_err());
         assert!(load(d, "dmg").is_err());
         let listed = list(d).unwrap();
-        assert!(listed[0].problem.as_deref().unwrap().contains("dmg.ron:"), "{what}");
+        assert!(
+            listed[0].problem.as_deref().unwrap().contains("dmg.ron:"),
+            "{what}"
+        );
         assert_eq!(most_recent(d).unwrap(), None);
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}: snapshot was modified");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{what}: snapshot was modified"
+        );
     }
     // Restoring the good bytes makes the session open again.
     std::fs::write(snapshot_path(d, "dmg"), &good).unwrap();

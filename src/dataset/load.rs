@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::cache::{self, CacheHeader};
-use super::decode::{auto_spec, convert_gray, decode_file};
+use super::decode::{convert_gray, decode_file};
 use super::idx::{read_idx_images, IdxImages};
+use super::spec::auto_spec;
 use super::{
     display_path, scan, DatasetError, DecodeSpec, Item, Pixels, Pool, ScanOptions, SkipReason,
     Skipped, Source,

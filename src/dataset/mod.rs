@@ -8,6 +8,7 @@
 //! parallel decode and an on-disk cache keyed by a fingerprint of the file list.
 
 mod cache;
+mod collect;
 mod decode;
 pub mod export;
 mod idx;
@@ -16,16 +17,18 @@ mod names;
 pub mod report;
 mod scan;
 mod skipped;
+mod spec;
 mod walk;
 
 use std::path::{Path, PathBuf};
 
-pub use decode::{decode_image_bytes, DecodeSpec, Pixels};
+pub use decode::decode_image_bytes;
 pub use idx::{read_idx_images, read_idx_labels, IdxImages};
 pub use load::{load, LoadTimings, Loaded};
 pub use names::{escape_for_display, natural_cmp};
 pub use scan::scan;
 pub use skipped::{SkipReason, Skipped};
+pub use spec::{DecodeSpec, Pixels};
 
 /// How the data folder is laid out; detected by `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -150,7 +150,9 @@ pub(crate) fn walk(dir: &Path, rel: &Path, ancestors: &[(u64, u64)]) -> Walk {
             EntryKind::Dir { id, .. } if ancestors.contains(&id) => {
                 out.skipped.push((SkipReason::SymlinkLoop, entry_rel))
             }
-            EntryKind::Dir { .. } if super::scan::has_image_extension(Path::new(&entry.name)) => {
+            EntryKind::Dir { .. }
+                if super::collect::has_image_extension(Path::new(&entry.name)) =>
+            {
                 out.skipped.push((SkipReason::NotRegularFile, entry_rel))
             }
             EntryKind::Dir { path, id } => subdirs.push((path, entry_rel, id)),

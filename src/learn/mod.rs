@@ -5,6 +5,7 @@
 pub mod data;
 pub mod device;
 pub mod effnet_lite0;
+pub mod graph;
 pub mod learner;
 pub mod model;
 pub mod ranking;

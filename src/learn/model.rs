@@ -22,7 +22,7 @@ pub struct Cnn {
 /// activations small: on a CPU the first layers are bound by memory traffic, not by
 /// arithmetic, and this shape scores 70,000 digits several times faster than
 /// conv-relu-maxpool of the same width.
-const WIDTH1: i64 = 32;
+const WIDTH1: i64 = 16;
 const WIDTH2: i64 = 32;
 
 impl Cnn {
@@ -64,6 +64,18 @@ impl Cnn {
     /// Embeddings → logits; `dropout` on for training and for MC-dropout samples.
     pub fn classify(&self, embedding: &Tensor, dropout: bool) -> Tensor {
         embedding.dropout(HEAD_DROPOUT, dropout).apply(&self.fc2)
+    }
+
+    /// `t` dropout masks over the embedding (kept units scaled by 1 / keep), `t × EMBED_DIM`:
+    /// the sampled networks of Monte-Carlo dropout.
+    pub fn dropout_masks(t: usize, device: tch::Device) -> Tensor {
+        let keep = 1.0 - HEAD_DROPOUT;
+        Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device)).lt(keep).to_kind(tch::Kind::Float) / keep
+    }
+
+    /// Logits of the head under one dropout mask (`EMBED_DIM`), shared by the batch.
+    pub fn classify_masked(&self, embedding: &Tensor, mask: &Tensor) -> Tensor {
+        (embedding * mask).apply(&self.fc2)
     }
 
     pub fn forward(&self, xs: &Tensor, train: bool) -> Tensor {

@@ -43,6 +43,9 @@ pub fn predict(
     let mut probs = Vec::new();
     let mut samples = Vec::new();
     let mut embeddings = Vec::new();
+    // Drawn once per call, not per item: sampling a Bernoulli per item and pass costs
+    // seconds on a CPU for a 60,000-image pool.
+    let masks = (want.mc_samples > 0).then(|| Cnn::dropout_masks(want.mc_samples, pixels.device()));
     tch::no_grad(|| -> Result<(), LearnError> {
         let mut start = 0;
         while start < n {
@@ -52,9 +55,11 @@ pub fn predict(
             let len = INFERENCE_BATCH.min(n - start);
             let batch = pixels.index_select(0, &indices.narrow(0, start, len));
             let emb = net.embed(&norm.apply(&batch), false);
-            if want.mc_samples > 0 {
-                let passes: Vec<Tensor> = (0..want.mc_samples)
-                    .map(|_| net.classify(&emb, true).softmax(-1, Kind::Float))
+            if let Some(masks) = &masks {
+                // Pass t applies mask t to every item: T sampled networks, each the same
+                // for the whole pool, so items are compared under the same weights.
+                let passes: Vec<Tensor> = (0..masks.size()[0])
+                    .map(|t| net.classify_masked(&emb, &masks.get(t)).softmax(-1, Kind::Float))
                     .collect();
                 let stacked = Tensor::stack(&passes, 0); // T × B × C
                 probs.push(stacked.mean_dim(0, false, Kind::Float));

@@ -73,7 +73,12 @@ pub fn export(state: &SessionState, format: ExportFormat, out: impl Write) -> Re
             let doc = JsonExport {
                 session: state.name(),
                 root: state.config().data.root.to_string_lossy().into_owned(),
-                classes: state.config().classes.iter().map(|c| c.name.as_str()).collect(),
+                classes: state
+                    .config()
+                    .classes
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect(),
                 labels: rows(state),
             };
             let mut out = out;

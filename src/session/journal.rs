@@ -137,7 +137,8 @@ fn decode(line: &[u8]) -> std::result::Result<Record, String> {
     if xxh3_64(json) != sum {
         return Err("checksum mismatch".into());
     }
-    serde_json::from_slice(json).map_err(|e| format!("checksum matches but the record is unreadable: {e}"))
+    serde_json::from_slice(json)
+        .map_err(|e| format!("checksum matches but the record is unreadable: {e}"))
 }
 
 /// Reads the whole journal; a missing file is an empty journal.
@@ -174,7 +175,10 @@ impl Writer {
             .truncate(false)
             .open(path)
             .map_err(SessionError::io("open", path))?;
-        let len = file.metadata().map_err(SessionError::io("stat", path))?.len();
+        let len = file
+            .metadata()
+            .map_err(SessionError::io("stat", path))?
+            .len();
         let mut writer = Writer {
             file,
             path: path.to_path_buf(),

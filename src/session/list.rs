@@ -86,7 +86,14 @@ pub fn sessions_table(summaries: &[SessionSummary]) -> String {
     if summaries.is_empty() {
         return "no saved sessions\n".to_string();
     }
-    let header = ["NAME", "DATA", "LABELED/POOL", "TEST ACC", "STRATEGY", "LAST USED"];
+    let header = [
+        "NAME",
+        "DATA",
+        "LABELED/POOL",
+        "TEST ACC",
+        "STRATEGY",
+        "LAST USED",
+    ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for s in summaries.iter().filter(|s| s.problem.is_none()) {
         rows.push(vec![
@@ -108,7 +115,13 @@ pub fn sessions_table(summaries: &[SessionSummary]) -> String {
     let mut widths: Vec<usize> = (0..header.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    widths[0] = widths[0].max(summaries.iter().map(|s| s.name.chars().count()).max().unwrap_or(0));
+    widths[0] = widths[0].max(
+        summaries
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(0),
+    );
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row

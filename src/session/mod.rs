@@ -15,6 +15,7 @@ mod error;
 mod export;
 mod journal;
 mod list;
+mod load;
 mod lock;
 mod snapshot;
 mod types;
@@ -29,16 +30,16 @@ pub use error::{Result, SessionError};
 pub use export::{export, export_to_file, ExportFormat};
 pub use journal::TornRecord;
 pub use list::{list, most_recent, sessions_table, SessionSummary};
+pub use load::{load, LoadReport};
 pub use snapshot::FORMAT_VERSION;
-pub use types::{
-    DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source,
-};
+pub use types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source};
 
 use journal::{Record, Writer};
+use load::load_files;
 use lock::SessionLock;
 use types::{now, Op};
 
-/// Changes between automatic compactions.
+/// Changes between automatic compactions (more in sessions with over 512 labels).
 pub const COMPACT_EVERY: usize = 256;
 
 /// The longest session name accepted.
@@ -82,80 +83,6 @@ pub fn snapshot_path(dir: &Path, name: &str) -> PathBuf {
 /// Path of a session's journal.
 pub fn journal_path(dir: &Path, name: &str) -> PathBuf {
     file_path(dir, name, "journal")
-}
-
-/// What loading found besides the state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    /// Journal records folded into the snapshot's state.
-    pub replayed: usize,
-    /// A damaged last journal record that was ignored (and, by `Session::open`, cut off).
-    pub torn: Option<TornRecord>,
-}
-
-impl LoadReport {
-    /// One line per thing the user should be told.
-    pub fn warnings(&self) -> Vec<String> {
-        self.torn.iter().map(ToString::to_string).collect()
-    }
-}
-
-struct Loaded {
-    state: SessionState,
-    report: LoadReport,
-    journal_intact_len: u64,
-}
-
-fn load_files(dir: &Path, name: &str) -> Result<Loaded> {
-    validate_name(name)?;
-    let snap_path = snapshot_path(dir, name);
-    let bytes = match std::fs::read(&snap_path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(SessionError::NotFound {
-                name: name.to_string(),
-                dir: dir.to_path_buf(),
-            })
-        }
-        Err(e) => return Err(SessionError::io("read", &snap_path)(e)),
-    };
-    let mut state = snapshot::parse(&bytes, &snap_path)?;
-    // The file name is the session's name, even if the file was renamed by hand.
-    state.name = name.to_string();
-    let jpath = journal_path(dir, name);
-    let parsed = journal::parse(&journal::read(&jpath)?, &jpath)?;
-    let mut replayed = 0;
-    for (line, record) in parsed.records {
-        if record.seq <= state.seq {
-            continue; // folded in by a compaction that crashed before emptying the journal
-        }
-        state
-            .check(&record.op)
-            .map_err(|message| SessionError::Journal {
-                path: jpath.clone(),
-                line,
-                message,
-            })?;
-        state.apply(record.op);
-        state.seq = record.seq;
-        state.last_used = state.last_used.max(record.time);
-        replayed += 1;
-    }
-    Ok(Loaded {
-        state,
-        report: LoadReport {
-            replayed,
-            torn: parsed.torn,
-        },
-        journal_intact_len: parsed.intact_len,
-    })
-}
-
-/// Reads a session without opening it for writing (no lock, no file changes): for
-/// listing and exporting, also while another process has it open.
-pub fn load(dir: &Path, name: &str) -> Result<(SessionState, LoadReport)> {
-    let loaded = load_files(dir, name)?;
-    Ok((loaded.state, loaded.report))
 }
 
 /// A session open for labeling. It holds the lock until dropped; every change is in the
@@ -217,6 +144,21 @@ impl Session {
         Ok((session, loaded.report))
     }
 
+    /// Resumes session `name` if it exists (its stored configuration wins over
+    /// `config`), otherwise creates it with `config`.
+    pub fn open_or_create(
+        dir: &Path,
+        name: &str,
+        config: SessionConfig,
+    ) -> Result<(Session, LoadReport)> {
+        match Session::open(dir, name) {
+            Err(SessionError::NotFound { .. }) => {
+                Ok((Session::create(dir, name, config)?, LoadReport::default()))
+            }
+            opened => opened,
+        }
+    }
+
     fn with(dir: &Path, state: SessionState, journal: Writer, lock: SessionLock) -> Session {
         Session {
             dir: dir.to_path_buf(),
@@ -252,7 +194,8 @@ impl Session {
         self.state.rounds()
     }
 
-    /// Sets how many changes go to the journal between automatic compactions (min 1).
+    /// Sets how many changes go to the journal between automatic compactions (min 1;
+    /// sessions with more than twice as many labels wait for labels/2 changes).
     pub fn set_compact_every(&mut self, changes: usize) {
         self.compact_every = changes.max(1);
     }
@@ -356,7 +299,10 @@ impl Session {
         self.state.last_used = self.state.last_used.max(record.time);
         self.state.apply(record.op);
         self.since_compaction += 1;
-        if self.since_compaction >= self.compact_every {
+        // A compaction rewrites every label, so large sessions compact less often (at
+        // most once per labels/2 changes): the cost per change stays bounded.
+        let threshold = self.compact_every.max(self.state.labels.len() / 2);
+        if self.since_compaction >= threshold {
             // The change is already safe in the journal; a failed compaction only means
             // a longer replay next time, so it must not fail the change.
             if let Err(e) = self.compact() {

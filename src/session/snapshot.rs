@@ -93,7 +93,11 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
         return Err(error(1, 1, "the snapshot is empty".into()));
     }
     let spanned = |e: ron::error::SpannedError, what: &str| {
-        error(e.position.line, e.position.col, format!("{what}: {}", e.code))
+        error(
+            e.position.line,
+            e.position.col,
+            format!("{what}: {}", e.code),
+        )
     };
     let probe: VersionProbe =
         ron::from_str(text).map_err(|e| spanned(e, "not a readable RON snapshot"))?;
@@ -109,8 +113,7 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
             ),
         ));
     }
-    let file: SnapshotFile =
-        ron::from_str(text).map_err(|e| spanned(e, "damaged snapshot"))?;
+    let file: SnapshotFile = ron::from_str(text).map_err(|e| spanned(e, "damaged snapshot"))?;
     from_file(file, text, path)
 }
 
@@ -198,7 +201,8 @@ pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
             .truncate(true)
             .open(&tmp)
             .map_err(SessionError::io("create", &tmp))?;
-        file.write_all(text).map_err(SessionError::io("write", &tmp))?;
+        file.write_all(text)
+            .map_err(SessionError::io("write", &tmp))?;
         file.sync_all().map_err(SessionError::io("fsync", &tmp))?;
         drop(file);
         fs::rename(&tmp, path).map_err(SessionError::io("rename into place", path))?;

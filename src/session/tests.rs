@@ -110,7 +110,10 @@ fn snapshot_is_readable_with_one_label_per_line() {
     let label_lines: Vec<&str> = text.lines().filter(|l| l.contains("item: ")).collect();
     assert_eq!(label_lines.len(), 2, "{text}");
     assert!(label_lines[0].contains("class: 0") && label_lines[0].contains("source: Human"));
-    assert!(text.contains("(name: \"great_dane\", key: Some('6'))"), "{text}");
+    assert!(
+        text.contains("(name: \"great_dane\", key: Some('6'))"),
+        "{text}"
+    );
 }
 
 fn snapshot_error(bytes: &[u8]) -> (usize, String) {
@@ -126,11 +129,17 @@ fn truncated_snapshot_names_the_line() {
     let cut = text.find("pug_9").unwrap();
     let (line, _) = snapshot_error(&text.as_bytes()[..cut]);
     let expected = text[..cut].lines().count();
-    assert!(line + 1 >= expected && line <= expected + 1, "line {line}, cut at line {expected}");
+    assert!(
+        line + 1 >= expected && line <= expected + 1,
+        "line {line}, cut at line {expected}"
+    );
     let err = snapshot::parse(&text.as_bytes()[..cut], Path::new("/s/x.ron")).unwrap_err();
     let msg = err.to_string();
     assert!(msg.starts_with(&format!("/s/x.ron:{line}:")), "{msg}");
-    assert!(msg.contains("x.journal") && msg.contains("mv /s/x.ron /s/x.ron.bad"), "{msg}");
+    assert!(
+        msg.contains("x.journal") && msg.contains("mv /s/x.ron /s/x.ron.bad"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -156,11 +165,17 @@ fn semantic_errors_in_a_snapshot_name_the_line() {
     let text = snapshot::to_text(&full_state()).unwrap();
     let bad_class = text.replace("class: 1,", "class: 9,");
     let (line, msg) = snapshot_error(bad_class.as_bytes());
-    assert!(bad_class.lines().nth(line - 1).unwrap().contains("pug_9"), "{msg}");
+    assert!(
+        bad_class.lines().nth(line - 1).unwrap().contains("pug_9"),
+        "{msg}"
+    );
     let dup = text.replace("\"pug_9.jpg\"", "\"great_dane_1.jpg\"");
     let (line, msg) = snapshot_error(dup.as_bytes());
     assert!(msg.contains("labeled twice"), "{msg}");
-    assert!(dup.lines().nth(line - 1).unwrap().contains("class: 1"), "{msg}");
+    assert!(
+        dup.lines().nth(line - 1).unwrap().contains("class: 1"),
+        "{msg}"
+    );
 }
 
 fn record(seq: u64, item: &str) -> Record {
@@ -189,7 +204,9 @@ fn journal_lines_round_trip_every_op() {
     let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
     let ops = vec![
         record(1, "a\nb").op,
-        Op::Undo { item: "a\nb".into() },
+        Op::Undo {
+            item: "a\nb".into(),
+        },
         Op::Skip { item: "c".into() },
         Op::Round(full_state().rounds()[0].clone()),
         Op::Queue(Queue {
@@ -233,7 +250,10 @@ fn corrupt_last_record_is_torn_but_corrupt_middle_is_an_error() {
     bytes[second + 25] ^= 0x20;
     match journal::parse(&bytes, Path::new("/s/j.journal")) {
         Err(e @ SessionError::Journal { line: 2, .. }) => {
-            assert!(e.to_string().starts_with("/s/j.journal:2: damaged record"), "{e}")
+            assert!(
+                e.to_string().starts_with("/s/j.journal:2: damaged record"),
+                "{e}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -253,7 +273,17 @@ fn names_are_validated() {
     for ok in ["mnist", "dogs-2026_v1.2", "Ünïcode", &"x".repeat(64)] {
         validate_name(ok).unwrap();
     }
-    for bad in ["", ".hidden", "..", "a/b", "a\\b", "a b", "nul\0", &"x".repeat(65), "a:b"] {
+    for bad in [
+        "",
+        ".hidden",
+        "..",
+        "a/b",
+        "a\\b",
+        "a b",
+        "nul\0",
+        &"x".repeat(65),
+        "a:b",
+    ] {
         assert!(
             matches!(validate_name(bad), Err(SessionError::InvalidName { .. })),
             "{bad:?}"
@@ -289,10 +319,20 @@ fn table_lists_columns_and_unreadable_sessions() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
     assert!(lines[0].starts_with("NAME    DATA"), "{table}");
-    for cell in ["mnist", "/data/mnist", "120/60000", "92.3%", "margin", "2026-11-2"] {
+    for cell in [
+        "mnist",
+        "/data/mnist",
+        "120/60000",
+        "92.3%",
+        "margin",
+        "2026-11-2",
+    ] {
         assert!(lines[1].contains(cell), "{cell} missing in {table}");
     }
-    assert!(lines[2].starts_with("broken  unreadable: broken.ron:3:1"), "{table}");
+    assert!(
+        lines[2].starts_with("broken  unreadable: broken.ron:3:1"),
+        "{table}"
+    );
     assert_eq!(sessions_table(&[]), "no saved sessions\n");
 }
 
@@ -342,4 +382,11 @@ proptest! {
             prop_assert!(parsed.records.len() + 2 >= n);
         }
     }
+}
+
+#[test]
+fn sessions_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Session>();
+    assert_send::<SessionState>();
 }

@@ -96,11 +96,17 @@ pub struct Queue {
 pub enum Op {
     Label(LabelRecord),
     /// Removes the last label, which must be for `item`.
-    Undo { item: String },
-    Skip { item: String },
+    Undo {
+        item: String,
+    },
+    Skip {
+        item: String,
+    },
     Round(RoundRecord),
     Queue(Queue),
-    PoolSize { size: usize },
+    PoolSize {
+        size: usize,
+    },
 }
 
 /// The current time, to the millisecond (keeps snapshots readable).

@@ -6,9 +6,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-
 use super::picker::ClassPicker;
+
+#[path = "app_keys.rs"]
+mod keys;
 use super::types::{
     ClassView, Effect, ItemView, LabelRecord, RankedItem, Ranking, TrainerEvent, TrainerStatus,
 };
@@ -179,92 +180,6 @@ impl App {
         self.queue.len()
     }
 
-    /// Handle one key event. Releases and repeats are ignored.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if key.kind != KeyEventKind::Press {
-            return Vec::new();
-        }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return self.quit();
-        }
-        self.message = None;
-        match &mut self.overlay {
-            Overlay::Help => {
-                self.overlay = Overlay::None;
-                Vec::new()
-            }
-            Overlay::Picker(picker) => match key.code {
-                KeyCode::Esc => {
-                    self.overlay = Overlay::None;
-                    Vec::new()
-                }
-                KeyCode::Enter => match picker.selected_class(&self.classes) {
-                    Some(class) => {
-                        self.overlay = Overlay::None;
-                        self.label_current(class)
-                    }
-                    None => Vec::new(),
-                },
-                KeyCode::Up => {
-                    picker.move_selection(-1, &self.classes);
-                    Vec::new()
-                }
-                KeyCode::Down | KeyCode::Tab => {
-                    picker.move_selection(1, &self.classes);
-                    Vec::new()
-                }
-                KeyCode::Backspace => {
-                    picker.pop_char();
-                    Vec::new()
-                }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    picker.push_char(c);
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            },
-            Overlay::None => self.on_main_key(key),
-        }
-    }
-
-    fn on_main_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => self.quit(),
-            KeyCode::Char('?') => {
-                self.overlay = Overlay::Help;
-                Vec::new()
-            }
-            KeyCode::Char('/') => {
-                self.overlay = Overlay::Picker(ClassPicker::default());
-                Vec::new()
-            }
-            KeyCode::Char('u') => self.undo(),
-            KeyCode::Char('s') => self.skip(),
-            KeyCode::Char('a') => {
-                self.toggle_auto();
-                Vec::new()
-            }
-            KeyCode::Char(c) => match self.class_for_key(c) {
-                Some(class) => self.label_current(class),
-                None => {
-                    self.message = Some(format!("no class on key {}", escape_name(&c.to_string())));
-                    Vec::new()
-                }
-            },
-            _ => Vec::new(),
-        }
-    }
-
-    fn class_for_key(&self, c: char) -> Option<u16> {
-        let exact = self.classes.iter().position(|class| class.key == Some(c));
-        let folded = || {
-            self.classes.iter().position(|class| {
-                class.key.is_some_and(|k| k.to_lowercase().eq(c.to_lowercase()))
-            })
-        };
-        exact.or_else(folded).and_then(|i| u16::try_from(i).ok())
-    }
-
     fn quit(&mut self) -> Vec<Effect> {
         self.quit = true;
         vec![Effect::Quit]
@@ -303,12 +218,20 @@ impl App {
         self.per_class[usize::from(class)] += 1;
         self.history.push(LabelRecord { item, class });
         self.labels_since_round += 1;
-        let mut effects = vec![Effect::Label { item, class, oracle }];
+        let mut effects = vec![Effect::Label {
+            item,
+            class,
+            oracle,
+        }];
         if self.labels_since_round >= self.batch {
             self.labels_since_round = 0;
             effects.push(Effect::Retrain);
             if matches!(self.trainer, TrainerStatus::Idle) {
-                self.trainer = TrainerStatus::Training { step: 0, steps: 0, loss: None };
+                self.trainer = TrainerStatus::Training {
+                    step: 0,
+                    steps: 0,
+                    loss: None,
+                };
             }
         }
         effects
@@ -324,7 +247,10 @@ impl App {
         self.labels_since_round = self.labels_since_round.saturating_sub(1);
         self.queue.retain(|&i| i != record.item);
         self.queue.push_front(record.item);
-        vec![Effect::Undo { item: record.item, class: record.class }]
+        vec![Effect::Undo {
+            item: record.item,
+            class: record.class,
+        }]
     }
 
     fn skip(&mut self) -> Vec<Effect> {
@@ -341,7 +267,10 @@ impl App {
         if !self.auto || self.overlay != Overlay::None {
             return Vec::new();
         }
-        if self.last_auto.is_some_and(|last| now.saturating_sub(last) < self.auto_interval) {
+        if self
+            .last_auto
+            .is_some_and(|last| now.saturating_sub(last) < self.auto_interval)
+        {
             return Vec::new();
         }
         let Some(item) = self.current() else {
@@ -366,17 +295,21 @@ impl App {
 
     pub fn on_trainer(&mut self, event: TrainerEvent) {
         match event {
-            TrainerEvent::Ready { device } => {
-                self.device = Some(device);
-                if self.trainer == TrainerStatus::Starting {
-                    self.trainer = TrainerStatus::Idle;
-                }
-            }
+            // Still `Starting` until the first round (the cold-start ranking) is done.
+            TrainerEvent::Ready { device } => self.device = Some(device),
             TrainerEvent::RoundStarted { .. } => {
-                self.trainer = TrainerStatus::Training { step: 0, steps: 0, loss: None };
+                self.trainer = TrainerStatus::Training {
+                    step: 0,
+                    steps: 0,
+                    loss: None,
+                };
             }
             TrainerEvent::Progress { step, steps, loss } => {
-                self.trainer = TrainerStatus::Training { step, steps, loss: Some(loss) };
+                self.trainer = TrainerStatus::Training {
+                    step,
+                    steps,
+                    loss: Some(loss),
+                };
             }
             TrainerEvent::Scoring => self.trainer = TrainerStatus::Scoring,
             TrainerEvent::Evaluated { labels, accuracy } => {
@@ -385,7 +318,9 @@ impl App {
                 self.accuracy.sort_by_key(|&(l, _)| l);
             }
             TrainerEvent::Ranked(ranking) => self.apply_ranking(ranking),
-            TrainerEvent::RoundDone { version, elapsed } => {
+            TrainerEvent::RoundDone {
+                version, elapsed, ..
+            } => {
                 self.trainer = TrainerStatus::Idle;
                 self.model_version = version;
                 self.last_round = Some(elapsed);

@@ -86,7 +86,9 @@ pub fn fit(image_w: u32, image_h: u32, area_cols: u16, area_rows: u16) -> (u16, 
         let rows = rows_for_full_width.round().clamp(1.0, f64::from(area_rows));
         (area_cols, rows as u16)
     } else {
-        let cols = (f64::from(area_rows) * 2.0 * w / h).round().clamp(1.0, f64::from(area_cols));
+        let cols = (f64::from(area_rows) * 2.0 * w / h)
+            .round()
+            .clamp(1.0, f64::from(area_cols));
         (cols as u16, area_rows)
     }
 }
@@ -106,13 +108,21 @@ pub fn render(image: &DynamicImage, cols: u16, rows: u16, shape: CellShape) -> B
         other => {
             channels = 3;
             owned = other.to_rgb8();
-            (owned.width() as usize, owned.height() as usize, owned.as_raw())
+            (
+                owned.width() as usize,
+                owned.height() as usize,
+                owned.as_raw(),
+            )
         }
     };
     let (sx, sy) = shape.grid();
     let (gw, gh) = (usize::from(cols) * sx, usize::from(rows) * sy);
     if width == 0 || height == 0 || gw == 0 || gh == 0 {
-        return BlockArt { cols: 0, rows: 0, cells: Vec::new() };
+        return BlockArt {
+            cols: 0,
+            rows: 0,
+            cells: Vec::new(),
+        };
     }
     let grid = downsample(data, width, height, channels, gw, gh);
     let n = sx * sy;
@@ -126,7 +136,11 @@ pub fn render(image: &DynamicImage, cols: u16, rows: u16, shape: CellShape) -> B
                 }
             }
             let (mask, fg, bg) = best_split(&sub[..n]);
-            cells.push(ArtCell { glyph: shape.glyph(mask), fg, bg });
+            cells.push(ArtCell {
+                glyph: shape.glyph(mask),
+                fg,
+                bg,
+            });
         }
     }
     BlockArt { cols, rows, cells }
@@ -175,7 +189,11 @@ fn downsample(
                 let v = sum[0] as f32 / count;
                 [v, v, v]
             } else {
-                [sum[0] as f32 / count, sum[1] as f32 / count, sum[2] as f32 / count]
+                [
+                    sum[0] as f32 / count,
+                    sum[1] as f32 / count,
+                    sum[2] as f32 / count,
+                ]
             };
             grid[gy * gw + gx] = c;
         }
@@ -187,7 +205,9 @@ fn downsample(
 /// squared error. Error = Σ|c|² − |S_fg|²/n_fg − |S_bg|²/n_bg, so maximise the last two.
 fn best_split(sub: &[[f32; 3]]) -> (u8, [u8; 3], [u8; 3]) {
     let n = sub.len();
-    let total = sub.iter().fold([0f32; 3], |a, c| [a[0] + c[0], a[1] + c[1], a[2] + c[2]]);
+    let total = sub
+        .iter()
+        .fold([0f32; 3], |a, c| [a[0] + c[0], a[1] + c[1], a[2] + c[2]]);
     let norm = |s: [f32; 3]| s[0] * s[0] + s[1] * s[1] + s[2] * s[2];
     let mut best = (0u8, norm(total) / n as f32, [0f32; 3], 0usize);
     for mask in 1u8..(1 << (n - 1)) {
@@ -211,9 +231,17 @@ fn best_split(sub: &[[f32; 3]]) -> (u8, [u8; 3], [u8; 3]) {
         let k = k.max(1) as f32;
         [to_u8(s[0] / k), to_u8(s[1] / k), to_u8(s[2] / k)]
     };
-    let bg_sum = [total[0] - fg_sum[0], total[1] - fg_sum[1], total[2] - fg_sum[2]];
+    let bg_sum = [
+        total[0] - fg_sum[0],
+        total[1] - fg_sum[1],
+        total[2] - fg_sum[2],
+    ];
     let bg = mean(bg_sum, n - fg_count);
-    let fg = if mask == 0 { bg } else { mean(fg_sum, fg_count) };
+    let fg = if mask == 0 {
+        bg
+    } else {
+        mean(fg_sum, fg_count)
+    };
     (mask, fg, bg)
 }
 
@@ -245,12 +273,19 @@ impl BlockArt {
         let gw = usize::from(self.cols) * sx;
         let mut out = vec![[0u8; 3]; gw * usize::from(self.rows) * sy];
         for (index, cell) in self.cells.iter().enumerate() {
-            let (row, col) = (index / usize::from(self.cols), index % usize::from(self.cols));
+            let (row, col) = (
+                index / usize::from(self.cols),
+                index % usize::from(self.cols),
+            );
             let mask = mask_of(shape, cell.glyph);
             for j in 0..sy {
                 for i in 0..sx {
                     let k = j * sx + i;
-                    let colour = if mask & (1 << k) != 0 { cell.fg } else { cell.bg };
+                    let colour = if mask & (1 << k) != 0 {
+                        cell.fg
+                    } else {
+                        cell.bg
+                    };
                     out[(row * sy + j) * gw + col * sx + i] = colour;
                 }
             }

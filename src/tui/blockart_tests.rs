@@ -9,14 +9,23 @@ fn error_on_common_grid(image: &DynamicImage, cols: u16, rows: u16, shape: CellS
     let (sx, sy) = shape.grid();
     let (fw, fh) = (usize::from(cols) * 2, usize::from(rows) * 6);
     let rgb = image.to_rgb8();
-    let fine = downsample(rgb.as_raw(), rgb.width() as usize, rgb.height() as usize, 3, fw, fh);
+    let fine = downsample(
+        rgb.as_raw(),
+        rgb.width() as usize,
+        rgb.height() as usize,
+        3,
+        fw,
+        fh,
+    );
     let gw = usize::from(cols) * sx;
     let mut sum = 0.0;
     for y in 0..fh {
         for x in 0..fw {
             let s = shown[(y * sy / 6) * gw + x * sx / 2];
             let t = fine[y * fw + x];
-            sum += (0..3).map(|c| (f64::from(s[c]) - f64::from(t[c])).powi(2)).sum::<f64>();
+            sum += (0..3)
+                .map(|c| (f64::from(s[c]) - f64::from(t[c])).powi(2))
+                .sum::<f64>();
         }
     }
     sum / (fw * fh * 3) as f64
@@ -35,7 +44,13 @@ fn sextant_glyphs_cover_all_patterns_once() {
 
 #[test]
 fn a_left_right_split_becomes_a_half_block_with_exact_colours() {
-    let img = RgbImage::from_fn(4, 6, |x, _| if x < 2 { Rgb([250, 10, 10]) } else { Rgb([5, 5, 200]) });
+    let img = RgbImage::from_fn(4, 6, |x, _| {
+        if x < 2 {
+            Rgb([250, 10, 10])
+        } else {
+            Rgb([5, 5, 200])
+        }
+    });
     let art = render(&DynamicImage::ImageRgb8(img), 1, 1, CellShape::Sextant);
     let cell = art.cells[0];
     assert_eq!(cell.glyph, '▌');
@@ -57,7 +72,10 @@ fn a_diagonal_corner_uses_a_quadrant() {
 fn uniform_cells_are_blank_with_the_mean_colour() {
     let img = RgbImage::from_pixel(10, 10, Rgb([30, 60, 90]));
     let art = render(&DynamicImage::ImageRgb8(img), 3, 2, CellShape::Sextant);
-    assert!(art.cells.iter().all(|c| c.glyph == ' ' && c.bg == [30, 60, 90]));
+    assert!(art
+        .cells
+        .iter()
+        .all(|c| c.glyph == ' ' && c.bg == [30, 60, 90]));
 }
 
 #[test]
@@ -65,7 +83,10 @@ fn grey_images_stay_grey_when_enlarged() {
     let img = GrayImage::from_fn(28, 28, |x, y| Luma([((x * 9 + y * 3) % 256) as u8]));
     let art = render(&DynamicImage::ImageLuma8(img), 56, 28, CellShape::Sextant);
     assert_eq!(art.cells.len(), 56 * 28);
-    assert!(art.cells.iter().all(|c| c.fg[0] == c.fg[1] && c.fg[1] == c.fg[2]));
+    assert!(art
+        .cells
+        .iter()
+        .all(|c| c.fg[0] == c.fg[1] && c.fg[1] == c.fg[2]));
 }
 
 #[test]
@@ -92,13 +113,22 @@ fn finer_cells_reproduce_a_dog_photo_better() {
     let quadrant = error_on_common_grid(&photo, cols, rows, CellShape::Quadrant);
     let sextant = error_on_common_grid(&photo, cols, rows, CellShape::Sextant);
     eprintln!("mse half {half:.1} quadrant {quadrant:.1} sextant {sextant:.1}");
-    assert!(sextant < quadrant && quadrant < half, "{half} {quadrant} {sextant}");
+    assert!(
+        sextant < quadrant && quadrant < half,
+        "{half} {quadrant} {sextant}"
+    );
     assert!(sextant < half * 0.8);
 }
 
 #[test]
 fn paint_centres_the_art_and_sets_colours() {
-    let img = RgbImage::from_fn(2, 4, |_, y| if y < 2 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+    let img = RgbImage::from_fn(2, 4, |_, y| {
+        if y < 2 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    });
     let art = render(&DynamicImage::ImageRgb8(img), 1, 1, CellShape::Half);
     let mut buf = Buffer::empty(Rect::new(0, 0, 3, 3));
     art.paint(buf.area, &mut buf);
@@ -108,4 +138,3 @@ fn paint_centres_the_art_and_sets_colours() {
     assert_eq!(cell.bg, Color::Rgb(0, 0, 255));
     assert_eq!(buf[(0, 0)].symbol(), " ");
 }
-

@@ -26,7 +26,10 @@ pub enum AppEvent {
     Resize,
     Tick,
     Trainer(TrainerEvent),
-    Image { item: usize, loaded: Loaded },
+    Image {
+        item: usize,
+        loaded: Loaded,
+    },
     /// SIGTERM, SIGHUP or SIGINT: leave as after `q`.
     Terminate,
 }
@@ -54,8 +57,20 @@ pub struct Runner<E: Executor> {
 }
 
 impl<E: Executor> Runner<E> {
-    pub fn new(app: App, pictures: Pictures, executor: E, image_requests: Option<Sender<usize>>) -> Self {
-        let mut runner = Runner { app, pictures, executor, image_requests, start: Instant::now(), dirty: true };
+    pub fn new(
+        app: App,
+        pictures: Pictures,
+        executor: E,
+        image_requests: Option<Sender<usize>>,
+    ) -> Self {
+        let mut runner = Runner {
+            app,
+            pictures,
+            executor,
+            image_requests,
+            start: Instant::now(),
+            dirty: true,
+        };
         runner.request_images();
         runner
     }
@@ -109,7 +124,12 @@ impl<E: Executor> Runner<E> {
     }
 
     fn request_images(&mut self) {
-        let wanted: Vec<usize> = self.app.current().into_iter().chain(self.app.upcoming(PREFETCH)).collect();
+        let wanted: Vec<usize> = self
+            .app
+            .current()
+            .into_iter()
+            .chain(self.app.upcoming(PREFETCH))
+            .collect();
         let request = self.pictures.want(&wanted);
         if let Some(tx) = &self.image_requests {
             for item in request {
@@ -132,7 +152,11 @@ impl<E: Executor> Runner<E> {
     }
 
     /// Run until quit: draw when dirty, then handle the next events.
-    pub fn run<B: Backend>(&mut self, terminal: &mut Terminal<B>, events: &Receiver<AppEvent>) -> anyhow::Result<()> {
+    pub fn run<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        events: &Receiver<AppEvent>,
+    ) -> anyhow::Result<()> {
         loop {
             if self.dirty {
                 self.draw(terminal)?;
@@ -146,7 +170,9 @@ impl<E: Executor> Runner<E> {
     /// Wait for an event, then handle it and every event already waiting, so a flood of
     /// trainer events never delays the frame after a key. False when the loop should end.
     pub fn pump(&mut self, events: &Receiver<AppEvent>) -> anyhow::Result<bool> {
-        let Ok(event) = events.recv() else { return Ok(false) };
+        let Ok(event) = events.recv() else {
+            return Ok(false);
+        };
         if !self.handle(event)? {
             return Ok(false);
         }
@@ -199,12 +225,14 @@ pub fn spawn_ticker(tx: Sender<AppEvent>) {
 pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
-    std::thread::Builder::new().name("glean-signals".into()).spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            tracing::info!("signal {signal}: quitting");
-            let _ = tx.send(AppEvent::Terminate);
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("glean-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                tracing::info!("signal {signal}: quitting");
+                let _ = tx.send(AppEvent::Terminate);
+            }
+        })?;
     Ok(())
 }
 

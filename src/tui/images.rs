@@ -6,19 +6,22 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender};
-use image::DynamicImage;
+use image::imageops::FilterType;
+use image::{DynamicImage, GrayImage, RgbImage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Stylize;
 use ratatui::widgets::{Paragraph, StatefulWidget, Widget, Wrap};
 use ratatui_image::protocol::StatefulProtocol;
-use ratatui_image::StatefulImage;
+use ratatui_image::{Resize, StatefulImage};
 
 use super::app::escape_name;
 use super::blockart::{self, BlockArt};
 use super::render_mode::Renderer;
 use super::view::ImagePane;
+use crate::dataset::{self, Loaded as LoadedData};
 
 /// Images larger than this (either side) are shrunk once after decoding: no terminal
 /// shows more, and block art and protocols then stay fast.
@@ -40,8 +43,69 @@ impl ImageSource for FileImages {
             .paths
             .get(item)
             .ok_or_else(|| anyhow::anyhow!("no pool item {item}"))?;
-        let image = image::ImageReader::open(path)?.with_guessed_format()?.decode()?;
+        let image = image::ImageReader::open(path)?
+            .with_guessed_format()?
+            .decode()?;
         Ok(image)
+    }
+}
+
+/// Pool images for the screen: image files at full size; IDX digits from the decoded
+/// pool pixels (CHW u8).
+pub struct PoolImages {
+    sources: Vec<dataset::Source>,
+    pixels: Arc<Vec<u8>>,
+    channels: u32,
+    size: u32,
+}
+
+impl PoolImages {
+    pub fn new(loaded: &LoadedData, pixels: Arc<Vec<u8>>) -> Self {
+        let spec = loaded.spec();
+        PoolImages {
+            sources: loaded.pool.items.iter().map(|i| i.source.clone()).collect(),
+            pixels,
+            channels: u32::from(spec.channels),
+            size: spec.size,
+        }
+    }
+
+    fn decoded(&self, item: usize) -> anyhow::Result<DynamicImage> {
+        let (c, s) = (self.channels as usize, self.size as usize);
+        let len = c * s * s;
+        let chw = self
+            .pixels
+            .get(item * len..(item + 1) * len)
+            .context("pixels out of range")?;
+        let image = if c == 1 {
+            GrayImage::from_raw(self.size, self.size, chw.to_vec()).map(DynamicImage::ImageLuma8)
+        } else {
+            let plane = s * s;
+            let hwc: Vec<u8> = (0..plane)
+                .flat_map(|p| (0..c).map(move |ch| chw[ch * plane + p]))
+                .collect();
+            RgbImage::from_raw(self.size, self.size, hwc).map(DynamicImage::ImageRgb8)
+        };
+        image.context("pixel buffer of the wrong size")
+    }
+}
+
+impl ImageSource for PoolImages {
+    fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+        match self.sources.get(item).context("no such pool item")? {
+            dataset::Source::File(path) => match image::ImageReader::open(path)?
+                .with_guessed_format()?
+                .decode()
+            {
+                Ok(image) => Ok(image),
+                // The file changed since it was cached: show what the model sees.
+                Err(error) => {
+                    tracing::warn!("{}: {error}; showing the cached pixels", path.display());
+                    self.decoded(item)
+                }
+            },
+            dataset::Source::Idx { .. } => self.decoded(item),
+        }
     }
 }
 
@@ -76,7 +140,11 @@ pub fn spawn_loader(
 
 fn shrink(image: DynamicImage) -> DynamicImage {
     if image.width() > MAX_DISPLAY_SIDE || image.height() > MAX_DISPLAY_SIDE {
-        image.resize(MAX_DISPLAY_SIDE, MAX_DISPLAY_SIDE, image::imageops::FilterType::Triangle)
+        image.resize(
+            MAX_DISPLAY_SIDE,
+            MAX_DISPLAY_SIDE,
+            image::imageops::FilterType::Triangle,
+        )
     } else {
         image
     }
@@ -145,7 +213,11 @@ impl Pictures {
 
     fn message(&self, area: Rect, buf: &mut Buffer, text: String) {
         let area = area.centered_vertically(Constraint::Length(2));
-        Paragraph::new(text).centered().wrap(Wrap { trim: true }).dim().render(area, buf);
+        Paragraph::new(text)
+            .centered()
+            .wrap(Wrap { trim: true })
+            .dim()
+            .render(area, buf);
     }
 }
 
@@ -154,8 +226,16 @@ impl ImagePane for Pictures {
         let image = match self.images.get(&item) {
             Some(Ok(image)) => Arc::clone(image),
             Some(Err(error)) => {
-                let name = self.names.get(item).map(|n| escape_name(n)).unwrap_or_default();
-                self.message(area, buf, format!("cannot show {name}: {}", escape_name(error)));
+                let name = self
+                    .names
+                    .get(item)
+                    .map(|n| escape_name(n))
+                    .unwrap_or_default();
+                self.message(
+                    area,
+                    buf,
+                    format!("cannot show {name}: {}", escape_name(error)),
+                );
                 return;
             }
             None => {
@@ -165,7 +245,8 @@ impl ImagePane for Pictures {
         };
         match &self.renderer {
             Renderer::Blocks(shape) => {
-                let (cols, rows) = blockart::fit(image.width(), image.height(), area.width, area.height);
+                let (cols, rows) =
+                    blockart::fit(image.width(), image.height(), area.width, area.height);
                 let fresh = matches!(&self.art, Some((i, c, r, _)) if *i == item && *c == cols && *r == rows);
                 if !fresh {
                     let art = blockart::render(&image, cols, rows, *shape);
@@ -180,8 +261,17 @@ impl ImagePane for Pictures {
                     let protocol = picker.new_resize_protocol((*image).clone());
                     self.protocol = Some((item, protocol));
                 }
+                // Scale (not just fit) so a 28×28 digit fills the area; small images stay
+                // crisp with nearest-neighbour, photos are smoothed.
+                let filter = if image.width().max(image.height()) <= 64 {
+                    FilterType::Nearest
+                } else {
+                    FilterType::Triangle
+                };
                 if let Some((_, protocol)) = &mut self.protocol {
-                    StatefulImage::default().render(area, buf, protocol);
+                    StatefulImage::default()
+                        .resize(Resize::Scale(Some(filter)))
+                        .render(area, buf, protocol);
                 }
             }
         }
@@ -198,7 +288,11 @@ mod tests {
     impl ImageSource for Digits {
         fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
             anyhow::ensure!(item < 3, "item {item} is corrupt");
-            Ok(DynamicImage::ImageLuma8(GrayImage::from_pixel(28, 28, Luma([item as u8 * 100]))))
+            Ok(DynamicImage::ImageLuma8(GrayImage::from_pixel(
+                28,
+                28,
+                Luma([item as u8 * 100]),
+            )))
         }
     }
 
@@ -207,9 +301,28 @@ mod tests {
     }
 
     #[test]
+    fn graphics_protocols_paint_through_ratatui_image() {
+        let picker = ratatui_image::picker::Picker::halfblocks();
+        let mut pictures = Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()]);
+        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())));
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
+        pictures.paint(0, buf.area, &mut buf);
+        let painted = buf
+            .content()
+            .iter()
+            .filter(|c| {
+                c.bg != ratatui::style::Color::Reset || c.fg != ratatui::style::Color::Reset
+            })
+            .count();
+        assert!(painted > 20, "only {painted} cells painted");
+    }
+
+    #[test]
     fn loader_delivers_images_and_errors() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let requests = spawn_loader(Arc::new(Digits), move |item, loaded| tx.send((item, loaded)).is_ok());
+        let requests = spawn_loader(Arc::new(Digits), move |item, loaded| {
+            tx.send((item, loaded)).is_ok()
+        });
         requests.send(2).unwrap();
         requests.send(7).unwrap();
         let (item, loaded) = rx.recv().unwrap();

@@ -4,8 +4,11 @@
 
 pub mod app;
 pub mod blockart;
+pub mod bridge;
 pub mod event_loop;
+pub mod executor;
 pub mod images;
+pub mod label;
 pub mod overlays;
 pub mod picker;
 pub mod render_mode;

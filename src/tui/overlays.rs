@@ -14,11 +14,17 @@ use super::view::{MIN_HEIGHT, MIN_WIDTH};
 pub fn too_small(size: Rect, buf: &mut Buffer) {
     let text = vec![
         Line::from("Terminal too small").bold(),
-        Line::from(format!("{}×{} now, glean needs {MIN_WIDTH}×{MIN_HEIGHT}", size.width, size.height)),
+        Line::from(format!(
+            "{}×{} now, glean needs {MIN_WIDTH}×{MIN_HEIGHT}",
+            size.width, size.height
+        )),
         Line::from("Enlarge the window, or q to quit."),
     ];
     let area = size.centered_vertically(Constraint::Length(3));
-    Paragraph::new(text).centered().wrap(Wrap { trim: true }).render(area, buf);
+    Paragraph::new(text)
+        .centered()
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
 }
 
 fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> Rect {
@@ -38,13 +44,22 @@ fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> 
 pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
     let key = |k: &str, what: &str| {
         Line::from(vec![
-            Span::styled(format!(" {k:<10}"), Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!(" {k:<10}"),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
             Span::raw(what.to_string()),
         ])
     };
     let keyed = app.classes.iter().filter(|c| c.key.is_some()).count();
     let lines = vec![
-        key("keys", &format!("label with the key next to the class ({keyed} of {})", app.classes.len())),
+        key(
+            "keys",
+            &format!(
+                "label with the key next to the class ({keyed} of {})",
+                app.classes.len()
+            ),
+        ),
         key("/", "pick a class by typing part of its name"),
         key("u", "undo the last label (again and again)"),
         key("s", "skip this image (it comes back at the end)"),
@@ -72,11 +87,20 @@ pub fn picker(size: Rect, buf: &mut Buffer, app: &App, picker: &ClassPicker) {
     let matches = picker.matches(&app.classes);
     let prompt = Line::from(vec![
         Span::raw(" filter: "),
-        Span::styled(format!("{}█", escape_name(&picker.filter)), Style::new().fg(Color::Yellow)),
+        Span::styled(
+            format!("{}█", escape_name(&picker.filter)),
+            Style::new().fg(Color::Yellow),
+        ),
     ]);
     prompt.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
-    let footer = format!(" {} of {} · ↑↓ move · Enter label · Esc close", matches.len(), app.classes.len());
-    Line::from(footer).dim().render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);
+    let footer = format!(
+        " {} of {} · ↑↓ move · Enter label · Esc close",
+        matches.len(),
+        app.classes.len()
+    );
+    Line::from(footer)
+        .dim()
+        .render(Rect::new(inner.x, inner.bottom() - 1, inner.width, 1), buf);
     let list_rows = usize::from(inner.height - 2);
     let first = picker.selected.saturating_sub(list_rows.saturating_sub(1));
     let counts = app.per_class();
@@ -89,10 +113,19 @@ pub fn picker(size: Rect, buf: &mut Buffer, app: &App, picker: &ClassPicker) {
             escape_name(&app.classes[class].name),
             counts[class]
         );
-        let style = if selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
-        Line::styled(text, style).render(Rect::new(inner.x, inner.y + 1 + row as u16, inner.width, 1), buf);
+        let style = if selected {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        Line::styled(text, style).render(
+            Rect::new(inner.x, inner.y + 1 + row as u16, inner.width, 1),
+            buf,
+        );
     }
     if matches.is_empty() {
-        Line::from(" no class matches").dim().render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
+        Line::from(" no class matches")
+            .dim()
+            .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
     }
 }

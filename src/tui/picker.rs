@@ -33,7 +33,9 @@ impl ClassPicker {
     }
 
     pub fn selected_class(&self, classes: &[ClassView]) -> Option<u16> {
-        self.matches(classes).get(self.selected).and_then(|&i| u16::try_from(i).ok())
+        self.matches(classes)
+            .get(self.selected)
+            .and_then(|&i| u16::try_from(i).ok())
     }
 
     pub fn move_selection(&mut self, delta: isize, classes: &[ClassView]) {
@@ -70,7 +72,13 @@ mod tests {
     use super::*;
 
     fn classes(names: &[&str]) -> Vec<ClassView> {
-        names.iter().map(|n| ClassView { name: n.to_string(), key: None }).collect()
+        names
+            .iter()
+            .map(|n| ClassView {
+                name: n.to_string(),
+                key: None,
+            })
+            .collect()
     }
 
     #[test]

@@ -95,7 +95,10 @@ pub fn plan_auto(env: &TermEnv) -> AutoPlan {
         || term.contains("wezterm")
         || term.contains("mlterm")
         || term.contains("contour")
-        || matches!(program, "iTerm.app" | "WezTerm" | "ghostty" | "mintty" | "vscode");
+        || matches!(
+            program,
+            "iTerm.app" | "WezTerm" | "ghostty" | "mintty" | "vscode"
+        );
     if graphics_hint {
         AutoPlan::Query
     } else {
@@ -134,7 +137,10 @@ pub fn choose(mode: RenderMode, env: &TermEnv) -> Renderer {
 }
 
 fn query() -> Option<Picker> {
-    let options = QueryStdioOptions { timeout: QUERY_TIMEOUT, ..QueryStdioOptions::default() };
+    let options = QueryStdioOptions {
+        timeout: QUERY_TIMEOUT,
+        ..QueryStdioOptions::default()
+    };
     match Picker::from_query_stdio_with_options(options) {
         Ok(picker) => Some(picker),
         Err(error) => {
@@ -149,24 +155,49 @@ mod tests {
     use super::*;
 
     fn env(term: &str) -> TermEnv {
-        TermEnv { term: Some(term.into()), ..TermEnv::default() }
+        TermEnv {
+            term: Some(term.into()),
+            ..TermEnv::default()
+        }
     }
 
     #[test]
     fn never_queries_inside_multiplexers_or_plain_terminals() {
-        assert_eq!(plan_auto(&TermEnv { in_tmux: true, kitty: true, ..env("xterm-kitty") }), AutoPlan::Blocks(CellShape::Sextant));
-        assert_eq!(plan_auto(&env("tmux-256color")), AutoPlan::Blocks(CellShape::Sextant));
-        assert_eq!(plan_auto(&env("screen")), AutoPlan::Blocks(CellShape::Sextant));
-        assert_eq!(plan_auto(&env("xterm-256color")), AutoPlan::Blocks(CellShape::Sextant));
+        assert_eq!(
+            plan_auto(&TermEnv {
+                in_tmux: true,
+                kitty: true,
+                ..env("xterm-kitty")
+            }),
+            AutoPlan::Blocks(CellShape::Sextant)
+        );
+        assert_eq!(
+            plan_auto(&env("tmux-256color")),
+            AutoPlan::Blocks(CellShape::Sextant)
+        );
+        assert_eq!(
+            plan_auto(&env("screen")),
+            AutoPlan::Blocks(CellShape::Sextant)
+        );
+        assert_eq!(
+            plan_auto(&env("xterm-256color")),
+            AutoPlan::Blocks(CellShape::Sextant)
+        );
         assert_eq!(plan_auto(&env("linux")), AutoPlan::Blocks(CellShape::Half));
-        assert_eq!(plan_auto(&TermEnv::default()), AutoPlan::Blocks(CellShape::Half));
+        assert_eq!(
+            plan_auto(&TermEnv::default()),
+            AutoPlan::Blocks(CellShape::Half)
+        );
     }
 
     #[test]
     fn queries_when_the_terminal_says_it_may_draw_graphics() {
         assert_eq!(plan_auto(&env("xterm-kitty")), AutoPlan::Query);
         assert_eq!(plan_auto(&env("foot")), AutoPlan::Query);
-        let iterm = TermEnv { term_program: Some("iTerm.app".into()), ..env("xterm-256color") };
+        let iterm = TermEnv {
+            term_program: Some("iTerm.app".into()),
+            ..env("xterm-256color")
+        };
         assert_eq!(plan_auto(&iterm), AutoPlan::Query);
     }
 
@@ -174,6 +205,9 @@ mod tests {
     fn forced_block_modes_never_query() {
         let blocks = choose(RenderMode::Blocks, &env("xterm-kitty"));
         assert!(matches!(blocks, Renderer::Blocks(CellShape::Sextant)));
-        assert_eq!(choose(RenderMode::Halfblocks, &env("xterm")).describe(), "halfblocks");
+        assert_eq!(
+            choose(RenderMode::Halfblocks, &env("xterm")).describe(),
+            "halfblocks"
+        );
     }
 }

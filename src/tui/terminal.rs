@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use tracing_appender::non_blocking::WorkerGuard;
 
 use super::app::App;
@@ -20,10 +20,15 @@ pub fn init_logging() -> Option<WorkerGuard> {
         eprintln!("glean: no log file ({}: {error})", dir.display());
         return None;
     }
-    let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::never(&dir, "glean.log"));
+    let (writer, guard) =
+        tracing_appender::non_blocking(tracing_appender::rolling::never(&dir, "glean.log"));
     let filter = tracing_subscriber::EnvFilter::try_from_env("GLEAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let installed = tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init();
+    let installed = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
     installed.ok().map(|_| guard)
 }
 
@@ -42,8 +47,8 @@ pub struct Screen<E: Executor> {
     pub images: Arc<dyn ImageSource>,
     pub executor: E,
     pub render: RenderMode,
-    /// Called once with the event sender, to forward trainer events into the loop.
-    pub connect_trainer: Box<dyn FnOnce(Sender<AppEvent>)>,
+    /// The one event channel; the trainer posts into `events.0` too.
+    pub events: (Sender<AppEvent>, Receiver<AppEvent>),
 }
 
 /// Take over the terminal and run the labeler until quit; returns the final app state
@@ -54,12 +59,12 @@ pub fn run<E: Executor>(screen: Screen<E>) -> anyhow::Result<(App, E)> {
     // Before the input thread starts, so a capability answer is never read as a key.
     let renderer = render_mode::choose(screen.render, &TermEnv::from_process());
     tracing::info!("rendering images with {}", renderer.describe());
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = screen.events;
     event_loop::spawn_signal_watch(tx.clone())?;
     event_loop::spawn_input(tx.clone());
     event_loop::spawn_ticker(tx.clone());
     let requests = spawn_loader(screen.images, event_loop::image_sink(tx.clone()));
-    (screen.connect_trainer)(tx);
+    drop(tx);
     let names = screen.app.items.iter().map(|i| i.name.clone()).collect();
     let pictures = Pictures::new(renderer, names);
     let mut runner = Runner::new(screen.app, pictures, screen.executor, Some(requests));

@@ -56,15 +56,27 @@ pub enum TrainerEvent {
     /// A round started with this many labels.
     RoundStarted { labels: usize },
     /// Training progress: optimiser step `step` of `steps`.
-    Progress { step: usize, steps: usize, loss: f32 },
+    Progress {
+        step: usize,
+        steps: usize,
+        loss: f32,
+    },
     /// Training done, scoring the pool.
     Scoring,
     /// Test accuracy of the new model, trained on `labels` labels.
     Evaluated { labels: usize, accuracy: f64 },
     /// The pool was re-ranked.
     Ranked(Ranking),
-    /// The round finished (after its ranking), taking `elapsed`.
-    RoundDone { version: u64, elapsed: Duration },
+    /// The round finished (after its ranking): the model version it produced, the
+    /// labels it used, its test accuracy, whether it trained a model (not a cold start),
+    /// and how long it took.
+    RoundDone {
+        version: u64,
+        labels: usize,
+        accuracy: Option<f64>,
+        trained: bool,
+        elapsed: Duration,
+    },
     /// The round was cancelled (its labels changed); a newer one follows.
     Cancelled,
     /// The round failed; the app keeps serving the last ranking.
@@ -74,11 +86,15 @@ pub enum TrainerEvent {
 /// What the trainer is doing now, as the status line shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerStatus {
-    /// Waiting to start (loading, building features).
+    /// Setting up and computing the first ranking.
     Starting,
     Idle,
     /// `steps` is 0 while the round is queued or setting up.
-    Training { step: usize, steps: usize, loss: Option<f32> },
+    Training {
+        step: usize,
+        steps: usize,
+        loss: Option<f32>,
+    },
     Scoring,
 }
 
@@ -87,11 +103,20 @@ pub enum TrainerStatus {
 pub enum Effect {
     /// Journal this label (before the next image is shown); `oracle` when the
     /// auto-oracle gave it.
-    Label { item: usize, class: u16, oracle: bool },
+    Label {
+        item: usize,
+        class: u16,
+        oracle: bool,
+    },
     /// Journal the undo of this label.
-    Undo { item: usize, class: u16 },
+    Undo {
+        item: usize,
+        class: u16,
+    },
     /// Journal a skip.
-    Skip { item: usize },
+    Skip {
+        item: usize,
+    },
     /// A batch is complete: start a training round with all labels so far.
     Retrain,
     Quit,

@@ -31,12 +31,18 @@ pub fn image_area(size: Rect) -> Option<Rect> {
         return None;
     }
     let [main, _, _] = rows(size);
-    let [image, _] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(SIDE_WIDTH)]).areas(main);
+    let [image, _] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(SIDE_WIDTH)]).areas(main);
     Some(Block::bordered().inner(image))
 }
 
 fn rows(size: Rect) -> [Rect; 3] {
-    Layout::vertical([Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)]).areas(size)
+    Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(size)
 }
 
 pub fn draw(frame: &mut Frame, app: &App, pane: &mut dyn ImagePane) {
@@ -86,7 +92,9 @@ fn draw_image(area: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane)
         Some(item) => pane.paint(item, inner, buf),
         None => {
             let text = format!("Every item of the pool is labeled ({}).", app.labeled());
-            Paragraph::new(text).centered().render(inner.centered_vertically(Constraint::Length(1)), buf);
+            Paragraph::new(text)
+                .centered()
+                .render(inner.centered_vertically(Constraint::Length(1)), buf);
         }
     }
 }
@@ -97,26 +105,47 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
     block.render(area, buf);
     let mut lines = Vec::new();
     match app.current_ranking() {
-        Some(ranked) => {
+        Some(ranked) if !ranked.top.is_empty() => {
             let name_width = usize::from(inner.width.saturating_sub(20)).max(6);
             for p in ranked.top.iter().take(3) {
                 let name = class_name(app, p.class);
                 let bar = "█".repeat((p.prob.clamp(0.0, 1.0) * 10.0).round() as usize);
                 lines.push(Line::from(vec![
-                    Span::raw(format!(" {:<name_width$.name_width$} {:>5.1}% ", name, p.prob * 100.0)),
+                    Span::raw(format!(
+                        " {:<name_width$.name_width$} {:>5.1}% ",
+                        name,
+                        p.prob * 100.0
+                    )),
                     Span::styled(bar, Style::new().fg(Color::Cyan)),
                 ]));
             }
             let learner = app.learner.as_deref().unwrap_or("model");
-            let version = app.ranking_version.map(|v| format!(" v{v}")).unwrap_or_default();
-            lines.push(Line::from(format!(
-                " why: {} score {:.3} ({learner}{version})",
-                app.strategy, ranked.score
-            )).dim());
+            let version = app
+                .ranking_version
+                .map(|v| format!(" v{v}"))
+                .unwrap_or_default();
+            lines.push(
+                Line::from(format!(
+                    " why: {} score {:.3} ({learner}{version})",
+                    app.strategy, ranked.score
+                ))
+                .dim(),
+            );
+        }
+        Some(ranked) => {
+            lines.push(Line::from(" no prediction: no model yet"));
+            lines.push(
+                Line::from(format!(
+                    " why: {} pick (score {:.3})",
+                    app.strategy, ranked.score
+                ))
+                .dim(),
+            );
         }
         None => {
             lines.push(Line::from(" no prediction yet"));
-            lines.push(Line::from(format!(" shown in initial order ({})", app.strategy)).dim());
+            lines.push(Line::from(" shown in pool order until the first").dim());
+            lines.push(Line::from(format!(" ranking ({})", app.strategy)).dim());
         }
     }
     Paragraph::new(lines).render(inner, buf);
@@ -144,22 +173,51 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
         return;
     }
     let counts = app.per_class();
-    let current_guess = app.current_ranking().and_then(|r| r.top.first()).map(|p| p.class);
-    let columns = if app.classes.len() > rows && inner.width >= 38 { 2 } else { 1 };
+    let current_guess = app
+        .current_ranking()
+        .and_then(|r| r.top.first())
+        .map(|p| p.class);
+    let columns = if app.classes.len() > rows && inner.width >= 38 {
+        2
+    } else {
+        1
+    };
     let col_width = inner.width / columns;
     let capacity = rows * usize::from(columns);
-    let shown = if app.classes.len() > capacity { capacity - 1 } else { app.classes.len() };
+    let shown = if app.classes.len() > capacity {
+        capacity - 1
+    } else {
+        app.classes.len()
+    };
     for (i, class) in app.classes.iter().enumerate().take(shown) {
         let (col, row) = (i / rows, i % rows);
-        let key = class.key.map(|k| k.to_string()).unwrap_or_else(|| "·".into());
+        let key = class
+            .key
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "·".into());
         let width = usize::from(col_width).saturating_sub(8).max(3);
-        let style = if current_guess == Some(i as u16) { Style::new().fg(Color::Cyan) } else { Style::new() };
+        let style = if current_guess == Some(i as u16) {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        };
         let line = Line::from(vec![
-            Span::styled(format!(" {key} "), Style::new().add_modifier(Modifier::BOLD).fg(Color::Yellow)),
-            Span::styled(format!("{:<width$.width$}", escape_name(&class.name)), style),
+            Span::styled(
+                format!(" {key} "),
+                Style::new().add_modifier(Modifier::BOLD).fg(Color::Yellow),
+            ),
+            Span::styled(
+                format!("{:<width$.width$}", escape_name(&class.name)),
+                style,
+            ),
             Span::raw(format!("{:>4}", counts[i])),
         ]);
-        let cell = Rect::new(inner.x + col as u16 * col_width, inner.y + row as u16, col_width, 1);
+        let cell = Rect::new(
+            inner.x + col as u16 * col_width,
+            inner.y + row as u16,
+            col_width,
+            1,
+        );
         line.render(cell, buf);
     }
     if shown < app.classes.len() {
@@ -179,11 +237,16 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
     if app.accuracy.is_empty() {
         let inner = block.inner(area);
         block.render(area, buf);
-        Paragraph::new(" appears after the first round").dim().render(inner, buf);
+        Paragraph::new(" appears after the first round")
+            .dim()
+            .render(inner, buf);
         return;
     }
-    let points: Vec<(f64, f64)> =
-        app.accuracy.iter().map(|&(labels, acc)| (labels as f64, acc * 100.0)).collect();
+    let points: Vec<(f64, f64)> = app
+        .accuracy
+        .iter()
+        .map(|&(labels, acc)| (labels as f64, acc * 100.0))
+        .collect();
     let max_labels = points.iter().map(|p| p.0).fold(1.0, f64::max);
     let last = points.last().map(|p| p.1).unwrap_or(0.0);
     let dataset = Dataset::default()
@@ -198,15 +261,23 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
                 .bounds([0.0, max_labels])
                 .labels(["0".to_string(), format!("{max_labels:.0}")]),
         )
-        .y_axis(Axis::default().bounds([0.0, 100.0]).labels(["0", "50", "100"]));
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, 100.0])
+                .labels(["0", "50", "100"]),
+        );
     chart.render(area, buf);
 }
 
 fn status_line(app: &App) -> Line<'static> {
     let state = match &app.trainer {
-        TrainerStatus::Starting => Span::styled("starting", Style::new().fg(Color::Yellow)),
+        TrainerStatus::Starting => {
+            Span::styled("starting (first ranking)", Style::new().fg(Color::Yellow))
+        }
         TrainerStatus::Idle => Span::styled("idle", Style::new().fg(Color::Green)),
-        TrainerStatus::Training { steps: 0, .. } => Span::styled("training…", Style::new().fg(Color::Yellow)),
+        TrainerStatus::Training { steps: 0, .. } => {
+            Span::styled("training…", Style::new().fg(Color::Yellow))
+        }
         TrainerStatus::Training { step, steps, loss } => {
             let mut text = format!("training step {step}/{steps}");
             if let Some(loss) = loss {
@@ -222,7 +293,10 @@ fn status_line(app: &App) -> Line<'static> {
         spans.push(Span::raw(format!(" │ {device}")));
     }
     if let Some(round) = app.last_round {
-        spans.push(Span::raw(format!(" │ last round {:.1}s", round.as_secs_f64())));
+        spans.push(Span::raw(format!(
+            " │ last round {:.1}s",
+            round.as_secs_f64()
+        )));
     }
     spans.push(Span::raw(format!(
         " │ labeled {}/{} │ batch {}/{}",
@@ -232,7 +306,10 @@ fn status_line(app: &App) -> Line<'static> {
         app.batch
     )));
     if let Some(error) = &app.last_error {
-        spans.push(Span::styled(format!(" │ error: {}", escape_name(error)), Style::new().fg(Color::Red)));
+        spans.push(Span::styled(
+            format!(" │ error: {}", escape_name(error)),
+            Style::new().fg(Color::Red),
+        ));
     }
     Line::from(spans)
 }
@@ -250,7 +327,10 @@ fn key_line(app: &App) -> Line<'static> {
     ))
     .dim()];
     if let Some(message) = &app.message {
-        spans.push(Span::styled(format!("  {}", escape_name(message)), Style::new().fg(Color::Magenta)));
+        spans.push(Span::styled(
+            format!("  {}", escape_name(message)),
+            Style::new().fg(Color::Magenta),
+        ));
     }
     Line::from(spans)
 }

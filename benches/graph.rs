@@ -1,0 +1,120 @@
+//! The graph learner on the full MNIST (60,000 pool, 10,000 test, IDX files): embedding
+//! time, graph build time, seconds per propagation round, and test accuracy at 20
+//! labels (k-means start), then 50, 100, 150 (labels added at random), for Poisson
+//! learning and Laplace propagation.
+//!
+//! `cargo bench --bench graph`. Knobs (environment):
+//! - GLEAN_MNIST_DIR: the IDX folder (default ~/.cache/glean/mnist/package/data)
+//! - GLEAN_BENCH_TRIALS (default 3): seeds 1..=TRIALS for k-means and the later picks
+//! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default 1e-3)
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use glean::dataset::{read_idx_images, read_idx_labels};
+use glean::learn::graph::{
+    accuracy, digit_embeddings, kmeans_cold_start, CgOptions, KnnGraph, PoolGraph, Propagation,
+};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::{Device, Tensor};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn images(path: &PathBuf) -> anyhow::Result<Tensor> {
+    let idx = read_idx_images(path)?;
+    Ok(Tensor::from_slice(&idx.data).view([idx.count as i64, 1, idx.rows as i64, idx.cols as i64]))
+}
+
+fn main() -> anyhow::Result<()> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let dir: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache/glean/mnist/package/data"));
+    if !dir.join("train-images-idx3-ubyte").exists() {
+        println!("graph bench: no MNIST IDX files in {} (set GLEAN_MNIST_DIR); skipped", dir.display());
+        return Ok(());
+    }
+    let trials: u64 = env_or("GLEAN_BENCH_TRIALS", 3);
+    let k: usize = env_or("GLEAN_BENCH_K", 10);
+    let dims: usize = env_or("GLEAN_BENCH_DIMS", 50);
+    let opts = CgOptions { tol: env_or("GLEAN_BENCH_TOL", 1e-3), ..CgOptions::default() };
+    let device = Device::Cpu;
+
+    let pool_px = images(&dir.join("train-images-idx3-ubyte"))?;
+    let test_px = images(&dir.join("t10k-images-idx3-ubyte"))?;
+    let pool_truth = read_idx_labels(&dir.join("train-labels-idx1-ubyte"))?;
+    let test_truth: Vec<u16> = read_idx_labels(&dir.join("t10k-labels-idx1-ubyte"))?.into_iter().map(u16::from).collect();
+    let (n, m) = (pool_px.size()[0], test_px.size()[0]);
+    println!("MNIST: {n} pool, {m} test; k = {k}, {dims} PCA dims, CG tol {}, {} threads", opts.tol, tch::get_num_threads());
+
+    let t = Instant::now();
+    let emb = digit_embeddings(&Tensor::cat(&[pool_px, test_px], 0).to_device(device), dims)?;
+    let (pool, test) = (emb.narrow(0, 0, n), emb.narrow(0, n, m));
+    println!("embedding (deskew + PCA, {} images): {:.2} s", n + m, t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let graph = KnnGraph::build(&pool, k)?;
+    println!("graph build ({} edges): {:.2} s", graph.weights.nnz(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let bytes = graph.to_bytes();
+    let graph = KnnGraph::from_bytes(&bytes, device)?;
+    println!("graph to/from bytes ({:.1} MB): {:.3} s", bytes.len() as f64 / 1e6, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut pg = PoolGraph::with_graph(graph, &pool, Some(&test))?;
+    println!("test neighbours ({m} × {n}): {:.2} s", t.elapsed().as_secs_f64());
+
+    let checkpoints = [20usize, 50, 100, 150];
+    let methods = [Propagation::Poisson, Propagation::Laplace];
+    // results[method][checkpoint] = accuracies over trials
+    let mut results = vec![vec![Vec::new(); checkpoints.len()]; methods.len()];
+    let mut round_secs = vec![Vec::new(); methods.len()];
+    let mut iters = vec![Vec::new(); methods.len()];
+    for seed in 1..=trials {
+        let t = Instant::now();
+        let mut picks = kmeans_cold_start(&pool, checkpoints[0], seed)?;
+        let kmeans_secs = t.elapsed().as_secs_f64();
+        let mut rest: Vec<usize> = (0..n as usize).filter(|i| !picks.contains(i)).collect();
+        rest.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let mut rest = rest.into_iter();
+        pg.reset();
+        let mut line = format!("trial {seed} (k-means {kmeans_secs:.2} s):");
+        for (ci, &count) in checkpoints.iter().enumerate() {
+            picks.extend(rest.by_ref().take(count - picks.len()));
+            let labeled: Vec<(usize, u16)> = picks.iter().map(|&i| (i, pool_truth[i] as u16)).collect();
+            for (mi, &method) in methods.iter().enumerate() {
+                let t = Instant::now();
+                let round = pg.propagate(method, &labeled, 10, opts)?;
+                let acc = accuracy(round.test.as_ref().expect("test neighbours"), &test_truth);
+                round_secs[mi].push(t.elapsed().as_secs_f64());
+                iters[mi].push(round.iterations);
+                results[mi][ci].push(acc);
+                line += &format!(" {method:?}@{count}={:.2}%", 100.0 * acc);
+            }
+        }
+        println!("{line}");
+    }
+
+    println!("\n| method | round s (mean / max) | CG iters (mean) | {} |", checkpoints.map(|c| format!("{c} labels")).join(" | "));
+    println!("|---|---|---|{}", "---|".repeat(checkpoints.len()));
+    for (mi, method) in methods.iter().enumerate() {
+        let secs = &round_secs[mi];
+        let mean = secs.iter().sum::<f64>() / secs.len() as f64;
+        let max = secs.iter().cloned().fold(0.0, f64::max);
+        let it = iters[mi].iter().sum::<usize>() as f64 / iters[mi].len() as f64;
+        let cells: Vec<String> = results[mi]
+            .iter()
+            .map(|accs| {
+                let mut s = accs.clone();
+                s.sort_by(f64::total_cmp);
+                format!("{:.2} % (min {:.2})", 100.0 * s[s.len() / 2], 100.0 * s[0])
+            })
+            .collect();
+        println!("| {method:?} | {mean:.3} / {max:.3} | {it:.0} | {} |", cells.join(" | "));
+    }
+    println!("(accuracy cells: median over {trials} trials, and the worst)");
+    Ok(())
+}

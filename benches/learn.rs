@@ -1,0 +1,112 @@
+//! The learner's targets on the full MNIST (60,000 pool, 10,000 test, IDX files):
+//! seconds per round (train, evaluate 10,000, re-rank the pool), and labels needed for
+//! 95 / 98 % by the best strategy and by random.
+//!
+//! `cargo bench --bench learn`. Knobs (environment):
+//! - GLEAN_MNIST_DIR: the IDX folder (default ~/.cache/glean/mnist/package/data)
+//! - GLEAN_BENCH_ROUNDS_AT: label counts to time single rounds at (default 20,300,1000)
+//! - GLEAN_BENCH_STRATEGIES: strategies for the curves (default margin,random; empty = none)
+//! - GLEAN_BENCH_TRIALS (default 1), GLEAN_BENCH_BUDGET (default 300),
+//!   GLEAN_BENCH_BATCH (default 10), GLEAN_BENCH_INIT (default 20)
+//! - GLEAN_BENCH_THREADS: libtorch threads (default: all cores)
+//! - GLEAN_BENCH_OUT: where the simulate files go (default target/bench-learn)
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use glean::dataset::{self, ScanOptions};
+use glean::learn::{strategy, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule};
+use glean::simulate::{self, SimulateOptions};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let mnist: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache/glean/mnist/package/data"));
+    if !mnist.exists() {
+        println!("learn bench: {} is missing; skipped (set GLEAN_MNIST_DIR)", mnist.display());
+        return Ok(());
+    }
+    let threads: Option<usize> = std::env::var("GLEAN_BENCH_THREADS").ok().and_then(|v| v.parse().ok());
+    let cache = std::env::temp_dir().join("glean-bench-cache");
+    let t = Instant::now();
+    let loaded = dataset::load(&mnist, &ScanOptions::default(), None, &cache)?;
+    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap_or(0)).collect();
+    let data = LearnData::from_loaded(&loaded)?;
+    println!(
+        "MNIST: {} pool, {} test, loaded in {:.1} s (cache: {}); libtorch threads: {}",
+        data.pool_len(),
+        data.test_len(),
+        t.elapsed().as_secs_f64(),
+        loaded.from_cache,
+        threads.map_or("all".to_string(), |n| n.to_string())
+    );
+
+    let rounds_at: Vec<usize> = std::env::var("GLEAN_BENCH_ROUNDS_AT")
+        .unwrap_or_else(|_| "20,300,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    for strategy in [Strategy::Margin, Strategy::Bald] {
+        let config = LearnerConfig { device: DeviceChoice::Auto, strategy, threads, ..Default::default() };
+        let mut learner = Learner::new(data.clone(), config)?;
+        for &n in &rounds_at {
+            let labeled: Vec<(usize, u16)> =
+                strategy::random_subset(data.pool_len(), n, 7).into_iter().map(|i| (i, oracle[i])).collect();
+            let out = learner.round(&labeled, 1, &|| false, &mut |_| {})?;
+            println!(
+                "round {:>14} {:>5} labels: {:.2} s (train {:.2}, evaluate {:.2}, score {} items {:.2}), accuracy {:.2}%",
+                strategy.name(),
+                n,
+                out.times.total,
+                out.times.train,
+                out.times.evaluate,
+                out.ranking.items.len(),
+                out.times.score,
+                out.accuracy.unwrap_or(f64::NAN) * 100.0
+            );
+        }
+    }
+
+    let strategies = strategy::parse_list(&std::env::var("GLEAN_BENCH_STRATEGIES").unwrap_or_else(|_| "margin,random".into()));
+    let Ok(strategies) = strategies else {
+        println!("no curves (GLEAN_BENCH_STRATEGIES is empty)");
+        return Ok(());
+    };
+    let opts = SimulateOptions {
+        data: mnist,
+        test: None,
+        label_pattern: None,
+        strategies,
+        init: env_or("GLEAN_BENCH_INIT", 20),
+        batch: env_or("GLEAN_BENCH_BATCH", 10),
+        budget: env_or("GLEAN_BENCH_BUDGET", 300),
+        trials: env_or("GLEAN_BENCH_TRIALS", 1),
+        seed: 1,
+        out: std::env::var_os("GLEAN_BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/bench-learn")),
+        device: DeviceChoice::Auto,
+        cold_start: Default::default(),
+        pool_subset: std::env::var("GLEAN_BENCH_POOL_SUBSET").ok().and_then(|v| v.parse().ok()),
+        full_baseline: false,
+        warm_start: false,
+        schedule: TrainSchedule::default(),
+        cache_dir: cache,
+        progress: true,
+    };
+    println!(
+        "curves: {} × {} trial(s), init {}, batch {}, budget {} → {}",
+        opts.strategies.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+        opts.trials,
+        opts.init,
+        opts.batch,
+        opts.budget,
+        opts.out.display()
+    );
+    let out = simulate::run(&opts)?;
+    simulate::report::table(&out.curves, &mut std::io::stdout())?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Learning from the unlabeled pool: embeddings (deskew + PCA for digits), a kNN graph
+//! over the pool, label propagation on it (Poisson learning, Laplace for comparison)
+//! and a k-means cold start. Everything is tch tensors on the device given (the sparse
+//! product on the CPU is a rayon loop over plain arrays), and everything random is
+//! seeded.
+//!
+//! Typical use, once per pool and then once per round:
+//! ```ignore
+//! let emb = digit_embeddings(&pixels_pool_and_test, 50)?;          // [N+M, 50]
+//! let (pool, test) = (emb.narrow(0, 0, n), emb.narrow(0, n, m));
+//! let first = kmeans_cold_start(&pool, 20, seed)?;                 // items to ask
+//! let mut pg = PoolGraph::build(&pool, Some(&test), 10)?;          // cache pg.graph.to_bytes()
+//! let round = pg.propagate(Propagation::Poisson, &labels, classes, CgOptions::default())?;
+//! ```
+
+pub mod csr;
+pub mod embed;
+pub mod kmeans;
+pub mod knn;
+pub mod poisson;
+
+pub use embed::{deskew, digit_embeddings, Pca};
+pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
+pub use knn::{nearest, KnnGraph, Neighbours};
+pub use poisson::{conjugate_gradient, laplace, poisson, CgOptions, Solution};
+
+use tch::Tensor;
+
+use crate::learn::LearnError;
+
+/// Which propagation a round uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Propagation {
+    /// Poisson learning with class-balanced sources: the strong one at very few labels.
+    Poisson,
+    /// Harmonic extension with labels clamped: the classic baseline.
+    Laplace,
+}
+
+/// One round's propagated scores.
+pub struct Propagated {
+    /// `[pool, classes]`.
+    pub pool: Tensor,
+    /// `[test, classes]` when the graph knows the test items' neighbours.
+    pub test: Option<Tensor>,
+    pub iterations: usize,
+    pub residual: f64,
+}
+
+/// The pool's graph, the test items' pool neighbours, and each method's last solution
+/// (the next round's warm start).
+pub struct PoolGraph {
+    pub graph: KnnGraph,
+    pub test: Option<Neighbours>,
+    last: Vec<(Propagation, Tensor)>,
+}
+
+impl PoolGraph {
+    /// Builds the `k`-NN graph of `pool` (`[N, D]`) and finds the `k` pool neighbours of
+    /// each `test` row.
+    pub fn build(pool: &Tensor, test: Option<&Tensor>, k: usize) -> Result<PoolGraph, LearnError> {
+        let graph = KnnGraph::build(pool, k)?;
+        Self::with_graph(graph, pool, test)
+    }
+
+    /// Uses a graph built (or loaded from a cache) before.
+    pub fn with_graph(graph: KnnGraph, pool: &Tensor, test: Option<&Tensor>) -> Result<PoolGraph, LearnError> {
+        if pool.size().first().copied() != Some(graph.len() as i64) {
+            return Err(LearnError::Data(format!(
+                "the graph has {} nodes but the pool {:?} rows",
+                graph.len(),
+                pool.size().first()
+            )));
+        }
+        let test = test.map(|t| Neighbours::find(pool, t, graph.k)).transpose()?;
+        Ok(PoolGraph { graph, test, last: Vec::new() })
+    }
+
+    /// Propagates `labeled` (pool index, class) over the graph, warm-started from this
+    /// method's previous round, and classifies the test items from their neighbours.
+    pub fn propagate(
+        &mut self,
+        method: Propagation,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        opts: CgOptions,
+    ) -> Result<Propagated, LearnError> {
+        let warm = self.last.iter().find(|(m, _)| *m == method).map(|(_, t)| t);
+        let solution = match method {
+            Propagation::Poisson => poisson(&self.graph, labeled, classes, warm, opts)?,
+            Propagation::Laplace => laplace(&self.graph, labeled, classes, warm, opts)?,
+        };
+        self.last.retain(|(m, _)| *m != method);
+        self.last.push((method, solution.scores.shallow_clone()));
+        let test = self.test.as_ref().map(|nb| nb.classify(&solution.scores));
+        Ok(Propagated {
+            pool: solution.scores,
+            test,
+            iterations: solution.iterations,
+            residual: solution.residual,
+        })
+    }
+
+    /// Forgets the warm starts (after an undo, say; they stay valid but start farther).
+    pub fn reset(&mut self) {
+        self.last.clear();
+    }
+}
+
+/// Fraction of rows whose argmax equals `truth` (i64 labels on any device).
+pub fn accuracy(scores: &Tensor, truth: &[u16]) -> f64 {
+    if truth.is_empty() {
+        return 0.0;
+    }
+    let pred: Vec<i64> = Vec::try_from(scores.argmax(1, false).to_device(tch::Device::Cpu))
+        .expect("argmax gives i64");
+    let hits = pred.iter().zip(truth).filter(|(p, t)| **p == **t as i64).count();
+    hits as f64 / truth.len() as f64
+}

@@ -1,0 +1,208 @@
+//! `glean simulate`: the labeling loop run headless with an auto-oracle (labels from
+//! folder or file names, or IDX labels), to compare strategies. Each round is the
+//! learn module's own `Learner::round`; this module only picks the batch the ranking
+//! puts first, looks its labels up, and writes the curves.
+
+pub mod plot;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::dataset::{self, ScanOptions};
+use crate::learn::{ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule};
+use report::{Curves, Point};
+
+#[derive(Debug, Clone)]
+pub struct SimulateOptions {
+    pub data: PathBuf,
+    pub test: Option<PathBuf>,
+    pub label_pattern: Option<String>,
+    pub strategies: Vec<Strategy>,
+    /// Size of the first (cold-start) batch.
+    pub init: usize,
+    pub batch: usize,
+    /// Total labels at which a trial stops.
+    pub budget: usize,
+    pub trials: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+    pub device: DeviceChoice,
+    pub cold_start: ColdStart,
+    pub pool_subset: Option<usize>,
+    pub full_baseline: bool,
+    pub warm_start: bool,
+    pub schedule: TrainSchedule,
+    pub cache_dir: PathBuf,
+    /// Draw progress bars (off in tests and when not on a terminal).
+    pub progress: bool,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct Outcome {
+    pub curves: Vec<Curves>,
+    pub full_baseline: Option<f64>,
+    pub summary: report::Summary,
+}
+
+/// The models `--model` accepts for simulation.
+pub fn check_model(model: &str) -> anyhow::Result<()> {
+    match model {
+        "auto" | "cnn" => Ok(()),
+        other => bail!("--model {other}: simulate supports auto and cnn"),
+    }
+}
+
+/// Loads the data, checks that the oracle knows every pool label, and returns the
+/// learner's data with the oracle.
+pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
+    let scan = ScanOptions { test: opts.test.clone(), label_pattern: opts.label_pattern.clone(), classes: None };
+    let loaded = dataset::load(&opts.data, &scan, None, &opts.cache_dir)
+        .with_context(|| format!("loading {}", opts.data.display()))?;
+    if loaded.pool.test.is_empty() {
+        bail!(
+            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, or --test DIR)",
+            opts.data.display()
+        );
+    }
+    let oracle = loaded
+        .pool
+        .items
+        .iter()
+        .map(|item| item.label.with_context(|| format!("{}: the auto-oracle knows no label for it", item.id)))
+        .collect::<anyhow::Result<Vec<u16>>>()?;
+    Ok((LearnData::from_loaded(&loaded)?, oracle))
+}
+
+pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
+    if opts.strategies.is_empty() {
+        bail!("--strategies: give at least one");
+    }
+    if opts.trials == 0 || opts.batch == 0 || opts.init == 0 {
+        bail!("--trials, --batch and --init must be at least 1");
+    }
+    if opts.budget < opts.init {
+        bail!("--budget {} is below --init {}", opts.budget, opts.init);
+    }
+    let (data, oracle) = load(opts)?;
+    let budget = opts.budget.min(data.pool_len());
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
+
+    let rounds_per_trial = 1 + (budget - opts.init.min(budget)).div_ceil(opts.batch);
+    let bar = if opts.progress {
+        let bar = ProgressBar::new((opts.strategies.len() * opts.trials * rounds_per_trial) as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rounds  {msg}")
+                .expect("a valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut all = Vec::new();
+    for &strategy in &opts.strategies {
+        let mut curves = Curves { strategy: strategy.name().to_string(), trials: Vec::new() };
+        for trial in 0..opts.trials {
+            let config = LearnerConfig {
+                device: opts.device,
+                strategy,
+                batch: opts.batch,
+                cold_start: opts.cold_start,
+                init: opts.init,
+                pool_subset: opts.pool_subset,
+                warm_start: opts.warm_start,
+                seed: opts.seed.wrapping_add(trial as u64),
+                schedule: opts.schedule.clone(),
+                ..LearnerConfig::default()
+            };
+            let points = run_trial(&data, &oracle, config, budget, &mut |p: &Point| {
+                bar.inc(1);
+                bar.set_message(format!("{strategy} trial {}: {} labels, {:.2}%", trial + 1, p.labels, p.accuracy * 100.0));
+            })?;
+            curves.trials.push(points);
+        }
+        all.push(curves);
+    }
+    bar.finish_and_clear();
+
+    let full_baseline = if opts.full_baseline {
+        let config = LearnerConfig {
+            device: opts.device,
+            seed: opts.seed,
+            // A pass or three over the whole pool, not the few hundred steps of a round.
+            schedule: TrainSchedule { min_steps: 0, max_steps: 3 * data.pool_len().div_ceil(64), epochs: 3, ..opts.schedule.clone() },
+            ..LearnerConfig::default()
+        };
+        let mut learner = Learner::new(data.clone(), config)?;
+        let labeled: Vec<(usize, u16)> = oracle.iter().enumerate().map(|(i, &c)| (i, c)).collect();
+        learner.fit_and_evaluate(&labeled, &|| false)?
+    } else {
+        None
+    };
+
+    let dataset_name = opts.data.display().to_string();
+    report::write_csv(&opts.out.join("curves.csv"), &all)?;
+    let summary = report::summarize(&dataset_name, &all, full_baseline);
+    report::write_summary(&opts.out.join("summary.json"), &summary)?;
+    let title = format!("{dataset_name}: init {}, batch {}, {} trial(s)", opts.init, opts.batch, opts.trials);
+    plot::write(&opts.out, &title, &all, full_baseline)?;
+    Ok(Outcome { curves: all, full_baseline, summary })
+}
+
+/// One trial: the cold start, then rounds until `budget` labels, recording test
+/// accuracy after each round.
+pub fn run_trial(
+    data: &LearnData,
+    oracle: &[u16],
+    config: LearnerConfig,
+    budget: usize,
+    on_round: &mut dyn FnMut(&Point),
+) -> anyhow::Result<Vec<Point>> {
+    let init = config.init;
+    let batch = config.batch;
+    let mut learner = Learner::new(data.clone(), config)?;
+    let mut labeled: Vec<(usize, u16)> = Vec::new();
+    let mut points = Vec::new();
+    let mut version = 0u64;
+    let mut next = learner.round(&[], version, &|| false, &mut |_| {})?.ranking.batch(init.min(budget));
+    loop {
+        labeled.extend(next.iter().map(|&i| (i, oracle[i])));
+        version += 1;
+        let started = Instant::now();
+        let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
+        let accuracy = out.accuracy.context("the round measured no accuracy")?;
+        let point = Point { labels: labeled.len(), accuracy, seconds: started.elapsed().as_secs_f64() };
+        on_round(&point);
+        points.push(point);
+        if labeled.len() >= budget || out.ranking.items.is_empty() {
+            return Ok(points);
+        }
+        next = out.ranking.batch(batch.min(budget - labeled.len()));
+    }
+}
+
+/// Runs, writes the files, and prints the table.
+pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let outcome = run(opts)?;
+    let mut stdout = std::io::stdout().lock();
+    report::table(&outcome.curves, &mut stdout)?;
+    if let Some(b) = outcome.full_baseline {
+        println!("trained on every pool label (--full-baseline): {:.2}%", b * 100.0);
+    }
+    println!(
+        "wrote {} (curves.csv, summary.json, curves.svg, curves.png) in {:.0} s",
+        display(&opts.out),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,213 @@
+//! Learning curves and what is read off them: `curves.csv`, `summary.json` and the
+//! printed table (labels needed for 90 / 95 / 98 %, final accuracy).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Accuracy thresholds reported in the summary and the table.
+pub const THRESHOLDS: [f64; 3] = [0.90, 0.95, 0.98];
+
+/// One measured point of one trial.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Point {
+    pub labels: usize,
+    pub accuracy: f64,
+    /// Seconds the round took (train, evaluate, score).
+    pub seconds: f64,
+}
+
+/// All trials of one strategy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Curves {
+    pub strategy: String,
+    pub trials: Vec<Vec<Point>>,
+}
+
+impl Curves {
+    /// The first label count at which a trial reached `threshold`, if it did.
+    pub fn labels_to(trial: &[Point], threshold: f64) -> Option<usize> {
+        trial.iter().find(|p| p.accuracy >= threshold).map(|p| p.labels)
+    }
+
+    /// Median over trials of the labels needed; a trial that never got there counts as
+    /// infinitely many, so the median is None when half or more never did.
+    pub fn median_labels_to(&self, threshold: f64) -> Option<usize> {
+        let mut needed: Vec<Option<usize>> = self.trials.iter().map(|t| Self::labels_to(t, threshold)).collect();
+        needed.sort_by_key(|n| n.unwrap_or(usize::MAX));
+        if needed.is_empty() {
+            return None;
+        }
+        let n = needed.len();
+        if n % 2 == 1 {
+            needed[n / 2]
+        } else {
+            // The mean of the middle two, when both exist.
+            match (needed[n / 2 - 1], needed[n / 2]) {
+                (Some(a), Some(b)) => Some((a + b).div_ceil(2)),
+                _ => None,
+            }
+        }
+    }
+
+    /// Median over trials of the last accuracy.
+    pub fn final_accuracy(&self) -> Option<f64> {
+        median(self.trials.iter().filter_map(|t| t.last().map(|p| p.accuracy)).collect())
+    }
+
+    /// Mean seconds per round over every round of every trial.
+    pub fn seconds_per_round(&self) -> Option<f64> {
+        let all: Vec<f64> = self.trials.iter().flatten().map(|p| p.seconds).collect();
+        (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64)
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// `strategy,trial,labels,accuracy,seconds`, one row per round.
+pub fn write_csv(path: &Path, all: &[Curves]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record(["strategy", "trial", "labels", "accuracy", "seconds"])?;
+    for c in all {
+        for (trial, points) in c.trials.iter().enumerate() {
+            for p in points {
+                w.write_record([
+                    c.strategy.clone(),
+                    (trial + 1).to_string(),
+                    p.labels.to_string(),
+                    format!("{:.4}", p.accuracy),
+                    format!("{:.3}", p.seconds),
+                ])?;
+            }
+        }
+    }
+    w.flush().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct StrategySummary {
+    /// Threshold ("0.90") → median labels needed, null where never reached.
+    pub labels_to: BTreeMap<String, Option<usize>>,
+    pub final_accuracy: Option<f64>,
+    pub seconds_per_round: Option<f64>,
+    pub trials: usize,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Summary {
+    pub dataset: String,
+    pub strategies: BTreeMap<String, StrategySummary>,
+    /// Test accuracy of one model trained on every pool label (`--full-baseline`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub full_baseline: Option<f64>,
+}
+
+fn round_to(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> Summary {
+    let strategies = all
+        .iter()
+        .map(|c| {
+            let labels_to = THRESHOLDS.iter().map(|&t| (format!("{t:.2}"), c.median_labels_to(t))).collect();
+            let summary = StrategySummary {
+                labels_to,
+                final_accuracy: c.final_accuracy().map(|a| round_to(a, 4)),
+                seconds_per_round: c.seconds_per_round().map(|s| round_to(s, 3)),
+                trials: c.trials.len(),
+            };
+            (c.strategy.clone(), summary)
+        })
+        .collect();
+    Summary { dataset: dataset.to_string(), strategies, full_baseline: full_baseline.map(|a| round_to(a, 4)) }
+}
+
+pub fn write_summary(path: &Path, summary: &Summary) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(summary)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// The table printed at the end of a run.
+pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}", "strategy", "to 90%", "to 95%", "to 98%", "final acc", "s/round")?;
+    for c in all {
+        let cell = |t: f64| c.median_labels_to(t).map_or("-".to_string(), |n| n.to_string());
+        writeln!(
+            out,
+            "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}",
+            c.strategy,
+            cell(0.90),
+            cell(0.95),
+            cell(0.98),
+            c.final_accuracy().map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
+            c.seconds_per_round().map_or("-".into(), |s| format!("{s:.2}")),
+        )?;
+    }
+    writeln!(out, "(labels needed: median over trials; - = not reached)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(accs: &[(usize, f64)]) -> Vec<Point> {
+        accs.iter().map(|&(labels, accuracy)| Point { labels, accuracy, seconds: 1.0 }).collect()
+    }
+
+    fn curves() -> Curves {
+        Curves {
+            strategy: "margin".into(),
+            trials: vec![
+                trial(&[(20, 0.5), (30, 0.91), (40, 0.96)]),
+                trial(&[(20, 0.6), (30, 0.89), (40, 0.92)]),
+                trial(&[(20, 0.7), (30, 0.95), (40, 0.97)]),
+            ],
+        }
+    }
+
+    #[test]
+    fn medians_over_trials_with_never_reached_as_infinite() {
+        let c = curves();
+        assert_eq!(c.median_labels_to(0.90), Some(30)); // 30, 40, 30
+        assert_eq!(c.median_labels_to(0.95), Some(40)); // 40, never, 30 → 40
+        assert_eq!(c.median_labels_to(0.98), None);
+        assert_eq!(c.final_accuracy(), Some(0.96));
+        assert_eq!(c.seconds_per_round(), Some(1.0));
+        let two = Curves { strategy: "x".into(), trials: vec![trial(&[(10, 0.95)]), trial(&[(20, 0.95)])] };
+        assert_eq!(two.median_labels_to(0.9), Some(15));
+    }
+
+    #[test]
+    fn summary_has_the_issue_shape() {
+        let s = summarize("assets/mnist", &[curves()], None);
+        let json: serde_json::Value = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["dataset"], "assets/mnist");
+        let m = &json["strategies"]["margin"];
+        assert_eq!(m["labels_to"]["0.90"], 30);
+        assert_eq!(m["labels_to"]["0.98"], serde_json::Value::Null);
+        assert_eq!(m["final_accuracy"], 0.96);
+        assert_eq!(m["trials"], 3);
+        assert!(json.get("full_baseline").is_none());
+    }
+
+    #[test]
+    fn table_lists_each_strategy() {
+        let mut out = Vec::new();
+        table(&[curves()], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("margin"), "{text}");
+        assert!(text.contains("96.00%"), "{text}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Turning the learn module's trainer messages into the app's plain [`TrainerEvent`]s:
+//! which round is running, with how many labels, and the model version it produced.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::learn::{self, RankingSource};
+
+use super::types::{ClassProb, RankedItem, Ranking, TrainerEvent};
+
+/// Labels each submitted job trained on, by job version (filled by whoever submits).
+pub type JobSizes = Arc<Mutex<HashMap<u64, usize>>>;
+
+/// Converts trainer messages, remembering the round in progress.
+pub struct Bridge {
+    job_sizes: JobSizes,
+    /// Display name of the trained model (e.g. `cnn`).
+    model: String,
+    /// Rounds that trained a model so far: the model version.
+    rounds: u64,
+    running: Option<u64>,
+    accuracy: Option<f64>,
+}
+
+impl Bridge {
+    pub fn new(job_sizes: JobSizes, model: String, rounds_so_far: u64) -> Self {
+        Bridge {
+            job_sizes,
+            model,
+            rounds: rounds_so_far,
+            running: None,
+            accuracy: None,
+        }
+    }
+
+    fn labels_of(&self, version: u64) -> usize {
+        self.job_sizes
+            .lock()
+            .map(|sizes| sizes.get(&version).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub fn convert(&mut self, event: learn::TrainerEvent) -> Vec<TrainerEvent> {
+        use learn::TrainerEvent as L;
+        match event {
+            L::Ready { device } => vec![TrainerEvent::Ready { device }],
+            L::Progress {
+                version,
+                step,
+                steps,
+                loss,
+            } => {
+                let mut out = Vec::new();
+                if self.running != Some(version) {
+                    self.running = Some(version);
+                    self.accuracy = None;
+                    out.push(TrainerEvent::RoundStarted {
+                        labels: self.labels_of(version),
+                    });
+                }
+                out.push(TrainerEvent::Progress {
+                    step,
+                    steps,
+                    loss: loss as f32,
+                });
+                if step >= steps {
+                    out.push(TrainerEvent::Scoring);
+                }
+                out
+            }
+            L::Evaluated { version, accuracy } => {
+                self.accuracy = Some(accuracy);
+                vec![
+                    TrainerEvent::Evaluated {
+                        labels: self.labels_of(version),
+                        accuracy,
+                    },
+                    TrainerEvent::Scoring,
+                ]
+            }
+            L::Ranked {
+                ranking,
+                accuracy,
+                times,
+            } => {
+                let version = ranking.version;
+                let labels = self.labels_of(version);
+                let trained = ranking.source == RankingSource::Model;
+                if trained {
+                    self.rounds += 1;
+                }
+                self.running = None;
+                let (strategy, learner) = if trained {
+                    (ranking.strategy.name().to_string(), self.model.clone())
+                } else {
+                    ("cold start".to_string(), "no model yet".to_string())
+                };
+                let items = ranking
+                    .items
+                    .into_iter()
+                    .map(|item| RankedItem {
+                        item: item.pool_index,
+                        score: item.score,
+                        top: item
+                            .top
+                            .into_iter()
+                            .map(|p| ClassProb {
+                                class: p.class,
+                                prob: p.prob,
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                if let (Some(accuracy), None) = (accuracy, self.accuracy) {
+                    out.push(TrainerEvent::Evaluated { labels, accuracy });
+                }
+                out.push(TrainerEvent::Ranked(Ranking {
+                    version: self.rounds,
+                    strategy,
+                    learner,
+                    items,
+                }));
+                out.push(TrainerEvent::RoundDone {
+                    version: self.rounds,
+                    labels,
+                    accuracy,
+                    trained,
+                    elapsed: Duration::from_secs_f64(times.total.max(0.0)),
+                });
+                self.accuracy = None;
+                out
+            }
+            L::Cancelled { .. } => {
+                self.running = None;
+                vec![TrainerEvent::Cancelled]
+            }
+            L::Error { version, message } => {
+                self.running = None;
+                let message = match version {
+                    Some(_) => message,
+                    None => format!("the trainer could not start: {message}"),
+                };
+                vec![TrainerEvent::Error(message)]
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{RoundTimes, Strategy};
+
+    fn ranking(version: u64, source: RankingSource) -> learn::Ranking {
+        learn::Ranking {
+            version,
+            strategy: Strategy::Margin,
+            source,
+            items: vec![learn::RankedItem {
+                pool_index: 7,
+                score: 0.25,
+                top: vec![learn::ClassProb {
+                    class: 2,
+                    prob: 0.75,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_round_becomes_start_progress_scoring_accuracy_ranking_done() {
+        let sizes: JobSizes = Arc::default();
+        sizes.lock().unwrap().insert(12, 20);
+        let mut bridge = Bridge::new(sizes, "cnn".into(), 3);
+        let ev = bridge.convert(learn::TrainerEvent::Progress {
+            version: 12,
+            step: 1,
+            steps: 2,
+            loss: 1.5,
+        });
+        assert_eq!(
+            ev,
+            vec![
+                TrainerEvent::RoundStarted { labels: 20 },
+                TrainerEvent::Progress {
+                    step: 1,
+                    steps: 2,
+                    loss: 1.5
+                }
+            ]
+        );
+        let ev = bridge.convert(learn::TrainerEvent::Progress {
+            version: 12,
+            step: 2,
+            steps: 2,
+            loss: 1.0,
+        });
+        assert_eq!(
+            ev,
+            vec![
+                TrainerEvent::Progress {
+                    step: 2,
+                    steps: 2,
+                    loss: 1.0
+                },
+                TrainerEvent::Scoring
+            ]
+        );
+        let ev = bridge.convert(learn::TrainerEvent::Evaluated {
+            version: 12,
+            accuracy: 0.5,
+        });
+        assert_eq!(
+            ev[0],
+            TrainerEvent::Evaluated {
+                labels: 20,
+                accuracy: 0.5
+            }
+        );
+        let ev = bridge.convert(learn::TrainerEvent::Ranked {
+            ranking: ranking(12, RankingSource::Model),
+            accuracy: Some(0.5),
+            times: RoundTimes {
+                total: 2.0,
+                ..RoundTimes::default()
+            },
+        });
+        let TrainerEvent::Ranked(r) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            (r.version, r.learner.as_str(), r.strategy.as_str()),
+            (4, "cnn", "margin")
+        );
+        assert_eq!(
+            r.items[0],
+            RankedItem {
+                item: 7,
+                score: 0.25,
+                top: vec![ClassProb {
+                    class: 2,
+                    prob: 0.75
+                }]
+            }
+        );
+        assert_eq!(
+            ev[1],
+            TrainerEvent::RoundDone {
+                version: 4,
+                labels: 20,
+                accuracy: Some(0.5),
+                trained: true,
+                elapsed: Duration::from_secs(2)
+            }
+        );
+    }
+
+    #[test]
+    fn cold_start_keeps_the_model_version_and_errors_say_why() {
+        let mut bridge = Bridge::new(Arc::default(), "cnn".into(), 0);
+        let ev = bridge.convert(learn::TrainerEvent::Ranked {
+            ranking: ranking(0, RankingSource::ColdStart),
+            accuracy: None,
+            times: RoundTimes::default(),
+        });
+        let TrainerEvent::Ranked(r) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            (r.version, r.strategy.as_str(), r.learner.as_str()),
+            (0, "cold start", "no model yet")
+        );
+        let ev = bridge.convert(learn::TrainerEvent::Error {
+            version: None,
+            message: "no CUDA".into(),
+        });
+        assert_eq!(
+            ev,
+            vec![TrainerEvent::Error(
+                "the trainer could not start: no CUDA".into()
+            )]
+        );
+        assert_eq!(
+            bridge.convert(learn::TrainerEvent::Cancelled { version: 3 }),
+            vec![TrainerEvent::Cancelled]
+        );
+    }
+}

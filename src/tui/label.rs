@@ -1,0 +1,355 @@
+//! `glean label` and `glean resume`: load the data, create or open the session, start
+//! the trainer, and run the screen until the person quits.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::dataset::{self, Loaded, ScanOptions};
+use crate::learn::{DeviceChoice, LearnData, LearnerConfig, Strategy, Trainer};
+use crate::session::{self, DataSpec, Session, SessionConfig};
+
+use super::app::{App, AppConfig, Restored};
+use super::bridge::{Bridge, JobSizes};
+use super::event_loop::AppEvent;
+use super::executor::SessionExecutor;
+use super::images::PoolImages;
+use super::render_mode::RenderMode;
+use super::terminal::{self, Screen};
+use super::types::{ClassView, ItemView, LabelRecord};
+
+/// Models the learner can train today.
+pub const MODELS: [&str; 1] = ["cnn"];
+
+/// Time between two auto-oracle labels: slow enough to watch.
+const AUTO_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Everything `glean label` takes.
+#[derive(Debug, Clone)]
+pub struct LabelOptions {
+    pub data: PathBuf,
+    pub test: Option<PathBuf>,
+    pub label_pattern: Option<String>,
+    pub classes: Option<Vec<String>>,
+    pub session: Option<String>,
+    pub session_dir: Option<PathBuf>,
+    pub strategy: String,
+    pub batch: usize,
+    pub model: String,
+    pub device: String,
+    pub render: RenderMode,
+    pub oracle: bool,
+    pub seed: u64,
+}
+
+/// Everything `glean resume` takes.
+#[derive(Debug, Clone)]
+pub struct ResumeOptions {
+    pub name: Option<String>,
+    pub session_dir: Option<PathBuf>,
+    pub render: RenderMode,
+    pub oracle: bool,
+    /// Overrides the device the session was made with.
+    pub device: Option<String>,
+}
+
+/// A session name from the data folder's name: `assets/mnist` → `mnist`.
+pub fn default_session_name(data: &Path) -> String {
+    let base = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_path_buf());
+    let raw = base
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(session::MAX_NAME_LEN)
+        .collect();
+    let name = name.trim_start_matches('.').to_string();
+    if name.is_empty() {
+        "session".into()
+    } else {
+        name
+    }
+}
+
+pub fn label(options: LabelOptions) -> anyhow::Result<()> {
+    let dir = options
+        .session_dir
+        .clone()
+        .unwrap_or_else(crate::paths::session_dir);
+    let name = options
+        .session
+        .clone()
+        .unwrap_or_else(|| default_session_name(&options.data));
+    session::validate_name(&name)?;
+    if session::snapshot_path(&dir, &name).exists() {
+        eprintln!(
+            "glean: session {name} exists in {}; resuming it",
+            dir.display()
+        );
+        return resume(ResumeOptions {
+            name: Some(name),
+            session_dir: Some(dir),
+            render: options.render,
+            oracle: options.oracle,
+            device: Some(options.device),
+        });
+    }
+    let strategy: Strategy = options.strategy.parse().map_err(anyhow::Error::msg)?;
+    let _: DeviceChoice = options.device.parse().map_err(anyhow::Error::msg)?;
+    if !MODELS.contains(&options.model.as_str()) {
+        bail!(
+            "unknown model `{}` (available: {})",
+            options.model,
+            MODELS.join(", ")
+        );
+    }
+    if options.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let scan = ScanOptions {
+        test: options.test.clone(),
+        label_pattern: options.label_pattern.clone(),
+        classes: options.classes.clone(),
+    };
+    let loaded = load_data(&options.data, &scan)?;
+    let config = SessionConfig {
+        data: DataSpec {
+            root: std::fs::canonicalize(&options.data).unwrap_or(options.data.clone()),
+            layout: loaded.pool.layout,
+            test: options
+                .test
+                .as_ref()
+                .map(|t| std::fs::canonicalize(t).unwrap_or(t.clone())),
+            label_pattern: options.label_pattern,
+            classes_arg: options.classes,
+        },
+        classes: loaded.pool.classes.clone(),
+        pool_size: loaded.pool.items.len(),
+        strategy: strategy.name().to_string(),
+        batch: options.batch,
+        model: options.model.clone(),
+        device: options.device.clone(),
+        seed: options.seed,
+        learner: options.model,
+    };
+    let session = Session::create(&dir, &name, config)?;
+    run(session, loaded, options.render, options.oracle, None)
+}
+
+pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
+    let dir = options
+        .session_dir
+        .clone()
+        .unwrap_or_else(crate::paths::session_dir);
+    let name = match options.name {
+        Some(name) => name,
+        None => session::most_recent(&dir)?
+            .with_context(|| format!("no saved session in {} to resume", dir.display()))?,
+    };
+    let (session, report) = Session::open(&dir, &name)?;
+    for warning in report.warnings() {
+        eprintln!("glean: {warning}");
+    }
+    let data = session.config().data.clone();
+    let scan = ScanOptions {
+        test: data.test,
+        label_pattern: data.label_pattern,
+        classes: data.classes_arg,
+    };
+    let loaded = load_data(&data.root, &scan)?;
+    run(
+        session,
+        loaded,
+        options.render,
+        options.oracle,
+        options.device,
+    )
+}
+
+fn load_data(root: &Path, scan: &ScanOptions) -> anyhow::Result<Loaded> {
+    eprintln!("glean: loading {}…", root.display());
+    let loaded = dataset::load(root, scan, None, &crate::paths::cache_dir())
+        .with_context(|| format!("loading {}", root.display()))?;
+    if !loaded.pool.skipped.is_empty() {
+        eprintln!("glean: skipped {}", loaded.pool.skipped.summary());
+    }
+    if loaded.pool.items.is_empty() {
+        bail!("{} holds no images to label", root.display());
+    }
+    if loaded.pool.classes.len() < 2 {
+        bail!(
+            "{} has fewer than 2 classes; name them with --classes a,b,…",
+            root.display()
+        );
+    }
+    Ok(loaded)
+}
+
+/// What the app starts from: the session's labels, skips, rounds and queue, by pool index.
+fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<usize>) {
+    let state = session.state();
+    let labels = state
+        .labels()
+        .iter()
+        .filter_map(|l| {
+            index.get(l.item.as_str()).map(|&item| LabelRecord {
+                item,
+                class: l.class,
+            })
+        })
+        .collect();
+    let skipped = state
+        .skipped()
+        .iter()
+        .filter_map(|id| index.get(id.as_str()).copied())
+        .collect();
+    let rounds = state.rounds();
+    let accuracy = rounds
+        .iter()
+        .filter_map(|r| r.test_accuracy.map(|a| (r.labels, a)))
+        .collect();
+    let model_version = rounds.iter().map(|r| r.model_version).max().unwrap_or(0);
+    let queue = state
+        .queue()
+        .1
+        .iter()
+        .filter_map(|id| index.get(id).copied())
+        .collect();
+    (
+        Restored {
+            labels,
+            skipped,
+            accuracy,
+            model_version,
+        },
+        queue,
+    )
+}
+
+fn run(
+    mut session: Session,
+    loaded: Loaded,
+    render: RenderMode,
+    oracle: bool,
+    device: Option<String>,
+) -> anyhow::Result<()> {
+    let _log = terminal::init_logging();
+    let pool = &loaded.pool;
+    let ids: Vec<String> = pool.items.iter().map(|i| i.id.clone()).collect();
+    let vanished = session.reconcile(&ids.iter().cloned().collect())?;
+    if !vanished.is_empty() {
+        eprintln!(
+            "glean: {} labeled or skipped items are no longer in the data folder",
+            vanished.len()
+        );
+    }
+    let index: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let (restored, initial_order) = restored(&session, &index);
+    let config = session.config().clone();
+    let strategy: Strategy = config.strategy.parse().map_err(anyhow::Error::msg)?;
+    let device: DeviceChoice = device
+        .as_deref()
+        .unwrap_or(&config.device)
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let rounds_so_far = restored.model_version;
+    let mut app = App::new(
+        AppConfig {
+            classes: pool
+                .classes
+                .iter()
+                .map(|c| ClassView {
+                    name: c.name.clone(),
+                    key: c.key,
+                })
+                .collect(),
+            items: pool
+                .items
+                .iter()
+                .map(|i| ItemView {
+                    name: i.id.clone(),
+                    oracle: i.label,
+                })
+                .collect(),
+            batch: config.batch,
+            strategy: strategy.name().to_string(),
+            initial_order,
+            auto_interval: AUTO_INTERVAL,
+        },
+        restored,
+    );
+    if oracle {
+        app.set_auto(true);
+    }
+
+    let data = LearnData::from_loaded(&loaded)?;
+    let images = Arc::new(PoolImages::new(&loaded, Arc::clone(&data.pool)));
+    let learner = LearnerConfig {
+        device,
+        strategy,
+        batch: config.batch,
+        seed: config.seed,
+        ..LearnerConfig::default()
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let job_sizes: JobSizes = Arc::default();
+    let mut bridge = Bridge::new(Arc::clone(&job_sizes), config.model.clone(), rounds_so_far);
+    let trainer_tx = tx.clone();
+    let trainer = Trainer::spawn_with(data, learner, move |event| {
+        bridge
+            .convert(event)
+            .into_iter()
+            .all(|e| trainer_tx.send(AppEvent::Trainer(e)).is_ok())
+    });
+    let name = session.name().to_string();
+    let dir = session.dir().to_path_buf();
+    let mut executor = SessionExecutor::new(session, trainer, ids, job_sizes, config.model.clone());
+    // The first job: the cold-start ranking, or a model for the labels of a resumed session.
+    executor.submit(&app);
+    let screen = Screen {
+        app,
+        images,
+        executor,
+        render,
+        events: (tx, rx),
+    };
+    let (app, executor) = terminal::run(screen)?;
+    executor.finish(&app)?;
+    println!(
+        "glean: session {name}: {} of {} labeled, saved in {}",
+        app.labeled(),
+        app.pool_size(),
+        dir.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_come_from_the_folder() {
+        assert_eq!(default_session_name(Path::new("/data/mnist")), "mnist");
+        assert_eq!(
+            default_session_name(Path::new("/data/my dogs (2)")),
+            "my_dogs__2_"
+        );
+        assert_eq!(default_session_name(Path::new("/")), "session");
+    }
+}

@@ -1,0 +1,137 @@
+//! `glean sessions` and `glean export` run as the real binary on sessions made by the
+//! library.
+
+mod session_common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::Utc;
+use glean::session::{snapshot_path, RoundRecord, Session, Source};
+use session_common::config;
+
+fn glean(args: &[&str], env_dir: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glean"));
+    cmd.args(args).env_remove("GLEAN_SESSION_DIR");
+    // Nothing may fall back to the real home.
+    let scratch = std::env::temp_dir().join("glean-session-cli-test-data");
+    cmd.env("GLEAN_DATA_DIR", &scratch)
+        .env("GLEAN_CACHE_DIR", &scratch);
+    if let Some(dir) = env_dir {
+        cmd.env("GLEAN_SESSION_DIR", dir);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn make_session(dir: &Path) {
+    let mut s = Session::create(dir, "digits", config(Path::new("/data/digits"))).unwrap();
+    s.label("cat/1.png", 0, Source::Human).unwrap();
+    s.label("dog/2.png", 1, Source::Oracle).unwrap();
+    s.record_round(RoundRecord {
+        model_version: 1,
+        labels: 2,
+        test_accuracy: Some(0.5),
+        seconds: 3.0,
+        learner: "cnn".into(),
+        time: Utc::now(),
+    })
+    .unwrap();
+    // Left open on purpose: the commands read a session that another process labels.
+    std::mem::forget(s);
+}
+
+#[test]
+fn sessions_prints_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    make_session(dir.path());
+    let d = dir.path().to_str().unwrap();
+    for out in [
+        glean(&["sessions", "--session-dir", d], None),
+        glean(&["sessions"], Some(dir.path())),
+    ] {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        let row = table.lines().nth(1).unwrap_or_default();
+        for cell in ["digits", "/data/digits", "2/10", "50.0%", "margin"] {
+            assert!(row.contains(cell), "{cell} missing:\n{table}");
+        }
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let out = glean(
+        &["sessions", "--session-dir", empty.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(text(&out.stdout), "no saved sessions\n");
+}
+
+#[test]
+fn export_writes_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    make_session(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = glean(&["export", "digits", "--session-dir", d], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "item,path,class,class_index,source,round,time");
+    assert!(
+        lines[1].starts_with("cat/1.png,/data/digits/cat/1.png,cat,0,human,0,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("dog/2.png,/data/digits/dog/2.png,dog,1,oracle,0,"),
+        "{csv}"
+    );
+
+    let file = dir.path().join("labels.json");
+    let out = glean(
+        &[
+            "export",
+            "digits",
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        Some(dir.path()),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(doc["labels"][1]["class"], "dog");
+    assert_eq!(doc["labels"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn export_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = glean(&["export", "nope", "--session-dir", d], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no session named nope"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    make_session(dir.path());
+    std::fs::write(
+        snapshot_path(dir.path(), "digits"),
+        "(\n  version: 1,\n  name: \"x\"",
+    )
+    .unwrap();
+    let out = glean(&["export", "digits", "--session-dir", d], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("digits.ron:3:"), "{err}");
+    let out = glean(&["sessions", "--session-dir", d], None);
+    assert!(
+        text(&out.stdout).contains("digits  unreadable: "),
+        "{}",
+        text(&out.stdout)
+    );
+}

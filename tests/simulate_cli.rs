@@ -1,0 +1,95 @@
+//! `glean simulate` through the real binary on `assets/mnist`, with a tiny budget.
+
+use std::path::Path;
+use std::process::Command;
+
+fn glean(cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glean"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GLEAN_CACHE_DIR", cache)
+        .env("GLEAN_DATA_DIR", cache)
+        .env("GLEAN_SESSION_DIR", cache);
+    cmd
+}
+
+#[test]
+fn simulate_writes_curves_summary_and_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let result = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--strategies", "margin,random", "--init", "10", "--batch", "10"])
+        .args(["--budget", "30", "--trials", "2", "--seed", "3", "--device", "cpu", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&result.stderr));
+    assert!(stdout.contains("to 95%") && stdout.contains("margin") && stdout.contains("random"), "{stdout}");
+
+    let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("strategy,trial,labels,accuracy,seconds"));
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    // 2 strategies × 2 trials × rounds at 10, 20, 30 labels.
+    assert_eq!(rows.len(), 12, "{csv}");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], if i < 6 { "margin" } else { "random" });
+        assert_eq!(row[1], ["1", "2"][(i / 3) % 2]);
+        assert_eq!(row[2], ["10", "20", "30"][i % 3]);
+        let acc: f64 = row[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc));
+        assert!(row[4].parse::<f64>().unwrap() > 0.0);
+    }
+    // With 30 labels of real digits the model is well above chance (10 %).
+    let last_acc: f64 = rows[2][3].parse().unwrap();
+    assert!(last_acc > 0.4, "accuracy {last_acc} after 30 labels");
+
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["dataset"], "assets/mnist");
+    for name in ["margin", "random"] {
+        let s = &summary["strategies"][name];
+        assert_eq!(s["trials"], 2, "{summary}");
+        for key in ["0.90", "0.95", "0.98"] {
+            assert!(s["labels_to"][key].is_null() || s["labels_to"][key].is_u64(), "{summary}");
+        }
+        assert!(s["final_accuracy"].as_f64().unwrap() > 0.4);
+        assert!(s["seconds_per_round"].as_f64().unwrap() > 0.0);
+    }
+
+    let svg = std::fs::read_to_string(out.join("curves.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<polygon").count(), 2, "one band per strategy");
+    assert!(svg.contains(">margin</text>") && svg.contains(">random</text>"));
+    let png = image::open(out.join("curves.png")).unwrap();
+    assert!(png.width() > 400 && png.height() > 300);
+}
+
+#[test]
+fn simulate_rejects_bad_input_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let bad_strategy = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--strategies", "margin,psychic", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad_strategy.status.success());
+    assert!(String::from_utf8_lossy(&bad_strategy.stderr).contains("psychic"));
+
+    // A class-folder pool without a test split has nothing to measure.
+    let no_test = glean(tmp.path())
+        .args(["simulate", "assets/mnist/train", "--budget", "20", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!no_test.status.success());
+    assert!(String::from_utf8_lossy(&no_test.stderr).contains("test"), "{}", String::from_utf8_lossy(&no_test.stderr));
+
+    let missing_cuda = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--device", "cuda:63", "--budget", "20", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!missing_cuda.status.success());
+    assert!(String::from_utf8_lossy(&missing_cuda.stderr).contains("cuda:63"));
+}

@@ -1,0 +1,241 @@
+//! End to end in tmux: run the real binary on `assets/mnist`, label 25 images by keys
+//! (the digit the folder names), see a retrain happen and the accuracy chart change,
+//! undo one, quit, resume (the same image is next), stop it with SIGTERM (the terminal
+//! comes back), and check the session holds 24 labels. Skips with a note when tmux or
+//! the assets are absent.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("running tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn start(&self, name: &str, command: &str) {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            command,
+        ]);
+    }
+
+    fn screen(&self, name: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", name])
+    }
+
+    fn keys(&self, name: &str, keys: &str) {
+        self.run(&["send-keys", "-t", name, keys]);
+    }
+
+    /// Wait until the screen satisfies `ok`; panics with the screen after `timeout`.
+    fn wait(&self, name: &str, timeout: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(name);
+            if ok(&screen) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+/// The item in the image panel's title, e.g. `train/7/train-01234.png`.
+fn current_item(screen: &str) -> Option<String> {
+    let first = screen.lines().next()?;
+    let title = first.strip_prefix("┌ ")?;
+    Some(title.split(" ─").next()?.trim().to_string())
+}
+
+fn digit_of(item: &str) -> char {
+    item.split('/')
+        .nth(1)
+        .and_then(|d| d.chars().next())
+        .expect("train/<digit>/… item")
+}
+
+fn labeled(screen: &str) -> Option<usize> {
+    let at = screen.find("labeled ")?;
+    screen[at + 8..].split('/').next()?.trim().parse().ok()
+}
+
+/// The accuracy chart: the right-hand panel's rows from its title down.
+fn chart(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("test accuracy vs labels"))
+        .unwrap_or(0);
+    lines[top..lines.len().saturating_sub(2)]
+        .iter()
+        .map(|l| l.chars().skip(78).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn model_version(screen: &str) -> u64 {
+    screen
+        .find("model v")
+        .and_then(|at| screen[at + 7..].split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn glean_command(dirs: &Path, args: &str) -> String {
+    format!(
+        "env GLEAN_RENDER=halfblocks GLEAN_SESSION_DIR={d}/sessions GLEAN_DATA_DIR={d}/data \
+         GLEAN_CACHE_DIR={d}/cache {bin} {args}; echo GLEAN-EXIT=$?; sleep 600",
+        d = dirs.display(),
+        bin = env!("CARGO_BIN_EXE_glean"),
+    )
+}
+
+#[test]
+fn label_retrain_undo_quit_resume_in_tmux() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mnist = root.join("assets/mnist");
+    if Command::new("tmux").arg("-V").output().is_err() || !mnist.join("train").is_dir() {
+        eprintln!("note: tmux or assets/mnist absent; skipping the end-to-end test");
+        return;
+    }
+    let dirs = tempfile::tempdir().unwrap();
+    let tmux = Tmux {
+        socket: format!("glean-e2e-{}", std::process::id()),
+    };
+    let wait = Duration::from_secs(240);
+
+    let args = format!(
+        "label {} --session e2e --device cpu --batch 10",
+        mnist.display()
+    );
+    tmux.start("label", &glean_command(dirs.path(), &args));
+    tmux.wait("label", wait, "the cold-start ranking", |s| {
+        s.contains("trainer: idle")
+    });
+
+    let mut before_round = None;
+    for n in 0..25 {
+        let screen = tmux.wait("label", wait, "an image to label", |s| {
+            labeled(s) == Some(n) && current_item(s).is_some_and(|i| i.starts_with("train/"))
+        });
+        if n == 10 {
+            before_round = Some(chart(&screen));
+        }
+        let item = current_item(&screen).unwrap();
+        tmux.keys("label", &digit_of(&item).to_string());
+    }
+    let before_round = before_round.unwrap();
+    assert!(
+        before_round.contains("appears after the first round"),
+        "{before_round}"
+    );
+    // Rounds after 10 and 20 labels: the model version rises and the chart shows them.
+    let after_first = tmux.wait("label", wait, "the first retrain", |s| {
+        model_version(s) >= 1 && s.contains("now ")
+    });
+    let first_chart = chart(&after_first);
+    assert_ne!(first_chart, before_round);
+    let after_second = tmux.wait("label", wait, "the second retrain", |s| {
+        model_version(s) >= 2 && labeled(s) == Some(25)
+    });
+    let second_chart = chart(&after_second);
+    assert_ne!(
+        second_chart, first_chart,
+        "the chart did not change:\n{first_chart}\n---\n{second_chart}"
+    );
+
+    tmux.keys("label", "u");
+    let undone = tmux.wait("label", wait, "the undo", |s| labeled(s) == Some(24));
+    let next = current_item(&undone).unwrap();
+    tmux.keys("label", "q");
+    tmux.wait("label", wait, "glean to exit", |s| {
+        s.contains("GLEAN-EXIT=0")
+    });
+
+    tmux.start("resume", &glean_command(dirs.path(), "resume --device cpu"));
+    let resumed = tmux.wait("resume", wait, "the resumed screen", |s| {
+        labeled(s) == Some(24)
+    });
+    assert_eq!(
+        current_item(&resumed).as_deref(),
+        Some(next.as_str()),
+        "a different next image after resume"
+    );
+    assert!(
+        resumed.contains("now "),
+        "the accuracy history is back:\n{resumed}"
+    );
+    // SIGTERM: glean leaves as on `q`, the terminal restored and everything saved.
+    let shell = tmux.run(&["display-message", "-p", "-t", "resume", "#{pane_pid}"]);
+    let child = Command::new("pgrep")
+        .args(["-P", shell.trim()])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(
+        !pid.is_empty(),
+        "no glean process under the pane's shell {shell}"
+    );
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let after = tmux.wait("resume", wait, "glean to exit on SIGTERM", |s| {
+        s.contains("GLEAN-EXIT=")
+    });
+    assert!(after.contains("GLEAN-EXIT=0"), "{after}");
+    assert!(after.contains("24 of 1000 labeled"), "{after}");
+    assert!(
+        !after.contains("trainer:"),
+        "the labeling screen is still shown:\n{after}"
+    );
+
+    let export = Command::new(env!("CARGO_BIN_EXE_glean"))
+        .args(["export", "e2e", "--format", "csv"])
+        .env("GLEAN_SESSION_DIR", dirs.path().join("sessions"))
+        .env("GLEAN_DATA_DIR", dirs.path().join("data"))
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&export.stdout);
+    let rows: Vec<&str> = csv.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        rows.len(),
+        24,
+        "export:\n{csv}\n{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    // Every label is the digit of its folder: the keys went to the right images.
+    for row in rows {
+        // item,path,class,class_index,source,round,time
+        let fields: Vec<&str> = row.split(',').collect();
+        let (item, class) = (fields[0], fields[2]);
+        assert_eq!(digit_of(item).to_string(), class, "{row}");
+    }
+}

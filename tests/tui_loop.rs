@@ -1,0 +1,212 @@
+//! The event loop's runner without a terminal: effects reach the executor before the
+//! next frame, frames are drawn only when something changed, images are requested ahead,
+//! and an executor error (a label that could not be saved) stops the loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use glean::tui::blockart::CellShape;
+use glean::tui::event_loop::{AppEvent, Executor, Runner};
+use glean::tui::images::Pictures;
+use glean::tui::render_mode::Renderer;
+use glean::tui::{
+    App, AppConfig, ClassView, Effect, ItemView, RankedItem, Ranking, Restored, TrainerEvent,
+};
+use image::{DynamicImage, GrayImage, Luma};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+#[derive(Default)]
+struct Recorder {
+    effects: Vec<Effect>,
+    trainer: Vec<TrainerEvent>,
+    fail_on_label: bool,
+}
+
+impl Executor for Recorder {
+    fn execute(&mut self, effect: &Effect, _app: &App) -> anyhow::Result<()> {
+        if self.fail_on_label && matches!(effect, Effect::Label { .. }) {
+            anyhow::bail!("disk full");
+        }
+        self.effects.push(effect.clone());
+        Ok(())
+    }
+
+    fn trainer_event(&mut self, event: &TrainerEvent, _app: &App) -> anyhow::Result<()> {
+        self.trainer.push(event.clone());
+        Ok(())
+    }
+}
+
+fn runner(
+    executor: Recorder,
+) -> (
+    Runner<Recorder>,
+    crossbeam_channel::Receiver<usize>,
+    crossbeam_channel::Sender<AppEvent>,
+    crossbeam_channel::Receiver<AppEvent>,
+) {
+    let app = App::new(
+        AppConfig {
+            classes: (0..3)
+                .map(|d| ClassView {
+                    name: format!("c{d}"),
+                    key: char::from_digit(d, 10),
+                })
+                .collect(),
+            items: (0..20)
+                .map(|i| ItemView {
+                    name: format!("{i}.png"),
+                    oracle: Some(0),
+                })
+                .collect(),
+            batch: 2,
+            strategy: "random".into(),
+            initial_order: (0..20).collect(),
+            auto_interval: Duration::from_millis(300),
+        },
+        Restored::default(),
+    );
+    let names = app.items.iter().map(|i| i.name.clone()).collect();
+    let (requests_tx, requests_rx) = crossbeam_channel::unbounded();
+    let pictures = Pictures::new(Renderer::Blocks(CellShape::Half), names);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    (
+        Runner::new(app, pictures, executor, Some(requests_tx)),
+        requests_rx,
+        tx,
+        rx,
+    )
+}
+
+fn key(c: char) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn digit() -> Arc<DynamicImage> {
+    Arc::new(DynamicImage::ImageLuma8(GrayImage::from_pixel(
+        28,
+        28,
+        Luma([255]),
+    )))
+}
+
+#[test]
+fn images_are_requested_ahead_and_once() {
+    let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
+    let first: Vec<usize> = requests.try_iter().collect();
+    assert_eq!(first, vec![0, 1, 2, 3, 4]);
+    runner.handle(key('1')).unwrap();
+    assert_eq!(requests.try_iter().collect::<Vec<_>>(), vec![5]);
+}
+
+#[test]
+fn effects_run_before_the_frame_and_frames_only_when_dirty() {
+    let (mut runner, _requests, tx, rx) = runner(Recorder::default());
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    runner.draw(&mut terminal).unwrap();
+    assert!(!runner.is_dirty());
+    // A decoded image of an item not on screen changes nothing visible.
+    tx.send(AppEvent::Image {
+        item: 3,
+        loaded: Ok(digit()),
+    })
+    .unwrap();
+    assert!(runner.pump(&rx).unwrap());
+    assert!(!runner.is_dirty());
+    // Two keys in one pump: both labels journaled, the batch asks for a round.
+    tx.send(key('1')).unwrap();
+    tx.send(key('2')).unwrap();
+    assert!(runner.pump(&rx).unwrap());
+    assert!(runner.is_dirty());
+    assert_eq!(
+        runner.executor.effects,
+        vec![
+            Effect::Label {
+                item: 0,
+                class: 1,
+                oracle: false
+            },
+            Effect::Label {
+                item: 1,
+                class: 2,
+                oracle: false
+            },
+            Effect::Retrain
+        ]
+    );
+    runner.draw(&mut terminal).unwrap();
+    let text: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("labeled 2/20"), "{text}");
+    // Ticks without the auto-oracle change nothing.
+    tx.send(AppEvent::Tick).unwrap();
+    runner.pump(&rx).unwrap();
+    assert!(!runner.is_dirty());
+}
+
+#[test]
+fn trainer_events_reach_the_app_and_the_executor() {
+    let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
+    requests.try_iter().for_each(drop);
+    let ranking = Ranking {
+        version: 1,
+        strategy: "margin".into(),
+        learner: "cnn".into(),
+        items: [9, 8, 7, 6, 5]
+            .iter()
+            .map(|&item| RankedItem {
+                item,
+                score: 0.5,
+                top: vec![],
+            })
+            .collect(),
+    };
+    runner
+        .handle(AppEvent::Trainer(TrainerEvent::Ranked(ranking)))
+        .unwrap();
+    assert_eq!(runner.executor.trainer.len(), 1);
+    assert_eq!(runner.app.ranking_version, Some(1));
+    // the new order's next images are requested
+    assert_eq!(requests.try_iter().collect::<Vec<_>>(), vec![9, 8, 7, 6]);
+}
+
+#[test]
+fn terminate_quits_through_the_executor() {
+    let (mut runner, _requests, _tx, _rx) = runner(Recorder::default());
+    assert!(!runner.handle(AppEvent::Terminate).unwrap());
+    assert_eq!(runner.executor.effects, vec![Effect::Quit]);
+}
+
+#[test]
+fn a_label_that_cannot_be_saved_stops_the_loop() {
+    let (mut runner, _requests, tx, rx) = runner(Recorder {
+        fail_on_label: true,
+        ..Recorder::default()
+    });
+    tx.send(key('1')).unwrap();
+    let error = runner.pump(&rx).unwrap_err();
+    assert!(error.to_string().contains("disk full"));
+}
+
+#[test]
+fn the_loop_ends_on_quit_and_draws_the_last_state() {
+    let (mut runner, _requests, tx, rx) = runner(Recorder::default());
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    tx.send(AppEvent::Image {
+        item: 0,
+        loaded: Ok(digit()),
+    })
+    .unwrap();
+    tx.send(key('0')).unwrap();
+    tx.send(key('q')).unwrap();
+    runner.run(&mut terminal, &rx).unwrap();
+    assert_eq!(runner.executor.effects.last(), Some(&Effect::Quit));
+    assert_eq!(runner.app.labeled(), 1);
+}
