@@ -35,16 +35,19 @@ fn main() {
     let opts = ScanOptions::default();
 
     let start = Instant::now();
+    let cpu_before = cpu_seconds();
     let cold = dataset::load(&png_dir, &opts, None, &fresh).expect("cold load");
     let cold_total = start.elapsed();
+    let cold_cpu = cpu_seconds() - cpu_before;
     assert!(!cold.from_cache);
     let images = cold.pool.items.len() + cold.pool.test.len();
     println!(
-        "cold scan+decode of {images} MNIST PNGs: {:.2} s (scan {:.2} s, decode {:.2} s, cache write {:.2} s)  goal <= 15 s",
+        "cold scan+decode of {images} MNIST PNGs: {:.2} s (scan {:.2} s, decode {:.2} s, cache write {:.2} s; {cold_cpu:.2} s CPU on {} threads)  goal <= 15 s",
         cold_total.as_secs_f64(),
         cold.timings.scan.as_secs_f64(),
         cold.timings.decode.as_secs_f64(),
         cold.timings.cache_write.as_secs_f64(),
+        rayon::current_num_threads(),
     );
 
     let mut best = f64::MAX;
@@ -74,6 +77,22 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&fresh);
+}
+
+/// User + system CPU time of this process so far (from /proc; 0 where unavailable),
+/// to tell the work done apart from the wait on a busy machine.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 /// Writes the PNG folders unless a previous run finished them (marked by a file).

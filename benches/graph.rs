@@ -63,6 +63,17 @@ fn main() -> anyhow::Result<()> {
     let bytes = graph.to_bytes();
     let graph = KnnGraph::from_bytes(&bytes, device)?;
     println!("graph to/from bytes ({:.1} MB): {:.3} s", bytes.len() as f64 / 1e6, t.elapsed().as_secs_f64());
+    let probe = Tensor::ones([n, 10], (tch::Kind::Float, device));
+    let t = Instant::now();
+    for _ in 0..20 {
+        let _ = graph.weight_matmul(&probe);
+    }
+    println!("sparse product W·X [{n}, 10]: {:.2} ms", t.elapsed().as_secs_f64() * 50.0);
+    let t = Instant::now();
+    for _ in 0..20 {
+        let _ = graph.laplacian_matmul(&probe);
+    }
+    println!("Laplacian product L·X [{n}, 10]: {:.2} ms", t.elapsed().as_secs_f64() * 50.0);
     let t = Instant::now();
     let mut pg = PoolGraph::with_graph(graph, &pool, Some(&test))?;
     println!("test neighbours ({m} × {n}): {:.2} s", t.elapsed().as_secs_f64());

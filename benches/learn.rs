@@ -15,27 +15,44 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::{strategy, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule};
+use glean::learn::{
+    strategy, ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule,
+};
 use glean::simulate::{self, SimulateOptions};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let mnist: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| home.join(".cache/glean/mnist/package/data"));
     if !mnist.exists() {
-        println!("learn bench: {} is missing; skipped (set GLEAN_MNIST_DIR)", mnist.display());
+        println!(
+            "learn bench: {} is missing; skipped (set GLEAN_MNIST_DIR)",
+            mnist.display()
+        );
         return Ok(());
     }
-    let threads: Option<usize> = std::env::var("GLEAN_BENCH_THREADS").ok().and_then(|v| v.parse().ok());
+    let threads: Option<usize> = std::env::var("GLEAN_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let cache = std::env::temp_dir().join("glean-bench-cache");
     let t = Instant::now();
     let loaded = dataset::load(&mnist, &ScanOptions::default(), None, &cache)?;
-    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap_or(0)).collect();
+    let oracle: Vec<u16> = loaded
+        .pool
+        .items
+        .iter()
+        .map(|i| i.label.unwrap_or(0))
+        .collect();
     let data = LearnData::from_loaded(&loaded)?;
     println!(
         "MNIST: {} pool, {} test, loaded in {:.1} s (cache: {}); libtorch threads: {}",
@@ -52,11 +69,18 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     for strategy in [Strategy::Margin, Strategy::Bald] {
-        let config = LearnerConfig { device: DeviceChoice::Auto, strategy, threads, ..Default::default() };
+        let config = LearnerConfig {
+            device: DeviceChoice::Auto,
+            strategy,
+            threads,
+            ..Default::default()
+        };
         let mut learner = Learner::new(data.clone(), config)?;
         for &n in &rounds_at {
-            let labeled: Vec<(usize, u16)> =
-                strategy::random_subset(data.pool_len(), n, 7).into_iter().map(|i| (i, oracle[i])).collect();
+            let labeled: Vec<(usize, u16)> = strategy::random_subset(data.pool_len(), n, 7)
+                .into_iter()
+                .map(|i| (i, oracle[i]))
+                .collect();
             let out = learner.round(&labeled, 1, &|| false, &mut |_| {})?;
             println!(
                 "round {:>14} {:>5} labels: {:.2} s (train {:.2}, evaluate {:.2}, score {} items {:.2}), accuracy {:.2}%",
@@ -72,7 +96,36 @@ fn main() -> anyhow::Result<()> {
         }
     }
 
-    let strategies = strategy::parse_list(&std::env::var("GLEAN_BENCH_STRATEGIES").unwrap_or_else(|_| "margin,random".into()));
+    // The cold start against a random first batch: test accuracy after 20 labels.
+    for cold_start in [ColdStart::KMeans, ColdStart::Random] {
+        let mut accs = Vec::new();
+        for seed in 1..=3u64 {
+            let config = LearnerConfig {
+                cold_start,
+                seed,
+                threads,
+                ..Default::default()
+            };
+            let mut learner = Learner::new(data.clone(), config)?;
+            let picks = learner.cold_start_picks();
+            let labeled: Vec<(usize, u16)> = picks.iter().map(|&i| (i, oracle[i])).collect();
+            let mut classes: Vec<u16> = labeled.iter().map(|l| l.1).collect();
+            classes.sort_unstable();
+            classes.dedup();
+            let acc = learner
+                .fit_and_evaluate(&labeled, &|| false)?
+                .unwrap_or(f64::NAN);
+            accs.push(format!("{:.2}% ({} classes)", acc * 100.0, classes.len()));
+        }
+        println!(
+            "cold start {cold_start:?}, 20 labels, seeds 1-3: {}",
+            accs.join(", ")
+        );
+    }
+
+    let strategies = strategy::parse_list(
+        &std::env::var("GLEAN_BENCH_STRATEGIES").unwrap_or_else(|_| "margin,random".into()),
+    );
     let Ok(strategies) = strategies else {
         println!("no curves (GLEAN_BENCH_STRATEGIES is empty)");
         return Ok(());
@@ -87,10 +140,14 @@ fn main() -> anyhow::Result<()> {
         budget: env_or("GLEAN_BENCH_BUDGET", 300),
         trials: env_or("GLEAN_BENCH_TRIALS", 1),
         seed: 1,
-        out: std::env::var_os("GLEAN_BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/bench-learn")),
+        out: std::env::var_os("GLEAN_BENCH_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("target/bench-learn")),
         device: DeviceChoice::Auto,
         cold_start: Default::default(),
-        pool_subset: std::env::var("GLEAN_BENCH_POOL_SUBSET").ok().and_then(|v| v.parse().ok()),
+        pool_subset: std::env::var("GLEAN_BENCH_POOL_SUBSET")
+            .ok()
+            .and_then(|v| v.parse().ok()),
         full_baseline: false,
         warm_start: false,
         schedule: TrainSchedule::default(),
@@ -99,14 +156,30 @@ fn main() -> anyhow::Result<()> {
     };
     println!(
         "curves: {} × {} trial(s), init {}, batch {}, budget {} → {}",
-        opts.strategies.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+        opts.strategies
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(","),
         opts.trials,
         opts.init,
         opts.batch,
         opts.budget,
         opts.out.display()
     );
-    let out = simulate::run(&opts)?;
-    simulate::report::table(&out.curves, &mut std::io::stdout())?;
+    // One strategy at a time, so a long run shows its figures as it goes.
+    let mut all = Vec::new();
+    for &strategy in &opts.strategies {
+        let one = SimulateOptions {
+            strategies: vec![strategy],
+            out: opts.out.join(strategy.name()),
+            ..opts.clone()
+        };
+        let out = simulate::run(&one)?;
+        simulate::report::table(&out.curves, &mut std::io::stdout())?;
+        all.extend(out.curves);
+    }
+    println!("all strategies:");
+    simulate::report::table(&all, &mut std::io::stdout())?;
     Ok(())
 }

@@ -204,7 +204,7 @@ fn keypress_to_frame() {
         handle_ms,
     );
     report(
-        "  of which: frame drawn (block art of the new image + layout)",
+        "  of which: frame drawn (layout + block art the loader pre-rendered)",
         draw_ms,
     );
     println!("  frames whose image was still decoding: {not_ready} of {keys}");

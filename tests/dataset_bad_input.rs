@@ -254,3 +254,19 @@ fn missing_root_and_file_root_are_errors() {
     let err = dataset::scan(&file, &ScanOptions::default()).unwrap_err();
     assert!(err.to_string().contains("not a directory"), "{err}");
 }
+
+#[test]
+fn non_utf8_names_that_collide_as_ids_are_counted_not_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    fs::create_dir_all(root.join("cat")).unwrap();
+    // Both names read as "cat/\u{fffd}.png" in lossy UTF-8.
+    for (raw, value) in [(&b"\xff.png"[..], 1u8), (&b"\xfe.png"[..], 2)] {
+        let name = std::ffi::OsStr::from_bytes(raw);
+        fs::write(root.join("cat").join(name), png_bytes(8, value)).unwrap();
+    }
+    let pool = dataset::scan(&root, &ScanOptions::default()).unwrap();
+    assert_eq!(pool.items.len(), 1);
+    assert_eq!(pool.items[0].id, "cat/\u{fffd}.png");
+    assert_eq!(pool.skipped.count(SkipReason::DuplicateId), 1);
+}

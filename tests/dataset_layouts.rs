@@ -365,3 +365,29 @@ fn idx_labels_index_the_given_class_names() {
         ["idx:8", "idx:9"]
     );
 }
+
+#[test]
+fn wrapper_folders_are_entered_but_a_single_class_is_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wrap = tmp.path().join("wrap");
+    put(&wrap, "README.md", b"about the data");
+    put(&wrap, "inner/train/cat/1.png", &png(4, 1));
+    put(&wrap, "inner/test/cat/2.png", &png(4, 2));
+    let pool = dataset::scan(&wrap, &ScanOptions::default()).unwrap();
+    assert_eq!(pool.root, wrap.join("inner"));
+    assert_eq!(pool.layout, Layout::SplitFolders);
+    assert_eq!((pool.items.len(), pool.test.len()), (1, 1));
+
+    let single = tmp.path().join("single");
+    put(&single, "only/a.png", &png(4, 1));
+    let pool = dataset::scan(&single, &ScanOptions::default()).unwrap();
+    assert_eq!(pool.root, single);
+    assert_eq!(class_names(&pool), ["only"]);
+
+    let assets = crate_path("assets");
+    if assets.join("mnist/train").exists() {
+        let pool = dataset::scan(&assets, &ScanOptions::default()).unwrap();
+        assert_eq!(pool.layout, Layout::SplitFolders);
+        assert_eq!(pool.classes.len(), 10);
+    }
+}

@@ -6,13 +6,20 @@ use std::path::Path;
 use std::time::Duration;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::{DeviceChoice, Job, LearnData, LearnerConfig, Strategy, TrainSchedule, Trainer, TrainerEvent};
+use glean::learn::{
+    DeviceChoice, Job, LearnData, LearnerConfig, Strategy, TrainSchedule, Trainer, TrainerEvent,
+};
 
 fn digits() -> (LearnData, Vec<u16>) {
     let cache = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
     let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle = loaded.pool.items.iter().map(|it| it.label.unwrap()).collect();
+    let oracle = loaded
+        .pool
+        .items
+        .iter()
+        .map(|it| it.label.unwrap())
+        .collect();
     (LearnData::from_loaded(&loaded).unwrap(), oracle)
 }
 
@@ -21,7 +28,11 @@ fn quick(strategy: Strategy) -> LearnerConfig {
         device: DeviceChoice::Cpu,
         strategy,
         threads: Some(2),
-        schedule: TrainSchedule { min_steps: 60, max_steps: 80, ..Default::default() },
+        schedule: TrainSchedule {
+            min_steps: 60,
+            max_steps: 80,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -38,7 +49,10 @@ fn same_seed_same_run_and_progress_events() {
     for _ in 0..2 {
         let (handle, rx) = Trainer::spawn(data.clone(), quick(Strategy::Margin));
         assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
-        handle.submit(Job { version: 3, labeled: labeled.clone() });
+        handle.submit(Job {
+            version: 3,
+            labeled: labeled.clone(),
+        });
         let mut saw_progress = false;
         let mut saw_accuracy = None;
         let ranked = loop {
@@ -54,15 +68,28 @@ fn same_seed_same_run_and_progress_events() {
             }
         };
         assert!(saw_progress);
-        let TrainerEvent::Ranked { ranking, accuracy, .. } = ranked else { unreachable!() };
+        let TrainerEvent::Ranked {
+            ranking, accuracy, ..
+        } = ranked
+        else {
+            unreachable!()
+        };
         assert_eq!(accuracy, saw_accuracy);
         results.push((ranking, accuracy));
         handle.shutdown();
     }
     assert_eq!(results[0].1, results[1].1, "same seed, different accuracy");
-    assert!(results[0].1.unwrap() > 0.3, "the model learned nothing: {:?}", results[0].1);
+    assert!(
+        results[0].1.unwrap() > 0.3,
+        "the model learned nothing: {:?}",
+        results[0].1
+    );
     // Compare without printing 940 items on failure.
     let same = results[0].0 == results[1].0;
-    assert!(same, "same seed, different ranking (first items {:?} vs {:?})", results[0].0.batch(5), results[1].0.batch(5));
+    assert!(
+        same,
+        "same seed, different ranking (first items {:?} vs {:?})",
+        results[0].0.batch(5),
+        results[1].0.batch(5)
+    );
 }
-

@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    ColdStart, DeviceChoice, Job, LearnData, Learner, LearnerConfig, RankingSource, Strategy, TrainSchedule,
-    Trainer, TrainerEvent,
+    ColdStart, DeviceChoice, Job, LearnData, Learner, LearnerConfig, RankingSource, Strategy,
+    TrainSchedule, Trainer, TrainerEvent,
 };
 
 fn digits() -> (LearnData, Vec<u16>) {
     let cache = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
     let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle = loaded.pool.items.iter().map(|it| it.label.unwrap()).collect();
+    let oracle = loaded
+        .pool
+        .items
+        .iter()
+        .map(|it| it.label.unwrap())
+        .collect();
     (LearnData::from_loaded(&loaded).unwrap(), oracle)
 }
 
@@ -24,7 +29,11 @@ fn quick(strategy: Strategy) -> LearnerConfig {
         strategy,
         mc_samples: 5,
         threads: Some(1),
-        schedule: TrainSchedule { min_steps: 60, max_steps: 80, ..Default::default() },
+        schedule: TrainSchedule {
+            min_steps: 60,
+            max_steps: 80,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -50,7 +59,13 @@ fn a_round_learns_and_ranks_only_unlabeled_items() {
         assert!(out.ranking.items.iter().all(|it| it.pool_index % 5 != 0));
         assert_eq!(out.ranking.items[0].top.len(), 3);
         if strategy != Strategy::MarginCoreSet {
-            assert!(out.ranking.items.windows(2).all(|w| w[0].score >= w[1].score), "{strategy}");
+            assert!(
+                out.ranking
+                    .items
+                    .windows(2)
+                    .all(|w| w[0].score >= w[1].score),
+                "{strategy}"
+            );
         }
     }
 }
@@ -66,7 +81,10 @@ fn kmeans_cold_start_covers_the_classes() {
     classes.sort_unstable();
     classes.dedup();
     assert!(classes.len() >= 9, "k-means start covers only {classes:?}");
-    let random = LearnerConfig { cold_start: ColdStart::Random, ..quick(Strategy::Margin) };
+    let random = LearnerConfig {
+        cold_start: ColdStart::Random,
+        ..quick(Strategy::Margin)
+    };
     let picks = Learner::new(data, random).unwrap().cold_start_picks();
     assert_eq!(picks.len(), 20);
 }
@@ -74,9 +92,19 @@ fn kmeans_cold_start_covers_the_classes() {
 #[test]
 fn subset_scoring_ranks_only_the_subset() {
     let (data, oracle) = digits();
-    let config = LearnerConfig { pool_subset: Some(100), ..quick(Strategy::Entropy) };
+    let config = LearnerConfig {
+        pool_subset: Some(100),
+        ..quick(Strategy::Entropy)
+    };
     let mut learner = Learner::new(data, config).unwrap();
-    let out = learner.round(&labels_of(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &oracle), 1, &|| false, &mut |_| {}).unwrap();
+    let out = learner
+        .round(
+            &labels_of(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &oracle),
+            1,
+            &|| false,
+            &mut |_| {},
+        )
+        .unwrap();
     assert_eq!(out.ranking.items.len(), 100);
 }
 
@@ -84,16 +112,27 @@ fn subset_scoring_ranks_only_the_subset() {
 fn bad_labels_are_errors_not_panics() {
     let (data, _) = digits();
     let mut learner = Learner::new(data, quick(Strategy::Margin)).unwrap();
-    let err = learner.round(&[(5000, 1)], 1, &|| false, &mut |_| {}).unwrap_err();
+    let err = learner
+        .round(&[(5000, 1)], 1, &|| false, &mut |_| {})
+        .unwrap_err();
     assert!(err.to_string().contains("5000"), "{err}");
-    let err = learner.round(&[(1, 10)], 1, &|| false, &mut |_| {}).unwrap_err();
+    let err = learner
+        .round(&[(1, 10)], 1, &|| false, &mut |_| {})
+        .unwrap_err();
     assert!(err.to_string().contains("class 10"), "{err}");
 }
 
 fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
     loop {
-        let ev = rx.recv_timeout(Duration::from_secs(120)).expect("trainer event");
-        if matches!(ev, TrainerEvent::Ranked { .. } | TrainerEvent::Cancelled { .. } | TrainerEvent::Error { .. }) {
+        let ev = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("trainer event");
+        if matches!(
+            ev,
+            TrainerEvent::Ranked { .. }
+                | TrainerEvent::Cancelled { .. }
+                | TrainerEvent::Error { .. }
+        ) {
             return ev;
         }
     }
@@ -106,7 +145,10 @@ fn jobs_coalesce_and_cancel() {
     assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
     // Jobs 2 and 3 arrive while 1 waits or runs: 3 replaces 2, which never runs.
     for v in 1..=3u64 {
-        handle.submit(Job { version: v, labeled: labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle) });
+        handle.submit(Job {
+            version: v,
+            labeled: labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle),
+        });
     }
     let mut ranked = Vec::new();
     while ranked.last() != Some(&3) {
@@ -118,21 +160,66 @@ fn jobs_coalesce_and_cancel() {
     assert!(!ranked.contains(&2), "{ranked:?}");
 
     // A cancelled job ends with Cancelled, and the next one still runs.
-    handle.submit(Job { version: 4, labeled: labels_of(&[0, 1, 2], &oracle) });
+    handle.submit(Job {
+        version: 4,
+        labeled: labels_of(&[0, 1, 2], &oracle),
+    });
     handle.cancel_up_to(4);
     assert_eq!(next_final(&rx), TrainerEvent::Cancelled { version: 4 });
-    handle.submit(Job { version: 5, labeled: labels_of(&[0, 1, 2], &oracle) });
-    assert!(matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.version == 5));
+    handle.submit(Job {
+        version: 5,
+        labeled: labels_of(&[0, 1, 2], &oracle),
+    });
+    assert!(
+        matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.version == 5)
+    );
     handle.shutdown();
 }
 
 #[test]
 fn a_missing_cuda_device_is_an_error_event() {
     let (data, _) = digits();
-    let config = LearnerConfig { device: DeviceChoice::Cuda(64), ..quick(Strategy::Margin) };
+    let config = LearnerConfig {
+        device: DeviceChoice::Cuda(64),
+        ..quick(Strategy::Margin)
+    };
     let (_handle, rx) = Trainer::spawn(data, config);
     match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
-        TrainerEvent::Error { version: None, message } => assert!(message.contains("cuda:64"), "{message}"),
+        TrainerEvent::Error {
+            version: None,
+            message,
+        } => assert!(message.contains("cuda:64"), "{message}"),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[test]
+fn warm_start_continues_from_the_last_weights() {
+    let (data, oracle) = digits();
+    let labeled = labels_of(&(0..100).map(|i| i * 10).collect::<Vec<_>>(), &oracle);
+    let first_loss = |learner: &mut Learner| {
+        let mut first = None;
+        learner
+            .round(&labeled, 1, &|| false, &mut |p| {
+                if let glean::learn::RoundProgress::Fit(f) = p {
+                    first.get_or_insert(f.loss);
+                }
+            })
+            .unwrap();
+        first.unwrap()
+    };
+    let mut warm = Learner::new(
+        data.clone(),
+        LearnerConfig {
+            warm_start: true,
+            ..quick(Strategy::Margin)
+        },
+    )
+    .unwrap();
+    let (warm_1, warm_2) = (first_loss(&mut warm), first_loss(&mut warm));
+    let mut cold = Learner::new(data, quick(Strategy::Margin)).unwrap();
+    let (cold_1, cold_2) = (first_loss(&mut cold), first_loss(&mut cold));
+    // From scratch, the second round starts as lost as the first; warm, it starts trained.
+    assert!(warm_2 < warm_1 * 0.5, "warm: {warm_1} then {warm_2}");
+    assert!(cold_2 > cold_1 * 0.5, "cold: {cold_1} then {cold_2}");
 }

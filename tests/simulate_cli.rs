@@ -17,19 +17,39 @@ fn simulate_writes_curves_summary_and_plots() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let result = glean(tmp.path())
-        .args(["simulate", "assets/mnist", "--strategies", "margin,random", "--init", "10", "--batch", "10"])
-        .args(["--budget", "30", "--trials", "2", "--seed", "3", "--device", "cpu", "--out"])
+        .args([
+            "simulate",
+            "assets/mnist",
+            "--strategies",
+            "margin,random",
+            "--init",
+            "10",
+            "--batch",
+            "10",
+        ])
+        .args([
+            "--budget", "30", "--trials", "2", "--seed", "3", "--device", "cpu", "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&result.stderr));
-    assert!(stdout.contains("to 95%") && stdout.contains("margin") && stdout.contains("random"), "{stdout}");
+    assert!(
+        result.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        stdout.contains("to 95%") && stdout.contains("margin") && stdout.contains("random"),
+        "{stdout}"
+    );
 
     let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("strategy,trial,labels,accuracy,seconds"));
-    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
     // 2 strategies × 2 trials × rounds at 10, 20, 30 labels.
     assert_eq!(rows.len(), 12, "{csv}");
     for (i, row) in rows.iter().enumerate() {
@@ -44,13 +64,17 @@ fn simulate_writes_curves_summary_and_plots() {
     let last_acc: f64 = rows[2][3].parse().unwrap();
     assert!(last_acc > 0.4, "accuracy {last_acc} after 30 labels");
 
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["dataset"], "assets/mnist");
     for name in ["margin", "random"] {
         let s = &summary["strategies"][name];
         assert_eq!(s["trials"], 2, "{summary}");
         for key in ["0.90", "0.95", "0.98"] {
-            assert!(s["labels_to"][key].is_null() || s["labels_to"][key].is_u64(), "{summary}");
+            assert!(
+                s["labels_to"][key].is_null() || s["labels_to"][key].is_u64(),
+                "{summary}"
+            );
         }
         assert!(s["final_accuracy"].as_f64().unwrap() > 0.4);
         assert!(s["seconds_per_round"].as_f64().unwrap() > 0.0);
@@ -69,7 +93,13 @@ fn simulate_rejects_bad_input_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let bad_strategy = glean(tmp.path())
-        .args(["simulate", "assets/mnist", "--strategies", "margin,psychic", "--out"])
+        .args([
+            "simulate",
+            "assets/mnist",
+            "--strategies",
+            "margin,psychic",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -83,10 +113,22 @@ fn simulate_rejects_bad_input_with_a_message() {
         .output()
         .unwrap();
     assert!(!no_test.status.success());
-    assert!(String::from_utf8_lossy(&no_test.stderr).contains("test"), "{}", String::from_utf8_lossy(&no_test.stderr));
+    assert!(
+        String::from_utf8_lossy(&no_test.stderr).contains("test"),
+        "{}",
+        String::from_utf8_lossy(&no_test.stderr)
+    );
 
     let missing_cuda = glean(tmp.path())
-        .args(["simulate", "assets/mnist", "--device", "cuda:63", "--budget", "20", "--out"])
+        .args([
+            "simulate",
+            "assets/mnist",
+            "--device",
+            "cuda:63",
+            "--budget",
+            "20",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();

@@ -6,66 +6,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("running tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn start(&self, name: &str, command: &str) {
-        self.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            command,
-        ]);
-    }
-
-    fn screen(&self, name: &str) -> String {
-        self.run(&["capture-pane", "-p", "-t", name])
-    }
-
-    fn keys(&self, name: &str, keys: &str) {
-        self.run(&["send-keys", "-t", name, keys]);
-    }
-
-    /// Wait until the screen satisfies `ok`; panics with the screen after `timeout`.
-    fn wait(&self, name: &str, timeout: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen(name);
-            if ok(&screen) {
-                return screen;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
+mod support;
+use support::{glean_command, labeled, program_pid, Tmux};
 
 /// The item in the image panel's title, e.g. `train/7/train-01234.png`.
 fn current_item(screen: &str) -> Option<String> {
@@ -79,11 +23,6 @@ fn digit_of(item: &str) -> char {
         .nth(1)
         .and_then(|d| d.chars().next())
         .expect("train/<digit>/… item")
-}
-
-fn labeled(screen: &str) -> Option<usize> {
-    let at = screen.find("labeled ")?;
-    screen[at + 8..].split('/').next()?.trim().parse().ok()
 }
 
 /// The accuracy chart: the right-hand panel's rows from its title down.
@@ -107,20 +46,11 @@ fn model_version(screen: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn glean_command(dirs: &Path, args: &str) -> String {
-    format!(
-        "env GLEAN_RENDER=halfblocks GLEAN_SESSION_DIR={d}/sessions GLEAN_DATA_DIR={d}/data \
-         GLEAN_CACHE_DIR={d}/cache {bin} {args}; echo GLEAN-EXIT=$?; sleep 600",
-        d = dirs.display(),
-        bin = env!("CARGO_BIN_EXE_glean"),
-    )
-}
-
 #[test]
 fn label_retrain_undo_quit_resume_in_tmux() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mnist = root.join("assets/mnist");
-    if Command::new("tmux").arg("-V").output().is_err() || !mnist.join("train").is_dir() {
+    if !support::available() || !mnist.join("train").is_dir() {
         eprintln!("note: tmux or assets/mnist absent; skipping the end-to-end test");
         return;
     }
@@ -192,16 +122,7 @@ fn label_retrain_undo_quit_resume_in_tmux() {
         "the accuracy history is back:\n{resumed}"
     );
     // SIGTERM: glean leaves as on `q`, the terminal restored and everything saved.
-    let shell = tmux.run(&["display-message", "-p", "-t", "resume", "#{pane_pid}"]);
-    let child = Command::new("pgrep")
-        .args(["-P", shell.trim()])
-        .output()
-        .unwrap();
-    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
-    assert!(
-        !pid.is_empty(),
-        "no glean process under the pane's shell {shell}"
-    );
+    let pid = program_pid(&tmux, "resume").expect("no glean process under the pane's shell");
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()

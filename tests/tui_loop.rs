@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use glean::tui::blockart::CellShape;
 use glean::tui::event_loop::{AppEvent, Executor, Runner};
-use glean::tui::images::Pictures;
+use glean::tui::images::{ImageRequest, Pictures};
 use glean::tui::render_mode::Renderer;
 use glean::tui::{
     App, AppConfig, ClassView, Effect, ItemView, RankedItem, Ranking, Restored, TrainerEvent,
@@ -43,7 +43,7 @@ fn runner(
     executor: Recorder,
 ) -> (
     Runner<Recorder>,
-    crossbeam_channel::Receiver<usize>,
+    crossbeam_channel::Receiver<ImageRequest>,
     crossbeam_channel::Sender<AppEvent>,
     crossbeam_channel::Receiver<AppEvent>,
 ) {
@@ -95,10 +95,13 @@ fn digit() -> Arc<DynamicImage> {
 #[test]
 fn images_are_requested_ahead_and_once() {
     let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
-    let first: Vec<usize> = requests.try_iter().collect();
+    let first: Vec<usize> = requests.try_iter().map(|r| r.item).collect();
     assert_eq!(first, vec![0, 1, 2, 3, 4]);
     runner.handle(key('1')).unwrap();
-    assert_eq!(requests.try_iter().collect::<Vec<_>>(), vec![5]);
+    assert_eq!(
+        requests.try_iter().map(|r| r.item).collect::<Vec<_>>(),
+        vec![5]
+    );
 }
 
 #[test]
@@ -111,6 +114,7 @@ fn effects_run_before_the_frame_and_frames_only_when_dirty() {
     tx.send(AppEvent::Image {
         item: 3,
         loaded: Ok(digit()),
+        art: None,
     })
     .unwrap();
     assert!(runner.pump(&rx).unwrap());
@@ -174,7 +178,10 @@ fn trainer_events_reach_the_app_and_the_executor() {
     assert_eq!(runner.executor.trainer.len(), 1);
     assert_eq!(runner.app.ranking_version, Some(1));
     // the new order's next images are requested
-    assert_eq!(requests.try_iter().collect::<Vec<_>>(), vec![9, 8, 7, 6]);
+    assert_eq!(
+        requests.try_iter().map(|r| r.item).collect::<Vec<_>>(),
+        vec![9, 8, 7, 6]
+    );
 }
 
 #[test]
@@ -202,6 +209,7 @@ fn the_loop_ends_on_quit_and_draws_the_last_state() {
     tx.send(AppEvent::Image {
         item: 0,
         loaded: Ok(digit()),
+        art: None,
     })
     .unwrap();
     tx.send(key('0')).unwrap();

@@ -97,16 +97,37 @@ fn parse(
     if header.fingerprint != fingerprint {
         return Err("folder changed since it was cached");
     }
-    let pool_end = header_end + header.pool_bytes as usize;
-    if pool_end + header.test_bytes as usize != body.len() {
+    // Checked arithmetic throughout: a header is data, not a promise.
+    let pool_end = usize::try_from(header.pool_bytes)
+        .ok()
+        .and_then(|n| header_end.checked_add(n));
+    let total = usize::try_from(header.test_bytes)
+        .ok()
+        .and_then(|n| pool_end?.checked_add(n));
+    let (Some(pool_end), Some(body_len)) = (pool_end, total) else {
+        return Err("pixel lengths overflow");
+    };
+    if body_len != body.len() {
         return Err("pixel lengths do not add up");
     }
+    header.spec.validate().map_err(|_| "bad spec")?;
     let item_len = header.spec.item_len() as u64;
-    let kept = |listed: usize, failed: usize| (listed.saturating_sub(failed)) as u64 * item_len;
-    if kept(header.pool_listed, header.pool_failed.len()) != header.pool_bytes
-        || kept(header.test_listed, header.test_failed.len()) != header.test_bytes
+    let kept =
+        |listed: usize, failed: usize| (listed.checked_sub(failed)? as u64).checked_mul(item_len);
+    if kept(header.pool_listed, header.pool_failed.len()) != Some(header.pool_bytes)
+        || kept(header.test_listed, header.test_failed.len()) != Some(header.test_bytes)
     {
         return Err("pixel lengths do not match the item counts");
+    }
+    // Failure indices must be ascending and inside the lists (load drops by them).
+    let sound = |failed: &[(u32, SkipReason)], listed: usize| {
+        failed.windows(2).all(|w| w[0].0 < w[1].0)
+            && failed.last().is_none_or(|f| (f.0 as usize) < listed)
+    };
+    if !sound(&header.pool_failed, header.pool_listed)
+        || !sound(&header.test_failed, header.test_listed)
+    {
+        return Err("bad failure list");
     }
     let pool = body[header_end..pool_end].to_vec();
     let test = body[pool_end..].to_vec();
@@ -164,5 +185,54 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> CacheHeader {
+        CacheHeader {
+            fingerprint: Fingerprint(7),
+            spec: DecodeSpec {
+                channels: 1,
+                size: 2,
+            },
+            pool_listed: 3,
+            test_listed: 1,
+            pool_failed: vec![(1, SkipReason::Corrupt)],
+            test_failed: vec![],
+            decode_skipped: Skipped::default(),
+            pool_bytes: 8,
+            test_bytes: 4,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("pools/x.pool");
+        let (pool, test) = ((0..8).collect::<Vec<u8>>(), vec![9u8; 4]);
+        write(&path, &header(), &pool, &test).unwrap();
+        let (h, p, t) = read(&path, Fingerprint(7)).unwrap();
+        assert_eq!((h, p, t), (header(), pool.clone(), test.clone()));
+        assert!(read(&path, Fingerprint(8)).is_none(), "other fingerprint");
+
+        // Headers with a valid checksum but impossible numbers are refused, not trusted.
+        let mut huge = header();
+        huge.pool_bytes = u64::MAX;
+        let mut outside = header();
+        outside.pool_failed = vec![(5, SkipReason::Corrupt)];
+        for bad in [huge, outside] {
+            write(&path, &bad, &pool, &test).unwrap();
+            assert!(read(&path, Fingerprint(7)).is_none(), "{bad:?}");
+        }
+        // Only the finished file remains: temporaries are renamed away.
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.pool"]);
     }
 }

@@ -68,6 +68,9 @@ pub fn decode_image_bytes(
     // (optimised) in the image crate, where our generic call would be compiled
     // unoptimised into ours in dev builds, 5x slower.
     let image = image::load_from_memory_with_format(bytes, format).map_err(|e| reason_for(&e))?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err(SkipReason::Corrupt);
+    }
     write_chw(image, spec, out);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! files and headers excepted).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use xxhash_rust::xxh3::Xxh3;
@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::Xxh3;
 use super::collect::{collect, has_image_extension, scan_idx, Found, Mode};
 use super::idx::IdxFiles;
 use super::names::{assign_keys, natural_cmp, split_key_prefix};
-use super::walk::{list_dir, EntryKind};
+use super::walk::{list_dir, Entry, EntryKind};
 use super::{
     display_path, Class, DatasetError, Fingerprint, Item, Layout, Pool, ScanOptions, SkipReason,
     Skipped,
@@ -23,6 +23,8 @@ const TEST_DIR_NAMES: &[&str] = &["test", "val", "valid", "validation"];
 const FINGERPRINT_VERSION: &str = "glean-scan-1";
 
 /// Lists `root`, detects its layout and returns the pool with its classes and skips.
+/// A folder that only wraps the data set (`assets/` holding `mnist/train`, …) is
+/// entered: the pool's root is then the folder inside.
 pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
     let meta = std::fs::metadata(root).map_err(|e| DatasetError::io(root, e))?;
     if !meta.is_dir() {
@@ -32,7 +34,8 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
     let given_classes = validate_classes(opts.classes.as_deref())?;
     let mut skipped = Skipped::default();
 
-    let entries = list_dir(root, Path::new("")).map_err(|e| DatasetError::io(root, e))?;
+    let (root, entries) = unwrap_wrapper_folders(root)?;
+    let root = root.as_path();
     let file_names: Vec<String> = entries
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::File(_)))
@@ -123,6 +126,53 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
         skipped,
         fingerprint,
     })
+}
+
+/// How many wrapper folders `scan` enters at most.
+const MAX_WRAPPERS: usize = 3;
+
+/// Enters `root` while it holds exactly one folder, no image and no IDX file, and that
+/// folder holds folders or IDX files of its own (so a single class folder of images is
+/// left alone). Returns the folder to scan and its listing.
+fn unwrap_wrapper_folders(root: &Path) -> Result<(PathBuf, Vec<Entry>), DatasetError> {
+    let mut dir = root.to_path_buf();
+    let mut entries = list_dir(&dir, Path::new("")).map_err(|e| DatasetError::io(&dir, e))?;
+    for _ in 0..MAX_WRAPPERS {
+        let names = |entries: &[Entry]| -> Vec<String> {
+            entries
+                .iter()
+                .filter(|e| matches!(e.kind, EntryKind::File(_)))
+                .map(|e| e.name.to_string_lossy().into_owned())
+                .collect()
+        };
+        let files = names(&entries);
+        let has_data_files = files.iter().any(|n| has_image_extension(Path::new(n)))
+            || IdxFiles::find(&dir, files.iter().map(|s| s.as_str())) != IdxFiles::default();
+        let mut dirs = entries.iter().filter_map(|e| match &e.kind {
+            EntryKind::Dir { path, .. } => Some(path.clone()),
+            _ => None,
+        });
+        let (Some(only), None) = (dirs.next(), dirs.next()) else {
+            break;
+        };
+        if has_data_files {
+            break;
+        }
+        let Ok(inner) = list_dir(&only, Path::new("")) else {
+            break;
+        };
+        let inner_files = names(&inner);
+        let nested = inner
+            .iter()
+            .any(|e| matches!(e.kind, EntryKind::Dir { .. }))
+            || IdxFiles::find(&only, inner_files.iter().map(|s| s.as_str())) != IdxFiles::default();
+        if !nested {
+            break;
+        }
+        dir = only;
+        entries = inner;
+    }
+    Ok((dir, entries))
 }
 
 fn compile_pattern(pattern: Option<&str>) -> Result<Option<Regex>, DatasetError> {

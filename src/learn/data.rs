@@ -33,7 +33,7 @@ impl LearnData {
                 "need at least 1 channel, a size above 0 and 2 classes (got {channels}×{size}×{size}, {classes} classes)"
             )));
         }
-        if pool.len() % item != 0 || test.len() % item != 0 {
+        if !pool.len().is_multiple_of(item) || !test.len().is_multiple_of(item) {
             return Err(LearnError::Data(format!(
                 "pixel buffers are not a whole number of {channels}×{size}×{size} images"
             )));
@@ -46,12 +46,21 @@ impl LearnData {
             )));
         }
         if let Some(&bad) = test_labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(LearnError::Data(format!("test label {bad} is not below the {classes} classes")));
+            return Err(LearnError::Data(format!(
+                "test label {bad} is not below the {classes} classes"
+            )));
         }
         if pool.is_empty() {
             return Err(LearnError::Data("the pool has no images".into()));
         }
-        Ok(Self { channels, size, classes, pool, test, test_labels })
+        Ok(Self {
+            channels,
+            size,
+            classes,
+            pool,
+            test,
+            test_labels,
+        })
     }
 
     /// The pool and test pixels of a loaded data set. Test items must all be labeled.
@@ -63,7 +72,10 @@ impl LearnData {
             .iter()
             .map(|item| {
                 item.label.ok_or_else(|| {
-                    LearnError::Data(format!("test item {} has no label to measure accuracy with", item.id))
+                    LearnError::Data(format!(
+                        "test item {} has no label to measure accuracy with",
+                        item.id
+                    ))
                 })
             })
             .collect::<Result<Vec<u16>, _>>()?;
@@ -130,8 +142,15 @@ mod tests {
     #[test]
     fn cold_start_features_average_2x2_blocks() {
         // One 1×2×2 image: 0, 255, 255, 255 → one feature (0 + 3·255) / (4·255) = 0.75.
-        let d = LearnData::new(1, 2, 2, Arc::new(vec![0, 255, 255, 255]), Arc::new(vec![]), vec![])
-            .unwrap();
+        let d = LearnData::new(
+            1,
+            2,
+            2,
+            Arc::new(vec![0, 255, 255, 255]),
+            Arc::new(vec![]),
+            vec![],
+        )
+        .unwrap();
         let (f, dim) = d.cold_start_features();
         assert_eq!(dim, 1);
         assert!((f[0] - 0.75).abs() < 1e-6);

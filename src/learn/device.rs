@@ -26,7 +26,9 @@ impl std::str::FromStr for DeviceChoice {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(DeviceChoice::Cuda)
-                .ok_or_else(|| format!("unknown device `{s}` (expected auto, cpu, cuda or cuda:N)")),
+                .ok_or_else(|| {
+                    format!("unknown device `{s}` (expected auto, cpu, cuda or cuda:N)")
+                }),
         }
     }
 }

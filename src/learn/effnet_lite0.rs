@@ -112,29 +112,31 @@ impl EffnetLite0 {
                 path.display()
             )));
         }
-        let mut weights: HashMap<String, Tensor> = Tensor::read_safetensors(path)?
-            .into_iter()
-            .collect();
+        let mut weights: HashMap<String, Tensor> =
+            Tensor::read_safetensors(path)?.into_iter().collect();
         let mut take = |name: &str| {
             weights.remove(name).ok_or_else(|| {
                 LearnError::Data(format!("{}: tensor {name} is missing", path.display()))
             })
         };
-        let mut conv = |prefix: &str, bn: &str, stride: i64, depthwise: bool| -> Result<Conv, LearnError> {
-            let w = take(&format!("{prefix}.weight"))?;
-            let gamma = take(&format!("{bn}.weight"))?;
-            let beta = take(&format!("{bn}.bias"))?;
-            let mean = take(&format!("{bn}.running_mean"))?;
-            let var = take(&format!("{bn}.running_var"))?;
-            let scale = gamma.f_div(&var.f_add_scalar(BN_EPS)?.f_sqrt()?)?;
-            let groups = if depthwise { w.size()[0] } else { 1 };
-            Ok(Conv {
-                weight: w.f_mul(&scale.f_view([-1, 1, 1, 1])?)?.f_to_device(device)?,
-                bias: beta.f_sub(&mean.f_mul(&scale)?)?.f_to_device(device)?,
-                stride,
-                groups,
-            })
-        };
+        let mut conv =
+            |prefix: &str, bn: &str, stride: i64, depthwise: bool| -> Result<Conv, LearnError> {
+                let w = take(&format!("{prefix}.weight"))?;
+                let gamma = take(&format!("{bn}.weight"))?;
+                let beta = take(&format!("{bn}.bias"))?;
+                let mean = take(&format!("{bn}.running_mean"))?;
+                let var = take(&format!("{bn}.running_var"))?;
+                let scale = gamma.f_div(&var.f_add_scalar(BN_EPS)?.f_sqrt()?)?;
+                let groups = if depthwise { w.size()[0] } else { 1 };
+                Ok(Conv {
+                    weight: w
+                        .f_mul(&scale.f_view([-1, 1, 1, 1])?)?
+                        .f_to_device(device)?,
+                    bias: beta.f_sub(&mean.f_mul(&scale)?)?.f_to_device(device)?,
+                    stride,
+                    groups,
+                })
+            };
         let stem = conv("_conv_stem", "_bn0", 2, false)?;
         let mut blocks = Vec::new();
         let mut channels = 32;
@@ -145,12 +147,27 @@ impl EffnetLite0 {
                 let expand = if expand_ratio == 1 {
                     None
                 } else {
-                    Some(conv(&format!("{p}._expand_conv"), &format!("{p}._bn0"), 1, false)?)
+                    Some(conv(
+                        &format!("{p}._expand_conv"),
+                        &format!("{p}._bn0"),
+                        1,
+                        false,
+                    )?)
                 };
                 blocks.push(Block {
                     expand,
-                    depthwise: conv(&format!("{p}._depthwise_conv"), &format!("{p}._bn1"), stride, true)?,
-                    project: conv(&format!("{p}._project_conv"), &format!("{p}._bn2"), 1, false)?,
+                    depthwise: conv(
+                        &format!("{p}._depthwise_conv"),
+                        &format!("{p}._bn1"),
+                        stride,
+                        true,
+                    )?,
+                    project: conv(
+                        &format!("{p}._project_conv"),
+                        &format!("{p}._bn2"),
+                        1,
+                        false,
+                    )?,
                     residual: stride == 1 && channels == out,
                 });
                 channels = out;
@@ -159,7 +176,14 @@ impl EffnetLite0 {
         let head = conv("_conv_head", "_bn1", 1, false)?;
         let fc_weight = take("_fc.weight")?.f_to_device(device)?;
         let fc_bias = take("_fc.bias")?.f_to_device(device)?;
-        Ok(Self { stem, blocks, head, fc_weight, fc_bias, device })
+        Ok(Self {
+            stem,
+            blocks,
+            head,
+            fc_weight,
+            fc_bias,
+            device,
+        })
     }
 
     pub fn device(&self) -> Device {

@@ -32,7 +32,9 @@ impl std::str::FromStr for ColdStart {
         match s.trim().to_ascii_lowercase().as_str() {
             "kmeans" | "k-means" => Ok(ColdStart::KMeans),
             "random" => Ok(ColdStart::Random),
-            other => Err(format!("unknown cold start `{other}` (expected kmeans or random)")),
+            other => Err(format!(
+                "unknown cold start `{other}` (expected kmeans or random)"
+            )),
         }
     }
 }
@@ -81,7 +83,9 @@ impl Default for LearnerConfig {
 pub enum RoundProgress {
     Fit(FitProgress),
     /// Test accuracy is known; scoring the pool comes next.
-    Evaluated { accuracy: f64 },
+    Evaluated {
+        accuracy: f64,
+    },
 }
 
 /// Wall-clock seconds of each phase of a round.
@@ -131,13 +135,33 @@ impl Learner {
         if config.batch == 0 {
             return Err(LearnError::Data("the batch size must be at least 1".into()));
         }
-        let shape = |n: usize| [n as i64, data.channels as i64, data.size as i64, data.size as i64];
-        let pool = Tensor::f_from_slice(&data.pool)?.f_view(shape(data.pool_len()))?.f_to_device(device)?;
-        let test = Tensor::f_from_slice(&data.test)?.f_view(shape(data.test_len()))?.f_to_device(device)?;
+        let shape = |n: usize| {
+            [
+                n as i64,
+                data.channels as i64,
+                data.size as i64,
+                data.size as i64,
+            ]
+        };
+        let pool = Tensor::f_from_slice(&data.pool)?
+            .f_view(shape(data.pool_len()))?
+            .f_to_device(device)?;
+        let test = Tensor::f_from_slice(&data.test)?
+            .f_view(shape(data.test_len()))?
+            .f_to_device(device)?;
         let labels: Vec<i64> = data.test_labels.iter().map(|&l| l as i64).collect();
         let test_labels = Tensor::f_from_slice(&labels)?.f_to_device(device)?;
         let norm = Normalise::of(&pool);
-        Ok(Self { config, data, device, pool, test, test_labels, norm, model: None })
+        Ok(Self {
+            config,
+            data,
+            device,
+            pool,
+            test,
+            test_labels,
+            norm,
+            model: None,
+        })
     }
 
     pub fn config(&self) -> &LearnerConfig {
@@ -155,7 +179,10 @@ impl Learner {
     /// Seed of everything random in the round that follows `labeled` labels: the same
     /// seed and labeled set give the same round.
     fn round_seed(&self, labeled: usize) -> u64 {
-        self.config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(labeled as u64)
+        self.config
+            .seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(labeled as u64)
     }
 
     /// The cold-start picks for an empty labeled set.
@@ -185,18 +212,34 @@ impl Learner {
         for &i in &indices {
             is_labeled[i] = true;
         }
-        let unlabeled: Vec<usize> = (0..self.data.pool_len()).filter(|&i| !is_labeled[i]).collect();
+        let unlabeled: Vec<usize> = (0..self.data.pool_len())
+            .filter(|&i| !is_labeled[i])
+            .collect();
         let seed = self.round_seed(indices.len());
         if indices.is_empty() {
             let picks = self.cold_start_picks();
-            let ranking = select::cold_start_ranking(self.config.strategy, &picks, &unlabeled, version, seed);
+            let ranking =
+                select::cold_start_ranking(self.config.strategy, &picks, &unlabeled, version, seed);
             let total = start.elapsed().as_secs_f64();
-            let times = RoundTimes { score: total, total, ..Default::default() };
-            return Ok(RoundOutcome { version, labeled: 0, accuracy: None, final_loss: None, ranking, times });
+            let times = RoundTimes {
+                score: total,
+                total,
+                ..Default::default()
+            };
+            return Ok(RoundOutcome {
+                version,
+                labeled: 0,
+                accuracy: None,
+                final_loss: None,
+                ranking,
+                times,
+            });
         }
 
         tch::manual_seed(seed as i64 & i64::MAX);
-        let (final_loss, train_s) = self.fit(&indices, &classes, cancelled, &mut |p| progress(RoundProgress::Fit(p)))?;
+        let (final_loss, train_s) = self.fit(&indices, &classes, cancelled, &mut |p| {
+            progress(RoundProgress::Fit(p))
+        })?;
         let net = &self.model.as_ref().expect("fit stores a model").net;
 
         let t = Instant::now();
@@ -220,11 +263,16 @@ impl Learner {
         let st = self.config.strategy;
         let wants_embeddings = matches!(st, Strategy::CoreSet | Strategy::MarginCoreSet);
         let want = Want {
-            mc_samples: if st.needs_mc_samples() { self.config.mc_samples.max(2) } else { 0 },
+            mc_samples: if st.needs_mc_samples() {
+                self.config.mc_samples.max(2)
+            } else {
+                0
+            },
             embeddings: wants_embeddings,
         };
         let cand_tensor = index_tensor(&candidates, self.device)?;
-        let predictions = score::predict(net, &self.pool, &cand_tensor, self.norm, want, cancelled)?;
+        let predictions =
+            score::predict(net, &self.pool, &cand_tensor, self.norm, want, cancelled)?;
         let min_sq = if wants_embeddings {
             Some(self.min_sq_to_labeled(&predictions, &indices)?)
         } else {
@@ -239,8 +287,20 @@ impl Learner {
         };
         let ranking = select::rank(st, scored, self.config.batch, version, seed);
         let score_s = t.elapsed().as_secs_f64();
-        let times = RoundTimes { train: train_s, evaluate: evaluate_s, score: score_s, total: start.elapsed().as_secs_f64() };
-        Ok(RoundOutcome { version, labeled: indices.len(), accuracy, final_loss: Some(final_loss), ranking, times })
+        let times = RoundTimes {
+            train: train_s,
+            evaluate: evaluate_s,
+            score: score_s,
+            total: start.elapsed().as_secs_f64(),
+        };
+        Ok(RoundOutcome {
+            version,
+            labeled: indices.len(),
+            accuracy,
+            final_loss: Some(final_loss),
+            ranking,
+            times,
+        })
     }
 
     /// Trains on all of `labeled` and returns the test accuracy, without scoring the pool
@@ -257,23 +317,41 @@ impl Learner {
         if self.data.test_len() == 0 {
             return Ok(None);
         }
-        Ok(Some(score::accuracy(net, &self.test, &self.test_labels, self.norm, cancelled)?))
+        Ok(Some(score::accuracy(
+            net,
+            &self.test,
+            &self.test_labels,
+            self.norm,
+            cancelled,
+        )?))
     }
 
-    fn check_labeled(&self, labeled: &[(usize, u16)]) -> Result<(Vec<usize>, Vec<i64>), LearnError> {
+    fn check_labeled(
+        &self,
+        labeled: &[(usize, u16)],
+    ) -> Result<(Vec<usize>, Vec<i64>), LearnError> {
         let mut seen = vec![false; self.data.pool_len()];
         let mut indices = Vec::with_capacity(labeled.len());
         let mut classes = Vec::with_capacity(labeled.len());
         for &(i, c) in labeled {
             if i >= self.data.pool_len() {
-                return Err(LearnError::Data(format!("pool index {i} is beyond the {} pool items", self.data.pool_len())));
+                return Err(LearnError::Data(format!(
+                    "pool index {i} is beyond the {} pool items",
+                    self.data.pool_len()
+                )));
             }
             if c as usize >= self.data.classes {
-                return Err(LearnError::Data(format!("class {c} is not below the {} classes", self.data.classes)));
+                return Err(LearnError::Data(format!(
+                    "class {c} is not below the {} classes",
+                    self.data.classes
+                )));
             }
             // A relabeled item counts once, with its newest label.
             if seen[i] {
-                let at = indices.iter().position(|&j| j == i).expect("seen items are listed");
+                let at = indices
+                    .iter()
+                    .position(|&j| j == i)
+                    .expect("seen items are listed");
                 classes[at] = c as i64;
                 continue;
             }
@@ -294,13 +372,29 @@ impl Learner {
         let t = Instant::now();
         if !self.config.warm_start || self.model.is_none() {
             let vs = nn::VarStore::new(self.device);
-            let net = Cnn::new(&vs.root(), self.data.channels, self.data.size, self.data.classes);
+            let net = Cnn::new(
+                &vs.root(),
+                self.data.channels,
+                self.data.size,
+                self.data.classes,
+            );
             self.model = Some(Trained { vs, net });
         }
         let model = self.model.as_ref().expect("just built");
-        let images = self.pool.f_index_select(0, &index_tensor(indices, self.device)?)?;
+        let images = self
+            .pool
+            .f_index_select(0, &index_tensor(indices, self.device)?)?;
         let labels = Tensor::f_from_slice(classes)?.f_to_device(self.device)?;
-        let result = train::fit(&model.vs, &model.net, &images, &labels, self.norm, &self.config.schedule, cancelled, progress);
+        let result = train::fit(
+            &model.vs,
+            &model.net,
+            &images,
+            &labels,
+            self.norm,
+            &self.config.schedule,
+            cancelled,
+            progress,
+        );
         if result.is_err() {
             // A half-trained or diverged model must not be warm-started from.
             self.model = None;
@@ -310,12 +404,23 @@ impl Learner {
 
     /// Each candidate's squared embedding distance to its nearest labeled item, by one
     /// blocked matrix product on the device.
-    fn min_sq_to_labeled(&self, predictions: &Predictions, labeled: &[usize]) -> Result<Vec<f32>, LearnError> {
+    fn min_sq_to_labeled(
+        &self,
+        predictions: &Predictions,
+        labeled: &[usize],
+    ) -> Result<Vec<f32>, LearnError> {
         let net = &self.model.as_ref().expect("a trained model").net;
-        let emb = predictions.embeddings.as_ref().expect("embeddings were asked for");
-        let cand = Tensor::f_from_slice(emb)?.f_view([-1, EMBED_DIM])?.f_to_device(self.device)?;
+        let emb = predictions
+            .embeddings
+            .as_ref()
+            .expect("embeddings were asked for");
+        let cand = Tensor::f_from_slice(emb)?
+            .f_view([-1, EMBED_DIM])?
+            .f_to_device(self.device)?;
         let lab = tch::no_grad(|| -> Result<Tensor, LearnError> {
-            let pixels = self.pool.f_index_select(0, &index_tensor(labeled, self.device)?)?;
+            let pixels = self
+                .pool
+                .f_index_select(0, &index_tensor(labeled, self.device)?)?;
             Ok(net.embed(&self.norm.apply(&pixels), false))
         })?;
         let lab_sq = lab.square().sum_dim_intlist(1, false, Kind::Float);

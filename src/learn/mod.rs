@@ -1,6 +1,14 @@
 //! Everything that touches libtorch: the models, training, evaluation and scoring, the
 //! query strategies (those over plain probabilities are pure Rust) and the trainer
 //! thread. The rest of the program sees only the plain types re-exported here.
+//!
+//! One round is `Learner::round` (learner.rs): fit (train.rs) → test accuracy and pool
+//! predictions (score.rs, batched under `no_grad`, pool kept as one u8 tensor) → a
+//! strategy over plain `Vec<f32>` (strategy.rs, select.rs) → a `Ranking` (ranking.rs).
+//! The trainer thread (trainer.rs) and `glean simulate` both call it; nothing else
+//! loops. A second learner (graph propagation, pseudo-labels) plugs in at `round`:
+//! it produces the same `Predictions` for the candidates, and `fit` takes extra
+//! (index, class) pairs as pseudo-labels.
 
 pub mod data;
 pub mod device;
@@ -18,10 +26,10 @@ pub mod trainer;
 pub use data::LearnData;
 pub use device::DeviceChoice;
 pub use learner::{ColdStart, Learner, LearnerConfig, RoundOutcome, RoundProgress, RoundTimes};
-pub use train::TrainSchedule;
-pub use trainer::{Job, Trainer, TrainerEvent, TrainerHandle};
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 pub use strategy::Strategy;
+pub use train::TrainSchedule;
+pub use trainer::{Job, Trainer, TrainerEvent, TrainerHandle};
 
 /// Everything that can go wrong while learning; the trainer turns these into error
 /// events rather than crashing.

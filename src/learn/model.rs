@@ -32,21 +32,35 @@ impl Cnn {
             channels as i64,
             WIDTH1,
             5,
-            nn::ConvConfig { stride: 2, padding: 2, ..Default::default() },
+            nn::ConvConfig {
+                stride: 2,
+                padding: 2,
+                ..Default::default()
+            },
         );
         let conv2 = nn::conv2d(
             vs / "conv2",
             WIDTH1,
             WIDTH2,
             3,
-            nn::ConvConfig { stride: 2, padding: 1, ..Default::default() },
+            nn::ConvConfig {
+                stride: 2,
+                padding: 1,
+                ..Default::default()
+            },
         );
         // Both convolutions halve the side, rounding up.
         let side = size.div_ceil(2).div_ceil(2) as i64;
         let flat = WIDTH2 * side * side;
         let fc1 = nn::linear(vs / "fc1", flat, EMBED_DIM, Default::default());
         let fc2 = nn::linear(vs / "fc2", EMBED_DIM, classes as i64, Default::default());
-        Cnn { conv1, conv2, fc1, fc2, flat }
+        Cnn {
+            conv1,
+            conv2,
+            fc1,
+            fc2,
+            flat,
+        }
     }
 
     /// Normalised images `B × C × H × W` → embeddings `B × EMBED_DIM`.
@@ -70,7 +84,10 @@ impl Cnn {
     /// the sampled networks of Monte-Carlo dropout.
     pub fn dropout_masks(t: usize, device: tch::Device) -> Tensor {
         let keep = 1.0 - HEAD_DROPOUT;
-        Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device)).lt(keep).to_kind(tch::Kind::Float) / keep
+        Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device))
+            .lt(keep)
+            .to_kind(tch::Kind::Float)
+            / keep
     }
 
     /// Logits of the head under one dropout mask (`EMBED_DIM`), shared by the batch.

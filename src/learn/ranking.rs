@@ -59,7 +59,10 @@ impl Ranking {
 pub fn top_classes(probs: &[f32], k: usize) -> Vec<ClassProb> {
     super::strategy::top_k(probs, k)
         .into_iter()
-        .map(|c| ClassProb { class: c as u16, prob: probs[c] })
+        .map(|c| ClassProb {
+            class: c as u16,
+            prob: probs[c],
+        })
         .collect()
 }
 
@@ -83,7 +86,11 @@ mod tests {
             strategy: Strategy::Margin,
             source: RankingSource::Model,
             items: (0..5)
-                .map(|i| RankedItem { pool_index: 10 + i, score: 1.0 - i as f32, top: vec![] })
+                .map(|i| RankedItem {
+                    pool_index: 10 + i,
+                    score: 1.0 - i as f32,
+                    top: vec![],
+                })
                 .collect(),
         };
         assert_eq!(r.batch(2), vec![10, 11]);

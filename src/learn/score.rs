@@ -59,7 +59,10 @@ pub fn predict(
                 // Pass t applies mask t to every item: T sampled networks, each the same
                 // for the whole pool, so items are compared under the same weights.
                 let passes: Vec<Tensor> = (0..masks.size()[0])
-                    .map(|t| net.classify_masked(&emb, &masks.get(t)).softmax(-1, Kind::Float))
+                    .map(|t| {
+                        net.classify_masked(&emb, &masks.get(t))
+                            .softmax(-1, Kind::Float)
+                    })
                     .collect();
                 let stacked = Tensor::stack(&passes, 0); // T × B × C
                 probs.push(stacked.mean_dim(0, false, Kind::Float));
@@ -78,11 +81,17 @@ pub fn predict(
         if parts.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(Vec::<f32>::try_from(Tensor::cat(parts, dim).flatten(0, -1))?)
+        Ok(Vec::<f32>::try_from(
+            Tensor::cat(parts, dim).flatten(0, -1),
+        )?)
     };
     Ok(Predictions {
         probs: flat(&probs, 0)?,
-        samples: if want.mc_samples > 0 { Some(flat(&samples, 1)?) } else { None },
+        samples: if want.mc_samples > 0 {
+            Some(flat(&samples, 1)?)
+        } else {
+            None
+        },
         embeddings: if want.embeddings {
             let e = flat(&embeddings, 0)?;
             debug_assert_eq!(e.len() as i64, n * EMBED_DIM);

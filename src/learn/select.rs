@@ -19,8 +19,20 @@ pub struct Scored<'a> {
 /// Ranks the candidates for `strategy`. The first `batch` items are the batch the
 /// strategy would pick (for the core-set methods the greedy picks, in pick order); the
 /// rest follow by the strategy's own score, or by margin for the core-set methods.
-pub fn rank(strategy: Strategy, scored: Scored<'_>, batch: usize, version: u64, seed: u64) -> Ranking {
-    let Scored { candidates, predictions, classes, embed_dim, min_sq_to_labeled } = scored;
+pub fn rank(
+    strategy: Strategy,
+    scored: Scored<'_>,
+    batch: usize,
+    version: u64,
+    seed: u64,
+) -> Ranking {
+    let Scored {
+        candidates,
+        predictions,
+        classes,
+        embed_dim,
+        min_sq_to_labeled,
+    } = scored;
     let probs = &predictions.probs;
     let (order, scores): (Vec<usize>, Vec<f32>) = match strategy {
         Strategy::Random => {
@@ -44,7 +56,11 @@ pub fn rank(strategy: Strategy, scored: Scored<'_>, batch: usize, version: u64, 
             let positions: Vec<usize> = if strategy == Strategy::CoreSet {
                 (0..candidates.len()).collect()
             } else {
-                by_margin.iter().copied().take(batch * DIVERSITY_POOL_FACTOR).collect()
+                by_margin
+                    .iter()
+                    .copied()
+                    .take(batch * DIVERSITY_POOL_FACTOR)
+                    .collect()
             };
             let picks = match (&predictions.embeddings, &min_sq_to_labeled) {
                 (Some(emb), Some(min_sq)) => strategy::k_center_greedy_from(
@@ -54,7 +70,9 @@ pub fn rank(strategy: Strategy, scored: Scored<'_>, batch: usize, version: u64, 
                     positions.iter().map(|&p| min_sq[p]).collect(),
                     batch,
                 ),
-                (Some(emb), None) => strategy::k_center_greedy(emb, embed_dim, &positions, &[], batch),
+                (Some(emb), None) => {
+                    strategy::k_center_greedy(emb, embed_dim, &positions, &[], batch)
+                }
                 _ => Vec::new(),
             };
             let mut scores = margins;
@@ -79,7 +97,12 @@ pub fn rank(strategy: Strategy, scored: Scored<'_>, batch: usize, version: u64, 
             top: top_classes(&probs[p * classes..(p + 1) * classes], 3),
         })
         .collect();
-    Ranking { version, strategy, source: RankingSource::Model, items }
+    Ranking {
+        version,
+        strategy,
+        source: RankingSource::Model,
+        items,
+    }
 }
 
 fn by_score(scores: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
@@ -95,7 +118,11 @@ pub fn cold_start_ranking(
     version: u64,
     seed: u64,
 ) -> Ranking {
-    let mut rest: Vec<usize> = unlabeled.iter().copied().filter(|i| !first.contains(i)).collect();
+    let mut rest: Vec<usize> = unlabeled
+        .iter()
+        .copied()
+        .filter(|i| !first.contains(i))
+        .collect();
     let shuffle = strategy::random_scores(rest.len(), seed);
     let order = strategy::rank_order(&shuffle);
     rest = order.into_iter().map(|p| rest[p]).collect();
@@ -104,9 +131,18 @@ pub fn cold_start_ranking(
     let items = all
         .into_iter()
         .enumerate()
-        .map(|(pos, pool_index)| RankedItem { pool_index, score: 1.0 - pos as f32 / len, top: Vec::new() })
+        .map(|(pos, pool_index)| RankedItem {
+            pool_index,
+            score: 1.0 - pos as f32 / len,
+            top: Vec::new(),
+        })
         .collect();
-    Ranking { version, strategy, source: RankingSource::ColdStart, items }
+    Ranking {
+        version,
+        strategy,
+        source: RankingSource::ColdStart,
+        items,
+    }
 }
 
 #[cfg(test)]
@@ -114,14 +150,24 @@ mod tests {
     use super::*;
 
     fn preds(probs: Vec<f32>) -> Predictions {
-        Predictions { probs, samples: None, embeddings: None }
+        Predictions {
+            probs,
+            samples: None,
+            embeddings: None,
+        }
     }
 
     #[test]
     fn margin_ranking_maps_positions_back_to_pool_indices() {
         let p = preds(vec![0.9, 0.1, 0.5, 0.5, 0.7, 0.3]);
         let candidates = [40, 41, 42];
-        let scored = Scored { candidates: &candidates, predictions: &p, classes: 2, embed_dim: 0, min_sq_to_labeled: None };
+        let scored = Scored {
+            candidates: &candidates,
+            predictions: &p,
+            classes: 2,
+            embed_dim: 0,
+            min_sq_to_labeled: None,
+        };
         let r = rank(Strategy::Margin, scored, 1, 5, 0);
         assert_eq!(r.batch(3), vec![41, 42, 40]);
         assert_eq!(r.version, 5);

@@ -76,7 +76,10 @@ impl std::str::FromStr for Strategy {
             .find(|st| st.name() == alias)
             .ok_or_else(|| {
                 let names: Vec<_> = Strategy::ALL.iter().map(|st| st.name()).collect();
-                format!("unknown strategy `{s}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown strategy `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -97,7 +100,10 @@ pub fn parse_list(list: &str) -> Result<Vec<Strategy>, String> {
 }
 
 fn rows(probs: &[f32], classes: usize) -> std::slice::Chunks<'_, f32> {
-    assert!(classes > 0 && probs.len() % classes == 0, "probabilities are not n × classes");
+    assert!(
+        classes > 0 && probs.len().is_multiple_of(classes),
+        "probabilities are not n × classes"
+    );
     probs.chunks(classes)
 }
 
@@ -130,7 +136,10 @@ pub fn margin(probs: &[f32], classes: usize) -> Vec<f32> {
 }
 
 fn row_entropy(row: &[f32]) -> f32 {
-    -row.iter().filter(|&&p| p > 0.0).map(|&p| p * p.ln()).sum::<f32>()
+    -row.iter()
+        .filter(|&&p| p > 0.0)
+        .map(|&p| p * p.ln())
+        .sum::<f32>()
 }
 
 /// Shannon entropy `−Σ p ln p` (nats).
@@ -141,7 +150,10 @@ pub fn entropy(probs: &[f32], classes: usize) -> Vec<f32> {
 /// BALD: `H(mean_t p_t) − mean_t H(p_t)` from `t` MC-dropout samples laid out
 /// `t × n × classes`.
 pub fn bald(samples: &[f32], t: usize, classes: usize) -> Vec<f32> {
-    assert!(t > 0 && samples.len() % (t * classes) == 0, "samples are not t × n × classes");
+    assert!(
+        t > 0 && samples.len().is_multiple_of(t * classes),
+        "samples are not t × n × classes"
+    );
     let n = samples.len() / (t * classes);
     let mean = mean_probs(samples, t);
     let mut expected_entropy = vec![0.0f32; n];
@@ -333,7 +345,10 @@ pub fn kmeans(
         let mut counts = vec![0usize; k];
         for (i, &a) in assignment.iter().enumerate() {
             counts[a] += 1;
-            for (s, &v) in sums[a * dim..(a + 1) * dim].iter_mut().zip(row(points, dim, i)) {
+            for (s, &v) in sums[a * dim..(a + 1) * dim]
+                .iter_mut()
+                .zip(row(points, dim, i))
+            {
                 *s += v as f64;
             }
         }
@@ -357,7 +372,10 @@ fn nearest_centre(x: &[f32], centres: &[f32], dim: usize) -> (usize, f32) {
         .chunks(dim)
         .enumerate()
         .map(|(j, c)| (j, squared_distance(x, c)))
-        .fold((0, f32::INFINITY), |best, cur| if cur.1 < best.1 { cur } else { best })
+        .fold(
+            (0, f32::INFINITY),
+            |best, cur| if cur.1 < best.1 { cur } else { best },
+        )
 }
 
 /// Cold start without a model: k-means with `k` clusters on the features (fitted on at
@@ -388,7 +406,10 @@ pub fn kmeans_cold_start(
         .map(|c| {
             (0..n)
                 .map(|i| (i, squared_distance(row(features, dim, i), c)))
-                .fold((0, f32::INFINITY), |b, cur| if cur.1 < b.1 { cur } else { b })
+                .fold(
+                    (0, f32::INFINITY),
+                    |b, cur| if cur.1 < b.1 { cur } else { b },
+                )
         })
         .collect();
     let mut order: Vec<usize> = (0..k).collect();
@@ -427,9 +448,15 @@ mod tests {
     }
 
     const PROBS: [f32; 9] = [
-        0.7, 0.2, 0.1, // confident
-        0.4, 0.35, 0.25, // unsure, close top two
-        1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, // uniform
+        0.7,
+        0.2,
+        0.1, // confident
+        0.4,
+        0.35,
+        0.25, // unsure, close top two
+        1.0 / 3.0,
+        1.0 / 3.0,
+        1.0 / 3.0, // uniform
     ];
 
     #[test]
@@ -468,7 +495,11 @@ mod tests {
 
     #[test]
     fn higher_score_means_less_sure_for_every_uncertainty_measure() {
-        for scores in [least_confidence(&PROBS, 3), margin(&PROBS, 3), entropy(&PROBS, 3)] {
+        for scores in [
+            least_confidence(&PROBS, 3),
+            margin(&PROBS, 3),
+            entropy(&PROBS, 3),
+        ] {
             assert_eq!(rank_order(&scores), vec![2, 1, 0]);
         }
     }
@@ -541,7 +572,10 @@ mod tests {
             parse_list("margin, random,bald,margin").unwrap(),
             vec![Strategy::Margin, Strategy::Random, Strategy::Bald]
         );
-        assert_eq!("least_confidence".parse::<Strategy>(), Ok(Strategy::LeastConfidence));
+        assert_eq!(
+            "least_confidence".parse::<Strategy>(),
+            Ok(Strategy::LeastConfidence)
+        );
         assert!(parse_list("margin,nope").unwrap_err().contains("nope"));
         assert!(parse_list("").is_err());
         for st in Strategy::ALL {

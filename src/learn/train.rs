@@ -58,10 +58,12 @@ pub struct Normalise {
 }
 
 impl Normalise {
-    /// Mean and standard deviation of (a prefix sample of) a u8 image tensor.
+    /// Mean and standard deviation of a u8 image tensor, from an evenly strided sample
+    /// of at most about 5,000 images (pools are often sorted by class).
     pub fn of(pixels: &Tensor) -> Normalise {
-        let n = pixels.size()[0].min(5000);
-        let sample = pixels.narrow(0, 0, n).to_kind(Kind::Float) / 255.0;
+        let n = pixels.size()[0];
+        let step = (n / 5000).max(1);
+        let sample = pixels.slice(0, 0, n, step).to_kind(Kind::Float) / 255.0;
         let mean = sample.mean(Kind::Float).double_value(&[]);
         let std = sample.std(true).double_value(&[]).max(1e-3);
         Normalise { mean, std }
@@ -90,7 +92,14 @@ pub fn augment(unit: &Tensor) -> Tensor {
     let shift = (Tensor::rand([b, 2], opts) * 2.0 - 1.0) * 0.16;
     let (cos, sin) = (angle.cos() / &scale, angle.sin() / &scale);
     let theta = Tensor::stack(
-        &[&cos, &(-&sin), &shift.select(1, 0), &sin, &cos, &shift.select(1, 1)],
+        &[
+            &cos,
+            &(-&sin),
+            &shift.select(1, 0),
+            &sin,
+            &cos,
+            &shift.select(1, 1),
+        ],
         1,
     )
     .view([b, 2, 3]);
@@ -152,7 +161,11 @@ pub fn fit(
             if !last_loss.is_finite() {
                 return Err(LearnError::NonFiniteLoss(last_loss));
             }
-            progress(FitProgress { step, steps, loss: last_loss });
+            progress(FitProgress {
+                step,
+                steps,
+                loss: last_loss,
+            });
             running = Tensor::zeros([], (Kind::Float, device));
             since_report = 0;
         }
@@ -166,7 +179,13 @@ mod tests {
 
     #[test]
     fn steps_follow_epochs_within_bounds() {
-        let s = TrainSchedule { batch_size: 10, epochs: 5, min_steps: 20, max_steps: 100, ..Default::default() };
+        let s = TrainSchedule {
+            batch_size: 10,
+            epochs: 5,
+            min_steps: 20,
+            max_steps: 100,
+            ..Default::default()
+        };
         assert_eq!(s.steps(10), 20); // 5 steps, raised to the minimum
         assert_eq!(s.steps(100), 50);
         assert_eq!(s.steps(1000), 100); // 500 steps, capped
@@ -191,9 +210,25 @@ mod tests {
         let images = Tensor::ones([4, 1, 8, 8], (Kind::Uint8, Device::Cpu));
         let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
         // A NaN standard deviation poisons every input.
-        let norm = Normalise { mean: 0.0, std: f64::NAN };
-        let schedule = TrainSchedule { min_steps: 2, max_steps: 2, ..Default::default() };
-        let err = fit(&vs, &net, &images, &labels, norm, &schedule, &|| false, &mut |_| {});
+        let norm = Normalise {
+            mean: 0.0,
+            std: f64::NAN,
+        };
+        let schedule = TrainSchedule {
+            min_steps: 2,
+            max_steps: 2,
+            ..Default::default()
+        };
+        let err = fit(
+            &vs,
+            &net,
+            &images,
+            &labels,
+            norm,
+            &schedule,
+            &|| false,
+            &mut |_| {},
+        );
         assert!(matches!(err, Err(LearnError::NonFiniteLoss(_))), "{err:?}");
     }
 
@@ -203,8 +238,20 @@ mod tests {
         let net = Cnn::new(&vs.root(), 1, 8, 2);
         let images = Tensor::ones([4, 1, 8, 8], (Kind::Uint8, Device::Cpu));
         let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
-        let norm = Normalise { mean: 0.5, std: 0.5 };
-        let err = fit(&vs, &net, &images, &labels, norm, &TrainSchedule::default(), &|| true, &mut |_| {});
+        let norm = Normalise {
+            mean: 0.5,
+            std: 0.5,
+        };
+        let err = fit(
+            &vs,
+            &net,
+            &images,
+            &labels,
+            norm,
+            &TrainSchedule::default(),
+            &|| true,
+            &mut |_| {},
+        );
         assert!(matches!(err, Err(LearnError::Cancelled)));
     }
 }

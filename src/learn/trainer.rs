@@ -25,17 +25,36 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerEvent {
     /// The learner is set up on this device.
-    Ready { device: String },
+    Ready {
+        device: String,
+    },
     /// Training progress of job `version`.
-    Progress { version: u64, step: usize, steps: usize, loss: f64 },
+    Progress {
+        version: u64,
+        step: usize,
+        steps: usize,
+        loss: f64,
+    },
     /// Test accuracy of the model trained for job `version`.
-    Evaluated { version: u64, accuracy: f64 },
+    Evaluated {
+        version: u64,
+        accuracy: f64,
+    },
     /// The finished round of job `ranking.version`.
-    Ranked { ranking: Ranking, accuracy: Option<f64>, times: RoundTimes },
-    Cancelled { version: u64 },
+    Ranked {
+        ranking: Ranking,
+        accuracy: Option<f64>,
+        times: RoundTimes,
+    },
+    Cancelled {
+        version: u64,
+    },
     /// Something went wrong; the trainer keeps taking jobs unless it could not start
     /// (`version` None).
-    Error { version: Option<u64>, message: String },
+    Error {
+        version: Option<u64>,
+        message: String,
+    },
 }
 
 enum Message {
@@ -61,7 +80,8 @@ impl TrainerHandle {
 
     /// Cancels every job with a version up to `version`, running or waiting.
     pub fn cancel_up_to(&self, version: u64) {
-        self.cancel_below.fetch_max(version.saturating_add(1), Ordering::SeqCst);
+        self.cancel_below
+            .fetch_max(version.saturating_add(1), Ordering::SeqCst);
     }
 
     /// Stops the thread and waits for it.
@@ -88,7 +108,10 @@ pub struct Trainer;
 
 impl Trainer {
     /// Spawns the trainer; its events go to the returned receiver.
-    pub fn spawn(data: LearnData, config: LearnerConfig) -> (TrainerHandle, Receiver<TrainerEvent>) {
+    pub fn spawn(
+        data: LearnData,
+        config: LearnerConfig,
+    ) -> (TrainerHandle, Receiver<TrainerEvent>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         (Self::spawn_into(data, config, tx), rx)
     }
@@ -115,26 +138,43 @@ impl Trainer {
             .name("glean-trainer".into())
             .spawn(move || run(data, config, rx, flag, post))
             .expect("spawning a thread");
-        TrainerHandle { jobs: tx, cancel_below, thread: Some(thread) }
+        TrainerHandle {
+            jobs: tx,
+            cancel_below,
+            thread: Some(thread),
+        }
     }
 }
 
-fn run<F>(data: LearnData, config: LearnerConfig, jobs: Receiver<Message>, cancel_below: Arc<AtomicU64>, mut post: F)
-where
+fn run<F>(
+    data: LearnData,
+    config: LearnerConfig,
+    jobs: Receiver<Message>,
+    cancel_below: Arc<AtomicU64>,
+    mut post: F,
+) where
     F: FnMut(TrainerEvent) -> bool,
 {
     let mut learner = match catch_unwind(AssertUnwindSafe(|| Learner::new(data, config))) {
         Ok(Ok(learner)) => learner,
         Ok(Err(e)) => {
-            post(TrainerEvent::Error { version: None, message: e.to_string() });
+            post(TrainerEvent::Error {
+                version: None,
+                message: e.to_string(),
+            });
             return;
         }
         Err(panic) => {
-            post(TrainerEvent::Error { version: None, message: panic_message(panic) });
+            post(TrainerEvent::Error {
+                version: None,
+                message: panic_message(panic),
+            });
             return;
         }
     };
-    if !post(TrainerEvent::Ready { device: describe(learner.device()) }) {
+    if !post(TrainerEvent::Ready {
+        device: describe(learner.device()),
+    }) {
         return;
     }
     while let Ok(first) = jobs.recv() {
@@ -162,20 +202,39 @@ where
         let outcome = {
             let mut progress = |p: RoundProgress| {
                 let ev = match p {
-                    RoundProgress::Fit(f) => TrainerEvent::Progress { version, step: f.step, steps: f.steps, loss: f.loss },
-                    RoundProgress::Evaluated { accuracy } => TrainerEvent::Evaluated { version, accuracy },
+                    RoundProgress::Fit(f) => TrainerEvent::Progress {
+                        version,
+                        step: f.step,
+                        steps: f.steps,
+                        loss: f.loss,
+                    },
+                    RoundProgress::Evaluated { accuracy } => {
+                        TrainerEvent::Evaluated { version, accuracy }
+                    }
                 };
                 listening &= post(ev);
             };
-            catch_unwind(AssertUnwindSafe(|| learner.round(&job.labeled, version, &cancelled, &mut progress)))
+            catch_unwind(AssertUnwindSafe(|| {
+                learner.round(&job.labeled, version, &cancelled, &mut progress)
+            }))
         };
         let ev = match outcome {
-            Ok(Ok(out)) => TrainerEvent::Ranked { ranking: out.ranking, accuracy: out.accuracy, times: out.times },
+            Ok(Ok(out)) => TrainerEvent::Ranked {
+                ranking: out.ranking,
+                accuracy: out.accuracy,
+                times: out.times,
+            },
             Ok(Err(LearnError::Cancelled)) => TrainerEvent::Cancelled { version },
-            Ok(Err(e)) => TrainerEvent::Error { version: Some(version), message: e.to_string() },
+            Ok(Err(e)) => TrainerEvent::Error {
+                version: Some(version),
+                message: e.to_string(),
+            },
             // libtorch reports some failures (out of memory, a bad kernel) by panicking
             // through tch; the thread survives them and says what happened.
-            Err(panic) => TrainerEvent::Error { version: Some(version), message: panic_message(panic) },
+            Err(panic) => TrainerEvent::Error {
+                version: Some(version),
+                message: panic_message(panic),
+            },
         };
         if !listening || !post(ev) {
             return;

@@ -13,7 +13,9 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
-use crate::learn::{ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule};
+use crate::learn::{
+    ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule,
+};
 use report::{Curves, Point};
 
 #[derive(Debug, Clone)]
@@ -60,7 +62,11 @@ pub fn check_model(model: &str) -> anyhow::Result<()> {
 /// Loads the data, checks that the oracle knows every pool label, and returns the
 /// learner's data with the oracle.
 pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
-    let scan = ScanOptions { test: opts.test.clone(), label_pattern: opts.label_pattern.clone(), classes: None };
+    let scan = ScanOptions {
+        test: opts.test.clone(),
+        label_pattern: opts.label_pattern.clone(),
+        classes: None,
+    };
     let loaded = dataset::load(&opts.data, &scan, None, &opts.cache_dir)
         .with_context(|| format!("loading {}", opts.data.display()))?;
     if loaded.pool.test.is_empty() {
@@ -73,7 +79,10 @@ pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
         .pool
         .items
         .iter()
-        .map(|item| item.label.with_context(|| format!("{}: the auto-oracle knows no label for it", item.id)))
+        .map(|item| {
+            item.label
+                .with_context(|| format!("{}: the auto-oracle knows no label for it", item.id))
+        })
         .collect::<anyhow::Result<Vec<u16>>>()?;
     Ok((LearnData::from_loaded(&loaded)?, oracle))
 }
@@ -90,14 +99,17 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     }
     let (data, oracle) = load(opts)?;
     let budget = opts.budget.min(data.pool_len());
-    std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating {}", opts.out.display()))?;
 
     let rounds_per_trial = 1 + (budget - opts.init.min(budget)).div_ceil(opts.batch);
     let bar = if opts.progress {
         let bar = ProgressBar::new((opts.strategies.len() * opts.trials * rounds_per_trial) as u64);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rounds  {msg}")
-                .expect("a valid template"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rounds  {msg}",
+            )
+            .expect("a valid template"),
         );
         bar
     } else {
@@ -106,7 +118,10 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
 
     let mut all = Vec::new();
     for &strategy in &opts.strategies {
-        let mut curves = Curves { strategy: strategy.name().to_string(), trials: Vec::new() };
+        let mut curves = Curves {
+            strategy: strategy.name().to_string(),
+            trials: Vec::new(),
+        };
         for trial in 0..opts.trials {
             let config = LearnerConfig {
                 device: opts.device,
@@ -122,7 +137,12 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
             };
             let points = run_trial(&data, &oracle, config, budget, &mut |p: &Point| {
                 bar.inc(1);
-                bar.set_message(format!("{strategy} trial {}: {} labels, {:.2}%", trial + 1, p.labels, p.accuracy * 100.0));
+                bar.set_message(format!(
+                    "{strategy} trial {}: {} labels, {:.2}%",
+                    trial + 1,
+                    p.labels,
+                    p.accuracy * 100.0
+                ));
             })?;
             curves.trials.push(points);
         }
@@ -135,7 +155,12 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
             device: opts.device,
             seed: opts.seed,
             // A pass or three over the whole pool, not the few hundred steps of a round.
-            schedule: TrainSchedule { min_steps: 0, max_steps: 3 * data.pool_len().div_ceil(64), epochs: 3, ..opts.schedule.clone() },
+            schedule: TrainSchedule {
+                min_steps: 0,
+                max_steps: 3 * data.pool_len().div_ceil(64),
+                epochs: 3,
+                ..opts.schedule.clone()
+            },
             ..LearnerConfig::default()
         };
         let mut learner = Learner::new(data.clone(), config)?;
@@ -149,9 +174,16 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     report::write_csv(&opts.out.join("curves.csv"), &all)?;
     let summary = report::summarize(&dataset_name, &all, full_baseline);
     report::write_summary(&opts.out.join("summary.json"), &summary)?;
-    let title = format!("{dataset_name}: init {}, batch {}, {} trial(s)", opts.init, opts.batch, opts.trials);
+    let title = format!(
+        "{dataset_name}: init {}, batch {}, {} trial(s)",
+        opts.init, opts.batch, opts.trials
+    );
     plot::write(&opts.out, &title, &all, full_baseline)?;
-    Ok(Outcome { curves: all, full_baseline, summary })
+    Ok(Outcome {
+        curves: all,
+        full_baseline,
+        summary,
+    })
 }
 
 /// One trial: the cold start, then rounds until `budget` labels, recording test
@@ -169,14 +201,21 @@ pub fn run_trial(
     let mut labeled: Vec<(usize, u16)> = Vec::new();
     let mut points = Vec::new();
     let mut version = 0u64;
-    let mut next = learner.round(&[], version, &|| false, &mut |_| {})?.ranking.batch(init.min(budget));
+    let mut next = learner
+        .round(&[], version, &|| false, &mut |_| {})?
+        .ranking
+        .batch(init.min(budget));
     loop {
         labeled.extend(next.iter().map(|&i| (i, oracle[i])));
         version += 1;
         let started = Instant::now();
         let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
         let accuracy = out.accuracy.context("the round measured no accuracy")?;
-        let point = Point { labels: labeled.len(), accuracy, seconds: started.elapsed().as_secs_f64() };
+        let point = Point {
+            labels: labeled.len(),
+            accuracy,
+            seconds: started.elapsed().as_secs_f64(),
+        };
         on_round(&point);
         points.push(point);
         if labeled.len() >= budget || out.ranking.items.is_empty() {
@@ -193,7 +232,10 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     report::table(&outcome.curves, &mut stdout)?;
     if let Some(b) = outcome.full_baseline {
-        println!("trained on every pool label (--full-baseline): {:.2}%", b * 100.0);
+        println!(
+            "trained on every pool label (--full-baseline): {:.2}%",
+            b * 100.0
+        );
     }
     println!(
         "wrote {} (curves.csv, summary.json, curves.svg, curves.png) in {:.0} s",

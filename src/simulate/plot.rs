@@ -39,7 +39,11 @@ pub fn envelope(c: &Curves) -> Vec<(usize, f64, f64, f64)> {
         .map(|(labels, mut accs)| {
             accs.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
             let n = accs.len();
-            let med = if n % 2 == 1 { accs[n / 2] } else { (accs[n / 2 - 1] + accs[n / 2]) / 2.0 };
+            let med = if n % 2 == 1 {
+                accs[n / 2]
+            } else {
+                (accs[n / 2 - 1] + accs[n / 2]) / 2.0
+            };
             (labels, accs[0], med, accs[n - 1])
         })
         .collect()
@@ -63,7 +67,10 @@ impl Frame {
             lowest = lowest.min(b);
         }
         let y_min = ((lowest * 10.0).floor() / 10.0).clamp(0.0, 0.9);
-        Frame { x_max: nice_ceiling(x_max), y_min }
+        Frame {
+            x_max: nice_ceiling(x_max),
+            y_min,
+        }
     }
 
     fn x(&self, labels: f64) -> f64 {
@@ -76,12 +83,18 @@ impl Frame {
 
     fn x_ticks(&self) -> Vec<f64> {
         let step = nice_ceiling(self.x_max / 6.0);
-        (0..).map(|i| i as f64 * step).take_while(|&v| v <= self.x_max + 1e-9).collect()
+        (0..)
+            .map(|i| i as f64 * step)
+            .take_while(|&v| v <= self.x_max + 1e-9)
+            .collect()
     }
 
     fn y_ticks(&self) -> Vec<f64> {
         let step = if 1.0 - self.y_min > 0.3 { 0.1 } else { 0.05 };
-        (0..).map(|i| self.y_min + i as f64 * step).take_while(|&v| v <= 1.0 + 1e-9).collect()
+        (0..)
+            .map(|i| self.y_min + i as f64 * step)
+            .take_while(|&v| v <= 1.0 + 1e-9)
+            .collect()
     }
 }
 
@@ -91,11 +104,17 @@ fn nice_ceiling(v: f64) -> f64 {
         return 1.0;
     }
     let mag = 10f64.powf(v.log10().floor());
-    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0].iter().map(|m| m * mag).find(|&c| c >= v - 1e-9).unwrap_or(10.0 * mag)
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&c| c >= v - 1e-9)
+        .unwrap_or(10.0 * mag)
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
@@ -106,20 +125,49 @@ pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="22" font-size="15">{}</text>"#, LEFT, escape(title));
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="22" font-size="15">{}</text>"#,
+        LEFT,
+        escape(title)
+    );
     let (x0, x1, y0, y1) = (f.x(0.0), f.x(f.x_max), f.y(f.y_min), f.y(1.0));
     for t in f.x_ticks() {
         let x = f.x(t);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y0:.1}" stroke="#e5e5e5"/>"##);
-        let _ = writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{t}</text>"#, y0 + 18.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y1:.1}" x2="{x:.1}" y2="{y0:.1}" stroke="#e5e5e5"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{t}</text>"#,
+            y0 + 18.0
+        );
     }
     for t in f.y_ticks() {
         let y = f.y(t);
-        let _ = writeln!(s, r##"<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}%</text>"#, x0 - 6.0, y + 4.0, t * 100.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}%</text>"#,
+            x0 - 6.0,
+            y + 4.0,
+            t * 100.0
+        );
     }
-    let _ = writeln!(s, r#"<polyline points="{x0:.1},{y1:.1} {x0:.1},{y0:.1} {x1:.1},{y0:.1}" fill="none" stroke="black"/>"#);
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">labels</text>"#, (x0 + x1) / 2.0, HEIGHT - 12.0);
+    let _ = writeln!(
+        s,
+        r#"<polyline points="{x0:.1},{y1:.1} {x0:.1},{y0:.1} {x1:.1},{y0:.1}" fill="none" stroke="black"/>"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">labels</text>"#,
+        (x0 + x1) / 2.0,
+        HEIGHT - 12.0
+    );
     let _ = writeln!(
         s,
         r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">test accuracy</text>"#,
@@ -132,28 +180,65 @@ pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
         if env.is_empty() {
             continue;
         }
-        let upper: Vec<String> = env.iter().map(|&(l, _, _, hi)| format!("{:.1},{:.1}", f.x(l as f64), f.y(hi))).collect();
-        let lower: Vec<String> = env.iter().rev().map(|&(l, lo, _, _)| format!("{:.1},{:.1}", f.x(l as f64), f.y(lo))).collect();
+        let upper: Vec<String> = env
+            .iter()
+            .map(|&(l, _, _, hi)| format!("{:.1},{:.1}", f.x(l as f64), f.y(hi)))
+            .collect();
+        let lower: Vec<String> = env
+            .iter()
+            .rev()
+            .map(|&(l, lo, _, _)| format!("{:.1},{:.1}", f.x(l as f64), f.y(lo)))
+            .collect();
         let _ = writeln!(
             s,
             r#"<polygon points="{} {}" fill="rgb({r},{g},{b})" fill-opacity="0.18" stroke="none"/>"#,
             upper.join(" "),
             lower.join(" ")
         );
-        let line: Vec<String> = env.iter().map(|&(l, _, m, _)| format!("{:.1},{:.1}", f.x(l as f64), f.y(m))).collect();
-        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="2"/>"#, line.join(" "));
+        let line: Vec<String> = env
+            .iter()
+            .map(|&(l, _, m, _)| format!("{:.1},{:.1}", f.x(l as f64), f.y(m)))
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="2"/>"#,
+            line.join(" ")
+        );
         let ly = TOP + 10.0 + i as f64 * 20.0;
         let lx = WIDTH - RIGHT + 16.0;
-        let _ = writeln!(s, r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="rgb({r},{g},{b})" stroke-width="3"/>"#, lx + 22.0);
-        let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, lx + 28.0, ly + 4.0, escape(&c.strategy));
+        let _ = writeln!(
+            s,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="rgb({r},{g},{b})" stroke-width="3"/>"#,
+            lx + 22.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}">{}</text>"#,
+            lx + 28.0,
+            ly + 4.0,
+            escape(&c.strategy)
+        );
     }
     if let Some(b) = baseline {
         let y = f.y(b);
-        let _ = writeln!(s, r#"<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="black" stroke-dasharray="6 4"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x0:.1}" y1="{y:.1}" x2="{x1:.1}" y2="{y:.1}" stroke="black" stroke-dasharray="6 4"/>"#
+        );
         let ly = TOP + 10.0 + all.len() as f64 * 20.0;
         let lx = WIDTH - RIGHT + 16.0;
-        let _ = writeln!(s, r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="black" stroke-dasharray="6 4"/>"#, lx + 22.0);
-        let _ = writeln!(s, r#"<text x="{}" y="{}">all labels ({:.1}%)</text>"#, lx + 28.0, ly + 4.0, b * 100.0);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="black" stroke-dasharray="6 4"/>"#,
+            lx + 22.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}">all labels ({:.1}%)</text>"#,
+            lx + 28.0,
+            ly + 4.0,
+            b * 100.0
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -162,16 +247,41 @@ pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
 /// The same plot as pixels (lines, bands, axes, legend swatches; no text).
 pub fn png(all: &[Curves], baseline: Option<f64>) -> image::RgbImage {
     let f = Frame::new(all, baseline);
-    let mut img = image::RgbImage::from_pixel(WIDTH as u32, HEIGHT as u32, image::Rgb([255, 255, 255]));
+    let mut img =
+        image::RgbImage::from_pixel(WIDTH as u32, HEIGHT as u32, image::Rgb([255, 255, 255]));
     let grid = [229, 229, 229];
     for t in f.x_ticks() {
-        line(&mut img, (f.x(t), f.y(1.0)), (f.x(t), f.y(f.y_min)), grid, 1.0);
+        line(
+            &mut img,
+            (f.x(t), f.y(1.0)),
+            (f.x(t), f.y(f.y_min)),
+            grid,
+            1.0,
+        );
     }
     for t in f.y_ticks() {
-        line(&mut img, (f.x(0.0), f.y(t)), (f.x(f.x_max), f.y(t)), grid, 1.0);
+        line(
+            &mut img,
+            (f.x(0.0), f.y(t)),
+            (f.x(f.x_max), f.y(t)),
+            grid,
+            1.0,
+        );
     }
-    line(&mut img, (f.x(0.0), f.y(1.0)), (f.x(0.0), f.y(f.y_min)), [0, 0, 0], 1.0);
-    line(&mut img, (f.x(0.0), f.y(f.y_min)), (f.x(f.x_max), f.y(f.y_min)), [0, 0, 0], 1.0);
+    line(
+        &mut img,
+        (f.x(0.0), f.y(1.0)),
+        (f.x(0.0), f.y(f.y_min)),
+        [0, 0, 0],
+        1.0,
+    );
+    line(
+        &mut img,
+        (f.x(0.0), f.y(f.y_min)),
+        (f.x(f.x_max), f.y(f.y_min)),
+        [0, 0, 0],
+        1.0,
+    );
     for (i, c) in all.iter().enumerate() {
         let (r, g, b) = COLORS[i % COLORS.len()];
         let env = envelope(c);
@@ -179,7 +289,11 @@ pub fn png(all: &[Curves], baseline: Option<f64>) -> image::RgbImage {
         for w in env.windows(2) {
             let (xa, xb) = (f.x(w[0].0 as f64), f.x(w[1].0 as f64));
             for px in xa.round() as i64..=xb.round() as i64 {
-                let t = if xb > xa { ((px as f64 - xa) / (xb - xa)).clamp(0.0, 1.0) } else { 0.0 };
+                let t = if xb > xa {
+                    ((px as f64 - xa) / (xb - xa)).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 let hi = f.y(w[0].3 + (w[1].3 - w[0].3) * t);
                 let lo = f.y(w[0].1 + (w[1].1 - w[0].1) * t);
                 for py in hi.round() as i64..=lo.round() as i64 {
@@ -188,7 +302,13 @@ pub fn png(all: &[Curves], baseline: Option<f64>) -> image::RgbImage {
             }
         }
         for w in env.windows(2) {
-            line(&mut img, (f.x(w[0].0 as f64), f.y(w[0].2)), (f.x(w[1].0 as f64), f.y(w[1].2)), [r, g, b], 2.0);
+            line(
+                &mut img,
+                (f.x(w[0].0 as f64), f.y(w[0].2)),
+                (f.x(w[1].0 as f64), f.y(w[1].2)),
+                [r, g, b],
+                2.0,
+            );
         }
         let ly = TOP + 10.0 + i as f64 * 20.0;
         let lx = WIDTH - RIGHT + 16.0;
@@ -198,7 +318,13 @@ pub fn png(all: &[Curves], baseline: Option<f64>) -> image::RgbImage {
         let y = f.y(b);
         let mut x = f.x(0.0);
         while x < f.x(f.x_max) {
-            line(&mut img, (x, y), ((x + 6.0).min(f.x(f.x_max)), y), [0, 0, 0], 1.0);
+            line(
+                &mut img,
+                (x, y),
+                ((x + 6.0).min(f.x(f.x_max)), y),
+                [0, 0, 0],
+                1.0,
+            );
             x += 10.0;
         }
     }
@@ -217,7 +343,10 @@ fn line(img: &mut image::RgbImage, a: (f64, f64), b: (f64, f64), rgb: [u8; 3], w
     let half = ((width - 1.0) / 2.0).round() as i64;
     for i in 0..=steps {
         let t = i as f64 / steps as f64;
-        let (x, y) = ((a.0 + (b.0 - a.0) * t).round() as i64, (a.1 + (b.1 - a.1) * t).round() as i64);
+        let (x, y) = (
+            (a.0 + (b.0 - a.0) * t).round() as i64,
+            (a.1 + (b.1 - a.1) * t).round() as i64,
+        );
         for dx in -half..=half {
             for dy in -half..=half {
                 put(img, x + dx, y + dy, rgb);
@@ -228,9 +357,12 @@ fn line(img: &mut image::RgbImage, a: (f64, f64), b: (f64, f64), rgb: [u8; 3], w
 
 pub fn write(dir: &Path, title: &str, all: &[Curves], baseline: Option<f64>) -> anyhow::Result<()> {
     let svg_path = dir.join("curves.svg");
-    std::fs::write(&svg_path, svg(title, all, baseline)).with_context(|| format!("writing {}", svg_path.display()))?;
+    std::fs::write(&svg_path, svg(title, all, baseline))
+        .with_context(|| format!("writing {}", svg_path.display()))?;
     let png_path = dir.join("curves.png");
-    png(all, baseline).save(&png_path).with_context(|| format!("writing {}", png_path.display()))?;
+    png(all, baseline)
+        .save(&png_path)
+        .with_context(|| format!("writing {}", png_path.display()))?;
     Ok(())
 }
 
@@ -242,11 +374,22 @@ mod tests {
     fn curves() -> Vec<Curves> {
         let trial = |a: f64| {
             vec![
-                Point { labels: 20, accuracy: 0.5 + a, seconds: 1.0 },
-                Point { labels: 30, accuracy: 0.8 + a, seconds: 1.0 },
+                Point {
+                    labels: 20,
+                    accuracy: 0.5 + a,
+                    seconds: 1.0,
+                },
+                Point {
+                    labels: 30,
+                    accuracy: 0.8 + a,
+                    seconds: 1.0,
+                },
             ]
         };
-        vec![Curves { strategy: "margin".into(), trials: vec![trial(0.0), trial(0.1), trial(0.05)] }]
+        vec![Curves {
+            strategy: "margin".into(),
+            trials: vec![trial(0.0), trial(0.1), trial(0.05)],
+        }]
     }
 
     #[test]

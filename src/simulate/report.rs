@@ -29,13 +29,20 @@ pub struct Curves {
 impl Curves {
     /// The first label count at which a trial reached `threshold`, if it did.
     pub fn labels_to(trial: &[Point], threshold: f64) -> Option<usize> {
-        trial.iter().find(|p| p.accuracy >= threshold).map(|p| p.labels)
+        trial
+            .iter()
+            .find(|p| p.accuracy >= threshold)
+            .map(|p| p.labels)
     }
 
     /// Median over trials of the labels needed; a trial that never got there counts as
     /// infinitely many, so the median is None when half or more never did.
     pub fn median_labels_to(&self, threshold: f64) -> Option<usize> {
-        let mut needed: Vec<Option<usize>> = self.trials.iter().map(|t| Self::labels_to(t, threshold)).collect();
+        let mut needed: Vec<Option<usize>> = self
+            .trials
+            .iter()
+            .map(|t| Self::labels_to(t, threshold))
+            .collect();
         needed.sort_by_key(|n| n.unwrap_or(usize::MAX));
         if needed.is_empty() {
             return None;
@@ -54,7 +61,12 @@ impl Curves {
 
     /// Median over trials of the last accuracy.
     pub fn final_accuracy(&self) -> Option<f64> {
-        median(self.trials.iter().filter_map(|t| t.last().map(|p| p.accuracy)).collect())
+        median(
+            self.trials
+                .iter()
+                .filter_map(|t| t.last().map(|p| p.accuracy))
+                .collect(),
+        )
     }
 
     /// Mean seconds per round over every round of every trial.
@@ -70,12 +82,17 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// `strategy,trial,labels,accuracy,seconds`, one row per round.
 pub fn write_csv(path: &Path, all: &[Curves]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record(["strategy", "trial", "labels", "accuracy", "seconds"])?;
     for c in all {
         for (trial, points) in c.trials.iter().enumerate() {
@@ -90,7 +107,8 @@ pub fn write_csv(path: &Path, all: &[Curves]) -> anyhow::Result<()> {
             }
         }
     }
-    w.flush().with_context(|| format!("writing {}", path.display()))?;
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -121,7 +139,10 @@ pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> S
     let strategies = all
         .iter()
         .map(|c| {
-            let labels_to = THRESHOLDS.iter().map(|&t| (format!("{t:.2}"), c.median_labels_to(t))).collect();
+            let labels_to = THRESHOLDS
+                .iter()
+                .map(|&t| (format!("{t:.2}"), c.median_labels_to(t)))
+                .collect();
             let summary = StrategySummary {
                 labels_to,
                 final_accuracy: c.final_accuracy().map(|a| round_to(a, 4)),
@@ -131,7 +152,11 @@ pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> S
             (c.strategy.clone(), summary)
         })
         .collect();
-    Summary { dataset: dataset.to_string(), strategies, full_baseline: full_baseline.map(|a| round_to(a, 4)) }
+    Summary {
+        dataset: dataset.to_string(),
+        strategies,
+        full_baseline: full_baseline.map(|a| round_to(a, 4)),
+    }
 }
 
 pub fn write_summary(path: &Path, summary: &Summary) -> anyhow::Result<()> {
@@ -141,9 +166,16 @@ pub fn write_summary(path: &Path, summary: &Summary) -> anyhow::Result<()> {
 
 /// The table printed at the end of a run.
 pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}", "strategy", "to 90%", "to 95%", "to 98%", "final acc", "s/round")?;
+    writeln!(
+        out,
+        "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}",
+        "strategy", "to 90%", "to 95%", "to 98%", "final acc", "s/round"
+    )?;
     for c in all {
-        let cell = |t: f64| c.median_labels_to(t).map_or("-".to_string(), |n| n.to_string());
+        let cell = |t: f64| {
+            c.median_labels_to(t)
+                .map_or("-".to_string(), |n| n.to_string())
+        };
         writeln!(
             out,
             "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}",
@@ -151,8 +183,10 @@ pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
             cell(0.90),
             cell(0.95),
             cell(0.98),
-            c.final_accuracy().map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
-            c.seconds_per_round().map_or("-".into(), |s| format!("{s:.2}")),
+            c.final_accuracy()
+                .map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
+            c.seconds_per_round()
+                .map_or("-".into(), |s| format!("{s:.2}")),
         )?;
     }
     writeln!(out, "(labels needed: median over trials; - = not reached)")
@@ -163,7 +197,13 @@ mod tests {
     use super::*;
 
     fn trial(accs: &[(usize, f64)]) -> Vec<Point> {
-        accs.iter().map(|&(labels, accuracy)| Point { labels, accuracy, seconds: 1.0 }).collect()
+        accs.iter()
+            .map(|&(labels, accuracy)| Point {
+                labels,
+                accuracy,
+                seconds: 1.0,
+            })
+            .collect()
     }
 
     fn curves() -> Curves {
@@ -185,7 +225,10 @@ mod tests {
         assert_eq!(c.median_labels_to(0.98), None);
         assert_eq!(c.final_accuracy(), Some(0.96));
         assert_eq!(c.seconds_per_round(), Some(1.0));
-        let two = Curves { strategy: "x".into(), trials: vec![trial(&[(10, 0.95)]), trial(&[(20, 0.95)])] };
+        let two = Curves {
+            strategy: "x".into(),
+            trials: vec![trial(&[(10, 0.95)]), trial(&[(20, 0.95)])],
+        };
         assert_eq!(two.median_labels_to(0.9), Some(15));
     }
 

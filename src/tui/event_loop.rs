@@ -11,7 +11,8 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 
 use super::app::App;
-use super::images::{Loaded, Pictures};
+use super::blockart::BlockArt;
+use super::images::{ImageRequest, Loaded, Pictures};
 use super::types::{Effect, TrainerEvent};
 use super::view;
 
@@ -29,6 +30,8 @@ pub enum AppEvent {
     Image {
         item: usize,
         loaded: Loaded,
+        /// Block art pre-rendered by the loader for the last frame's image area.
+        art: Option<BlockArt>,
     },
     /// SIGTERM, SIGHUP or SIGINT: leave as after `q`.
     Terminate,
@@ -51,7 +54,7 @@ pub struct Runner<E: Executor> {
     pub app: App,
     pub pictures: Pictures,
     pub executor: E,
-    image_requests: Option<Sender<usize>>,
+    image_requests: Option<Sender<ImageRequest>>,
     start: Instant,
     dirty: bool,
 }
@@ -61,7 +64,7 @@ impl<E: Executor> Runner<E> {
         app: App,
         pictures: Pictures,
         executor: E,
-        image_requests: Option<Sender<usize>>,
+        image_requests: Option<Sender<ImageRequest>>,
     ) -> Self {
         let mut runner = Runner {
             app,
@@ -104,9 +107,9 @@ impl<E: Executor> Runner<E> {
                 }
                 Vec::new()
             }
-            AppEvent::Image { item, loaded } => {
+            AppEvent::Image { item, loaded, art } => {
                 self.dirty |= self.app.current() == Some(item);
-                self.pictures.insert(item, loaded);
+                self.pictures.insert(item, loaded, art);
                 Vec::new()
             }
             AppEvent::Terminate => {
@@ -237,6 +240,8 @@ pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
 }
 
 /// Deliver decoded images into the event channel.
-pub fn image_sink(tx: Sender<AppEvent>) -> impl Fn(usize, Loaded) -> bool + Send + 'static {
-    move |item, loaded| tx.send(AppEvent::Image { item, loaded }).is_ok()
+pub fn image_sink(
+    tx: Sender<AppEvent>,
+) -> impl Fn(usize, Loaded, Option<BlockArt>) -> bool + Send + 'static {
+    move |item, loaded, art| tx.send(AppEvent::Image { item, loaded, art }).is_ok()
 }

@@ -18,7 +18,7 @@ use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use super::app::escape_name;
-use super::blockart::{self, BlockArt};
+use super::blockart::{self, BlockArt, CellShape};
 use super::render_mode::Renderer;
 use super::view::ImagePane;
 use crate::dataset::{self, Loaded as LoadedData};
@@ -111,17 +111,26 @@ impl ImageSource for PoolImages {
 
 pub type Loaded = Result<Arc<DynamicImage>, String>;
 
-/// Start the loader thread: it decodes each requested item and hands it to `deliver`.
-/// It ends when the request channel closes or `deliver` returns false.
+/// Decode `item`; with `art`, also render its block art to fit that many cells in that
+/// shape, so the frame after a key press only copies cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageRequest {
+    pub item: usize,
+    pub art: Option<(u16, u16, CellShape)>,
+}
+
+/// Start the loader thread: it decodes each requested item (and renders its block art
+/// when asked) and hands them to `deliver`. It ends when the request channel closes or
+/// `deliver` returns false.
 pub fn spawn_loader(
     source: Arc<dyn ImageSource>,
-    deliver: impl Fn(usize, Loaded) -> bool + Send + 'static,
-) -> Sender<usize> {
-    let (tx, rx): (Sender<usize>, Receiver<usize>) = crossbeam_channel::unbounded();
+    deliver: impl Fn(usize, Loaded, Option<BlockArt>) -> bool + Send + 'static,
+) -> Sender<ImageRequest> {
+    let (tx, rx): (Sender<ImageRequest>, Receiver<ImageRequest>) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("glean-images".into())
         .spawn(move || {
-            for item in rx {
+            for ImageRequest { item, art } in rx {
                 let loaded = source
                     .load(item)
                     .map(|image| Arc::new(shrink(image)))
@@ -129,7 +138,15 @@ pub fn spawn_loader(
                 if let Err(error) = &loaded {
                     tracing::warn!("cannot load pool item {item}: {error}");
                 }
-                if !deliver(item, loaded) {
+                let art = match (&loaded, art) {
+                    (Ok(image), Some((area_cols, area_rows, shape))) => {
+                        let (cols, rows) =
+                            blockart::fit(image.width(), image.height(), area_cols, area_rows);
+                        Some(blockart::render(image, cols, rows, shape))
+                    }
+                    _ => None,
+                };
+                if !deliver(item, loaded, art) {
                     break;
                 }
             }
@@ -156,7 +173,10 @@ pub struct Pictures {
     images: HashMap<usize, Loaded>,
     pending: HashSet<usize>,
     recent: VecDeque<usize>,
-    art: Option<(usize, u16, u16, BlockArt)>,
+    /// Block art per item, at the size it was last rendered for.
+    arts: HashMap<usize, BlockArt>,
+    /// The image area of the last frame: block art is pre-rendered for it.
+    last_area: Option<Rect>,
     protocol: Option<(usize, StatefulProtocol)>,
     names: Vec<String>,
 }
@@ -171,7 +191,8 @@ impl Pictures {
             images: HashMap::new(),
             pending: HashSet::new(),
             recent: VecDeque::new(),
-            art: None,
+            arts: HashMap::new(),
+            last_area: None,
             protocol: None,
             names,
         }
@@ -183,7 +204,7 @@ impl Pictures {
 
     /// Note which items should be decoded (current first); returns those to request now,
     /// and forgets images no longer near.
-    pub fn want(&mut self, items: &[usize]) -> Vec<usize> {
+    pub fn want(&mut self, items: &[usize]) -> Vec<ImageRequest> {
         if let Some(&current) = items.first() {
             if self.recent.front() != Some(&current) {
                 self.recent.retain(|&i| i != current);
@@ -193,18 +214,29 @@ impl Pictures {
         }
         let keep: HashSet<usize> = items.iter().chain(&self.recent).copied().collect();
         self.images.retain(|item, _| keep.contains(item));
+        self.arts.retain(|item, _| keep.contains(item));
         let request: Vec<usize> = items
             .iter()
             .copied()
             .filter(|item| !self.images.contains_key(item) && !self.pending.contains(item))
             .collect();
         self.pending.extend(&request);
+        let art = match (&self.renderer, self.last_area) {
+            (Renderer::Blocks(shape), Some(area)) => Some((area.width, area.height, *shape)),
+            _ => None,
+        };
         request
+            .into_iter()
+            .map(|item| ImageRequest { item, art })
+            .collect()
     }
 
-    pub fn insert(&mut self, item: usize, loaded: Loaded) {
+    pub fn insert(&mut self, item: usize, loaded: Loaded, art: Option<BlockArt>) {
         self.pending.remove(&item);
         self.images.insert(item, loaded);
+        if let Some(art) = art {
+            self.arts.insert(item, art);
+        }
     }
 
     pub fn is_ready(&self, item: usize) -> bool {
@@ -223,6 +255,7 @@ impl Pictures {
 
 impl ImagePane for Pictures {
     fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
+        self.last_area = Some(area);
         let image = match self.images.get(&item) {
             Some(Ok(image)) => Arc::clone(image),
             Some(Err(error)) => {
@@ -247,12 +280,15 @@ impl ImagePane for Pictures {
             Renderer::Blocks(shape) => {
                 let (cols, rows) =
                     blockart::fit(image.width(), image.height(), area.width, area.height);
-                let fresh = matches!(&self.art, Some((i, c, r, _)) if *i == item && *c == cols && *r == rows);
+                let fresh = self
+                    .arts
+                    .get(&item)
+                    .is_some_and(|a| a.cols == cols && a.rows == rows);
                 if !fresh {
-                    let art = blockart::render(&image, cols, rows, *shape);
-                    self.art = Some((item, cols, rows, art));
+                    self.arts
+                        .insert(item, blockart::render(&image, cols, rows, *shape));
                 }
-                if let Some((_, _, _, art)) = &self.art {
+                if let Some(art) = self.arts.get(&item) {
                     art.paint(area, buf);
                 }
             }
@@ -304,7 +340,7 @@ mod tests {
     fn graphics_protocols_paint_through_ratatui_image() {
         let picker = ratatui_image::picker::Picker::halfblocks();
         let mut pictures = Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()]);
-        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())));
+        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
         pictures.paint(0, buf.area, &mut buf);
         let painted = buf
@@ -318,18 +354,23 @@ mod tests {
     }
 
     #[test]
-    fn loader_delivers_images_and_errors() {
+    fn loader_delivers_images_art_and_errors() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let requests = spawn_loader(Arc::new(Digits), move |item, loaded| {
-            tx.send((item, loaded)).is_ok()
+        let requests = spawn_loader(Arc::new(Digits), move |item, loaded, art| {
+            tx.send((item, loaded, art)).is_ok()
         });
-        requests.send(2).unwrap();
-        requests.send(7).unwrap();
-        let (item, loaded) = rx.recv().unwrap();
-        assert_eq!(item, 2);
-        assert_eq!(loaded.unwrap().width(), 28);
-        let (item, loaded) = rx.recv().unwrap();
-        assert_eq!(item, 7);
+        requests.send(ImageRequest { item: 1, art: None }).unwrap();
+        let art = Some((10, 10, CellShape::Half));
+        requests.send(ImageRequest { item: 2, art }).unwrap();
+        requests.send(ImageRequest { item: 7, art }).unwrap();
+        let (item, loaded, art) = rx.recv().unwrap();
+        assert_eq!((item, loaded.unwrap().width(), art), (1, 28, None));
+        let (item, _, art) = rx.recv().unwrap();
+        let art = art.expect("art was asked for");
+        // a square image in 10×10 cells of 1:2 is 10 columns × 5 rows
+        assert_eq!((item, art.cols, art.rows), (2, 10, 5));
+        let (item, loaded, art) = rx.recv().unwrap();
+        assert_eq!((item, art), (7, None));
         assert!(loaded.unwrap_err().contains("corrupt"));
     }
 
@@ -337,16 +378,29 @@ mod tests {
     fn want_requests_each_item_once_and_paints_when_loaded() {
         let names = vec!["a".to_string(), "b\u{1b}[31m".to_string(), "c".to_string()];
         let mut pictures = Pictures::new(Renderer::Blocks(CellShape::Half), names);
-        assert_eq!(pictures.want(&[0, 1]), vec![0, 1]);
+        let plain = |item| ImageRequest { item, art: None };
+        assert_eq!(pictures.want(&[0, 1]), vec![plain(0), plain(1)]);
         assert!(pictures.want(&[0, 1]).is_empty());
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
         pictures.paint(0, buf.area, &mut buf);
         assert!(text_of(&buf).contains("loading"));
-        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())));
-        pictures.insert(1, Err("broken".into()));
+        // after a frame, requests ask for art at that frame's size
+        let art = Some((20, 10, CellShape::Half));
+        assert_eq!(
+            pictures.want(&[0, 1, 2]),
+            vec![ImageRequest { item: 2, art }]
+        );
+        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        pictures.insert(1, Err("broken".into()), None);
         pictures.paint(0, buf.area, &mut buf);
         // a 28×28 grey square in 20×10 cells: 20 columns, 10 rows of uniform grey
         assert_eq!(buf[(0, 0)].bg, ratatui::style::Color::Rgb(200, 200, 200));
+        // pre-rendered art of the right size is used as it is
+        let mut marked = blockart::render(&Digits.load(0).unwrap(), 20, 10, CellShape::Half);
+        marked.cells[0].bg = [1, 2, 3];
+        pictures.insert(2, Ok(Arc::new(Digits.load(0).unwrap())), Some(marked));
+        pictures.paint(2, buf.area, &mut buf);
+        assert_eq!(buf[(0, 0)].bg, ratatui::style::Color::Rgb(1, 2, 3));
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 10));
         pictures.paint(1, buf.area, &mut buf);
         let text = text_of(&buf);

@@ -62,7 +62,12 @@ impl Csr {
             }
             row_ptr.push(col.len() as u32);
         }
-        Csr { n, row_ptr, col, val }
+        Csr {
+            n,
+            row_ptr,
+            col,
+            val,
+        }
     }
 
     pub fn nnz(&self) -> usize {
@@ -72,7 +77,11 @@ impl Csr {
     /// Sum of each row's weights.
     pub fn row_sums(&self) -> Vec<f32> {
         (0..self.n)
-            .map(|i| self.val[self.row_ptr[i] as usize..self.row_ptr[i + 1] as usize].iter().sum())
+            .map(|i| {
+                self.val[self.row_ptr[i] as usize..self.row_ptr[i + 1] as usize]
+                    .iter()
+                    .sum()
+            })
             .collect()
     }
 
@@ -87,27 +96,37 @@ impl Csr {
 
     fn matmul_cpu(&self, x: &Tensor) -> Tensor {
         let c = x.size()[1] as usize;
-        let xs: Vec<f32> = Vec::try_from(x.to_device(Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]))
-            .expect("a float tensor converts to Vec<f32>");
+        let xs: Vec<f32> = Vec::try_from(
+            x.to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous()
+                .view([-1]),
+        )
+        .expect("a float tensor converts to Vec<f32>");
         let mut out = vec![0f32; self.n * c];
-        out.par_chunks_mut(c * 256).enumerate().for_each(|(block, chunk)| {
-            for (offset, acc) in chunk.chunks_mut(c).enumerate() {
-                let i = block * 256 + offset;
-                let (lo, hi) = (self.row_ptr[i] as usize, self.row_ptr[i + 1] as usize);
-                for (&j, &w) in self.col[lo..hi].iter().zip(&self.val[lo..hi]) {
-                    let xj = &xs[j as usize * c..j as usize * c + c];
-                    for (a, &v) in acc.iter_mut().zip(xj) {
-                        *a += w * v;
+        // One thread on purpose: the product takes milliseconds, and rayon's workers
+        // fighting libtorch's spinning OpenMP threads for 2 cores made it 20× slower.
+        out.chunks_mut(c * 256)
+            .enumerate()
+            .for_each(|(block, chunk)| {
+                for (offset, acc) in chunk.chunks_mut(c).enumerate() {
+                    let i = block * 256 + offset;
+                    let (lo, hi) = (self.row_ptr[i] as usize, self.row_ptr[i + 1] as usize);
+                    for (&j, &w) in self.col[lo..hi].iter().zip(&self.val[lo..hi]) {
+                        let xj = &xs[j as usize * c..j as usize * c + c];
+                        for (a, &v) in acc.iter_mut().zip(xj) {
+                            *a += w * v;
+                        }
                     }
                 }
-            }
-        });
+            });
         Tensor::from_slice(&out).view([self.n as i64, c as i64])
     }
 
     /// The matrix as a libtorch sparse CSR tensor on `device`.
     pub fn to_sparse_tensor(&self, device: Device) -> Tensor {
-        let as_i64 = |v: &[u32]| Tensor::from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>());
+        let as_i64 =
+            |v: &[u32]| Tensor::from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>());
         Tensor::sparse_csr_tensor_crow_col_value_size(
             &as_i64(&self.row_ptr).to_device(device),
             &as_i64(&self.col).to_device(device),
@@ -119,15 +138,22 @@ impl Csr {
 
     /// Little-endian bytes: magic, extra header words, n, nnz, row_ptr, col, val.
     pub fn to_bytes(&self, header: &[u64]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + 8 * (header.len() + 2) + 4 * (self.n + 1 + 2 * self.nnz()));
+        let mut out =
+            Vec::with_capacity(16 + 8 * (header.len() + 2) + 4 * (self.n + 1 + 2 * self.nnz()));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(header.len() as u64).to_le_bytes());
         for &h in header.iter().chain(&[self.n as u64, self.nnz() as u64]) {
             out.extend_from_slice(&h.to_le_bytes());
         }
-        self.row_ptr.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        self.col.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        self.val.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        self.row_ptr
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        self.col
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        self.val
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         out
     }
 
@@ -140,7 +166,9 @@ impl Csr {
         }
         let mut at = 8usize;
         let mut word = || -> Result<u64, LearnError> {
-            let w = bytes.get(at..at + 8).ok_or_else(|| bad("truncated header"))?;
+            let w = bytes
+                .get(at..at + 8)
+                .ok_or_else(|| bad("truncated header"))?;
             at += 8;
             Ok(u64::from_le_bytes(w.try_into().expect("8 bytes")))
         };
@@ -152,21 +180,44 @@ impl Csr {
         let (n, nnz) = (word()? as usize, word()? as usize);
         let need = (n as u128 + 1 + 2 * nnz as u128) * 4;
         if (bytes.len() - at) as u128 != need {
-            return Err(bad(&format!("expected {need} bytes of arrays, found {}", bytes.len() - at)));
+            return Err(bad(&format!(
+                "expected {need} bytes of arrays, found {}",
+                bytes.len() - at
+            )));
         }
         let words = |from: usize, count: usize| -> Vec<[u8; 4]> {
-            bytes[from..from + 4 * count].chunks_exact(4).map(|c| c.try_into().expect("4 bytes")).collect()
+            bytes[from..from + 4 * count]
+                .chunks_exact(4)
+                .map(|c| c.try_into().expect("4 bytes"))
+                .collect()
         };
-        let row_ptr: Vec<u32> = words(at, n + 1).into_iter().map(u32::from_le_bytes).collect();
-        let col: Vec<u32> = words(at + 4 * (n + 1), nnz).into_iter().map(u32::from_le_bytes).collect();
-        let val: Vec<f32> = words(at + 4 * (n + 1 + nnz), nnz).into_iter().map(f32::from_le_bytes).collect();
+        let row_ptr: Vec<u32> = words(at, n + 1)
+            .into_iter()
+            .map(u32::from_le_bytes)
+            .collect();
+        let col: Vec<u32> = words(at + 4 * (n + 1), nnz)
+            .into_iter()
+            .map(u32::from_le_bytes)
+            .collect();
+        let val: Vec<f32> = words(at + 4 * (n + 1 + nnz), nnz)
+            .into_iter()
+            .map(f32::from_le_bytes)
+            .collect();
         let ptr_ok = row_ptr.first() == Some(&0)
             && row_ptr.last().map(|&l| l as usize) == Some(nnz)
             && row_ptr.windows(2).all(|w| w[0] <= w[1]);
         if !ptr_ok || col.iter().any(|&c| c as usize >= n) || val.iter().any(|v| !v.is_finite()) {
             return Err(bad("inconsistent arrays"));
         }
-        Ok((Csr { n, row_ptr, col, val }, header))
+        Ok((
+            Csr {
+                n,
+                row_ptr,
+                col,
+                val,
+            },
+            header,
+        ))
     }
 }
 
@@ -175,7 +226,16 @@ mod tests {
     use super::*;
 
     fn small() -> Csr {
-        Csr::from_triples(3, &[(0, 1, 1.0), (1, 0, 1.0), (0, 1, 0.5), (2, 1, 2.0), (1, 2, 2.0)])
+        Csr::from_triples(
+            3,
+            &[
+                (0, 1, 1.0),
+                (1, 0, 1.0),
+                (0, 1, 0.5),
+                (2, 1, 2.0),
+                (1, 2, 2.0),
+            ],
+        )
     }
 
     #[test]
@@ -191,8 +251,12 @@ mod tests {
     fn matmul_matches_dense() {
         let m = small();
         let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).view([3, 2]);
-        let dense = Tensor::from_slice(&[0.0f32, 1.5, 0.0, 1.0, 0.0, 2.0, 0.0, 2.0, 0.0]).view([3, 3]);
-        let diff = (m.matmul(&x, None) - dense.mm(&x)).abs().max().double_value(&[]);
+        let dense =
+            Tensor::from_slice(&[0.0f32, 1.5, 0.0, 1.0, 0.0, 2.0, 0.0, 2.0, 0.0]).view([3, 3]);
+        let diff = (m.matmul(&x, None) - dense.mm(&x))
+            .abs()
+            .max()
+            .double_value(&[]);
         assert!(diff < 1e-6);
         let sparse = m.to_sparse_tensor(Device::Cpu);
         let diff = (sparse.mm(&x) - dense.mm(&x)).abs().max().double_value(&[]);

@@ -62,7 +62,9 @@ pub fn deskew(images: &Tensor) -> Tensor {
     let plane = img.view([b, h, w]);
     let rows = Tensor::arange(h, (Kind::Float, device)).view([1, h, 1]);
     let cols = Tensor::arange(w, (Kind::Float, device)).view([1, 1, w]);
-    let total = plane.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float).clamp_min(1e-8);
+    let total = plane
+        .sum_dim_intlist(&[1i64, 2][..], false, Kind::Float)
+        .clamp_min(1e-8);
     let mean_of = |t: &Tensor| t.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float) / &total;
     let centre_row = mean_of(&(&plane * &rows));
     let centre_col = mean_of(&(&plane * &cols));
@@ -71,8 +73,8 @@ pub fn deskew(images: &Tensor) -> Tensor {
     let var_row = mean_of(&(&plane * &dr * &dr));
     let cov = mean_of(&(&plane * &dr * &dc));
     // A blank or one-row image has no vertical spread: leave it unsheared.
-    let alpha = cov.where_self(&var_row.gt(1e-6), &Tensor::zeros_like(&cov))
-        / var_row.clamp_min(1e-6);
+    let alpha =
+        cov.where_self(&var_row.gt(1e-6), &Tensor::zeros_like(&cov)) / var_row.clamp_min(1e-6);
 
     // Output pixel (r, c) samples the input at
     // (r + centre_row - h/2, c + alpha (r - h/2) + centre_col - w/2), as scipy's deskew.
@@ -80,8 +82,8 @@ pub fn deskew(images: &Tensor) -> Tensor {
     let out_r = Tensor::arange(h, (Kind::Float, device)).view([1, h, 1]);
     let out_c = Tensor::arange(w, (Kind::Float, device)).view([1, 1, w]);
     let src_r = (&out_r + centre_row.view([b, 1, 1]) - half_h).expand([b, h, w], false);
-    let src_c = &out_c + alpha.view([b, 1, 1]) * (&out_r - half_h) + centre_col.view([b, 1, 1])
-        - half_w;
+    let src_c =
+        &out_c + alpha.view([b, 1, 1]) * (&out_r - half_h) + centre_col.view([b, 1, 1]) - half_w;
     // grid_sample with align_corners: -1 is the first pixel's centre, +1 the last's.
     let gx = src_c * (2.0 / (w - 1) as f64) - 1.0;
     let gy = src_r * (2.0 / (h - 1) as f64) - 1.0;
@@ -130,7 +132,8 @@ impl Pca {
         cov /= n as f64;
         let (values, vectors) = cov.linalg_eigh("L");
         // eigh sorts ascending: take the last `dims`, largest first.
-        let order = Tensor::arange_start(d - dims as i64, d, (Kind::Int64, data.device())).flip([0]);
+        let order =
+            Tensor::arange_start(d - dims as i64, d, (Kind::Int64, data.device())).flip([0]);
         Ok(Pca {
             mean,
             components: vectors.index_select(1, &order).to_kind(Kind::Float),

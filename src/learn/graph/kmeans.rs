@@ -9,8 +9,8 @@ use tch::{Device, Kind, Tensor};
 use super::knn::nearest;
 use crate::learn::LearnError;
 
-/// Points per distance block.
-const BLOCK: i64 = 8192;
+/// Points per distance block (65,536 × 50 centres is 13 MB).
+const BLOCK: i64 = 65_536;
 
 pub struct KMeans {
     /// `[k, D]`.
@@ -25,7 +25,10 @@ pub struct KMeans {
 /// Squared distances of every point to its nearest centre, and that centre.
 fn assign(points: &Tensor, centres: &Tensor) -> (Tensor, Tensor) {
     let n = points.size()[0];
-    let c_sq = centres.square().sum_dim_intlist(1, false, Kind::Float).view([1, -1]);
+    let c_sq = centres
+        .square()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .view([1, -1]);
     let c_t = centres.tr();
     let (mut dists, mut labels) = (Vec::new(), Vec::new());
     for start in (0..n).step_by(BLOCK as usize) {
@@ -54,16 +57,22 @@ fn sample(weights: &[f64], rng: &mut ChaCha8Rng) -> usize {
     weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
 }
 
-/// k-means++ centres, then Lloyd iterations until no point changes cluster or
-/// `max_iter`. Same seed, same result.
+/// k-means++ centres, then Lloyd iterations until at most one point in a thousand
+/// changes cluster, or `max_iter`. Same seed, same result.
 pub fn kmeans(points: &Tensor, k: usize, max_iter: usize, seed: u64) -> Result<KMeans, LearnError> {
     let size = points.size();
     let n = match size.as_slice() {
         &[n, d] if n > 0 && d > 0 => n as usize,
-        other => return Err(LearnError::Data(format!("k-means needs a non-empty [N, D] matrix, got {other:?}"))),
+        other => {
+            return Err(LearnError::Data(format!(
+                "k-means needs a non-empty [N, D] matrix, got {other:?}"
+            )))
+        }
     };
     if k == 0 || k > n {
-        return Err(LearnError::Data(format!("k-means with {k} clusters over {n} points")));
+        return Err(LearnError::Data(format!(
+            "k-means with {k} clusters over {n} points"
+        )));
     }
     let _guard = tch::no_grad_guard();
     let points = points.to_kind(Kind::Float);
@@ -72,12 +81,16 @@ pub fn kmeans(points: &Tensor, k: usize, max_iter: usize, seed: u64) -> Result<K
 
     let first = rng.random_range(0..n) as i64;
     let mut chosen = vec![first];
-    let mut min_d2 = (&points - points.get(first)).square().sum_dim_intlist(1, false, Kind::Float);
+    let mut min_d2 = (&points - points.get(first))
+        .square()
+        .sum_dim_intlist(1, false, Kind::Float);
     while chosen.len() < k {
         let weights: Vec<f64> = Vec::try_from(min_d2.to_device(Device::Cpu).to_kind(Kind::Double))?;
         let next = sample(&weights, &mut rng) as i64;
         chosen.push(next);
-        let d2 = (&points - points.get(next)).square().sum_dim_intlist(1, false, Kind::Float);
+        let d2 = (&points - points.get(next))
+            .square()
+            .sum_dim_intlist(1, false, Kind::Float);
         min_d2 = min_d2.minimum(&d2);
     }
     let mut centres = points.index_select(0, &Tensor::from_slice(&chosen).to_device(device));
@@ -85,23 +98,33 @@ pub fn kmeans(points: &Tensor, k: usize, max_iter: usize, seed: u64) -> Result<K
     let (mut d2, mut assignment) = assign(&points, &centres);
     let mut iterations = 0;
     while iterations < max_iter {
-        let counts = Tensor::zeros([k as i64], (Kind::Float, device))
-            .index_add(0, &assignment, &Tensor::ones([n as i64], (Kind::Float, device)));
+        let counts = Tensor::zeros([k as i64], (Kind::Float, device)).index_add(
+            0,
+            &assignment,
+            &Tensor::ones([n as i64], (Kind::Float, device)),
+        );
         let sums = Tensor::zeros_like(&centres).index_add(0, &assignment, &points);
         // An emptied cluster keeps its old centre.
         let empty = counts.eq(0.0).unsqueeze(1);
-        centres = (sums / counts.clamp_min(1.0).unsqueeze(1)).where_self(&empty.logical_not(), &centres);
+        centres =
+            (sums / counts.clamp_min(1.0).unsqueeze(1)).where_self(&empty.logical_not(), &centres);
         let (next_d2, next) = assign(&points, &centres);
         iterations += 1;
-        let changed = next.ne_tensor(&assignment).any().int64_value(&[]) != 0;
+        let changed = next.ne_tensor(&assignment).sum(Kind::Int64).int64_value(&[]) as usize;
         d2 = next_d2;
         assignment = next;
-        if !changed {
+        // Under one point in a thousand still moving: the centres have settled.
+        if changed * 1000 <= n {
             break;
         }
     }
     let inertia = d2.sum(Kind::Double).double_value(&[]);
-    Ok(KMeans { centres, assignment, inertia, iterations })
+    Ok(KMeans {
+        centres,
+        assignment,
+        inertia,
+        iterations,
+    })
 }
 
 /// For each centre, the nearest point not already taken by an earlier centre.
@@ -110,20 +133,32 @@ pub fn nearest_items(points: &Tensor, centres: &Tensor) -> Result<Vec<usize>, Le
     if k > n {
         return Err(LearnError::Data(format!("{k} centres but only {n} points")));
     }
-    let (_, idx) = nearest(&points.to_kind(Kind::Float), &centres.to_kind(Kind::Float), k, false)?;
+    let (_, idx) = nearest(
+        &points.to_kind(Kind::Float),
+        &centres.to_kind(Kind::Float),
+        k,
+        false,
+    )?;
     let idx: Vec<i64> = Vec::try_from(idx.to_device(Device::Cpu).view([-1]))?;
     let mut picked: Vec<usize> = Vec::with_capacity(k);
     for row in idx.chunks(k) {
         // k candidates per centre, so at most k − 1 of them can be taken already.
-        let free = row.iter().map(|&i| i as usize).find(|i| !picked.contains(i));
+        let free = row
+            .iter()
+            .map(|&i| i as usize)
+            .find(|i| !picked.contains(i));
         picked.push(free.expect("k candidates cannot all be taken by k − 1 picks"));
     }
     Ok(picked)
 }
 
 /// The cold-start batch: the items nearest the centres of a `count`-means clustering.
-pub fn kmeans_cold_start(points: &Tensor, count: usize, seed: u64) -> Result<Vec<usize>, LearnError> {
-    let km = kmeans(points, count, 100, seed)?;
+pub fn kmeans_cold_start(
+    points: &Tensor,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<usize>, LearnError> {
+    let km = kmeans(points, count, 50, seed)?;
     nearest_items(points, &km.centres)
 }
 
@@ -134,7 +169,9 @@ mod tests {
     #[test]
     fn sampling_follows_the_weights() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let picks: Vec<usize> = (0..200).map(|_| sample(&[0.0, 1.0, 0.0, 3.0], &mut rng)).collect();
+        let picks: Vec<usize> = (0..200)
+            .map(|_| sample(&[0.0, 1.0, 0.0, 3.0], &mut rng))
+            .collect();
         assert!(picks.iter().all(|&p| p == 1 || p == 3));
         let threes = picks.iter().filter(|&&p| p == 3).count();
         assert!((120..185).contains(&threes), "{threes}");

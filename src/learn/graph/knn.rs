@@ -16,7 +16,12 @@ const BLOCK: i64 = 1024;
 /// The `k` nearest rows of `base` to each row of `queries` (both `[·, D]` float on one
 /// device): squared distances `[M, k]` ascending and indices `[M, k]` (i64). With
 /// `exclude_self`, `queries` must be `base` and a row is never its own neighbour.
-pub fn nearest(base: &Tensor, queries: &Tensor, k: usize, exclude_self: bool) -> Result<(Tensor, Tensor), LearnError> {
+pub fn nearest(
+    base: &Tensor,
+    queries: &Tensor,
+    k: usize,
+    exclude_self: bool,
+) -> Result<(Tensor, Tensor), LearnError> {
     let (n, d) = matrix_shape(base, "base")?;
     let (m, dq) = matrix_shape(queries, "queries")?;
     let available = if exclude_self { n - 1 } else { n };
@@ -28,18 +33,25 @@ pub fn nearest(base: &Tensor, queries: &Tensor, k: usize, exclude_self: bool) ->
     let _guard = tch::no_grad_guard();
     let base = base.to_kind(Kind::Float);
     let base_t = base.tr().contiguous();
-    let base_sq = base.square().sum_dim_intlist(1, false, Kind::Float).view([1, n]);
+    let base_sq = base
+        .square()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .view([1, n]);
     let (mut dists, mut indices) = (Vec::new(), Vec::new());
     for start in (0..m).step_by(BLOCK as usize) {
         let len = BLOCK.min(m - start);
         let q = queries.narrow(0, start, len).to_kind(Kind::Float);
-        let q_sq = q.square().sum_dim_intlist(1, true, Kind::Float);
-        let d2 = q.mm(&base_t) * -2.0 + q_sq + &base_sq;
+        // ‖b‖² − 2qb in one BLAS call; ‖q‖² is the same along a row, added after top-k.
+        let partial = base_sq.addmm(&(&q * -2.0), &base_t);
         if exclude_self {
-            let _ = d2.narrow(1, start, len).diagonal(0, 0, 1).fill_(f64::INFINITY);
+            let _ = partial
+                .narrow(1, start, len)
+                .diagonal(0, 0, 1)
+                .fill_(f64::INFINITY);
         }
-        let (values, idx) = d2.topk(k as i64, 1, false, true);
-        dists.push(values.clamp_min(0.0));
+        let (values, idx) = partial.topk(k as i64, 1, false, true);
+        let q_sq = q.square().sum_dim_intlist(1, true, Kind::Float);
+        dists.push((values + q_sq).clamp_min(0.0));
         indices.push(idx);
     }
     Ok((Tensor::cat(&dists, 0), Tensor::cat(&indices, 0)))
@@ -48,7 +60,9 @@ pub fn nearest(base: &Tensor, queries: &Tensor, k: usize, exclude_self: bool) ->
 fn matrix_shape(t: &Tensor, what: &str) -> Result<(i64, i64), LearnError> {
     match t.size().as_slice() {
         &[n, d] if n > 0 && d > 0 => Ok((n, d)),
-        other => Err(LearnError::Data(format!("{what}: need a non-empty [N, D] matrix, got {other:?}"))),
+        other => Err(LearnError::Data(format!(
+            "{what}: need a non-empty [N, D] matrix, got {other:?}"
+        ))),
     }
 }
 
@@ -85,13 +99,23 @@ impl KnnGraph {
             triples.push((i, j as u32, wij));
             triples.push((j as u32, i, wij));
         }
-        Ok(Self::from_csr(Csr::from_triples(n, &triples), k, embeddings.device()))
+        Ok(Self::from_csr(
+            Csr::from_triples(n, &triples),
+            k,
+            embeddings.device(),
+        ))
     }
 
     fn from_csr(weights: Csr, k: usize, device: Device) -> KnnGraph {
         let degree = Tensor::from_slice(&weights.row_sums()).to_device(device);
         let cuda = (device != Device::Cpu).then(|| weights.to_sparse_tensor(device));
-        KnnGraph { k, weights, degree, device, cuda }
+        KnnGraph {
+            k,
+            weights,
+            degree,
+            device,
+            cuda,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -167,7 +191,9 @@ impl Neighbours {
     pub fn classify(&self, pool_scores: &Tensor) -> Tensor {
         let (m, k) = (self.index.size()[0], self.index.size()[1]);
         let c = pool_scores.size()[1];
-        let gathered = pool_scores.index_select(0, &self.index.view([-1])).view([m, k, c]);
+        let gathered = pool_scores
+            .index_select(0, &self.index.view([-1]))
+            .view([m, k, c]);
         (gathered * self.weight.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float)
     }
 }
@@ -196,9 +222,19 @@ mod tests {
     #[test]
     fn graph_is_symmetric_with_weights_in_range() {
         let g = KnnGraph::build(&line(20), 3).unwrap();
-        let dense = g.weights.to_sparse_tensor(Device::Cpu).to_dense(None, false);
+        let dense = g
+            .weights
+            .to_sparse_tensor(Device::Cpu)
+            .to_dense(None, false);
         assert!((&dense - dense.tr()).abs().max().double_value(&[]) < 1e-6);
-        assert_eq!(dense.diagonal(0, 0, 1).abs().sum(Kind::Float).double_value(&[]), 0.0);
+        assert_eq!(
+            dense
+                .diagonal(0, 0, 1)
+                .abs()
+                .sum(Kind::Float)
+                .double_value(&[]),
+            0.0
+        );
         // Each edge is at most e^0 + e^0 (both directions) and at least one direction's.
         assert!(dense.max().double_value(&[]) <= 2.0 + 1e-6);
         let back = KnnGraph::from_bytes(&g.to_bytes(), Device::Cpu).unwrap();
@@ -211,10 +247,17 @@ mod tests {
         let pool = line(10);
         let queries = Tensor::from_slice(&[0.2f32, 8.9]).view([2, 1]);
         let nb = Neighbours::find(&pool, &queries, 3).unwrap();
-        let sums: Vec<f32> = Vec::try_from(nb.weight.sum_dim_intlist(1, false, Kind::Float)).unwrap();
+        let sums: Vec<f32> =
+            Vec::try_from(nb.weight.sum_dim_intlist(1, false, Kind::Float)).unwrap();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
         // Scores: class 0 for points < 5, class 1 above.
-        let scores = Tensor::cat(&[line(10).lt(5.0).to_kind(Kind::Float), line(10).ge(5.0).to_kind(Kind::Float)], 1);
+        let scores = Tensor::cat(
+            &[
+                line(10).lt(5.0).to_kind(Kind::Float),
+                line(10).ge(5.0).to_kind(Kind::Float),
+            ],
+            1,
+        );
         let pred: Vec<i64> = Vec::try_from(nb.classify(&scores).argmax(1, false)).unwrap();
         assert_eq!(pred, vec![0, 1]);
     }

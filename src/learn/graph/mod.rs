@@ -13,6 +13,7 @@
 //! let round = pg.propagate(Propagation::Poisson, &labels, classes, CgOptions::default())?;
 //! ```
 
+pub mod cg_cpu;
 pub mod csr;
 pub mod embed;
 pub mod kmeans;
@@ -64,7 +65,11 @@ impl PoolGraph {
     }
 
     /// Uses a graph built (or loaded from a cache) before.
-    pub fn with_graph(graph: KnnGraph, pool: &Tensor, test: Option<&Tensor>) -> Result<PoolGraph, LearnError> {
+    pub fn with_graph(
+        graph: KnnGraph,
+        pool: &Tensor,
+        test: Option<&Tensor>,
+    ) -> Result<PoolGraph, LearnError> {
         if pool.size().first().copied() != Some(graph.len() as i64) {
             return Err(LearnError::Data(format!(
                 "the graph has {} nodes but the pool {:?} rows",
@@ -72,8 +77,14 @@ impl PoolGraph {
                 pool.size().first()
             )));
         }
-        let test = test.map(|t| Neighbours::find(pool, t, graph.k)).transpose()?;
-        Ok(PoolGraph { graph, test, last: Vec::new() })
+        let test = test
+            .map(|t| Neighbours::find(pool, t, graph.k))
+            .transpose()?;
+        Ok(PoolGraph {
+            graph,
+            test,
+            last: Vec::new(),
+        })
     }
 
     /// Propagates `labeled` (pool index, class) over the graph, warm-started from this
@@ -114,6 +125,10 @@ pub fn accuracy(scores: &Tensor, truth: &[u16]) -> f64 {
     }
     let pred: Vec<i64> = Vec::try_from(scores.argmax(1, false).to_device(tch::Device::Cpu))
         .expect("argmax gives i64");
-    let hits = pred.iter().zip(truth).filter(|(p, t)| **p == **t as i64).count();
+    let hits = pred
+        .iter()
+        .zip(truth)
+        .filter(|(p, t)| **p == **t as i64)
+        .count();
     hits as f64 / truth.len() as f64
 }

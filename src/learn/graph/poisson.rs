@@ -3,8 +3,9 @@
 //! comparison. Both solve a Laplacian system by conjugate gradient, one column per
 //! class run side by side, warm-started from the last round's solution.
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
+use super::cg_cpu;
 use super::knn::KnnGraph;
 use crate::learn::LearnError;
 
@@ -19,7 +20,10 @@ pub struct CgOptions {
 impl Default for CgOptions {
     fn default() -> Self {
         // Class decisions settle long before 1e-6; 1e-3 keeps a round well under 1 s.
-        CgOptions { tol: 1e-3, max_iter: 500 }
+        CgOptions {
+            tol: 1e-3,
+            max_iter: 500,
+        }
     }
 }
 
@@ -71,12 +75,20 @@ pub fn conjugate_gradient(
     (x, iterations, residual)
 }
 
-fn check_labels(graph: &KnnGraph, labeled: &[(usize, u16)], classes: usize) -> Result<(), LearnError> {
+fn check_labels(
+    graph: &KnnGraph,
+    labeled: &[(usize, u16)],
+    classes: usize,
+) -> Result<(), LearnError> {
     if classes == 0 {
-        return Err(LearnError::Data("propagation needs at least one class".into()));
+        return Err(LearnError::Data(
+            "propagation needs at least one class".into(),
+        ));
     }
     if labeled.is_empty() {
-        return Err(LearnError::Data("propagation needs at least one label".into()));
+        return Err(LearnError::Data(
+            "propagation needs at least one label".into(),
+        ));
     }
     for &(i, c) in labeled {
         if i >= graph.len() || c as usize >= classes {
@@ -89,10 +101,56 @@ fn check_labels(graph: &KnnGraph, labeled: &[(usize, u16)], classes: usize) -> R
     Ok(())
 }
 
+/// Solves `F L F X = B` (`F` = diagonal of `free` `[n, 1]`, all ones when `None`) from
+/// `x0`: with the fused CPU loops of `cg_cpu` (`fused`) or with tensor ops on the
+/// graph's device. Rows outside `free` come back zero.
+pub(crate) fn solve_laplacian(
+    graph: &KnnGraph,
+    b: &Tensor,
+    x0: Tensor,
+    free: Option<&Tensor>,
+    opts: CgOptions,
+    fused: bool,
+) -> Result<(Tensor, usize, f64), LearnError> {
+    if !fused {
+        let inv_degree = graph.degree.clamp_min(1e-12).reciprocal();
+        let x0 = match free {
+            Some(f) => x0 * f,
+            None => x0,
+        };
+        let apply = |x: &Tensor| match free {
+            Some(f) => graph.laplacian_matmul(&(x * f)) * f,
+            None => graph.laplacian_matmul(x),
+        };
+        return Ok(conjugate_gradient(apply, b, &inv_degree, x0, opts));
+    }
+    let shape = b.size();
+    let to_vec = |t: &Tensor| -> Result<Vec<f32>, LearnError> {
+        Ok(Vec::try_from(t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]))?)
+    };
+    let free: Option<Vec<bool>> = free
+        .map(|f| Ok::<_, LearnError>(to_vec(f)?.into_iter().map(|v| v != 0.0).collect()))
+        .transpose()?;
+    let mut x = to_vec(&x0)?;
+    let (iterations, residual) = cg_cpu::solve(
+        &graph.weights,
+        &graph.weights.row_sums(),
+        free.as_deref(),
+        &to_vec(b)?,
+        &mut x,
+        shape[1] as usize,
+        opts,
+    );
+    let x = Tensor::from_slice(&x).view([shape[0], shape[1]]).to_device(graph.device());
+    Ok((x, iterations, residual))
+}
+
 fn onehot_rows(graph: &KnnGraph, labeled: &[(usize, u16)], classes: usize) -> (Tensor, Tensor) {
     let device = graph.device();
-    let idx = Tensor::from_slice(&labeled.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>()).to_device(device);
-    let cls = Tensor::from_slice(&labeled.iter().map(|&(_, c)| c as i64).collect::<Vec<_>>()).to_device(device);
+    let idx = Tensor::from_slice(&labeled.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>())
+        .to_device(device);
+    let cls = Tensor::from_slice(&labeled.iter().map(|&(_, c)| c as i64).collect::<Vec<_>>())
+        .to_device(device);
     (idx, cls.one_hot(classes as i64).to_kind(Kind::Float))
 }
 
@@ -124,17 +182,16 @@ pub fn poisson(
     let rows = &balanced - balanced.mean_dim(0, true, Kind::Float);
     let source = Tensor::zeros([graph.len() as i64, classes as i64], (Kind::Float, device))
         .index_add(0, &idx, &rows);
-    let inv_degree = graph.degree.clamp_min(1e-12).reciprocal();
-    let (u, iterations, residual) = conjugate_gradient(
-        |x| graph.laplacian_matmul(x),
-        &source,
-        &inv_degree,
-        warm_or_zero(graph, classes, warm),
-        opts,
-    );
+    let x0 = warm_or_zero(graph, classes, warm);
+    let fused = graph.device() == Device::Cpu;
+    let (u, iterations, residual) = solve_laplacian(graph, &source, x0, None, opts, fused)?;
     let mean = (&u * graph.degree.unsqueeze(1)).sum_dim_intlist(0, true, Kind::Float)
         / graph.degree.sum(Kind::Float);
-    Ok(Solution { scores: u - mean, iterations, residual })
+    Ok(Solution {
+        scores: u - mean,
+        iterations,
+        residual,
+    })
 }
 
 /// Laplace (harmonic) propagation: labeled items clamped to their one-hot label, every
@@ -151,20 +208,23 @@ pub fn laplace(
     let device = graph.device();
     let n = graph.len() as i64;
     let (idx, onehot) = onehot_rows(graph, labeled, classes);
-    let clamped = Tensor::zeros([n, classes as i64], (Kind::Float, device)).index_copy(0, &idx, &onehot);
+    let clamped =
+        Tensor::zeros([n, classes as i64], (Kind::Float, device)).index_copy(0, &idx, &onehot);
     let free = Tensor::ones([n, 1], (Kind::Float, device)).index_fill(0, &idx, 0.0);
-    let apply = |x: &Tensor| graph.laplacian_matmul(&(x * &free)) * &free;
     let rhs = graph.weight_matmul(&clamped) * &free;
-    let inv_degree = graph.degree.clamp_min(1e-12).reciprocal();
-    let x0 = warm_or_zero(graph, classes, warm) * &free;
-    let (u, iterations, residual) = conjugate_gradient(apply, &rhs, &inv_degree, x0, opts);
-    Ok(Solution { scores: u * &free + clamped, iterations, residual })
+    let x0 = warm_or_zero(graph, classes, warm);
+    let fused = graph.device() == Device::Cpu;
+    let (u, iterations, residual) = solve_laplacian(graph, &rhs, x0, Some(&free), opts, fused)?;
+    Ok(Solution {
+        scores: u * &free + clamped,
+        iterations,
+        residual,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
 
     #[test]
     fn cg_matches_a_dense_solve() {
@@ -174,15 +234,51 @@ mod tests {
         let b = Tensor::randn([30, 3], (Kind::Float, Device::Cpu));
         let inv_diag = a.diagonal(0, 0, 1).reciprocal();
         let x0 = Tensor::zeros([30, 3], (Kind::Float, Device::Cpu));
-        let opts = CgOptions { tol: 1e-6, max_iter: 200 };
+        let opts = CgOptions {
+            tol: 1e-6,
+            max_iter: 200,
+        };
         let (x, iters, residual) = conjugate_gradient(|x| a.mm(x), &b, &inv_diag, x0, opts);
         let exact = Tensor::linalg_solve(&a.to_kind(Kind::Double), &b.to_kind(Kind::Double), true);
-        let err = (x.to_kind(Kind::Double) - &exact).abs().max().double_value(&[]);
-        assert!(residual <= 1e-6 && iters > 0 && iters <= 30, "{iters} iterations, residual {residual}");
+        let err = (x.to_kind(Kind::Double) - &exact)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(
+            residual <= 1e-6 && iters > 0 && iters <= 30,
+            "{iters} iterations, residual {residual}"
+        );
         assert!(err < 1e-4, "max error {err}");
         // Warm-started at the answer, it stops at once.
-        let (_, again, _) = conjugate_gradient(|y| a.mm(y), &b, &inv_diag, exact.to_kind(Kind::Float), opts);
+        let (_, again, _) =
+            conjugate_gradient(|y| a.mm(y), &b, &inv_diag, exact.to_kind(Kind::Float), opts);
         assert!(again <= 1, "{again}");
+    }
+
+    #[test]
+    fn fused_cpu_loops_match_the_tensor_solver() {
+        tch::manual_seed(4);
+        let pts = Tensor::randn([200, 3], (Kind::Float, Device::Cpu));
+        let g = KnnGraph::build(&pts, 6).unwrap();
+        let opts = CgOptions { tol: 1e-6, max_iter: 1000 };
+        let b = Tensor::randn([200, 2], (Kind::Float, Device::Cpu));
+        let b = &b - b.mean_dim(0, true, Kind::Float);
+        let free = Tensor::ones([200, 1], (Kind::Float, Device::Cpu))
+            .index_fill(0, &Tensor::from_slice(&[3i64, 50, 120]), 0.0);
+        for mask in [None, Some(&free)] {
+            let rhs = match mask {
+                Some(f) => &b * f,
+                None => b.shallow_clone(),
+            };
+            let x0 = Tensor::zeros([200, 2], (Kind::Float, Device::Cpu));
+            let (a, _, ra) = solve_laplacian(&g, &rhs, x0.copy(), mask, opts, true).unwrap();
+            let (t, _, rt) = solve_laplacian(&g, &rhs, x0, mask, opts, false).unwrap();
+            assert!(ra <= 1e-6 && rt <= 1e-6, "residuals {ra} {rt}");
+            // Without a mask the answer is fixed only up to a constant per column.
+            let centre = |x: Tensor| &x - x.mean_dim(0, true, Kind::Float);
+            let diff = (centre(a) - centre(t)).abs().max().double_value(&[]);
+            assert!(diff < 1e-3, "fused and tensor solutions differ by {diff}");
+        }
     }
 
     #[test]
