@@ -28,7 +28,10 @@ fn imagenet_head_names_the_dog_breeds() {
         label_pattern: Some(r"^n\d+_(.+)\.JPEG$".into()),
         ..Default::default()
     };
-    let spec = DecodeSpec { channels: 3, size: 224 };
+    let spec = DecodeSpec {
+        channels: 3,
+        size: 224,
+    };
     let loaded = dataset::load(&dogs, &opts, Some(spec), cache.path()).unwrap();
     assert_eq!(loaded.pool.items.len(), 118);
 
@@ -37,7 +40,13 @@ fn imagenet_head_names_the_dog_breeds() {
     let images = Tensor::from_slice(&loaded.pool_pixels.data).view([n, 3, 224, 224]);
     let features = net.features(&images).unwrap();
     assert_eq!(features.size(), [n, FEATURE_DIM]);
-    let predicted = Vec::<i64>::try_from(net.imagenet_logits(&features).unwrap().argmax(1, false).to_kind(Kind::Int64)).unwrap();
+    let predicted = Vec::<i64>::try_from(
+        net.imagenet_logits(&features)
+            .unwrap()
+            .argmax(1, false)
+            .to_kind(Kind::Int64),
+    )
+    .unwrap();
 
     // ImageNet's dog classes are 151..=268, in the order of their sorted synset ids.
     let synset = |id: &str| id.split('_').next().unwrap().to_string();
@@ -51,5 +60,8 @@ fn imagenet_head_names_the_dog_breeds() {
         .filter(|(item, &p)| p == 151 + synsets.binary_search(&synset(&item.id)).unwrap() as i64)
         .count();
     eprintln!("EfficientNet-Lite0 top-1 on the 118 dog photos: {correct}/118");
-    assert!(correct >= 98, "top-1 {correct}/118 is far below the reference 104/118");
+    assert!(
+        correct >= 100,
+        "top-1 {correct}/118 is far below the reference 104/118"
+    );
 }

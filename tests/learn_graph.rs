@@ -26,18 +26,21 @@ fn blobs(centres: &[[f32; 2]], per: i64, sd: f64, seed: i64) -> (Tensor, Vec<u16
 }
 
 const CENTRES: [[f32; 2]; 3] = [[0.0, 0.0], [10.0, 0.0], [5.0, 9.0]];
+/// Blobs close enough that their graph is one connected piece.
+const NEAR: [[f32; 2]; 3] = [[0.0, 0.0], [5.0, 0.0], [2.5, 4.5]];
 
 #[test]
 fn one_label_per_blob_classifies_every_point() {
-    let (points, truth) = blobs(&CENTRES, 100, 1.0, 1);
-    let (test, test_truth) = blobs(&CENTRES, 20, 1.0, 2);
-    let mut pg = PoolGraph::build(&points, Some(&test), 8).unwrap();
-    let labeled = [(0usize, 0u16), (100, 1), (200, 2)];
+    let (points, truth) = blobs(&NEAR, 150, 1.0, 1);
+    let (test, test_truth) = blobs(&NEAR, 30, 1.0, 2);
+    let mut pg = PoolGraph::build(&points, Some(&test), 10).unwrap();
+    assert_eq!(pg.graph.components, 1);
+    let labeled = [(0usize, 0u16), (150, 1), (300, 2)];
     for method in [Propagation::Poisson, Propagation::Laplace] {
         let round = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
-        println!("{method:?}: pool {} test {} iters {} residual {}", accuracy(&round.pool, &truth), accuracy(round.test.as_ref().unwrap(), &test_truth), round.iterations, round.residual);
-        assert_eq!(accuracy(&round.pool, &truth), 1.0, "{method:?} on the pool");
-        assert_eq!(accuracy(round.test.as_ref().unwrap(), &test_truth), 1.0, "{method:?} on test");
+        let (on_pool, on_test) = (accuracy(&round.pool, &truth), accuracy(round.test.as_ref().unwrap(), &test_truth));
+        // The blobs touch: a few points in the overlap may go either way.
+        assert!(on_pool > 0.95 && on_test > 0.93, "{method:?}: pool {on_pool}, test {on_test}");
         assert!(round.iterations > 0);
         // The next round starts from this one's answer and needs fewer iterations.
         let again = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
@@ -46,15 +49,32 @@ fn one_label_per_blob_classifies_every_point() {
 }
 
 #[test]
+fn separate_blobs_each_take_their_label() {
+    // Far apart: every blob is its own component of the graph.
+    let (points, truth) = blobs(&CENTRES, 100, 1.0, 1);
+    let (test, test_truth) = blobs(&CENTRES, 20, 1.0, 2);
+    let mut pg = PoolGraph::build(&points, Some(&test), 8).unwrap();
+    assert_eq!(pg.graph.components, 3);
+    let labeled = [(0usize, 0u16), (100, 1), (200, 2)];
+    for method in [Propagation::Poisson, Propagation::Laplace] {
+        let round = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
+        assert_eq!(accuracy(&round.pool, &truth), 1.0, "{method:?} on the pool");
+        assert_eq!(accuracy(round.test.as_ref().unwrap(), &test_truth), 1.0, "{method:?} on test");
+    }
+}
+
+#[test]
 fn poisson_balances_classes_with_unequal_label_counts() {
     // Blob 0 gets 15 labels, the others one each: without the 1/count weights, blob 0's
     // source would swamp the rest.
-    let (points, truth) = blobs(&CENTRES, 100, 1.5, 3);
+    let (points, truth) = blobs(&NEAR, 100, 1.0, 3);
     let mut labeled: Vec<(usize, u16)> = (0..15).map(|i| (i, 0)).collect();
     labeled.extend([(100, 1), (200, 2)]);
-    let graph = KnnGraph::build(&points, 8).unwrap();
+    let graph = KnnGraph::build(&points, 10).unwrap();
+    assert_eq!(graph.components, 1);
     let solution = glean::learn::graph::poisson(&graph, &labeled, 3, None, CgOptions::default()).unwrap();
-    assert!(accuracy(&solution.scores, &truth) > 0.99);
+    let acc = accuracy(&solution.scores, &truth);
+    assert!(acc > 0.95, "accuracy {acc}");
 }
 
 #[test]
@@ -164,5 +184,6 @@ fn twenty_kmeans_labels_on_real_digits() {
     assert!(p_acc > POISSON_BAR, "Poisson test accuracy {p_acc}");
 }
 
-/// Measured: see the report; a safe margin below it.
-const POISSON_BAR: f64 = 0.0;
+/// Measured 0.887 (Laplace 0.893) with seed 1; the bar sits well below, far above
+/// chance (0.10).
+const POISSON_BAR: f64 = 0.75;

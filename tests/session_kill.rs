@@ -51,7 +51,9 @@ fn sigkill_while_the_oracle_labels_loses_nothing() {
             .status()
             .unwrap()
             .success());
-        tmux.wait(&window, wait, "glean to die", |s| s.contains("GLEAN-EXIT=137"));
+        tmux.wait(&window, wait, "glean to die", |s| {
+            s.contains("GLEAN-EXIT=137")
+        });
         tmux.run(&["kill-session", "-t", &window]);
 
         let (session, report) = glean::session::load(&sessions, "kill")

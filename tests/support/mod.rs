@@ -51,7 +51,13 @@ impl Tmux {
     }
 
     /// Wait until the screen satisfies `ok`; panics with the screen after `timeout`.
-    pub fn wait(&self, name: &str, timeout: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub fn wait(
+        &self,
+        name: &str,
+        timeout: Duration,
+        what: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen(name);
@@ -71,7 +77,6 @@ impl Drop for Tmux {
         self.run(&["kill-server"]);
     }
 }
-
 
 /// A shell command line that runs glean with every folder it writes inside `dirs`, the
 /// halfblock renderer (no terminal queries), and prints its exit code when it ends.

@@ -47,7 +47,8 @@ pub fn solve(
         rr.iter()
             .zip(&b_norm)
             .map(|(s, bn)| s.sqrt() / bn)
-            .fold(0.0, f64::max)
+            // NaN (a diverged solve) must not be hidden by max().
+            .fold(0.0, |a: f64, b| if b.is_nan() || a.is_nan() { f64::NAN } else { a.max(b) })
     };
 
     let mut ap = vec![0f32; n * c];

@@ -85,6 +85,40 @@ impl Csr {
             .collect()
     }
 
+    /// Connected components (union-find over the edges): each node's component,
+    /// numbered in order of first appearance, and the count.
+    pub fn components(&self) -> (Vec<i64>, usize) {
+        let mut parent: Vec<u32> = (0..self.n as u32).collect();
+        fn root(parent: &mut [u32], mut i: u32) -> u32 {
+            while parent[i as usize] != i {
+                parent[i as usize] = parent[parent[i as usize] as usize];
+                i = parent[i as usize];
+            }
+            i
+        }
+        for i in 0..self.n {
+            for &j in &self.col[self.row_ptr[i] as usize..self.row_ptr[i + 1] as usize] {
+                let (a, b) = (root(&mut parent, i as u32), root(&mut parent, j));
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+            }
+        }
+        let mut number = vec![u32::MAX; self.n];
+        let mut count = 0usize;
+        let labels = (0..self.n as u32)
+            .map(|i| {
+                let r = root(&mut parent, i) as usize;
+                if number[r] == u32::MAX {
+                    number[r] = count as u32;
+                    count += 1;
+                }
+                number[r] as i64
+            })
+            .collect();
+        (labels, count)
+    }
+
     /// `W · X` for `X = [n, c]` float (any device: the CPU loop for CPU tensors, the
     /// given CUDA sparse matrix otherwise).
     pub fn matmul(&self, x: &Tensor, cuda: Option<&Tensor>) -> Tensor {
@@ -245,6 +279,9 @@ mod tests {
         assert_eq!(m.col, vec![1, 0, 2, 1]);
         assert_eq!(m.val, vec![1.5, 1.0, 2.0, 2.0]);
         assert_eq!(m.row_sums(), vec![1.5, 3.0, 2.0]);
+        assert_eq!(m.components(), (vec![0, 0, 0], 1));
+        let split = Csr::from_triples(4, &[(0, 2, 1.0), (2, 0, 1.0), (1, 3, 1.0), (3, 1, 1.0)]);
+        assert_eq!(split.components(), (vec![0, 1, 0, 1], 2));
     }
 
     #[test]

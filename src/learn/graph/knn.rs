@@ -79,6 +79,10 @@ pub struct KnnGraph {
     pub weights: Csr,
     /// Row sums of `weights`, `[n]` float on `device`.
     pub degree: Tensor,
+    /// Each node's connected component, `[n]` i64 on `device`, and how many there are:
+    /// Poisson learning solves each component on its own.
+    pub component: Tensor,
+    pub components: usize,
     device: Device,
     /// The sparse tensor the CUDA product uses (None on the CPU).
     cuda: Option<Tensor>,
@@ -109,10 +113,14 @@ impl KnnGraph {
     fn from_csr(weights: Csr, k: usize, device: Device) -> KnnGraph {
         let degree = Tensor::from_slice(&weights.row_sums()).to_device(device);
         let cuda = (device != Device::Cpu).then(|| weights.to_sparse_tensor(device));
+        let (labels, components) = weights.components();
+        let component = Tensor::from_slice(&labels).to_device(device);
         KnnGraph {
             k,
             weights,
             degree,
+            component,
+            components,
             device,
             cuda,
         }

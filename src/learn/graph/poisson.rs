@@ -145,6 +145,29 @@ pub(crate) fn solve_laplacian(
     Ok((x, iterations, residual))
 }
 
+fn diverged(residual: f64) -> Result<(), LearnError> {
+    if residual.is_finite() {
+        Ok(())
+    } else {
+        Err(LearnError::Other(format!("graph propagation diverged (residual {residual})")))
+    }
+}
+
+/// For rows `values` `[r, c]` in components `comp` `[r]`: each row's component mean
+/// (weighted by `weight` `[r]` when given), `[r, c]`.
+fn per_component_mean(graph: &KnnGraph, comp: &Tensor, values: &Tensor, weight: Option<&Tensor>) -> Tensor {
+    let (count, c) = (graph.components as i64, values.size()[1]);
+    let device = graph.device();
+    let weight = match weight {
+        Some(w) => w.shallow_clone(),
+        None => Tensor::ones([values.size()[0]], (Kind::Float, device)),
+    };
+    let sums = Tensor::zeros([count, c], (Kind::Float, device))
+        .index_add(0, comp, &(values * weight.unsqueeze(1)));
+    let totals = Tensor::zeros([count], (Kind::Float, device)).index_add(0, comp, &weight);
+    (sums / totals.clamp_min(1e-30).unsqueeze(1)).index_select(0, comp)
+}
+
 fn onehot_rows(graph: &KnnGraph, labeled: &[(usize, u16)], classes: usize) -> (Tensor, Tensor) {
     let device = graph.device();
     let idx = Tensor::from_slice(&labeled.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>())
@@ -179,16 +202,29 @@ pub fn poisson(
     let (idx, onehot) = onehot_rows(graph, labeled, classes);
     let counts = onehot.sum_dim_intlist(0, true, Kind::Float).clamp_min(1.0);
     let balanced = &onehot / counts;
-    let rows = &balanced - balanced.mean_dim(0, true, Kind::Float);
+    // Sources sum to zero in every connected component (else that component's system
+    // has no solution): subtract each component's mean over its labeled items.
+    let comp_of_label = graph.component.index_select(0, &idx);
+    let component_mean = per_component_mean(graph, &comp_of_label, &balanced, None);
+    let rows = &balanced - &component_mean;
     let source = Tensor::zeros([graph.len() as i64, classes as i64], (Kind::Float, device))
         .index_add(0, &idx, &rows);
     let x0 = warm_or_zero(graph, classes, warm);
     let fused = graph.device() == Device::Cpu;
     let (u, iterations, residual) = solve_laplacian(graph, &source, x0, None, opts, fused)?;
-    let mean = (&u * graph.degree.unsqueeze(1)).sum_dim_intlist(0, true, Kind::Float)
-        / graph.degree.sum(Kind::Float);
+    diverged(residual)?;
+    // Fix the free constant of each component: zero degree-weighted mean.
+    let mean = per_component_mean(graph, &graph.component, &u, Some(&graph.degree));
+    // A component whose labels are all one class has no source left, so u = 0 there:
+    // a vanishing multiple of the component's mean source breaks that tie (and only
+    // that tie) in favour of its labels.
+    let comp_source = Tensor::zeros([graph.components as i64, classes as i64], (Kind::Float, device))
+        .index_copy(0, &comp_of_label, &component_mean)
+        .index_select(0, &graph.component);
+    let u = u - mean;
+    let scale = 1e-6 * (u.abs().max().double_value(&[]) + 1e-12);
     Ok(Solution {
-        scores: u - mean,
+        scores: u + comp_source * scale,
         iterations,
         residual,
     })
@@ -215,6 +251,7 @@ pub fn laplace(
     let x0 = warm_or_zero(graph, classes, warm);
     let fused = graph.device() == Device::Cpu;
     let (u, iterations, residual) = solve_laplacian(graph, &rhs, x0, Some(&free), opts, fused)?;
+    diverged(residual)?;
     Ok(Solution {
         scores: u * &free + clamped,
         iterations,
