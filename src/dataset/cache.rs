@@ -15,7 +15,8 @@ use super::{DecodeSpec, Fingerprint, ScanOptions, SkipReason, Skipped};
 
 const MAGIC: &[u8; 8] = b"GLNPOOL\n";
 /// Bump when the file layout or the decoding changes.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// (2: photos keep the ImageNet centre crop.)
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// What the cache file says besides the pixels.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
