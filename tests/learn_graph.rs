@@ -7,8 +7,8 @@ use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::graph::{
-    accuracy, conjugate_gradient, deskew, digit_embeddings, kmeans, kmeans_cold_start,
-    CgOptions, KnnGraph, PoolGraph, Propagation,
+    accuracy, conjugate_gradient, deskew, digit_embeddings, kmeans, kmeans_cold_start, CgOptions,
+    KnnGraph, PoolGraph, Propagation,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -37,14 +37,27 @@ fn one_label_per_blob_classifies_every_point() {
     assert_eq!(pg.graph.components, 1);
     let labeled = [(0usize, 0u16), (150, 1), (300, 2)];
     for method in [Propagation::Poisson, Propagation::Laplace] {
-        let round = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
-        let (on_pool, on_test) = (accuracy(&round.pool, &truth), accuracy(round.test.as_ref().unwrap(), &test_truth));
+        let round = pg
+            .propagate(method, &labeled, 3, CgOptions::default())
+            .unwrap();
+        let (on_pool, on_test) = (
+            accuracy(&round.pool, &truth),
+            accuracy(round.test.as_ref().unwrap(), &test_truth),
+        );
         // The blobs touch: a few points in the overlap may go either way.
-        assert!(on_pool > 0.95 && on_test > 0.93, "{method:?}: pool {on_pool}, test {on_test}");
+        assert!(
+            on_pool > 0.95 && on_test > 0.93,
+            "{method:?}: pool {on_pool}, test {on_test}"
+        );
         assert!(round.iterations > 0);
         // The next round starts from this one's answer and needs fewer iterations.
-        let again = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
-        assert!(again.iterations < round.iterations, "{method:?}: warm start did not help");
+        let again = pg
+            .propagate(method, &labeled, 3, CgOptions::default())
+            .unwrap();
+        assert!(
+            again.iterations < round.iterations,
+            "{method:?}: warm start did not help"
+        );
     }
 }
 
@@ -57,9 +70,15 @@ fn separate_blobs_each_take_their_label() {
     assert_eq!(pg.graph.components, 3);
     let labeled = [(0usize, 0u16), (100, 1), (200, 2)];
     for method in [Propagation::Poisson, Propagation::Laplace] {
-        let round = pg.propagate(method, &labeled, 3, CgOptions::default()).unwrap();
+        let round = pg
+            .propagate(method, &labeled, 3, CgOptions::default())
+            .unwrap();
         assert_eq!(accuracy(&round.pool, &truth), 1.0, "{method:?} on the pool");
-        assert_eq!(accuracy(round.test.as_ref().unwrap(), &test_truth), 1.0, "{method:?} on test");
+        assert_eq!(
+            accuracy(round.test.as_ref().unwrap(), &test_truth),
+            1.0,
+            "{method:?} on test"
+        );
     }
 }
 
@@ -72,7 +91,8 @@ fn poisson_balances_classes_with_unequal_label_counts() {
     labeled.extend([(100, 1), (200, 2)]);
     let graph = KnnGraph::build(&points, 10).unwrap();
     assert_eq!(graph.components, 1);
-    let solution = glean::learn::graph::poisson(&graph, &labeled, 3, None, CgOptions::default()).unwrap();
+    let solution =
+        glean::learn::graph::poisson(&graph, &labeled, 3, None, CgOptions::default()).unwrap();
     let acc = accuracy(&solution.scores, &truth);
     assert!(acc > 0.95, "accuracy {acc}");
 }
@@ -90,7 +110,11 @@ fn kmeans_finds_the_blob_centres() {
         assert!(best < 0.3, "no centre found near {c:?}: {found:?}");
     }
     // The cold start takes one item from each blob.
-    let mut blobs_hit: Vec<usize> = kmeans_cold_start(&points, 3, 7).unwrap().iter().map(|i| i / 200).collect();
+    let mut blobs_hit: Vec<usize> = kmeans_cold_start(&points, 3, 7)
+        .unwrap()
+        .iter()
+        .map(|i| i / 200)
+        .collect();
     blobs_hit.sort_unstable();
     assert_eq!(blobs_hit, vec![0, 1, 2]);
 }
@@ -126,7 +150,9 @@ fn deskew_straightens_a_sheared_bar() {
     assert!(before > 0.4, "the test bar should lean: {before}");
     assert!(after.abs() < 0.05, "still leaning after deskew: {after}");
     // The ink is kept (bilinear resampling moves it, does not lose it).
-    let ink = |t: &Tensor, scale: f64| t.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]) / scale;
+    let ink = |t: &Tensor, scale: f64| {
+        t.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]) / scale
+    };
     let ratio = ink(&straight, 1.0) / ink(&batch, 255.0);
     assert!((ratio - 1.0).abs() < 0.05, "ink ratio {ratio}");
 }
@@ -136,15 +162,25 @@ fn conjugate_gradient_solves_a_graph_laplacian_system() {
     let (points, _) = blobs(&CENTRES[..1], 60, 1.0, 5);
     let graph = KnnGraph::build(&points, 5).unwrap();
     // A regularised Laplacian L + I is positive definite: a unique answer.
-    let dense_w = graph.weights.to_sparse_tensor(Device::Cpu).to_dense(None, false);
+    let dense_w = graph
+        .weights
+        .to_sparse_tensor(Device::Cpu)
+        .to_dense(None, false);
     let a = Tensor::diag_embed(&(&graph.degree + 1.0), 0, -2, -1) - &dense_w;
     let b = Tensor::randn([60, 4], CPU);
     let apply = |x: &Tensor| graph.laplacian_matmul(x) + x;
     let inv_diag = (&graph.degree + 1.0).reciprocal();
-    let opts = CgOptions { tol: 1e-7, max_iter: 500 };
-    let (x, _, residual) = conjugate_gradient(apply, &b, &inv_diag, Tensor::zeros([60, 4], CPU), opts);
+    let opts = CgOptions {
+        tol: 1e-7,
+        max_iter: 500,
+    };
+    let (x, _, residual) =
+        conjugate_gradient(apply, &b, &inv_diag, Tensor::zeros([60, 4], CPU), opts);
     let exact = Tensor::linalg_solve(&a.to_kind(Kind::Double), &b.to_kind(Kind::Double), true);
-    let err = (x.to_kind(Kind::Double) - exact).abs().max().double_value(&[]);
+    let err = (x.to_kind(Kind::Double) - exact)
+        .abs()
+        .max()
+        .double_value(&[]);
     assert!(residual <= 1e-7, "residual {residual}");
     assert!(err < 1e-4, "max error against the dense solve {err}");
 }
@@ -158,10 +194,16 @@ fn twenty_kmeans_labels_on_real_digits() {
     }
     let cache = tempfile::tempdir().unwrap();
     let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
-    let (n, m) = (loaded.pool_pixels.len() as i64, loaded.test_pixels.len() as i64);
+    let (n, m) = (
+        loaded.pool_pixels.len() as i64,
+        loaded.test_pixels.len() as i64,
+    );
     let side = loaded.spec().size as i64;
     let pixels = Tensor::cat(
-        &[Tensor::from_slice(&loaded.pool_pixels.data), Tensor::from_slice(&loaded.test_pixels.data)],
+        &[
+            Tensor::from_slice(&loaded.pool_pixels.data),
+            Tensor::from_slice(&loaded.test_pixels.data),
+        ],
         0,
     )
     .view([n + m, 1, side, side]);
@@ -173,8 +215,12 @@ fn twenty_kmeans_labels_on_real_digits() {
     let picks = kmeans_cold_start(&pool, 20, 1).unwrap();
     let labeled: Vec<(usize, u16)> = picks.iter().map(|&i| (i, truth[i])).collect();
     let mut pg = PoolGraph::build(&pool, Some(&test), 10).unwrap();
-    let poisson = pg.propagate(Propagation::Poisson, &labeled, 10, CgOptions::default()).unwrap();
-    let laplace = pg.propagate(Propagation::Laplace, &labeled, 10, CgOptions::default()).unwrap();
+    let poisson = pg
+        .propagate(Propagation::Poisson, &labeled, 10, CgOptions::default())
+        .unwrap();
+    let laplace = pg
+        .propagate(Propagation::Laplace, &labeled, 10, CgOptions::default())
+        .unwrap();
     let (p_acc, l_acc) = (
         accuracy(poisson.test.as_ref().unwrap(), &test_truth),
         accuracy(laplace.test.as_ref().unwrap(), &test_truth),

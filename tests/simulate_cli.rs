@@ -28,7 +28,16 @@ fn simulate_writes_curves_summary_and_plots() {
             "10",
         ])
         .args([
-            "--budget", "30", "--trials", "2", "--seed", "3", "--device", "cpu", "--out",
+            "--budget",
+            "30",
+            "--trials",
+            "2",
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+            "--full-baseline",
+            "--out",
         ])
         .arg(&out)
         .output()
@@ -80,10 +89,18 @@ fn simulate_writes_curves_summary_and_plots() {
         assert!(s["seconds_per_round"].as_f64().unwrap() > 0.0);
     }
 
+    // Trained on all 1,000 pool labels, the model beats the 30-label curves' start.
+    let baseline = summary["full_baseline"].as_f64().unwrap();
+    assert!(baseline > 0.8, "full baseline {baseline}");
+
     let svg = std::fs::read_to_string(out.join("curves.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polygon").count(), 2, "one band per strategy");
     assert!(svg.contains(">margin</text>") && svg.contains(">random</text>"));
+    assert!(
+        svg.contains("all labels ("),
+        "the --full-baseline line is drawn"
+    );
     let png = image::open(out.join("curves.png")).unwrap();
     assert!(png.width() > 400 && png.height() > 300);
 }

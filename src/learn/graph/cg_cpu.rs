@@ -28,7 +28,13 @@ pub fn solve(
     let n = w.n;
     let is_free = |i: usize| free.is_none_or(|f| f[i]);
     let inv_d: Vec<f32> = (0..n)
-        .map(|i| if is_free(i) { 1.0 / degree[i].max(1e-12) } else { 0.0 })
+        .map(|i| {
+            if is_free(i) {
+                1.0 / degree[i].max(1e-12)
+            } else {
+                0.0
+            }
+        })
         .collect();
     for i in (0..n).filter(|&i| !is_free(i)) {
         x[i * c..i * c + c].fill(0.0);
@@ -48,7 +54,13 @@ pub fn solve(
             .zip(&b_norm)
             .map(|(s, bn)| s.sqrt() / bn)
             // NaN (a diverged solve) must not be hidden by max().
-            .fold(0.0, |a: f64, b| if b.is_nan() || a.is_nan() { f64::NAN } else { a.max(b) })
+            .fold(0.0, |a: f64, b| {
+                if b.is_nan() || a.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            })
     };
 
     let mut ap = vec![0f32; n * c];
@@ -70,17 +82,19 @@ pub fn solve(
     while iterations < opts.max_iter && residual > opts.tol {
         let pap = apply(w, degree, &inv_d, &p, &mut ap, c);
         // A zero column (a class with no source) has p·Ap = 0: its step is 0, not NaN.
-        let alpha: Vec<f32> = rz.iter().zip(&pap).map(|(a, b)| (a / b.max(1e-30)) as f32).collect();
+        let alpha: Vec<f32> = rz
+            .iter()
+            .zip(&pap)
+            .map(|(a, b)| (a / b.max(1e-30)) as f32)
+            .collect();
         let (mut rz_next, mut rr) = (vec![0f64; c], vec![0f64; c]);
-        for i in 0..n {
-            let s = inv_d[i];
-            let rows = i * c..i * c + c;
-            for (k, ((xv, rv), (&pv, &av))) in x[rows.clone()]
-                .iter_mut()
-                .zip(&mut r[rows.clone()])
-                .zip(p[rows.clone()].iter().zip(&ap[rows.clone()]))
-                .enumerate()
-            {
+        let rows = x
+            .chunks_exact_mut(c)
+            .zip(r.chunks_exact_mut(c))
+            .zip(p.chunks_exact(c).zip(ap.chunks_exact(c)));
+        for (((xi, ri), (pi, ai)), &s) in rows.zip(&inv_d) {
+            let entries = xi.iter_mut().zip(ri.iter_mut()).zip(pi.iter().zip(ai));
+            for (k, ((xv, rv), (&pv, &av))) in entries.enumerate() {
                 *xv += alpha[k] * pv;
                 *rv -= alpha[k] * av;
                 let rv = *rv as f64;
@@ -88,11 +102,14 @@ pub fn solve(
                 rr[k] += rv * rv;
             }
         }
-        let beta: Vec<f32> = rz_next.iter().zip(&rz).map(|(a, b)| (a / b.max(1e-30)) as f32).collect();
-        for i in 0..n {
-            let s = inv_d[i];
-            for k in 0..c {
-                p[i * c + k] = r[i * c + k] * s + beta[k] * p[i * c + k];
+        let beta: Vec<f32> = rz_next
+            .iter()
+            .zip(&rz)
+            .map(|(a, b)| (a / b.max(1e-30)) as f32)
+            .collect();
+        for ((pi, ri), &s) in p.chunks_exact_mut(c).zip(r.chunks_exact(c)).zip(&inv_d) {
+            for ((pv, &rv), &b) in pi.iter_mut().zip(ri).zip(&beta) {
+                *pv = rv * s + b * *pv;
             }
         }
         rz = rz_next;

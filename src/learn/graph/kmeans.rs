@@ -98,19 +98,21 @@ pub fn kmeans(points: &Tensor, k: usize, max_iter: usize, seed: u64) -> Result<K
     let (mut d2, mut assignment) = assign(&points, &centres);
     let mut iterations = 0;
     while iterations < max_iter {
-        let counts = Tensor::zeros([k as i64], (Kind::Float, device)).index_add(
-            0,
-            &assignment,
-            &Tensor::ones([n as i64], (Kind::Float, device)),
-        );
-        let sums = Tensor::zeros_like(&centres).index_add(0, &assignment, &points);
+        // Cluster sums as one matmul with the one-hot assignment (a BLAS call, where
+        // index_add loops over the points one row at a time).
+        let onehot = assignment.one_hot(k as i64).to_kind(Kind::Float);
+        let counts = onehot.sum_dim_intlist(0, false, Kind::Float);
+        let sums = onehot.tr().mm(&points);
         // An emptied cluster keeps its old centre.
         let empty = counts.eq(0.0).unsqueeze(1);
         centres =
             (sums / counts.clamp_min(1.0).unsqueeze(1)).where_self(&empty.logical_not(), &centres);
         let (next_d2, next) = assign(&points, &centres);
         iterations += 1;
-        let changed = next.ne_tensor(&assignment).sum(Kind::Int64).int64_value(&[]) as usize;
+        let changed = next
+            .ne_tensor(&assignment)
+            .sum(Kind::Int64)
+            .int64_value(&[]) as usize;
         d2 = next_d2;
         assignment = next;
         // Under one point in a thousand still moving: the centres have settled.

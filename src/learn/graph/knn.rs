@@ -204,7 +204,63 @@ impl Neighbours {
             .view([m, k, c]);
         (gathered * self.weight.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float)
     }
+
+    /// Little-endian bytes (magic, rows, k, then u32 indices and f32 weights), so the
+    /// test items' neighbours are cached with the graph.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, LearnError> {
+        let (m, k) = (self.index.size()[0] as u64, self.index.size()[1] as u64);
+        let index: Vec<i64> = Vec::try_from(self.index.to_device(Device::Cpu).view([-1]))?;
+        let weight: Vec<f32> = Vec::try_from(self.weight.to_device(Device::Cpu).view([-1]))?;
+        let mut out = Vec::with_capacity(24 + 8 * index.len());
+        out.extend_from_slice(NEIGHBOURS_MAGIC);
+        out.extend_from_slice(&m.to_le_bytes());
+        out.extend_from_slice(&k.to_le_bytes());
+        index
+            .iter()
+            .for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
+        weight
+            .iter()
+            .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+        Ok(out)
+    }
+
+    /// Reads what `to_bytes` wrote, checking every index against `pool_len`.
+    pub fn from_bytes(
+        bytes: &[u8],
+        pool_len: usize,
+        device: Device,
+    ) -> Result<Neighbours, LearnError> {
+        let bad = |what: &str| LearnError::Data(format!("neighbours cache: {what}"));
+        if bytes.len() < 24 || &bytes[..8] != NEIGHBOURS_MAGIC {
+            return Err(bad("not a glean neighbours file (wrong magic)"));
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (m, k) = (word(8), word(16));
+        if (bytes.len() - 24) as u128 != m as u128 * k as u128 * 8 || k == 0 {
+            return Err(bad("truncated or inconsistent sizes"));
+        }
+        let quads = bytes[24..]
+            .chunks_exact(4)
+            .map(|c| <[u8; 4]>::try_from(c).expect("4 bytes"));
+        let count = (m * k) as usize;
+        let index: Vec<i64> = quads
+            .clone()
+            .take(count)
+            .map(|q| u32::from_le_bytes(q) as i64)
+            .collect();
+        let weight: Vec<f32> = quads.skip(count).map(f32::from_le_bytes).collect();
+        if index.iter().any(|&i| i as usize >= pool_len) || weight.iter().any(|w| !w.is_finite()) {
+            return Err(bad("an index outside the pool or a bad weight"));
+        }
+        let shape = [m as i64, k as i64];
+        Ok(Neighbours {
+            index: Tensor::from_slice(&index).view(shape).to_device(device),
+            weight: Tensor::from_slice(&weight).view(shape).to_device(device),
+        })
+    }
 }
+
+const NEIGHBOURS_MAGIC: &[u8; 8] = b"GLNNBR01";
 
 #[cfg(test)]
 mod tests {
@@ -268,5 +324,11 @@ mod tests {
         );
         let pred: Vec<i64> = Vec::try_from(nb.classify(&scores).argmax(1, false)).unwrap();
         assert_eq!(pred, vec![0, 1]);
+
+        let bytes = nb.to_bytes().unwrap();
+        let back = Neighbours::from_bytes(&bytes, 10, Device::Cpu).unwrap();
+        assert!(back.index.equal(&nb.index) && back.weight.equal(&nb.weight));
+        assert!(Neighbours::from_bytes(&bytes, 5, Device::Cpu).is_err());
+        assert!(Neighbours::from_bytes(&bytes[..bytes.len() - 2], 10, Device::Cpu).is_err());
     }
 }

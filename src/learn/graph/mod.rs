@@ -87,6 +87,16 @@ impl PoolGraph {
         })
     }
 
+    /// Uses a graph and test neighbours both loaded from a cache (`KnnGraph::load`,
+    /// `Neighbours::from_bytes`): nothing is searched.
+    pub fn from_parts(graph: KnnGraph, test: Option<Neighbours>) -> PoolGraph {
+        PoolGraph {
+            graph,
+            test,
+            last: Vec::new(),
+        }
+    }
+
     /// Propagates `labeled` (pool index, class) over the graph, warm-started from this
     /// method's previous round, and classifies the test items from their neighbours.
     pub fn propagate(

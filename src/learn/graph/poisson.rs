@@ -126,7 +126,12 @@ pub(crate) fn solve_laplacian(
     }
     let shape = b.size();
     let to_vec = |t: &Tensor| -> Result<Vec<f32>, LearnError> {
-        Ok(Vec::try_from(t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous().view([-1]))?)
+        Ok(Vec::try_from(
+            t.to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous()
+                .view([-1]),
+        )?)
     };
     let free: Option<Vec<bool>> = free
         .map(|f| Ok::<_, LearnError>(to_vec(f)?.into_iter().map(|v| v != 0.0).collect()))
@@ -141,7 +146,9 @@ pub(crate) fn solve_laplacian(
         shape[1] as usize,
         opts,
     );
-    let x = Tensor::from_slice(&x).view([shape[0], shape[1]]).to_device(graph.device());
+    let x = Tensor::from_slice(&x)
+        .view([shape[0], shape[1]])
+        .to_device(graph.device());
     Ok((x, iterations, residual))
 }
 
@@ -149,21 +156,31 @@ fn diverged(residual: f64) -> Result<(), LearnError> {
     if residual.is_finite() {
         Ok(())
     } else {
-        Err(LearnError::Other(format!("graph propagation diverged (residual {residual})")))
+        Err(LearnError::Other(format!(
+            "graph propagation diverged (residual {residual})"
+        )))
     }
 }
 
 /// For rows `values` `[r, c]` in components `comp` `[r]`: each row's component mean
 /// (weighted by `weight` `[r]` when given), `[r, c]`.
-fn per_component_mean(graph: &KnnGraph, comp: &Tensor, values: &Tensor, weight: Option<&Tensor>) -> Tensor {
+fn per_component_mean(
+    graph: &KnnGraph,
+    comp: &Tensor,
+    values: &Tensor,
+    weight: Option<&Tensor>,
+) -> Tensor {
     let (count, c) = (graph.components as i64, values.size()[1]);
     let device = graph.device();
     let weight = match weight {
         Some(w) => w.shallow_clone(),
         None => Tensor::ones([values.size()[0]], (Kind::Float, device)),
     };
-    let sums = Tensor::zeros([count, c], (Kind::Float, device))
-        .index_add(0, comp, &(values * weight.unsqueeze(1)));
+    let sums = Tensor::zeros([count, c], (Kind::Float, device)).index_add(
+        0,
+        comp,
+        &(values * weight.unsqueeze(1)),
+    );
     let totals = Tensor::zeros([count], (Kind::Float, device)).index_add(0, comp, &weight);
     (sums / totals.clamp_min(1e-30).unsqueeze(1)).index_select(0, comp)
 }
@@ -218,9 +235,12 @@ pub fn poisson(
     // A component whose labels are all one class has no source left, so u = 0 there:
     // a vanishing multiple of the component's mean source breaks that tie (and only
     // that tie) in favour of its labels.
-    let comp_source = Tensor::zeros([graph.components as i64, classes as i64], (Kind::Float, device))
-        .index_copy(0, &comp_of_label, &component_mean)
-        .index_select(0, &graph.component);
+    let comp_source = Tensor::zeros(
+        [graph.components as i64, classes as i64],
+        (Kind::Float, device),
+    )
+    .index_copy(0, &comp_of_label, &component_mean)
+    .index_select(0, &graph.component);
     let u = u - mean;
     let scale = 1e-6 * (u.abs().max().double_value(&[]) + 1e-12);
     Ok(Solution {
@@ -297,11 +317,17 @@ mod tests {
         tch::manual_seed(4);
         let pts = Tensor::randn([200, 3], (Kind::Float, Device::Cpu));
         let g = KnnGraph::build(&pts, 6).unwrap();
-        let opts = CgOptions { tol: 1e-6, max_iter: 1000 };
+        let opts = CgOptions {
+            tol: 1e-6,
+            max_iter: 1000,
+        };
         let b = Tensor::randn([200, 2], (Kind::Float, Device::Cpu));
         let b = &b - b.mean_dim(0, true, Kind::Float);
-        let free = Tensor::ones([200, 1], (Kind::Float, Device::Cpu))
-            .index_fill(0, &Tensor::from_slice(&[3i64, 50, 120]), 0.0);
+        let free = Tensor::ones([200, 1], (Kind::Float, Device::Cpu)).index_fill(
+            0,
+            &Tensor::from_slice(&[3i64, 50, 120]),
+            0.0,
+        );
         for mask in [None, Some(&free)] {
             let rhs = match mask {
                 Some(f) => &b * f,
