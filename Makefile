@@ -13,8 +13,10 @@ setup:
 build: setup
 	$(TORCH) && cargo build --release
 
+# Label the bundled MNIST sample; the session is kept in the repository's sessions/
+# folder, so a second `make demo` resumes it.
 demo: build
-	$(TORCH) && cargo run --release -- scan assets/mnist
+	$(TORCH) && cargo run --release -- label assets/mnist --session demo --session-dir sessions
 
 check: setup
 	$(TORCH) && cargo fmt --all -- --check && cargo clippy --all-targets -- -D warnings

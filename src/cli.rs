@@ -4,7 +4,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "glean", version, about = "Active-learning image labeler for the terminal")]
+#[command(
+    name = "glean",
+    version,
+    about = "Active-learning image labeler for the terminal"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -12,7 +16,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print libtorch's version and the devices it sees.
+    /// Check the libtorch set-up: the devices it sees, and a tensor computed on one.
     Doctor,
     /// Scan and decode a data folder (using the pool cache); print what was found.
     Scan(ScanArgs),
@@ -241,8 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .size
                 .zip(args.channels)
                 .map(|(size, channels)| crate::dataset::DecodeSpec { channels, size });
-            let loaded =
-                crate::dataset::load(&args.dir, &opts, spec, &crate::paths::cache_dir())?;
+            let loaded = crate::dataset::load(&args.dir, &opts, spec, &crate::paths::cache_dir())?;
             print!("{}", crate::dataset::report::render(&loaded));
             Ok(())
         }
@@ -260,8 +263,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 trials: args.trials,
                 seed: args.seed,
                 out: args.out,
-                device: args.device.parse().map_err(|e| anyhow::anyhow!("--device: {e}"))?,
-                cold_start: args.cold_start.parse().map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
+                device: args
+                    .device
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--device: {e}"))?,
+                cold_start: args
+                    .cold_start
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
                 pool_subset: args.pool_subset,
                 full_baseline: args.full_baseline,
                 warm_start: args.warm_start,
@@ -272,10 +281,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::simulate::run_and_print(&opts)
         }
         Command::Doctor => {
-            println!("cuda available: {}", tch::Cuda::is_available());
-            println!("cuda devices:   {}", tch::Cuda::device_count());
-            let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
-            println!("libtorch works: sum(1,2,3) = {}", t.sum(tch::Kind::Float).double_value(&[]));
+            print!("{}", crate::learn::device::doctor()?);
             Ok(())
         }
     }

@@ -40,9 +40,16 @@ fn sigkill_while_the_oracle_labels_loses_nothing() {
         let window = format!("run{round}");
         tmux.start(&window, &glean_command(dirs.path(), &args));
         // Up and labeling from where the last run stopped.
-        tmux.wait(&window, wait, "the labeling screen", |s| {
+        let started = tmux.try_wait(&window, wait, |s| {
             labeled(s).is_some_and(|n| n >= known.len())
         });
+        if let Err(report) = started {
+            let stacks = program_pid(&tmux, &window).map(|pid| support::stacks(&pid));
+            let log = std::fs::read_to_string(dirs.path().join("data/logs/glean.log"));
+            panic!(
+                "run {round} did not reach the labeling screen; {report}\nstacks: {stacks:?}\nlog: {log:?}"
+            );
+        }
         std::thread::sleep(Duration::from_millis(rng.random_range(100..1500)));
         let shown = labeled(&tmux.screen(&window)).expect("the labeled count");
         let pid = program_pid(&tmux, &window).expect("glean's pid");
@@ -54,7 +61,6 @@ fn sigkill_while_the_oracle_labels_loses_nothing() {
         tmux.wait(&window, wait, "glean to die", |s| {
             s.contains("GLEAN-EXIT=137")
         });
-        tmux.run(&["kill-session", "-t", &window]);
 
         let (session, report) = glean::session::load(&sessions, "kill")
             .unwrap_or_else(|e| panic!("kill {round}: the session does not load: {e}"));

@@ -4,7 +4,7 @@
 //! comes back), and check the session holds 24 labels. Skips with a note when tmux or
 //! the assets are absent.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 

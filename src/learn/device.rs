@@ -77,9 +77,39 @@ pub fn describe(device: Device) -> String {
     }
 }
 
+/// What `glean doctor` prints: the devices libtorch sees, what `--device auto` picks,
+/// and a tensor computed on it, so a broken libtorch set-up shows itself at once.
+pub fn doctor() -> Result<String, LearnError> {
+    let device = DeviceChoice::Auto.resolve()?;
+    let sum = tch::Tensor::f_from_slice(&[1.0f32, 2.0, 3.0])?
+        .f_to_device(device)?
+        .f_sum(tch::Kind::Float)?
+        .f_double_value(&[])?;
+    Ok(format!(
+        "cuda available: {}\ncuda devices:   {}\ncudnn:          {}\nauto device:    {}\nlibtorch works: 1 + 2 + 3 = {sum}\n",
+        tch::Cuda::is_available(),
+        tch::Cuda::device_count(),
+        tch::Cuda::cudnn_is_available(),
+        describe(device),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doctor_computes_on_the_auto_device() {
+        let report = doctor().unwrap();
+        assert!(report.contains("1 + 2 + 3 = 6"), "{report}");
+        assert!(
+            report.contains(&format!(
+                "auto device:    {}",
+                describe(Device::cuda_if_available())
+            )),
+            "{report}"
+        );
+    }
 
     #[test]
     fn parses_device_names() {

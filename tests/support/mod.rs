@@ -28,8 +28,11 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Starts `command` in a new detached session `name`, 120×40. Sessions are never
+    /// killed one by one (the server exits with its last session, and a session started
+    /// at that moment is lost); `Drop` ends the whole server.
     pub fn start(&self, name: &str, command: &str) {
-        self.run(&[
+        let args = [
             "new-session",
             "-d",
             "-s",
@@ -39,7 +42,18 @@ impl Tmux {
             "-y",
             "40",
             command,
-        ]);
+        ];
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("running tmux");
+        assert!(
+            out.status.success(),
+            "tmux new-session {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn screen(&self, name: &str) -> String {
@@ -58,18 +72,44 @@ impl Tmux {
         what: &str,
         ok: impl Fn(&str) -> bool,
     ) -> String {
+        self.try_wait(name, timeout, ok)
+            .unwrap_or_else(|report| panic!("timed out waiting for {what}; {report}"))
+    }
+
+    /// Wait until the screen satisfies `ok`; after `timeout`, the panes and the screen.
+    pub fn try_wait(
+        &self,
+        name: &str,
+        timeout: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
         let start = Instant::now();
         loop {
             let screen = self.screen(name);
             if ok(&screen) {
-                return screen;
+                return Ok(screen);
             }
             if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
+                let panes = self.run(&[
+                    "list-panes",
+                    "-a",
+                    "-F",
+                    "#{session_name} dead=#{pane_dead} pid=#{pane_pid} cmd=#{pane_current_command}",
+                ]);
+                return Err(format!("panes:\n{panes}\nscreen:\n{screen}"));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// Every thread's stack of a live process (gdb), to tell a hang from a slow start.
+pub fn stacks(pid: &str) -> String {
+    Command::new("gdb")
+        .args(["-p", pid, "-batch", "-ex", "thread apply all bt 12"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|e| format!("(gdb: {e})"))
 }
 
 impl Drop for Tmux {
