@@ -9,14 +9,8 @@ use std::path::Path;
 
 use glean::dataset::{self, DatasetError, DecodeSpec, ScanOptions, SkipReason};
 
-fn png_bytes(side: u32, value: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
+mod support;
+use support::fixtures::png;
 
 fn jpeg_bytes(side: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, 90]));
@@ -83,17 +77,17 @@ fn build_hostile_folder(root: &Path) -> usize {
     fs::create_dir_all(&cat).unwrap();
     fs::create_dir_all(&dog).unwrap();
     for i in 0..3 {
-        fs::write(cat.join(format!("good{i}.png")), png_bytes(8, 10 + i)).unwrap();
+        fs::write(cat.join(format!("good{i}.png")), png(8, 10 + i)).unwrap();
         fs::write(dog.join(format!("good{i}.jpg")), jpeg_bytes(16)).unwrap();
     }
     // Good images with hostile names: non-UTF-8 bytes and a terminal escape sequence.
     let raw = std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.png");
-    fs::write(cat.join(raw), png_bytes(8, 200)).unwrap();
-    fs::write(dog.join("\x1b[31mred\x1b[0m.png"), png_bytes(8, 100)).unwrap();
+    fs::write(cat.join(raw), png(8, 200)).unwrap();
+    fs::write(dog.join("\x1b[31mred\x1b[0m.png"), png(8, 100)).unwrap();
 
     fs::write(cat.join("empty.png"), b"").unwrap();
-    let png = png_bytes(64, 7);
-    fs::write(cat.join("truncated.png"), &png[..png.len() / 2]).unwrap();
+    let whole = png(64, 7);
+    fs::write(cat.join("truncated.png"), &whole[..whole.len() / 2]).unwrap();
     let jpg = jpeg_bytes(64);
     fs::write(dog.join("truncated.jpg"), &jpg[..jpg.len() / 3]).unwrap();
     fs::write(
@@ -107,7 +101,7 @@ fn build_hostile_folder(root: &Path) -> usize {
     // Unreadable, three ways: no permission (root reads it anyway), a dangling symlink,
     // a folder named like an image.
     let locked = cat.join("locked.png");
-    fs::write(&locked, png_bytes(8, 1)).unwrap();
+    fs::write(&locked, png(8, 1)).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
     symlink("nowhere.png", dog.join("dangling.png")).unwrap();
     fs::create_dir(dog.join("folder.png")).unwrap();
@@ -124,7 +118,7 @@ fn build_hostile_folder(root: &Path) -> usize {
         eprintln!("note: mkfifo unavailable, FIFO case not built");
     }
     // A loose image next to the class folders has no class.
-    fs::write(root.join("loose.png"), png_bytes(8, 3)).unwrap();
+    fs::write(root.join("loose.png"), png(8, 3)).unwrap();
     8 + usize::from(is_root())
 }
 
@@ -228,7 +222,7 @@ fn single_class_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     fs::create_dir_all(root.join("only")).unwrap();
-    fs::write(root.join("only/a.png"), png_bytes(8, 9)).unwrap();
+    fs::write(root.join("only/a.png"), png(8, 9)).unwrap();
     let loaded =
         dataset::load(&root, &ScanOptions::default(), None, &tmp.path().join("c")).unwrap();
     assert_eq!(loaded.pool.classes.len(), 1);
@@ -250,7 +244,7 @@ fn missing_root_and_file_root_are_errors() {
     let missing = dataset::scan(&tmp.path().join("nope"), &ScanOptions::default()).unwrap_err();
     assert!(missing.to_string().contains("nope"), "{missing}");
     let file = tmp.path().join("file.png");
-    fs::write(&file, png_bytes(4, 0)).unwrap();
+    fs::write(&file, png(4, 0)).unwrap();
     let err = dataset::scan(&file, &ScanOptions::default()).unwrap_err();
     assert!(err.to_string().contains("not a directory"), "{err}");
 }
@@ -263,7 +257,7 @@ fn non_utf8_names_that_collide_as_ids_are_counted_not_merged() {
     // Both names read as "cat/\u{fffd}.png" in lossy UTF-8.
     for (raw, value) in [(&b"\xff.png"[..], 1u8), (&b"\xfe.png"[..], 2)] {
         let name = std::ffi::OsStr::from_bytes(raw);
-        fs::write(root.join("cat").join(name), png_bytes(8, value)).unwrap();
+        fs::write(root.join("cat").join(name), png(8, value)).unwrap();
     }
     let pool = dataset::scan(&root, &ScanOptions::default()).unwrap();
     assert_eq!(pool.items.len(), 1);

@@ -2,20 +2,13 @@
 //! corrupt cache file is ignored, and files are written atomically.
 
 use std::fs;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use glean::dataset::{self, DecodeSpec, ScanOptions};
 
-fn png(side: u32, value: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
+mod support;
+use support::fixtures::png;
 
 fn make_folder(root: &Path) {
     for (class, n) in [("cat", 3u8), ("dog", 2)] {

@@ -1,18 +1,11 @@
 //! `glean scan` end to end: the real binary on a folder built here.
 
 use std::fs;
-use std::io::Cursor;
 use std::path::Path;
 use std::process::Command;
 
-fn png(side: u32, value: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
+mod support;
+use support::fixtures::png;
 
 fn glean_scan(args: &[&str], cache: &Path) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_glean"))

@@ -2,19 +2,13 @@
 //! (skipped with a note when absent).
 
 use std::fs;
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use glean::dataset::{self, DecodeSpec, Layout, ScanOptions, SkipReason, Source};
 
-fn png(side: u32, value: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
+mod support;
+use support::fixtures::png;
 
 fn put(root: &Path, rel: &str, bytes: &[u8]) {
     let path = root.join(rel);

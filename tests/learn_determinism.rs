@@ -2,26 +2,14 @@
 //! random generator is process-wide, and other tests training at the same time would
 //! draw from it.
 
-use std::path::Path;
 use std::time::Duration;
 
-use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    DeviceChoice, Job, LearnData, LearnerConfig, Strategy, TrainSchedule, Trainer, TrainerEvent,
+    DeviceChoice, Job, LearnerConfig, Strategy, TrainSchedule, Trainer, TrainerEvent,
 };
 
-fn digits() -> (LearnData, Vec<u16>) {
-    let cache = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle = loaded
-        .pool
-        .items
-        .iter()
-        .map(|it| it.label.unwrap())
-        .collect();
-    (LearnData::from_loaded(&loaded).unwrap(), oracle)
-}
+mod support;
+use support::fixtures::mnist_sample;
 
 fn quick(strategy: Strategy) -> LearnerConfig {
     LearnerConfig {
@@ -43,7 +31,7 @@ fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
 
 #[test]
 fn same_seed_same_run_and_progress_events() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     let labeled = labels_of(&(0..60).map(|i| i * 16).collect::<Vec<_>>(), &oracle);
     let mut results = Vec::new();
     for _ in 0..2 {

@@ -1,27 +1,15 @@
 //! The learner and its trainer thread on real digits (`assets/mnist`, 1,000 pool and
 //! 300 test images).
 
-use std::path::Path;
 use std::time::Duration;
 
-use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    ColdStart, DeviceChoice, Job, LearnData, Learner, LearnerConfig, RankingSource, Strategy,
-    TrainSchedule, Trainer, TrainerEvent,
+    ColdStart, DeviceChoice, Job, Learner, LearnerConfig, RankingSource, Strategy, TrainSchedule,
+    Trainer, TrainerEvent,
 };
 
-fn digits() -> (LearnData, Vec<u16>) {
-    let cache = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle = loaded
-        .pool
-        .items
-        .iter()
-        .map(|it| it.label.unwrap())
-        .collect();
-    (LearnData::from_loaded(&loaded).unwrap(), oracle)
-}
+mod support;
+use support::fixtures::mnist_sample;
 
 fn quick(strategy: Strategy) -> LearnerConfig {
     LearnerConfig {
@@ -44,7 +32,7 @@ fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
 
 #[test]
 fn a_round_learns_and_ranks_only_unlabeled_items() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     assert_eq!(data.test_len(), 300);
     for strategy in [Strategy::Margin, Strategy::Bald, Strategy::MarginCoreSet] {
         let mut learner = Learner::new(data.clone(), quick(strategy)).unwrap();
@@ -72,7 +60,7 @@ fn a_round_learns_and_ranks_only_unlabeled_items() {
 
 #[test]
 fn kmeans_cold_start_covers_the_classes() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     let mut learner = Learner::new(data.clone(), quick(Strategy::Margin)).unwrap();
     let out = learner.round(&[], 0, &|| false, &mut |_| {}).unwrap();
     assert_eq!(out.ranking.source, RankingSource::ColdStart);
@@ -91,7 +79,7 @@ fn kmeans_cold_start_covers_the_classes() {
 
 #[test]
 fn subset_scoring_ranks_only_the_subset() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     let config = LearnerConfig {
         pool_subset: Some(100),
         ..quick(Strategy::Entropy)
@@ -110,7 +98,7 @@ fn subset_scoring_ranks_only_the_subset() {
 
 #[test]
 fn bad_labels_are_errors_not_panics() {
-    let (data, _) = digits();
+    let (data, _) = mnist_sample();
     let mut learner = Learner::new(data, quick(Strategy::Margin)).unwrap();
     let err = learner
         .round(&[(5000, 1)], 1, &|| false, &mut |_| {})
@@ -140,7 +128,7 @@ fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
 
 #[test]
 fn jobs_coalesce_and_cancel() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     let (handle, rx) = Trainer::spawn(data, quick(Strategy::Margin));
     assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
     // Jobs 2 and 3 arrive while 1 waits or runs: 3 replaces 2, which never runs.
@@ -178,7 +166,7 @@ fn jobs_coalesce_and_cancel() {
 
 #[test]
 fn a_missing_cuda_device_is_an_error_event() {
-    let (data, _) = digits();
+    let (data, _) = mnist_sample();
     let config = LearnerConfig {
         device: DeviceChoice::Cuda(64),
         ..quick(Strategy::Margin)
@@ -195,7 +183,7 @@ fn a_missing_cuda_device_is_an_error_event() {
 
 #[test]
 fn warm_start_continues_from_the_last_weights() {
-    let (data, oracle) = digits();
+    let (data, oracle) = mnist_sample();
     let labeled = labels_of(&(0..100).map(|i| i * 10).collect::<Vec<_>>(), &oracle);
     let first_loss = |learner: &mut Learner| {
         let mut first = None;

@@ -1,0 +1,31 @@
+//! Test data: images made on the fly, and the bundled MNIST sample as learner input.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use glean::dataset::{self, ScanOptions};
+use glean::learn::LearnData;
+
+/// A `side`×`side` grayscale PNG of one value.
+pub fn png(side: u32, value: u8) -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// The pool of `assets/mnist` as the learner takes it, with each item's oracle label.
+pub fn mnist_sample() -> (LearnData, Vec<u16>) {
+    let cache = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
+    let loaded = dataset::load(&root, &ScanOptions::default(), None, cache.path()).unwrap();
+    let oracle = loaded
+        .pool
+        .items
+        .iter()
+        .map(|it| it.label.unwrap())
+        .collect();
+    (LearnData::from_loaded(&loaded).unwrap(), oracle)
+}
