@@ -4,30 +4,10 @@
 
 use std::time::Duration;
 
-use glean::learn::{
-    DeviceChoice, Job, LearnerConfig, Strategy, TrainSchedule, Trainer, TrainerEvent,
-};
+use glean::learn::{Job, LearnerConfig, Strategy, Trainer, TrainerEvent};
 
 mod support;
-use support::fixtures::mnist_sample;
-
-fn quick(strategy: Strategy) -> LearnerConfig {
-    LearnerConfig {
-        device: DeviceChoice::Cpu,
-        strategy,
-        threads: Some(2),
-        schedule: TrainSchedule {
-            min_steps: 60,
-            max_steps: 80,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
-    picks.iter().map(|&i| (i, oracle[i])).collect()
-}
+use support::fixtures::{labels_of, mnist_sample, quick_learner};
 
 #[test]
 fn same_seed_same_run_and_progress_events() {
@@ -35,7 +15,13 @@ fn same_seed_same_run_and_progress_events() {
     let labeled = labels_of(&(0..60).map(|i| i * 16).collect::<Vec<_>>(), &oracle);
     let mut results = Vec::new();
     for _ in 0..2 {
-        let (handle, rx) = Trainer::spawn(data.clone(), quick(Strategy::Margin));
+        let (handle, rx) = Trainer::spawn(
+            data.clone(),
+            LearnerConfig {
+                threads: Some(2),
+                ..quick_learner(Strategy::Margin)
+            },
+        );
         assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
         handle.submit(Job {
             version: 3,

@@ -4,38 +4,19 @@
 use std::time::Duration;
 
 use glean::learn::{
-    ColdStart, DeviceChoice, Job, Learner, LearnerConfig, RankingSource, Strategy, TrainSchedule,
-    Trainer, TrainerEvent,
+    ColdStart, DeviceChoice, Job, Learner, LearnerConfig, RankingSource, Strategy, Trainer,
+    TrainerEvent,
 };
 
 mod support;
-use support::fixtures::mnist_sample;
-
-fn quick(strategy: Strategy) -> LearnerConfig {
-    LearnerConfig {
-        device: DeviceChoice::Cpu,
-        strategy,
-        mc_samples: 5,
-        threads: Some(1),
-        schedule: TrainSchedule {
-            min_steps: 60,
-            max_steps: 80,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
-    picks.iter().map(|&i| (i, oracle[i])).collect()
-}
+use support::fixtures::{labels_of, mnist_sample, quick_learner};
 
 #[test]
 fn a_round_learns_and_ranks_only_unlabeled_items() {
     let (data, oracle) = mnist_sample();
     assert_eq!(data.test_len(), 300);
     for strategy in [Strategy::Margin, Strategy::Bald, Strategy::MarginCoreSet] {
-        let mut learner = Learner::new(data.clone(), quick(strategy)).unwrap();
+        let mut learner = Learner::new(data.clone(), quick_learner(strategy)).unwrap();
         // The pool is sorted by class folder; a spread of 200 items covers every digit.
         let labeled = labels_of(&(0..200).map(|i| i * 5).collect::<Vec<_>>(), &oracle);
         let out = learner.round(&labeled, 7, &|| false, &mut |_| {}).unwrap();
@@ -61,7 +42,7 @@ fn a_round_learns_and_ranks_only_unlabeled_items() {
 #[test]
 fn kmeans_cold_start_covers_the_classes() {
     let (data, oracle) = mnist_sample();
-    let mut learner = Learner::new(data.clone(), quick(Strategy::Margin)).unwrap();
+    let mut learner = Learner::new(data.clone(), quick_learner(Strategy::Margin)).unwrap();
     let out = learner.round(&[], 0, &|| false, &mut |_| {}).unwrap();
     assert_eq!(out.ranking.source, RankingSource::ColdStart);
     assert!(out.accuracy.is_none());
@@ -71,7 +52,7 @@ fn kmeans_cold_start_covers_the_classes() {
     assert!(classes.len() >= 9, "k-means start covers only {classes:?}");
     let random = LearnerConfig {
         cold_start: ColdStart::Random,
-        ..quick(Strategy::Margin)
+        ..quick_learner(Strategy::Margin)
     };
     let picks = Learner::new(data, random).unwrap().cold_start_picks();
     assert_eq!(picks.len(), 20);
@@ -82,7 +63,7 @@ fn subset_scoring_ranks_only_the_subset() {
     let (data, oracle) = mnist_sample();
     let config = LearnerConfig {
         pool_subset: Some(100),
-        ..quick(Strategy::Entropy)
+        ..quick_learner(Strategy::Entropy)
     };
     let mut learner = Learner::new(data, config).unwrap();
     let out = learner
@@ -99,7 +80,7 @@ fn subset_scoring_ranks_only_the_subset() {
 #[test]
 fn bad_labels_are_errors_not_panics() {
     let (data, _) = mnist_sample();
-    let mut learner = Learner::new(data, quick(Strategy::Margin)).unwrap();
+    let mut learner = Learner::new(data, quick_learner(Strategy::Margin)).unwrap();
     let err = learner
         .round(&[(5000, 1)], 1, &|| false, &mut |_| {})
         .unwrap_err();
@@ -129,7 +110,7 @@ fn next_final(rx: &crossbeam_channel::Receiver<TrainerEvent>) -> TrainerEvent {
 #[test]
 fn jobs_coalesce_and_cancel() {
     let (data, oracle) = mnist_sample();
-    let (handle, rx) = Trainer::spawn(data, quick(Strategy::Margin));
+    let (handle, rx) = Trainer::spawn(data, quick_learner(Strategy::Margin));
     assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
     // Jobs 2 and 3 arrive while 1 waits or runs: 3 replaces 2, which never runs.
     for v in 1..=3u64 {
@@ -169,7 +150,7 @@ fn a_missing_cuda_device_is_an_error_event() {
     let (data, _) = mnist_sample();
     let config = LearnerConfig {
         device: DeviceChoice::Cuda(64),
-        ..quick(Strategy::Margin)
+        ..quick_learner(Strategy::Margin)
     };
     let (_handle, rx) = Trainer::spawn(data, config);
     match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
@@ -200,12 +181,12 @@ fn warm_start_continues_from_the_last_weights() {
         data.clone(),
         LearnerConfig {
             warm_start: true,
-            ..quick(Strategy::Margin)
+            ..quick_learner(Strategy::Margin)
         },
     )
     .unwrap();
     let (warm_1, warm_2) = (first_loss(&mut warm), first_loss(&mut warm));
-    let mut cold = Learner::new(data, quick(Strategy::Margin)).unwrap();
+    let mut cold = Learner::new(data, quick_learner(Strategy::Margin)).unwrap();
     let (cold_1, cold_2) = (first_loss(&mut cold), first_loss(&mut cold));
     // From scratch, the second round starts as lost as the first; warm, it starts trained.
     assert!(warm_2 < warm_1 * 0.5, "warm: {warm_1} then {warm_2}");

@@ -4,7 +4,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::LearnData;
+use glean::learn::{DeviceChoice, LearnData, LearnerConfig, Strategy, TrainSchedule};
 
 /// A `side`×`side` grayscale PNG of one value.
 pub fn png(side: u32, value: u8) -> Vec<u8> {
@@ -28,4 +28,25 @@ pub fn mnist_sample() -> (LearnData, Vec<u16>) {
         .map(|it| it.label.unwrap())
         .collect();
     (LearnData::from_loaded(&loaded).unwrap(), oracle)
+}
+
+/// A learner small enough for tests: CPU, one thread, a short training schedule.
+pub fn quick_learner(strategy: Strategy) -> LearnerConfig {
+    LearnerConfig {
+        device: DeviceChoice::Cpu,
+        strategy,
+        mc_samples: 5,
+        threads: Some(1),
+        schedule: TrainSchedule {
+            min_steps: 60,
+            max_steps: 80,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The oracle's labels for the pool indices `picks`.
+pub fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
+    picks.iter().map(|&i| (i, oracle[i])).collect()
 }
