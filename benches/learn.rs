@@ -9,6 +9,9 @@
 //! - GLEAN_BENCH_TRIALS (default 1), GLEAN_BENCH_BUDGET (default 300),
 //!   GLEAN_BENCH_BATCH (default 10), GLEAN_BENCH_INIT (default 20)
 //! - GLEAN_BENCH_THREADS: libtorch threads (default: all cores)
+//! - GLEAN_BENCH_LEARNER: cnn, graph or hybrid (default hybrid)
+//! - GLEAN_BENCH_MAX_STEPS (default 400), GLEAN_BENCH_PSEUDO (pseudo-label share,
+//!   default 0.5): the network's training per round
 //! - GLEAN_BENCH_OUT: where the simulate files go (default target/bench-learn)
 
 use std::path::PathBuf;
@@ -16,7 +19,8 @@ use std::time::Instant;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    strategy, ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule,
+    strategy, ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
+    ModelKind, Strategy, TrainSchedule,
 };
 use glean::simulate::{self, SimulateOptions};
 
@@ -44,6 +48,10 @@ fn main() -> anyhow::Result<()> {
     let threads: Option<usize> = std::env::var("GLEAN_BENCH_THREADS")
         .ok()
         .and_then(|v| v.parse().ok());
+    let learner_kind: LearnerKind = std::env::var("GLEAN_BENCH_LEARNER")
+        .unwrap_or_else(|_| "hybrid".into())
+        .parse()
+        .map_err(anyhow::Error::msg)?;
     let cache = std::env::temp_dir().join("glean-bench-cache");
     let t = Instant::now();
     let loaded = dataset::load(&mnist, &ScanOptions::default(), None, &cache)?;
@@ -55,7 +63,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let data = LearnData::from_loaded(&loaded)?;
     println!(
-        "MNIST: {} pool, {} test, loaded in {:.1} s (cache: {}); libtorch threads: {}",
+        "MNIST: {} pool, {} test, loaded in {:.1} s (cache: {}); libtorch threads: {}; learner {learner_kind}",
         data.pool_len(),
         data.test_len(),
         t.elapsed().as_secs_f64(),
@@ -68,30 +76,52 @@ fn main() -> anyhow::Result<()> {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let schedule = TrainSchedule {
+        max_steps: env_or("GLEAN_BENCH_MAX_STEPS", TrainSchedule::default().max_steps),
+        ..TrainSchedule::default()
+    };
+    let graph = GraphConfig {
+        pseudo_fraction: env_or("GLEAN_BENCH_PSEUDO", GraphConfig::default().pseudo_fraction),
+        ..GraphConfig::default()
+    };
     for strategy in [Strategy::Margin, Strategy::Bald] {
         let config = LearnerConfig {
             device: DeviceChoice::Auto,
             strategy,
             threads,
+            learner: learner_kind,
+            cache_dir: Some(cache.clone()),
+            schedule: schedule.clone(),
+            graph: graph.clone(),
             ..Default::default()
         };
+        let t = Instant::now();
         let mut learner = Learner::new(data.clone(), config)?;
+        println!(
+            "{}: set up in {:.2} s",
+            learner.describe(),
+            t.elapsed().as_secs_f64()
+        );
         for &n in &rounds_at {
             let labeled: Vec<(usize, u16)> = strategy::random_subset(data.pool_len(), n, 7)
                 .into_iter()
                 .map(|i| (i, oracle[i]))
                 .collect();
             let out = learner.round(&labeled, 1, &|| false, &mut |_| {})?;
+            let pct = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.2}%", a * 100.0));
             println!(
-                "round {:>14} {:>5} labels: {:.2} s (train {:.2}, evaluate {:.2}, score {} items {:.2}), accuracy {:.2}%",
+                "round {:>14} {:>5} labels: {:.2} s (propagate {:.2}, train {:.2}, evaluate {:.2}, score {} items {:.2}), accuracy {} (graph {}, network {})",
                 strategy.name(),
                 n,
                 out.times.total,
+                out.times.propagate,
                 out.times.train,
                 out.times.evaluate,
                 out.ranking.items.len(),
                 out.times.score,
-                out.accuracy.unwrap_or(f64::NAN) * 100.0
+                pct(out.accuracy),
+                pct(out.graph_accuracy),
+                pct(out.network_accuracy),
             );
         }
     }
@@ -104,10 +134,11 @@ fn main() -> anyhow::Result<()> {
                 cold_start,
                 seed,
                 threads,
+                learner: LearnerKind::Cnn,
                 ..Default::default()
             };
             let mut learner = Learner::new(data.clone(), config)?;
-            let picks = learner.cold_start_picks();
+            let picks = learner.cold_start_picks()?;
             let labeled: Vec<(usize, u16)> = picks.iter().map(|&i| (i, oracle[i])).collect();
             let mut classes: Vec<u16> = labeled.iter().map(|l| l.1).collect();
             classes.sort_unstable();
@@ -132,8 +163,7 @@ fn main() -> anyhow::Result<()> {
     };
     let opts = SimulateOptions {
         data: mnist,
-        test: None,
-        label_pattern: None,
+        scan: ScanOptions::default(),
         strategies,
         init: env_or("GLEAN_BENCH_INIT", 20),
         batch: env_or("GLEAN_BENCH_BATCH", 10),
@@ -150,6 +180,9 @@ fn main() -> anyhow::Result<()> {
             .and_then(|v| v.parse().ok()),
         full_baseline: false,
         warm_start: false,
+        learner: learner_kind,
+        model: ModelKind::Auto,
+        weights: None,
         schedule: TrainSchedule::default(),
         cache_dir: cache,
         progress: true,

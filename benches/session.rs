@@ -18,6 +18,7 @@ fn config(classes: usize, pool: usize) -> SessionConfig {
             test: None,
             label_pattern: None,
             classes_arg: None,
+            holdout: None,
         },
         classes: (0..classes)
             .map(|i| Class {

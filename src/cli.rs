@@ -40,12 +40,8 @@ pub enum Command {
 pub struct SimulateArgs {
     /// The data folder (its labels come from folder or file names, or IDX labels).
     pub data: std::path::PathBuf,
-    /// An explicit test folder (labeled), when DATA has no test split.
-    #[arg(long, value_name = "DIR")]
-    pub test: Option<std::path::PathBuf>,
-    /// Regex with one capture group that takes the class from the file name.
-    #[arg(long, value_name = "REGEX")]
-    pub label_pattern: Option<String>,
+    #[command(flatten)]
+    pub dataset: DataArgs,
     /// Comma-separated: margin, least-confidence, entropy, bald, coreset,
     /// margin-coreset, random.
     #[arg(long, default_value = "margin,random")]
@@ -67,12 +63,8 @@ pub struct SimulateArgs {
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: std::path::PathBuf,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// auto or cnn.
-    #[arg(long, default_value = "auto")]
-    pub model: String,
+    #[command(flatten)]
+    pub learning: LearningArgs,
     /// First batch: kmeans (items nearest k-means centres) or random.
     #[arg(long, default_value = "kmeans")]
     pub cold_start: String,
@@ -87,20 +79,35 @@ pub struct SimulateArgs {
     pub full_baseline: bool,
 }
 
+/// What learns and where: shared by `label` and `simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LearningArgs {
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: crate::learn::DeviceChoice,
+    /// The network: cnn (on pixels), effnet-lite0 (a head over frozen ImageNet
+    /// features), or auto (effnet-lite0 for colour images when `make effnet` has
+    /// installed its weights, else cnn).
+    #[arg(long, default_value = "auto")]
+    pub model: crate::learn::ModelKind,
+    /// What learns from the labels: cnn (the network alone), graph (label propagation
+    /// over the pool's nearest-neighbour graph), or hybrid (both: the network also
+    /// trains on the graph's confident pseudo-labels, and predictions blend the two).
+    #[arg(long, default_value = "hybrid")]
+    pub learner: crate::learn::LearnerKind,
+    /// A checkpoint (safetensors, e.g. a session's model.safetensors) every new network
+    /// starts from instead of random weights.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<std::path::PathBuf>,
+}
+
 /// Arguments of `glean label`.
 #[derive(Debug, clap::Args)]
 pub struct LabelArgs {
     /// The data folder: class folders, train/ + test/, a flat folder, or MNIST IDX files.
     pub data: std::path::PathBuf,
-    /// An explicit test folder (labeled), for the accuracy chart.
-    #[arg(long, value_name = "DIR")]
-    pub test: Option<std::path::PathBuf>,
-    /// Regex with one capture group that takes the class from the file name.
-    #[arg(long, value_name = "REGEX")]
-    pub label_pattern: Option<String>,
-    /// Class names, comma-separated, in key order.
-    #[arg(long, value_delimiter = ',')]
-    pub classes: Option<Vec<String>>,
+    #[command(flatten)]
+    pub dataset: DataArgs,
     /// Session name (default: the data folder's name).
     #[arg(long, value_name = "NAME")]
     pub session: Option<String>,
@@ -113,12 +120,8 @@ pub struct LabelArgs {
     /// Labels per training round.
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
-    /// Model to train.
-    #[arg(long, default_value = "cnn")]
-    pub model: String,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    #[command(flatten)]
+    pub learning: LearningArgs,
     /// How images are drawn.
     #[arg(long, value_enum, env = "GLEAN_RENDER", default_value = "auto")]
     pub render: crate::tui::render_mode::RenderMode,
@@ -177,15 +180,8 @@ pub struct ExportArgs {
 pub struct ScanArgs {
     /// The data folder: class folders, train/ + test/, a flat folder, or MNIST IDX files.
     pub dir: std::path::PathBuf,
-    /// An explicit test folder (labeled: class folders, or flat with --label-pattern).
-    #[arg(long)]
-    pub test: Option<std::path::PathBuf>,
-    /// Regex with one capture group that takes the class from the file name.
-    #[arg(long, value_name = "REGEX")]
-    pub label_pattern: Option<String>,
-    /// Class names, comma-separated (names an unlabeled folder's classes).
-    #[arg(long, value_delimiter = ',')]
-    pub classes: Option<Vec<String>>,
+    #[command(flatten)]
+    pub dataset: DataArgs,
     /// Decode to this square side (default: chosen from the images).
     #[arg(long, requires = "channels")]
     pub size: Option<u32>,
@@ -194,19 +190,52 @@ pub struct ScanArgs {
     pub channels: Option<u8>,
 }
 
+/// How a data folder is read: the flags `scan`, `label` and `simulate` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DataArgs {
+    /// An explicit test folder (labeled: class folders, or flat with --label-pattern).
+    #[arg(long, value_name = "DIR")]
+    pub test: Option<std::path::PathBuf>,
+    /// Regex with one capture group that takes the class from the file name.
+    #[arg(long, value_name = "REGEX")]
+    pub label_pattern: Option<String>,
+    /// Class names, comma-separated, in key order (names an unlabeled folder's classes,
+    /// or keeps only these).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    pub classes: Option<Vec<String>>,
+    /// Hold out a test split from a labeled pool that has none: a count (2000) or a
+    /// fraction (0.2), stratified by class; the same files always give the same split.
+    #[arg(long, value_name = "N|FRAC", conflicts_with = "test")]
+    pub holdout: Option<crate::dataset::Holdout>,
+}
+
+impl DataArgs {
+    /// The scan options these flags ask for, checked for combinations scan refuses.
+    pub fn scan_options(&self) -> anyhow::Result<crate::dataset::ScanOptions> {
+        let opts = crate::dataset::ScanOptions {
+            test: self.test.clone(),
+            label_pattern: self.label_pattern.clone(),
+            classes: self.classes.clone(),
+            holdout: self.holdout,
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Label(args) => crate::tui::label::label(crate::tui::label::LabelOptions {
+            scan: args.dataset.scan_options()?,
             data: args.data,
-            test: args.test,
-            label_pattern: args.label_pattern,
-            classes: args.classes,
             session: args.session,
             session_dir: args.session_dir,
             strategy: args.strategy,
             batch: args.batch,
-            model: args.model,
-            device: args.device,
+            device: args.learning.device,
+            model: args.learning.model,
+            learner: args.learning.learner,
+            weights: args.learning.weights,
             render: args.render,
             oracle: args.oracle,
             seed: args.seed,
@@ -236,11 +265,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scan(args) => {
-            let opts = crate::dataset::ScanOptions {
-                test: args.test,
-                label_pattern: args.label_pattern,
-                classes: args.classes,
-            };
+            let opts = args.dataset.scan_options()?;
             let spec = args
                 .size
                 .zip(args.channels)
@@ -250,11 +275,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate(args) => {
-            crate::simulate::check_model(&args.model)?;
             let opts = crate::simulate::SimulateOptions {
+                scan: args.dataset.scan_options()?,
                 data: args.data,
-                test: args.test,
-                label_pattern: args.label_pattern,
                 strategies: crate::learn::strategy::parse_list(&args.strategies)
                     .map_err(|e| anyhow::anyhow!("--strategies: {e}"))?,
                 init: args.init,
@@ -263,10 +286,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 trials: args.trials,
                 seed: args.seed,
                 out: args.out,
-                device: args
-                    .device
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("--device: {e}"))?,
+                device: args.learning.device,
+                learner: args.learning.learner,
+                model: args.learning.model,
+                weights: args.learning.weights,
                 cold_start: args
                     .cold_start
                     .parse()

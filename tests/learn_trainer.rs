@@ -54,7 +54,10 @@ fn kmeans_cold_start_covers_the_classes() {
         cold_start: ColdStart::Random,
         ..quick_learner(Strategy::Margin)
     };
-    let picks = Learner::new(data, random).unwrap().cold_start_picks();
+    let picks = Learner::new(data, random)
+        .unwrap()
+        .cold_start_picks()
+        .unwrap();
     assert_eq!(picks.len(), 20);
 }
 

@@ -302,6 +302,19 @@ fn a_ranking_reorders_the_queue_but_keeps_the_image_on_screen() {
 fn trainer_events_drive_the_status() {
     let mut app = app(10, 5);
     assert_eq!(app.trainer, TrainerStatus::Starting);
+    app.on_trainer(TrainerEvent::Preparing {
+        what: "backbone features".into(),
+        done: 64,
+        total: 118,
+    });
+    assert_eq!(
+        app.trainer,
+        TrainerStatus::Preparing {
+            what: "backbone features".into(),
+            done: 64,
+            total: 118
+        }
+    );
     app.on_trainer(TrainerEvent::Ready {
         device: "cpu".into(),
     });

@@ -399,3 +399,18 @@ fn control_characters_in_names_are_escaped() {
     assert!(!text.contains('\u{1b}'));
     insta::assert_snapshot!(terminal.backend());
 }
+
+#[test]
+fn the_status_line_shows_the_preparation_before_the_first_ranking() {
+    let mut app = dogs_app();
+    app.on_trainer(glean::tui::TrainerEvent::Preparing {
+        what: "backbone features".into(),
+        done: 64,
+        total: 118,
+    });
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("trainer: preparing backbone features 64/118"),
+        "{screen}"
+    );
+}

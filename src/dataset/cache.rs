@@ -43,7 +43,7 @@ pub(crate) fn cache_file(
     spec: Option<DecodeSpec>,
 ) -> PathBuf {
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let key = format!(
+    let mut key = format!(
         "v{FORMAT_VERSION}|{:?}|{:?}|{:?}|{:?}|{:?}",
         canonical(root),
         opts.test.as_deref().map(canonical),
@@ -51,6 +51,11 @@ pub(crate) fn cache_file(
         opts.classes,
         spec
     );
+    // Only when set, so the unsplit pool keeps its cache file; split and unsplit then
+    // live side by side instead of overwriting each other.
+    if let Some(holdout) = opts.holdout {
+        key.push_str(&format!("|holdout={holdout:?}"));
+    }
     cache_dir
         .join("pools")
         .join(format!("{:032x}.pool", xxh3_128(key.as_bytes())))

@@ -11,6 +11,7 @@ mod cache;
 mod collect;
 mod decode;
 pub mod export;
+mod holdout;
 mod idx;
 mod load;
 mod names;
@@ -23,6 +24,7 @@ mod walk;
 use std::path::{Path, PathBuf};
 
 pub use decode::decode_image_bytes;
+pub use holdout::{Holdout, ParseHoldoutError};
 pub use idx::{read_idx_images, read_idx_labels, IdxImages};
 pub use load::{load, LoadTimings, Loaded};
 pub use names::{escape_for_display, natural_cmp};
@@ -98,6 +100,17 @@ pub struct ScanOptions {
     /// Class names, in key order: names the classes of an unlabeled folder, or fixes the
     /// class list of a labeled one (items of other classes are then skipped).
     pub classes: Option<Vec<String>>,
+    /// Carve a class-stratified test split out of the labeled pool (`--holdout`): for
+    /// data with no test split of its own. Chosen by a fixed hash of each item's id.
+    pub holdout: Option<Holdout>,
+}
+
+impl ScanOptions {
+    /// Checks that the options fit together (not the data: `scan` does that), so a
+    /// command can refuse a bad combination before it reads anything.
+    pub fn validate(&self) -> Result<(), DatasetError> {
+        holdout::check_options(self)
+    }
 }
 
 /// A fingerprint of everything a scan saw (relative paths, sizes, mtimes, options);
@@ -184,6 +197,8 @@ pub enum DatasetError {
     NoClasses(String),
     #[error("--classes: {0}")]
     BadClasses(String),
+    #[error("--holdout {holdout}: {message}")]
+    BadHoldout { holdout: String, message: String },
     #[error("{path}: not a valid IDX file: {message}")]
     BadIdx { path: String, message: String },
     #[error("decode spec {channels} channel(s) at {size}x{size}: {message}")]

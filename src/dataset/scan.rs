@@ -9,6 +9,7 @@ use regex::Regex;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::collect::{collect, has_image_extension, scan_idx, Found, Mode};
+use super::holdout;
 use super::idx::IdxFiles;
 use super::names::{assign_keys, natural_cmp, split_key_prefix};
 use super::walk::{list_dir, Entry, EntryKind};
@@ -26,6 +27,7 @@ const FINGERPRINT_VERSION: &str = "glean-scan-1";
 /// A folder that only wraps the data set (`assets/` holding `mnist/train`, …) is
 /// entered: the pool's root is then the folder inside.
 pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
+    opts.validate()?;
     let meta = std::fs::metadata(root).map_err(|e| DatasetError::io(root, e))?;
     if !meta.is_dir() {
         return Err(DatasetError::NotADirectory(display_path(root)));
@@ -104,7 +106,7 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
         Some(names) => assign_keys(&names.iter().map(|n| (n.clone(), None)).collect::<Vec<_>>()),
         None => discover_classes(pool_found.iter().chain(&test_found)),
     };
-    let (items, test, fingerprint) =
+    let (mut items, mut test, mut fingerprint) =
         finish(layout, opts, &classes, pool_found, test_found, &mut skipped);
     if items.is_empty() {
         return Err(DatasetError::NoImages {
@@ -116,6 +118,10 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
                 format!(": {}", skipped.summary())
             },
         });
+    }
+    if let Some(holdout) = opts.holdout {
+        (items, test) = holdout::split(holdout, &display_path(root), classes.len(), items, &test)?;
+        fingerprint = holdout::fingerprint(fingerprint, holdout);
     }
     Ok(Pool {
         root: root.to_path_buf(),

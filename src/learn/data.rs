@@ -15,6 +15,9 @@ pub struct LearnData {
     pub test: Arc<Vec<u8>>,
     /// One label per test item (accuracy is measured on these).
     pub test_labels: Vec<u16>,
+    /// Names these exact pixels (pool fingerprint and decode shape), so what is derived
+    /// from them (backbone features, graph) can be cached; None: never cached.
+    pub cache_key: Option<String>,
 }
 
 impl LearnData {
@@ -60,6 +63,7 @@ impl LearnData {
             pool,
             test,
             test_labels,
+            cache_key: None,
         })
     }
 
@@ -79,14 +83,19 @@ impl LearnData {
                 })
             })
             .collect::<Result<Vec<u16>, _>>()?;
-        Self::new(
+        let mut data = Self::new(
             spec.channels as usize,
             spec.size as usize,
             loaded.pool.classes.len(),
             Arc::new(loaded.pool_pixels.data.clone()),
             Arc::new(loaded.test_pixels.data.clone()),
             test_labels,
-        )
+        )?;
+        data.cache_key = Some(format!(
+            "{}-{}x{}",
+            loaded.pool.fingerprint, spec.channels, spec.size
+        ));
+        Ok(data)
     }
 
     /// Bytes per image.

@@ -1,167 +1,148 @@
 //! One active-learning round, the single loop both the trainer thread and `glean
-//! simulate` run: fit on the labeled set, measure test accuracy, score the unlabeled
-//! pool, rank it with the strategy. The pool stays one u8 tensor on the device and is
-//! normalised per batch.
+//! simulate` run. Per learner kind (config.rs):
+//! - cnn: fit the network on the labels, measure test accuracy, score the pool, rank;
+//! - graph: propagate the labels over the pool's kNN graph, rank on its probabilities;
+//! - hybrid: propagate and post that ranking at once (`RoundProgress::Preliminary`),
+//!   then fit the network on the labels plus the graph's confident pseudo-labels, and
+//!   rank and predict with whichever of graph, network and their average has been
+//!   right most often on the labels that arrived since their last predictions
+//!   (referee.rs).
+//!
+//! What is computed once per pool (backbone features, graph embeddings, the graph) is
+//! prepared in `Learner::prepare` (prepare.rs) and cached by `features`.
 
 use std::time::Instant;
 
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
+use super::config::{ColdStart, LearnerConfig, LearnerKind, ModelKind};
 use super::data::LearnData;
-use super::device::DeviceChoice;
-use super::model::{Cnn, EMBED_DIM};
-use super::ranking::Ranking;
-use super::score::{self, Predictions, Want};
+use super::inputs::Inputs;
+use super::model::EMBED_DIM;
+use super::network::Trained;
+use super::propagation::{pseudo_labels, GraphLearner};
+use super::ranking::{Ranking, RankingSource};
+use super::referee::{Pick, Referee};
+use super::score::{self, Want};
 use super::select::{self, Scored};
 use super::strategy::{self, Strategy};
-use super::train::{self, FitProgress, Normalise, TrainSchedule};
+use super::train::FitProgress;
 use super::LearnError;
 
-/// How the first batch is chosen, before there is any model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum ColdStart {
-    /// The items nearest the centres of k-means on (downsampled) pixels.
-    #[default]
-    KMeans,
-    Random,
-}
-
-impl std::str::FromStr for ColdStart {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "kmeans" | "k-means" => Ok(ColdStart::KMeans),
-            "random" => Ok(ColdStart::Random),
-            other => Err(format!(
-                "unknown cold start `{other}` (expected kmeans or random)"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LearnerConfig {
-    pub device: DeviceChoice,
-    pub strategy: Strategy,
-    /// Items labeled per round; batch-aware strategies (core-set) pick this many jointly.
-    pub batch: usize,
-    pub cold_start: ColdStart,
-    /// Size of the first (cold-start) batch.
-    pub init: usize,
-    /// MC-dropout passes for BALD.
-    pub mc_samples: usize,
-    /// Score only a seeded random subset of this many unlabeled items per round.
-    pub pool_subset: Option<usize>,
-    /// Keep the weights between rounds instead of training from scratch.
-    pub warm_start: bool,
-    pub seed: u64,
-    /// libtorch intra-op threads; None = all cores.
-    pub threads: Option<usize>,
-    pub schedule: TrainSchedule,
-}
-
-impl Default for LearnerConfig {
-    fn default() -> Self {
-        Self {
-            device: DeviceChoice::Auto,
-            strategy: Strategy::Margin,
-            batch: 10,
-            cold_start: ColdStart::KMeans,
-            init: 20,
-            mc_samples: 20,
-            pool_subset: None,
-            warm_start: false,
-            seed: 1,
-            threads: None,
-            schedule: TrainSchedule::default(),
-        }
-    }
-}
+/// The hybrid's third predictor is `w · network + (1 − w) · graph` (probabilities).
+/// The network is trained on the graph's pseudo-labels, so where both agree the blend
+/// changes nothing; where they disagree the more confident one wins.
+pub const BLEND_NETWORK_WEIGHT: f64 = 0.5;
 
 /// Where a round is, for progress displays.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RoundProgress {
+    /// Once-per-pool preparation (backbone features, graph): `done` of `total` steps.
+    Preparing {
+        what: &'static str,
+        done: usize,
+        total: usize,
+    },
     Fit(FitProgress),
     /// Test accuracy is known; scoring the pool comes next.
     Evaluated {
         accuracy: f64,
     },
+    /// A hybrid round's graph ranking, ready before the network trains; the round's
+    /// final outcome follows.
+    Preliminary(Box<RoundOutcome>),
 }
 
 /// Wall-clock seconds of each phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct RoundTimes {
+    /// Graph propagation, with its evaluation and ranking.
+    pub propagate: f64,
     pub train: f64,
     pub evaluate: f64,
     pub score: f64,
     pub total: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoundOutcome {
     pub version: u64,
     pub labeled: usize,
-    /// Test accuracy; None before any model (cold start) or without a test split.
+    /// Test accuracy of what ranked (`ranking.source`); None before any labels or
+    /// without a test split.
     pub accuracy: Option<f64>,
+    /// Test accuracy of the network alone and of the graph alone, where they ran.
+    pub network_accuracy: Option<f64>,
+    pub graph_accuracy: Option<f64>,
     pub final_loss: Option<f64>,
     pub ranking: Ranking,
     pub times: RoundTimes,
 }
 
-struct Trained {
-    vs: nn::VarStore,
-    net: Cnn,
+/// Owns the pool's inputs, the graph and the network between rounds. Every tch value
+/// lives here; construct and use it on one thread.
+pub struct Learner {
+    pub(super) config: LearnerConfig,
+    pub(super) data: LearnData,
+    pub(super) device: Device,
+    /// The network actually trained (`Auto` resolved).
+    pub(super) model: ModelKind,
+    pub(super) inputs: Inputs,
+    pub(super) test_labels: Tensor,
+    pub(super) graph: Option<GraphLearner>,
+    pub(super) trained: Option<Trained>,
+    /// Which of the hybrid's predictors ranks (referee.rs).
+    referee: Referee,
 }
 
-/// Owns the pool and test tensors and the model between rounds. Every tch value lives
-/// here; construct and use it on one thread.
-pub struct Learner {
-    config: LearnerConfig,
-    data: LearnData,
-    device: Device,
-    pool: Tensor,
-    test: Tensor,
-    test_labels: Tensor,
-    norm: Normalise,
-    model: Option<Trained>,
+/// Labeled pool indices and classes, checked, each item once.
+pub(super) struct Labeled {
+    pub(super) indices: Vec<usize>,
+    pub(super) classes: Vec<i64>,
+}
+
+impl Labeled {
+    pub(super) fn pairs(&self) -> Vec<(usize, u16)> {
+        self.indices
+            .iter()
+            .zip(&self.classes)
+            .map(|(&i, &c)| (i, c as u16))
+            .collect()
+    }
 }
 
 impl Learner {
+    /// Prepares the learner without progress reports or cancellation.
     pub fn new(data: LearnData, config: LearnerConfig) -> Result<Self, LearnError> {
-        let device = config.device.resolve()?;
-        if let Some(n) = config.threads {
-            tch::set_num_threads(n.max(1) as i32);
-        }
-        if config.batch == 0 {
-            return Err(LearnError::Data("the batch size must be at least 1".into()));
-        }
-        let shape = |n: usize| {
-            [
-                n as i64,
-                data.channels as i64,
-                data.size as i64,
-                data.size as i64,
-            ]
-        };
-        let pool = Tensor::f_from_slice(&data.pool)?
-            .f_view(shape(data.pool_len()))?
-            .f_to_device(device)?;
-        let test = Tensor::f_from_slice(&data.test)?
-            .f_view(shape(data.test_len()))?
-            .f_to_device(device)?;
+        Self::prepare(data, config, &mut |_| {}, &|| false)
+    }
+
+    pub(super) fn assemble(
+        config: LearnerConfig,
+        data: LearnData,
+        device: Device,
+        model: ModelKind,
+        inputs: Inputs,
+        graph: Option<GraphLearner>,
+    ) -> Result<Self, LearnError> {
         let labels: Vec<i64> = data.test_labels.iter().map(|&l| l as i64).collect();
         let test_labels = Tensor::f_from_slice(&labels)?.f_to_device(device)?;
-        let norm = Normalise::of(&pool);
-        Ok(Self {
+        let learner = Self {
             config,
             data,
             device,
-            pool,
-            test,
+            model,
+            inputs,
             test_labels,
-            norm,
-            model: None,
-        })
+            graph,
+            trained: None,
+            referee: Referee::default(),
+        };
+        // A checkpoint that does not fit this network is an error now, not in round 1.
+        if learner.config.weights.is_some() {
+            learner.new_network()?;
+        }
+        Ok(learner)
     }
 
     pub fn config(&self) -> &LearnerConfig {
@@ -176,24 +157,59 @@ impl Learner {
         &self.data
     }
 
+    /// The network this learner trains (`auto` resolved).
+    pub fn model(&self) -> ModelKind {
+        self.model
+    }
+
+    /// What the learner's predictions come from: `hybrid`, `graph`, or the network's
+    /// name (the graph learners fall back to the network on pools too small for a graph).
+    pub fn describe(&self) -> String {
+        match (self.config.learner, &self.graph) {
+            (LearnerKind::Cnn, _) | (_, None) => self.model.name().to_string(),
+            (kind, Some(_)) => format!("{} ({})", kind.name(), self.model.name()),
+        }
+    }
+
     /// Seed of everything random in the round that follows `labeled` labels: the same
     /// seed and labeled set give the same round.
-    fn round_seed(&self, labeled: usize) -> u64 {
+    pub(super) fn round_seed(&self, labeled: usize) -> u64 {
         self.config
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(labeled as u64)
     }
 
-    /// The cold-start picks for an empty labeled set.
-    pub fn cold_start_picks(&self) -> Vec<usize> {
+    /// The cold-start picks for an empty labeled set: the items nearest the k-means
+    /// centres of the graph embeddings (or the backbone features, or downsampled pixels).
+    pub fn cold_start_picks(&self) -> Result<Vec<usize>, LearnError> {
         let k = self.config.init.min(self.data.pool_len());
         match self.config.cold_start {
             ColdStart::KMeans => {
-                let (features, dim) = self.data.cold_start_features();
-                strategy::kmeans_cold_start(&features, dim, k, 10_000, self.config.seed)
+                let embeddings = match (&self.graph, &self.inputs) {
+                    (Some(g), _) => Some(&g.embeddings),
+                    (None, Inputs::Features { pool, .. }) => Some(pool),
+                    _ => None,
+                };
+                match embeddings {
+                    Some(e) => super::graph::kmeans_cold_start(e, k, self.config.seed),
+                    None => {
+                        let (features, dim) = self.data.cold_start_features();
+                        Ok(strategy::kmeans_cold_start(
+                            &features,
+                            dim,
+                            k,
+                            10_000,
+                            self.config.seed,
+                        ))
+                    }
+                }
             }
-            ColdStart::Random => strategy::random_subset(self.data.pool_len(), k, self.config.seed),
+            ColdStart::Random => Ok(strategy::random_subset(
+                self.data.pool_len(),
+                k,
+                self.config.seed,
+            )),
         }
     }
 
@@ -207,52 +223,38 @@ impl Learner {
         progress: &mut dyn FnMut(RoundProgress),
     ) -> Result<RoundOutcome, LearnError> {
         let start = Instant::now();
-        let (indices, classes) = self.check_labeled(labeled)?;
+        let lab = self.check_labeled(labeled)?;
         let mut is_labeled = vec![false; self.data.pool_len()];
-        for &i in &indices {
+        for &i in &lab.indices {
             is_labeled[i] = true;
         }
         let unlabeled: Vec<usize> = (0..self.data.pool_len())
             .filter(|&i| !is_labeled[i])
             .collect();
-        let seed = self.round_seed(indices.len());
-        if indices.is_empty() {
-            let picks = self.cold_start_picks();
-            let ranking =
-                select::cold_start_ranking(self.config.strategy, &picks, &unlabeled, version, seed);
-            let total = start.elapsed().as_secs_f64();
-            let times = RoundTimes {
-                score: total,
-                total,
-                ..Default::default()
-            };
-            return Ok(RoundOutcome {
+        let seed = self.round_seed(lab.indices.len());
+        let mut outcome = RoundOutcome {
+            version,
+            labeled: lab.indices.len(),
+            accuracy: None,
+            network_accuracy: None,
+            graph_accuracy: None,
+            final_loss: None,
+            ranking: Ranking {
                 version,
-                labeled: 0,
-                accuracy: None,
-                final_loss: None,
-                ranking,
-                times,
-            });
-        }
-
-        tch::manual_seed(seed as i64 & i64::MAX);
-        let (final_loss, train_s) = self.fit(&indices, &classes, cancelled, &mut |p| {
-            progress(RoundProgress::Fit(p))
-        })?;
-        let net = &self.model.as_ref().expect("fit stores a model").net;
-
-        let t = Instant::now();
-        let accuracy = if self.data.test_len() > 0 {
-            let acc = score::accuracy(net, &self.test, &self.test_labels, self.norm, cancelled)?;
-            progress(RoundProgress::Evaluated { accuracy: acc });
-            Some(acc)
-        } else {
-            None
+                strategy: self.config.strategy,
+                source: RankingSource::ColdStart,
+                items: Vec::new(),
+            },
+            times: RoundTimes::default(),
         };
-        let evaluate_s = t.elapsed().as_secs_f64();
-
-        let t = Instant::now();
+        if lab.indices.is_empty() {
+            let picks = self.cold_start_picks()?;
+            outcome.ranking =
+                select::cold_start_ranking(self.config.strategy, &picks, &unlabeled, version, seed);
+            outcome.times.score = start.elapsed().as_secs_f64();
+            outcome.times.total = outcome.times.score;
+            return Ok(outcome);
+        }
         let candidates = match self.config.pool_subset {
             Some(m) if m < unlabeled.len() => strategy::random_subset(unlabeled.len(), m, seed)
                 .into_iter()
@@ -260,6 +262,65 @@ impl Learner {
                 .collect(),
             _ => unlabeled,
         };
+        let cand_tensor = index_tensor(&candidates, self.device)?;
+
+        let mut graph_round = None;
+        if self.config.learner.uses_graph() {
+            if let Some(g) = self.graph.as_mut() {
+                let t = Instant::now();
+                let round = g.propagate(&lab.pairs(), self.data.classes)?;
+                outcome.graph_accuracy = round
+                    .test
+                    .as_ref()
+                    .map(|t| score::accuracy(t, &self.test_labels));
+                outcome.accuracy = outcome.graph_accuracy;
+                outcome.ranking =
+                    self.graph_ranking(&round, &candidates, &cand_tensor, &lab, version, seed)?;
+                outcome.times.propagate = t.elapsed().as_secs_f64();
+                if self.config.learner == LearnerKind::Graph {
+                    outcome.times.total = start.elapsed().as_secs_f64();
+                    return Ok(outcome);
+                }
+                outcome.times.total = start.elapsed().as_secs_f64();
+                progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
+                graph_round = Some(round);
+            }
+        }
+
+        // The network: on the labels, plus the graph's surest guesses in a hybrid round.
+        tch::manual_seed(seed as i64 & i64::MAX);
+        let pseudo = match &graph_round {
+            Some(round) => {
+                let probs = Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
+                pseudo_labels(
+                    &probs,
+                    self.data.classes,
+                    &is_labeled,
+                    self.config.graph.pseudo_fraction,
+                )
+            }
+            None => Vec::new(),
+        };
+        let t = Instant::now();
+        let final_loss = self.fit(&lab, &pseudo, cancelled, &mut |p| {
+            progress(RoundProgress::Fit(p))
+        })?;
+        outcome.final_loss = Some(final_loss);
+        outcome.times.train = t.elapsed().as_secs_f64();
+        self.save_model()?;
+        let net = &self.trained.as_ref().expect("fit stores a network").net;
+
+        let t = Instant::now();
+        let graph_test = graph_round.as_ref().and_then(|g| g.test.as_ref());
+        let mut network_test = None;
+        if self.data.test_len() > 0 {
+            let probs = score::test_probs(net.as_ref(), &self.inputs, cancelled)?;
+            outcome.network_accuracy = Some(score::accuracy(&probs, &self.test_labels));
+            network_test = Some(probs);
+        }
+        outcome.times.evaluate = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
         let st = self.config.strategy;
         let wants_embeddings = matches!(st, Strategy::CoreSet | Strategy::MarginCoreSet);
         let want = Want {
@@ -270,11 +331,76 @@ impl Learner {
             },
             embeddings: wants_embeddings,
         };
-        let cand_tensor = index_tensor(&candidates, self.device)?;
-        let predictions =
-            score::predict(net, &self.pool, &cand_tensor, self.norm, want, cancelled)?;
+        let mut predictions =
+            score::predict(net.as_ref(), &self.inputs, &cand_tensor, want, cancelled)?;
+        let mut source = RankingSource::Model;
+        let mut test_probs = network_test.as_ref().map(|p| p.shallow_clone());
+        if let Some(round) = &graph_round {
+            let classes = self.data.classes as i64;
+            let network_p = Tensor::f_from_slice(&predictions.probs)?
+                .f_view([-1, classes])?
+                .f_to_device(self.device)?;
+            let graph_p = round.pool.index_select(0, &cand_tensor);
+            let blend_p = blend(&network_p, &graph_p);
+            // Judge last round's predictions on the labels that came since, remember
+            // this round's, and rank with whichever has been right most often.
+            self.referee.observe(&lab.pairs());
+            let n = self.data.pool_len();
+            let per_pool = |p: &Tensor| -> Result<Vec<Option<u16>>, LearnError> {
+                let mut out = vec![None; n];
+                let argmax = Vec::<i64>::try_from(p.argmax(1, false).to_device(Device::Cpu))?;
+                for (&i, c) in candidates.iter().zip(argmax) {
+                    out[i] = Some(c as u16);
+                }
+                Ok(out)
+            };
+            let graph_all =
+                Vec::<i64>::try_from(round.pool.argmax(1, false).to_device(Device::Cpu))?;
+            self.referee.remember(
+                &is_labeled,
+                [
+                    graph_all.iter().map(|&c| Some(c as u16)).collect(),
+                    per_pool(&blend_p)?,
+                    per_pool(&network_p)?,
+                ],
+            );
+            let (chosen, test) = match self.referee.pick() {
+                Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
+                Pick::Blend => (
+                    blend_p,
+                    network_test
+                        .as_ref()
+                        .zip(graph_test)
+                        .map(|(n, g)| blend(n, g)),
+                ),
+                Pick::Network => (network_p, network_test.as_ref().map(|t| t.shallow_clone())),
+            };
+            source = match self.referee.pick() {
+                Pick::Graph => RankingSource::Graph,
+                Pick::Blend => RankingSource::Hybrid,
+                Pick::Network => RankingSource::Model,
+            };
+            predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
+            test_probs = test;
+        }
+        outcome.accuracy = test_probs
+            .as_ref()
+            .map(|p| score::accuracy(p, &self.test_labels));
+        if let Some(acc) = outcome.accuracy {
+            progress(RoundProgress::Evaluated { accuracy: acc });
+        }
         let min_sq = if wants_embeddings {
-            Some(self.min_sq_to_labeled(&predictions, &indices)?)
+            let emb = predictions
+                .embeddings
+                .as_ref()
+                .expect("embeddings were asked for");
+            let cand = Tensor::f_from_slice(emb)?
+                .f_view([-1, EMBED_DIM])?
+                .f_to_device(self.device)?;
+            let labeled_idx = index_tensor(&lab.indices, self.device)?;
+            let labeled_emb =
+                tch::no_grad(|| net.embed(&self.inputs.pool_rows(&labeled_idx), false));
+            Some(min_sq_distances(&cand, &labeled_emb)?)
         } else {
             None
         };
@@ -285,51 +411,31 @@ impl Learner {
             embed_dim: EMBED_DIM as usize,
             min_sq_to_labeled: min_sq,
         };
-        let ranking = select::rank(st, scored, self.config.batch, version, seed);
-        let score_s = t.elapsed().as_secs_f64();
-        let times = RoundTimes {
-            train: train_s,
-            evaluate: evaluate_s,
-            score: score_s,
-            total: start.elapsed().as_secs_f64(),
-        };
-        Ok(RoundOutcome {
-            version,
-            labeled: indices.len(),
-            accuracy,
-            final_loss: Some(final_loss),
-            ranking,
-            times,
-        })
+        outcome.ranking = select::rank(st, source, scored, self.config.batch, version, seed);
+        outcome.times.score = t.elapsed().as_secs_f64();
+        outcome.times.total = start.elapsed().as_secs_f64();
+        Ok(outcome)
     }
 
-    /// Trains on all of `labeled` and returns the test accuracy, without scoring the pool
-    /// (the "every label known" baseline drawn next to the curves).
+    /// Trains on all of `labeled` and returns the network's test accuracy, without
+    /// scoring the pool (the "every label known" baseline drawn next to the curves).
     pub fn fit_and_evaluate(
         &mut self,
         labeled: &[(usize, u16)],
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Option<f64>, LearnError> {
-        let (indices, classes) = self.check_labeled(labeled)?;
-        tch::manual_seed(self.round_seed(indices.len()) as i64 & i64::MAX);
-        self.fit(&indices, &classes, cancelled, &mut |_| {})?;
-        let net = &self.model.as_ref().expect("fit stores a model").net;
+        let lab = self.check_labeled(labeled)?;
+        tch::manual_seed(self.round_seed(lab.indices.len()) as i64 & i64::MAX);
+        self.fit(&lab, &[], cancelled, &mut |_| {})?;
+        let net = &self.trained.as_ref().expect("fit stores a network").net;
         if self.data.test_len() == 0 {
             return Ok(None);
         }
-        Ok(Some(score::accuracy(
-            net,
-            &self.test,
-            &self.test_labels,
-            self.norm,
-            cancelled,
-        )?))
+        let probs = score::test_probs(net.as_ref(), &self.inputs, cancelled)?;
+        Ok(Some(score::accuracy(&probs, &self.test_labels)))
     }
 
-    fn check_labeled(
-        &self,
-        labeled: &[(usize, u16)],
-    ) -> Result<(Vec<usize>, Vec<i64>), LearnError> {
+    pub(super) fn check_labeled(&self, labeled: &[(usize, u16)]) -> Result<Labeled, LearnError> {
         let mut seen = vec![false; self.data.pool_len()];
         let mut indices = Vec::with_capacity(labeled.len());
         let mut classes = Vec::with_capacity(labeled.len());
@@ -359,87 +465,34 @@ impl Learner {
             indices.push(i);
             classes.push(c as i64);
         }
-        Ok((indices, classes))
-    }
-
-    fn fit(
-        &mut self,
-        indices: &[usize],
-        classes: &[i64],
-        cancelled: &dyn Fn() -> bool,
-        progress: &mut dyn FnMut(FitProgress),
-    ) -> Result<(f64, f64), LearnError> {
-        let t = Instant::now();
-        if !self.config.warm_start || self.model.is_none() {
-            let vs = nn::VarStore::new(self.device);
-            let net = Cnn::new(
-                &vs.root(),
-                self.data.channels,
-                self.data.size,
-                self.data.classes,
-            );
-            self.model = Some(Trained { vs, net });
-        }
-        let model = self.model.as_ref().expect("just built");
-        let images = self
-            .pool
-            .f_index_select(0, &index_tensor(indices, self.device)?)?;
-        let labels = Tensor::f_from_slice(classes)?.f_to_device(self.device)?;
-        let result = train::fit(
-            &model.vs,
-            &model.net,
-            &images,
-            &labels,
-            self.norm,
-            &self.config.schedule,
-            cancelled,
-            progress,
-        );
-        if result.is_err() {
-            // A half-trained or diverged model must not be warm-started from.
-            self.model = None;
-        }
-        Ok((result?, t.elapsed().as_secs_f64()))
-    }
-
-    /// Each candidate's squared embedding distance to its nearest labeled item, by one
-    /// blocked matrix product on the device.
-    fn min_sq_to_labeled(
-        &self,
-        predictions: &Predictions,
-        labeled: &[usize],
-    ) -> Result<Vec<f32>, LearnError> {
-        let net = &self.model.as_ref().expect("a trained model").net;
-        let emb = predictions
-            .embeddings
-            .as_ref()
-            .expect("embeddings were asked for");
-        let cand = Tensor::f_from_slice(emb)?
-            .f_view([-1, EMBED_DIM])?
-            .f_to_device(self.device)?;
-        let lab = tch::no_grad(|| -> Result<Tensor, LearnError> {
-            let pixels = self
-                .pool
-                .f_index_select(0, &index_tensor(labeled, self.device)?)?;
-            Ok(net.embed(&self.norm.apply(&pixels), false))
-        })?;
-        let lab_sq = lab.square().sum_dim_intlist(1, false, Kind::Float);
-        let mut out = Vec::with_capacity(cand.size()[0] as usize);
-        let n = cand.size()[0];
-        let mut start = 0;
-        while start < n {
-            let len = 4096.min(n - start);
-            let c = cand.narrow(0, start, len);
-            let c_sq = c.square().sum_dim_intlist(1, true, Kind::Float);
-            let d = (c_sq - c.matmul(&lab.tr()) * 2.0 + lab_sq.unsqueeze(0)).clamp_min(0.0);
-            out.extend(Vec::<f32>::try_from(d.amin(1, false))?);
-            start += len;
-        }
-        Ok(out)
+        Ok(Labeled { indices, classes })
     }
 }
 
-fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
+/// The hybrid prediction: see `BLEND_NETWORK_WEIGHT`.
+fn blend(network: &Tensor, graph: &Tensor) -> Tensor {
+    network * BLEND_NETWORK_WEIGHT + graph * (1.0 - BLEND_NETWORK_WEIGHT)
+}
+
+/// Each row of `cand`'s squared distance to its nearest row of `labeled`, by blocked
+/// matrix products on the device.
+pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
+    let lab_sq = labeled.square().sum_dim_intlist(1, false, Kind::Float);
+    let n = cand.size()[0];
+    let mut out = Vec::with_capacity(n as usize);
+    let mut start = 0;
+    while start < n {
+        let len = 4096.min(n - start);
+        let c = cand.narrow(0, start, len);
+        let c_sq = c.square().sum_dim_intlist(1, true, Kind::Float);
+        let d = (c_sq - c.matmul(&labeled.tr()) * 2.0 + lab_sq.unsqueeze(0)).clamp_min(0.0);
+        out.extend(Vec::<f32>::try_from(d.amin(1, false))?);
+        start += len;
+    }
+    Ok(out)
+}
+
+pub(super) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
     let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
     Ok(Tensor::f_from_slice(&v)?.f_to_device(device)?)
 }

@@ -1,31 +1,40 @@
 //! Everything that touches libtorch: the models, training, evaluation and scoring, the
-//! query strategies (those over plain probabilities are pure Rust) and the trainer
-//! thread. The rest of the program sees only the plain types re-exported here.
+//! graph learner, the query strategies (those over plain probabilities are pure Rust)
+//! and the trainer thread. The rest of the program sees only the plain types
+//! re-exported here.
 //!
-//! One round is `Learner::round` (learner.rs): fit (train.rs) → test accuracy and pool
-//! predictions (score.rs, batched under `no_grad`, pool kept as one u8 tensor) → a
-//! strategy over plain `Vec<f32>` (strategy.rs, select.rs) → a `Ranking` (ranking.rs).
-//! The trainer thread (trainer.rs) and `glean simulate` both call it; nothing else
-//! loops. A second learner (graph propagation, pseudo-labels) plugs in at `round`:
-//! it produces the same `Predictions` for the candidates, and `fit` takes extra
-//! (index, class) pairs as pseudo-labels.
+//! Once per pool, `Learner::prepare` (prepare.rs) sets up the network's inputs (pixels,
+//! or backbone features: features.rs, effnet_lite0.rs) and the kNN graph (graph/). One
+//! round is `Learner::round` (learner.rs): propagation over the graph (propagation.rs)
+//! → fit of the network on labels and pseudo-labels (train.rs) → test accuracy and pool
+//! predictions (score.rs, batched under `no_grad`) → a strategy over plain `Vec<f32>`
+//! (strategy.rs, select.rs) → a `Ranking` (ranking.rs). The trainer thread (trainer.rs)
+//! and `glean simulate` both call it; nothing else loops.
 
+pub mod config;
 pub mod data;
 pub mod device;
 pub mod effnet_lite0;
+pub mod features;
 pub mod graph;
+pub mod inputs;
 pub mod learner;
 pub mod model;
+mod network;
+pub mod prepare;
+pub mod propagation;
 pub mod ranking;
+pub mod referee;
 pub mod score;
 pub mod select;
 pub mod strategy;
 pub mod train;
 pub mod trainer;
 
+pub use config::{ColdStart, GraphConfig, LearnerConfig, LearnerKind, ModelKind};
 pub use data::LearnData;
 pub use device::DeviceChoice;
-pub use learner::{ColdStart, Learner, LearnerConfig, RoundOutcome, RoundProgress, RoundTimes};
+pub use learner::{Learner, RoundOutcome, RoundProgress, RoundTimes};
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 pub use strategy::Strategy;
 pub use train::TrainSchedule;

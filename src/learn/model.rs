@@ -1,6 +1,8 @@
-//! The small CNN for digits (and other small images), in the style of tch's MNIST example.
-//! Dropout sits on the embedding, before the last layer, so Monte-Carlo dropout for BALD
-//! needs the convolutions only once per image and just re-runs the cheap head T times.
+//! The trained models: a small CNN for digits (and other small images), in the style of
+//! tch's MNIST example, and a small head over a frozen backbone's features. Both end in
+//! dropout on an `EMBED_DIM` embedding before the last layer, so Monte-Carlo dropout for
+//! BALD computes the expensive part once per item and re-runs only the last layer T
+//! times.
 
 use tch::{nn, Tensor};
 
@@ -80,16 +82,6 @@ impl Cnn {
         embedding.dropout(HEAD_DROPOUT, dropout).apply(&self.fc2)
     }
 
-    /// `t` dropout masks over the embedding (kept units scaled by 1 / keep), `t × EMBED_DIM`:
-    /// the sampled networks of Monte-Carlo dropout.
-    pub fn dropout_masks(t: usize, device: tch::Device) -> Tensor {
-        let keep = 1.0 - HEAD_DROPOUT;
-        Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device))
-            .lt(keep)
-            .to_kind(tch::Kind::Float)
-            / keep
-    }
-
     /// Logits of the head under one dropout mask (`EMBED_DIM`), shared by the batch.
     pub fn classify_masked(&self, embedding: &Tensor, mask: &Tensor) -> Tensor {
         (embedding * mask).apply(&self.fc2)
@@ -97,5 +89,74 @@ impl Cnn {
 
     pub fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
         self.classify(&self.embed(xs, train), train)
+    }
+}
+
+/// `t` dropout masks over the embedding (kept units scaled by 1 / keep), `t × EMBED_DIM`:
+/// the sampled networks of Monte-Carlo dropout.
+pub fn dropout_masks(t: usize, device: tch::Device) -> Tensor {
+    let keep = 1.0 - HEAD_DROPOUT;
+    Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device))
+        .lt(keep)
+        .to_kind(tch::Kind::Float)
+        / keep
+}
+
+/// Dropout on the backbone features while the head trains: the features of a few
+/// labeled photos are easy to memorise, and this is the head's only regulariser.
+const FEATURE_DROPOUT: f64 = 0.2;
+
+/// Two layers over a frozen backbone's (standardised) features: features → `EMBED_DIM`
+/// → classes. Small enough that a round trains it in well under a second on a CPU.
+#[derive(Debug)]
+pub struct Head {
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+}
+
+impl Head {
+    pub fn new(vs: &nn::Path, features: i64, classes: usize) -> Head {
+        Head {
+            fc1: nn::linear(vs / "fc1", features, EMBED_DIM, Default::default()),
+            fc2: nn::linear(vs / "fc2", EMBED_DIM, classes as i64, Default::default()),
+        }
+    }
+}
+
+/// The interface the trainer, scorer and strategies use: an embedding, then one linear
+/// layer behind dropout.
+pub trait Classifier {
+    /// Model-ready inputs → embeddings `B × EMBED_DIM`.
+    fn embed(&self, xs: &Tensor, train: bool) -> Tensor;
+    /// Embeddings → logits; `dropout` on for training and for MC-dropout samples.
+    fn classify(&self, embedding: &Tensor, dropout: bool) -> Tensor;
+    /// Logits under one dropout mask (`EMBED_DIM`), shared by the batch.
+    fn classify_masked(&self, embedding: &Tensor, mask: &Tensor) -> Tensor;
+    fn forward(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.classify(&self.embed(xs, train), train)
+    }
+}
+
+impl Classifier for Cnn {
+    fn embed(&self, xs: &Tensor, train: bool) -> Tensor {
+        Cnn::embed(self, xs, train)
+    }
+    fn classify(&self, embedding: &Tensor, dropout: bool) -> Tensor {
+        Cnn::classify(self, embedding, dropout)
+    }
+    fn classify_masked(&self, embedding: &Tensor, mask: &Tensor) -> Tensor {
+        Cnn::classify_masked(self, embedding, mask)
+    }
+}
+
+impl Classifier for Head {
+    fn embed(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.dropout(FEATURE_DROPOUT, train).apply(&self.fc1).relu()
+    }
+    fn classify(&self, embedding: &Tensor, dropout: bool) -> Tensor {
+        embedding.dropout(HEAD_DROPOUT, dropout).apply(&self.fc2)
+    }
+    fn classify_masked(&self, embedding: &Tensor, mask: &Tensor) -> Tensor {
+        (embedding * mask).apply(&self.fc2)
     }
 }

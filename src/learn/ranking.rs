@@ -28,8 +28,29 @@ pub struct RankedItem {
 pub enum RankingSource {
     /// No labels yet: k-means centres of the pool first (or a seeded shuffle).
     ColdStart,
-    /// A trained model and the query strategy.
+    /// The trained network and the query strategy.
     Model,
+    /// Label propagation over the pool graph and the query strategy.
+    Graph,
+    /// The network and the graph blended, and the query strategy.
+    Hybrid,
+}
+
+impl RankingSource {
+    /// Whether labels, not just the pool, shaped this ranking.
+    pub fn is_learned(self) -> bool {
+        self != RankingSource::ColdStart
+    }
+
+    /// What ranked and predicts, as the screen names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RankingSource::ColdStart => "cold start",
+            RankingSource::Model => "network",
+            RankingSource::Graph => "graph",
+            RankingSource::Hybrid => "hybrid",
+        }
+    }
 }
 
 /// The unlabeled pool in the order to ask, for the labeled set of job `version`.

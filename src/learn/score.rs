@@ -4,8 +4,8 @@
 
 use tch::{Kind, Tensor};
 
-use super::model::{Cnn, EMBED_DIM};
-use super::train::Normalise;
+use super::inputs::Inputs;
+use super::model::{dropout_masks, Classifier, EMBED_DIM};
 use super::LearnError;
 
 /// Images per forward pass: large enough to amortise the per-call overhead, small enough
@@ -30,12 +30,11 @@ pub struct Want {
     pub embeddings: bool,
 }
 
-/// Runs `net` on `pixels[indices]` (u8, N×C×H×W; `indices` i64).
+/// Runs `net` on the pool rows `indices` (i64).
 pub fn predict(
-    net: &Cnn,
-    pixels: &Tensor,
+    net: &dyn Classifier,
+    inputs: &Inputs,
     indices: &Tensor,
-    norm: Normalise,
     want: Want,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Predictions, LearnError> {
@@ -45,7 +44,7 @@ pub fn predict(
     let mut embeddings = Vec::new();
     // Drawn once per call, not per item: sampling a Bernoulli per item and pass costs
     // seconds on a CPU for a 60,000-image pool.
-    let masks = (want.mc_samples > 0).then(|| Cnn::dropout_masks(want.mc_samples, pixels.device()));
+    let masks = (want.mc_samples > 0).then(|| dropout_masks(want.mc_samples, indices.device()));
     tch::no_grad(|| -> Result<(), LearnError> {
         let mut start = 0;
         while start < n {
@@ -53,8 +52,7 @@ pub fn predict(
                 return Err(LearnError::Cancelled);
             }
             let len = INFERENCE_BATCH.min(n - start);
-            let batch = pixels.index_select(0, &indices.narrow(0, start, len));
-            let emb = net.embed(&norm.apply(&batch), false);
+            let emb = net.embed(&inputs.pool_rows(&indices.narrow(0, start, len)), false);
             if let Some(masks) = &masks {
                 // Pass t applies mask t to every item: T sampled networks, each the same
                 // for the whole pool, so items are compared under the same weights.
@@ -102,19 +100,17 @@ pub fn predict(
     })
 }
 
-/// Fraction of `images` (u8) whose most likely class is `labels` (i64).
-pub fn accuracy(
-    net: &Cnn,
-    images: &Tensor,
-    labels: &Tensor,
-    norm: Normalise,
+/// Class probabilities `[test, classes]` of every test item.
+pub fn test_probs(
+    net: &dyn Classifier,
+    inputs: &Inputs,
     cancelled: &dyn Fn() -> bool,
-) -> Result<f64, LearnError> {
-    let n = images.size()[0];
+) -> Result<Tensor, LearnError> {
+    let n = inputs.test_len();
     if n == 0 {
         return Err(LearnError::Data("the test split is empty".into()));
     }
-    let mut correct = 0i64;
+    let mut parts = Vec::new();
     tch::no_grad(|| -> Result<(), LearnError> {
         let mut start = 0;
         while start < n {
@@ -122,15 +118,28 @@ pub fn accuracy(
                 return Err(LearnError::Cancelled);
             }
             let len = INFERENCE_BATCH.min(n - start);
-            let logits = net.forward(&norm.apply(&images.narrow(0, start, len)), false);
-            correct += logits
-                .argmax(-1, false)
-                .eq_tensor(&labels.narrow(0, start, len))
-                .sum(Kind::Int64)
-                .int64_value(&[]);
+            parts.push(
+                net.forward(&inputs.test_rows(start, len), false)
+                    .softmax(-1, Kind::Float),
+            );
             start += len;
         }
         Ok(())
     })?;
-    Ok(correct as f64 / n as f64)
+    Ok(Tensor::cat(&parts, 0))
+}
+
+/// Fraction of rows of `scores` (`[n, classes]`, any device) whose argmax is `labels`
+/// (i64, n).
+pub fn accuracy(scores: &Tensor, labels: &Tensor) -> f64 {
+    let n = labels.size()[0];
+    if n == 0 {
+        return 0.0;
+    }
+    let hits = scores
+        .argmax(-1, false)
+        .eq_tensor(&labels.to_device(scores.device()))
+        .sum(Kind::Int64)
+        .int64_value(&[]);
+    hits as f64 / n as f64
 }

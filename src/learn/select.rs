@@ -21,6 +21,7 @@ pub struct Scored<'a> {
 /// rest follow by the strategy's own score, or by margin for the core-set methods.
 pub fn rank(
     strategy: Strategy,
+    source: RankingSource,
     scored: Scored<'_>,
     batch: usize,
     version: u64,
@@ -100,7 +101,7 @@ pub fn rank(
     Ranking {
         version,
         strategy,
-        source: RankingSource::Model,
+        source,
         items,
     }
 }
@@ -168,7 +169,7 @@ mod tests {
             embed_dim: 0,
             min_sq_to_labeled: None,
         };
-        let r = rank(Strategy::Margin, scored, 1, 5, 0);
+        let r = rank(Strategy::Margin, RankingSource::Model, scored, 1, 5, 0);
         assert_eq!(r.batch(3), vec![41, 42, 40]);
         assert_eq!(r.version, 5);
         assert!((r.items[0].score - 1.0).abs() < 1e-6);
@@ -189,7 +190,7 @@ mod tests {
             embed_dim: 1,
             min_sq_to_labeled: Some(vec![0.0, 1.0, 25.0, 81.0]),
         };
-        let r = rank(Strategy::CoreSet, scored, 2, 1, 0);
+        let r = rank(Strategy::CoreSet, RankingSource::Model, scored, 2, 1, 0);
         assert_eq!(r.batch(4), vec![3, 2, 0, 1]);
         assert!((r.items[0].score - 11.0).abs() < 1e-5);
     }

@@ -1,9 +1,11 @@
-//! Fitting the CNN on the labeled set: Adam, seeded shuffles, light random-affine
-//! augmentation, a NaN guard, and cancellation checked between batches.
+//! Fitting a model on the labeled set (and, for the hybrid learner, on pseudo-labels):
+//! Adam, seeded shuffles, light random-affine augmentation of pixels, a NaN guard, and
+//! cancellation checked between batches.
 
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
-use super::model::Cnn;
+use super::inputs::Inputs;
+use super::model::Classifier;
 use super::LearnError;
 
 /// How long and how hard each round trains.
@@ -110,30 +112,69 @@ pub fn augment(unit: &Tensor) -> Tensor {
     unit.grid_sampler(&grid, 0, 0, false)
 }
 
-/// Trains `net` (whose variables live in `vs`) on `images` (u8, N×C×H×W) with `labels`
-/// (i64, N). `cancelled` is polled between batches.
-#[allow(clippy::too_many_arguments)]
+/// Pool rows to train on: the labeled items, and optionally pseudo-labeled ones (i64
+/// index and class tensors on the model's device).
+pub struct TrainSet<'a> {
+    pub indices: &'a Tensor,
+    pub labels: &'a Tensor,
+    pub pseudo: Option<(&'a Tensor, &'a Tensor)>,
+}
+
+/// Endless shuffled batches over `n` rows: a fresh permutation each pass.
+struct Batches {
+    n: i64,
+    batch: i64,
+    order: Tensor,
+    cursor: i64,
+}
+
+impl Batches {
+    fn new(n: i64, batch: i64, device: Device) -> Batches {
+        let batch = batch.min(n).max(1);
+        Batches {
+            n,
+            batch,
+            order: Tensor::randperm(n, (Kind::Int64, device)),
+            cursor: 0,
+        }
+    }
+
+    fn next(&mut self) -> Tensor {
+        if self.cursor + self.batch > self.n {
+            self.order = Tensor::randperm(self.n, (Kind::Int64, self.order.device()));
+            self.cursor = 0;
+        }
+        let idx = self.order.narrow(0, self.cursor, self.batch);
+        self.cursor += self.batch;
+        idx
+    }
+}
+
+/// Trains `net` (whose variables live in `vs`) on `set`. With pseudo-labels each batch
+/// is half labeled items and half pseudo-labeled ones, so the few real labels are not
+/// drowned by thousands of propagated ones. `cancelled` is polled between batches.
 pub fn fit(
     vs: &nn::VarStore,
-    net: &Cnn,
-    images: &Tensor,
-    labels: &Tensor,
-    norm: Normalise,
+    net: &dyn Classifier,
+    inputs: &Inputs,
+    set: TrainSet<'_>,
     schedule: &TrainSchedule,
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(FitProgress),
 ) -> Result<f64, LearnError> {
-    let n = images.size()[0];
+    let n = set.indices.size()[0];
     if n == 0 {
         return Err(LearnError::Data("nothing labeled to train on".into()));
     }
     let device: Device = vs.device();
     let mut opt = nn::Adam::default().build(vs, schedule.learning_rate)?;
-    let steps = schedule.steps(n as usize);
-    let batch = (schedule.batch_size as i64).min(n);
+    let pseudo = set.pseudo.filter(|(idx, _)| idx.size()[0] > 0);
+    let pseudo_n = pseudo.map_or(0, |(idx, _)| idx.size()[0]);
+    let steps = schedule.steps((n + pseudo_n) as usize);
+    let full = schedule.batch_size as i64;
+    let mut labeled = Batches::new(n, if pseudo.is_some() { full / 2 } else { full }, device);
+    let mut pseudo_batches = pseudo.map(|_| Batches::new(pseudo_n, full - full / 2, device));
     let report_every = steps.div_ceil(10).max(1);
-    let mut order = Tensor::randperm(n, (Kind::Int64, device));
-    let mut cursor = 0i64;
     let mut running = Tensor::zeros([], (Kind::Float, device));
     let mut since_report = 0usize;
     let mut last_loss = f64::NAN;
@@ -141,19 +182,16 @@ pub fn fit(
         if cancelled() {
             return Err(LearnError::Cancelled);
         }
-        if cursor + batch > n {
-            order = Tensor::randperm(n, (Kind::Int64, device));
-            cursor = 0;
+        let pick = labeled.next();
+        let mut rows = set.indices.index_select(0, &pick);
+        let mut targets = set.labels.index_select(0, &pick);
+        if let (Some((p_idx, p_labels)), Some(batches)) = (pseudo, pseudo_batches.as_mut()) {
+            let pick = batches.next();
+            rows = Tensor::cat(&[rows, p_idx.index_select(0, &pick)], 0);
+            targets = Tensor::cat(&[targets, p_labels.index_select(0, &pick)], 0);
         }
-        let idx = order.narrow(0, cursor, batch);
-        cursor += batch;
-        let mut unit = norm.unit(&images.index_select(0, &idx));
-        if schedule.augment {
-            unit = augment(&unit);
-        }
-        let loss = net
-            .forward(&norm.standardise(&unit), true)
-            .cross_entropy_for_logits(&labels.index_select(0, &idx));
+        let xs = inputs.train_rows(&rows, schedule.augment);
+        let loss = net.forward(&xs, true).cross_entropy_for_logits(&targets);
         opt.backward_step(&loss);
         running += loss.detach();
         since_report += 1;
@@ -178,6 +216,14 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::learn::model::Cnn;
+
+    fn pixels(n: i64) -> Inputs {
+        Inputs::pixels(
+            Tensor::ones([n, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+            Tensor::zeros([0, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+        )
+    }
 
     #[test]
     fn steps_follow_epochs_within_bounds() {
@@ -209,28 +255,28 @@ mod tests {
     fn nan_loss_is_an_error() {
         let vs = nn::VarStore::new(Device::Cpu);
         let net = Cnn::new(&vs.root(), 1, 8, 2);
-        let images = Tensor::ones([4, 1, 8, 8], (Kind::Uint8, Device::Cpu));
-        let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
         // A NaN standard deviation poisons every input.
-        let norm = Normalise {
-            mean: 0.0,
-            std: f64::NAN,
+        let inputs = Inputs::Pixels {
+            pool: Tensor::ones([4, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+            test: Tensor::zeros([0, 1, 8, 8], (Kind::Uint8, Device::Cpu)),
+            norm: Normalise {
+                mean: 0.0,
+                std: f64::NAN,
+            },
         };
+        let indices = Tensor::from_slice(&[0i64, 1, 2, 3]);
+        let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
         let schedule = TrainSchedule {
             min_steps: 2,
             max_steps: 2,
             ..Default::default()
         };
-        let err = fit(
-            &vs,
-            &net,
-            &images,
-            &labels,
-            norm,
-            &schedule,
-            &|| false,
-            &mut |_| {},
-        );
+        let set = TrainSet {
+            indices: &indices,
+            labels: &labels,
+            pseudo: None,
+        };
+        let err = fit(&vs, &net, &inputs, set, &schedule, &|| false, &mut |_| {});
         assert!(matches!(err, Err(LearnError::NonFiniteLoss(_))), "{err:?}");
     }
 
@@ -238,22 +284,61 @@ mod tests {
     fn cancel_stops_between_batches() {
         let vs = nn::VarStore::new(Device::Cpu);
         let net = Cnn::new(&vs.root(), 1, 8, 2);
-        let images = Tensor::ones([4, 1, 8, 8], (Kind::Uint8, Device::Cpu));
+        let indices = Tensor::from_slice(&[0i64, 1, 2, 3]);
         let labels = Tensor::from_slice(&[0i64, 1, 0, 1]);
-        let norm = Normalise {
-            mean: 0.5,
-            std: 0.5,
+        let set = TrainSet {
+            indices: &indices,
+            labels: &labels,
+            pseudo: None,
         };
         let err = fit(
             &vs,
             &net,
-            &images,
-            &labels,
-            norm,
+            &pixels(4),
+            set,
             &TrainSchedule::default(),
             &|| true,
             &mut |_| {},
         );
         assert!(matches!(err, Err(LearnError::Cancelled)));
+    }
+
+    #[test]
+    fn pseudo_labels_are_learned_next_to_the_real_ones() {
+        // Two separable feature clusters; only one item of each is labeled, the rest
+        // carry pseudo-labels, one of them deliberately far from its labeled twin.
+        tch::manual_seed(5);
+        let pool = Tensor::from_slice(&[
+            -2.0f32, 0.0, -2.1, 0.1, -1.9, -0.1, 2.0, 0.0, 2.1, 0.1, 1.9, -0.1, 0.0, 3.0,
+        ])
+        .view([7, 2]);
+        let inputs = Inputs::Features {
+            pool,
+            test: Tensor::zeros([0, 2], (Kind::Float, Device::Cpu)),
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = crate::learn::model::Head::new(&vs.root(), 2, 2);
+        let indices = Tensor::from_slice(&[0i64, 3]);
+        let labels = Tensor::from_slice(&[0i64, 1]);
+        // Item 6 sits between the clusters: only its pseudo-label says class 1.
+        let p_idx = Tensor::from_slice(&[1i64, 2, 4, 5, 6]);
+        let p_lab = Tensor::from_slice(&[0i64, 0, 1, 1, 1]);
+        let schedule = TrainSchedule {
+            min_steps: 300,
+            max_steps: 300,
+            augment: false,
+            ..Default::default()
+        };
+        let set = TrainSet {
+            indices: &indices,
+            labels: &labels,
+            pseudo: Some((&p_idx, &p_lab)),
+        };
+        fit(&vs, &net, &inputs, set, &schedule, &|| false, &mut |_| {}).unwrap();
+        let all = Tensor::arange(7, (Kind::Int64, Device::Cpu));
+        let pred =
+            Vec::<i64>::try_from(net.forward(&inputs.pool_rows(&all), false).argmax(1, false))
+                .unwrap();
+        assert_eq!(pred, vec![0, 0, 0, 1, 1, 1, 1]);
     }
 }

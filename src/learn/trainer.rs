@@ -9,9 +9,10 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::config::LearnerConfig;
 use super::data::LearnData;
 use super::device::describe;
-use super::learner::{Learner, LearnerConfig, RoundProgress, RoundTimes};
+use super::learner::{Learner, RoundProgress, RoundTimes};
 use super::ranking::Ranking;
 use super::LearnError;
 
@@ -24,9 +25,18 @@ pub struct Job {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerEvent {
-    /// The learner is set up on this device.
+    /// Once-per-pool preparation before `Ready` (backbone features, graph).
+    Preparing {
+        what: &'static str,
+        done: usize,
+        total: usize,
+    },
+    /// The learner is set up on this device; `learner` says what learns (e.g.
+    /// `hybrid (cnn)`), `network` names the network (`cnn`, `effnet-lite0`).
     Ready {
         device: String,
+        learner: String,
+        network: String,
     },
     /// Training progress of job `version`.
     Progress {
@@ -40,11 +50,13 @@ pub enum TrainerEvent {
         version: u64,
         accuracy: f64,
     },
-    /// The finished round of job `ranking.version`.
+    /// A ranking for job `ranking.version`: the round's last, or (`preliminary`) the
+    /// hybrid learner's graph ranking, posted before its network trains.
     Ranked {
         ranking: Ranking,
         accuracy: Option<f64>,
         times: RoundTimes,
+        preliminary: bool,
     },
     Cancelled {
         version: u64,
@@ -155,7 +167,21 @@ fn run<F>(
 ) where
     F: FnMut(TrainerEvent) -> bool,
 {
-    let mut learner = match catch_unwind(AssertUnwindSafe(|| Learner::new(data, config))) {
+    let stopping = || cancel_below.load(Ordering::SeqCst) == u64::MAX;
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        Learner::prepare(
+            data,
+            config,
+            &mut |p| {
+                if let RoundProgress::Preparing { what, done, total } = p {
+                    post(TrainerEvent::Preparing { what, done, total });
+                }
+            },
+            &stopping,
+        )
+    }));
+    let mut learner = match prepared {
+        Ok(Err(LearnError::Cancelled)) => return,
         Ok(Ok(learner)) => learner,
         Ok(Err(e)) => {
             post(TrainerEvent::Error {
@@ -174,6 +200,8 @@ fn run<F>(
     };
     if !post(TrainerEvent::Ready {
         device: describe(learner.device()),
+        learner: learner.describe(),
+        network: learner.model().name().to_string(),
     }) {
         return;
     }
@@ -211,6 +239,15 @@ fn run<F>(
                     RoundProgress::Evaluated { accuracy } => {
                         TrainerEvent::Evaluated { version, accuracy }
                     }
+                    RoundProgress::Preliminary(out) => TrainerEvent::Ranked {
+                        ranking: out.ranking,
+                        accuracy: out.accuracy,
+                        times: out.times,
+                        preliminary: true,
+                    },
+                    RoundProgress::Preparing { what, done, total } => {
+                        TrainerEvent::Preparing { what, done, total }
+                    }
                 };
                 listening &= post(ev);
             };
@@ -223,6 +260,7 @@ fn run<F>(
                 ranking: out.ranking,
                 accuracy: out.accuracy,
                 times: out.times,
+                preliminary: false,
             },
             Ok(Err(LearnError::Cancelled)) => TrainerEvent::Cancelled { version },
             Ok(Err(e)) => TrainerEvent::Error {

@@ -21,6 +21,8 @@ mod snapshot;
 mod types;
 
 #[cfg(test)]
+mod data_spec_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashSet;

@@ -20,6 +20,7 @@ pub(super) fn config() -> SessionConfig {
             test: Some("/data/dogs-test".into()),
             label_pattern: Some(r"^(\w+)_\d+\.jpg$".into()),
             classes_arg: Some(vec!["great_dane".into(), "pug \"small\"".into()]),
+            holdout: None,
         },
         classes: vec![
             Class {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Class, Layout};
+use super::error::SessionError;
+use crate::dataset::{Class, Holdout, Layout, ScanOptions};
 
 /// The data a session labels, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,36 @@ pub struct DataSpec {
     pub label_pattern: Option<String>,
     /// `--classes`, in key order, when given.
     pub classes_arg: Option<Vec<String>>,
+    /// `--holdout`, as `Holdout` displays it (`2000`, `0.2`). Left out of the snapshot
+    /// when absent, so snapshots without one read and write as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<String>,
+}
+
+impl DataSpec {
+    /// The options that scan this data as it was scanned when session `session` was
+    /// made, test split included. A recorded hold-out that no longer parses is an
+    /// error: dropping it would quietly turn the test split into pool.
+    pub fn scan_options(&self, session: &str) -> Result<ScanOptions, SessionError> {
+        let holdout = self
+            .holdout
+            .as_deref()
+            .map(|text| {
+                text.parse::<Holdout>().map_err(|e| {
+                    SessionError::Invalid(format!(
+                        "session {session}: its recorded --holdout {e}; correct `holdout` \
+                         in the `data` line of {session}.ron, or start a new session"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(ScanOptions {
+            test: self.test.clone(),
+            label_pattern: self.label_pattern.clone(),
+            classes: self.classes_arg.clone(),
+            holdout,
+        })
+    }
 }
 
 /// Everything chosen when the session was made.

@@ -14,15 +14,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
 use crate::learn::{
-    ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, Strategy, TrainSchedule,
+    ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, Strategy,
+    TrainSchedule,
 };
 use report::{Curves, Point};
 
 #[derive(Debug, Clone)]
 pub struct SimulateOptions {
     pub data: PathBuf,
-    pub test: Option<PathBuf>,
-    pub label_pattern: Option<String>,
+    /// How DATA is read: test folder, label pattern, classes, hold-out.
+    pub scan: ScanOptions,
     pub strategies: Vec<Strategy>,
     /// Size of the first (cold-start) batch.
     pub init: usize,
@@ -37,6 +38,10 @@ pub struct SimulateOptions {
     pub pool_subset: Option<usize>,
     pub full_baseline: bool,
     pub warm_start: bool,
+    pub learner: LearnerKind,
+    pub model: ModelKind,
+    /// A checkpoint every new network starts from.
+    pub weights: Option<PathBuf>,
     pub schedule: TrainSchedule,
     pub cache_dir: PathBuf,
     /// Draw progress bars (off in tests and when not on a terminal).
@@ -51,27 +56,14 @@ pub struct Outcome {
     pub summary: report::Summary,
 }
 
-/// The models `--model` accepts for simulation.
-pub fn check_model(model: &str) -> anyhow::Result<()> {
-    match model {
-        "auto" | "cnn" => Ok(()),
-        other => bail!("--model {other}: simulate supports auto and cnn"),
-    }
-}
-
 /// Loads the data, checks that the oracle knows every pool label, and returns the
 /// learner's data with the oracle.
 pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
-    let scan = ScanOptions {
-        test: opts.test.clone(),
-        label_pattern: opts.label_pattern.clone(),
-        classes: None,
-    };
-    let loaded = dataset::load(&opts.data, &scan, None, &opts.cache_dir)
+    let loaded = dataset::load(&opts.data, &opts.scan, None, &opts.cache_dir)
         .with_context(|| format!("loading {}", opts.data.display()))?;
     if loaded.pool.test.is_empty() {
         bail!(
-            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, or --test DIR)",
+            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, --test DIR or --holdout N)",
             opts.data.display()
         );
     }
@@ -133,6 +125,10 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 warm_start: opts.warm_start,
                 seed: opts.seed.wrapping_add(trial as u64),
                 schedule: opts.schedule.clone(),
+                learner: opts.learner,
+                model: opts.model,
+                weights: opts.weights.clone(),
+                cache_dir: Some(opts.cache_dir.clone()),
                 ..LearnerConfig::default()
             };
             let points = run_trial(&data, &oracle, config, budget, &mut |p: &Point| {
@@ -161,6 +157,10 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 epochs: 3,
                 ..opts.schedule.clone()
             },
+            learner: LearnerKind::Cnn,
+            model: opts.model,
+            weights: opts.weights.clone(),
+            cache_dir: Some(opts.cache_dir.clone()),
             ..LearnerConfig::default()
         };
         let mut learner = Learner::new(data.clone(), config)?;
@@ -175,8 +175,8 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     let summary = report::summarize(&dataset_name, &all, full_baseline);
     report::write_summary(&opts.out.join("summary.json"), &summary)?;
     let title = format!(
-        "{dataset_name}: init {}, batch {}, {} trial(s)",
-        opts.init, opts.batch, opts.trials
+        "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s)",
+        opts.learner, opts.model, opts.init, opts.batch, opts.trials
     );
     plot::write(&opts.out, &title, &all, full_baseline)?;
     Ok(Outcome {

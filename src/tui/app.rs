@@ -296,7 +296,13 @@ impl App {
     pub fn on_trainer(&mut self, event: TrainerEvent) {
         match event {
             // Still `Starting` until the first round (the cold-start ranking) is done.
-            TrainerEvent::Ready { device } => self.device = Some(device),
+            TrainerEvent::Preparing { what, done, total } => {
+                self.trainer = TrainerStatus::Preparing { what, done, total };
+            }
+            TrainerEvent::Ready { device } => {
+                self.device = Some(device);
+                self.trainer = TrainerStatus::Starting;
+            }
             TrainerEvent::RoundStarted { .. } => {
                 self.trainer = TrainerStatus::Training {
                     step: 0,

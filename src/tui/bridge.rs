@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::learn::{self, RankingSource};
+use crate::learn;
 
 use super::types::{ClassProb, RankedItem, Ranking, TrainerEvent};
 
@@ -41,10 +41,32 @@ impl Bridge {
             .unwrap_or(0)
     }
 
+    /// What ranked, as the screen shows it: the network's name, `graph`, or both.
+    fn learner_name(&self, source: learn::RankingSource) -> String {
+        match source {
+            learn::RankingSource::Graph => "graph".into(),
+            learn::RankingSource::Hybrid => format!("graph+{}", self.model),
+            _ => self.model.clone(),
+        }
+    }
+
     pub fn convert(&mut self, event: learn::TrainerEvent) -> Vec<TrainerEvent> {
         use learn::TrainerEvent as L;
         match event {
-            L::Ready { device } => vec![TrainerEvent::Ready { device }],
+            L::Ready {
+                device,
+                learner,
+                network,
+            } => {
+                tracing::info!("learner: {learner} on {device}");
+                self.model = network;
+                vec![TrainerEvent::Ready { device }]
+            }
+            L::Preparing { what, done, total } => vec![TrainerEvent::Preparing {
+                what: what.to_string(),
+                done,
+                total,
+            }],
             L::Progress {
                 version,
                 step,
@@ -81,37 +103,39 @@ impl Bridge {
             }
             L::Ranked {
                 ranking,
+                preliminary: true,
+                ..
+            } => {
+                // The graph's ranking of a hybrid round: serve it now, the round goes on.
+                vec![TrainerEvent::Ranked(Ranking {
+                    version: self.rounds,
+                    strategy: ranking.strategy.name().to_string(),
+                    learner: self.learner_name(ranking.source),
+                    items: convert_items(ranking.items),
+                })]
+            }
+            L::Ranked {
+                ranking,
                 accuracy,
                 times,
+                preliminary: false,
             } => {
                 let version = ranking.version;
                 let labels = self.labels_of(version);
-                let trained = ranking.source == RankingSource::Model;
+                let trained = ranking.source.is_learned();
                 if trained {
                     self.rounds += 1;
                 }
                 self.running = None;
                 let (strategy, learner) = if trained {
-                    (ranking.strategy.name().to_string(), self.model.clone())
+                    (
+                        ranking.strategy.name().to_string(),
+                        self.learner_name(ranking.source),
+                    )
                 } else {
                     ("cold start".to_string(), "no model yet".to_string())
                 };
-                let items = ranking
-                    .items
-                    .into_iter()
-                    .map(|item| RankedItem {
-                        item: item.pool_index,
-                        score: item.score,
-                        top: item
-                            .top
-                            .into_iter()
-                            .map(|p| ClassProb {
-                                class: p.class,
-                                prob: p.prob,
-                            })
-                            .collect(),
-                    })
-                    .collect();
+                let items = convert_items(ranking.items);
                 let mut out = Vec::new();
                 if let (Some(accuracy), None) = (accuracy, self.accuracy) {
                     out.push(TrainerEvent::Evaluated { labels, accuracy });
@@ -148,10 +172,28 @@ impl Bridge {
     }
 }
 
+fn convert_items(items: Vec<learn::RankedItem>) -> Vec<RankedItem> {
+    items
+        .into_iter()
+        .map(|item| RankedItem {
+            item: item.pool_index,
+            score: item.score,
+            top: item
+                .top
+                .into_iter()
+                .map(|p| ClassProb {
+                    class: p.class,
+                    prob: p.prob,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::{RoundTimes, Strategy};
+    use crate::learn::{RankingSource, RoundTimes, Strategy};
 
     fn ranking(version: u64, source: RankingSource) -> learn::Ranking {
         learn::Ranking {
@@ -226,6 +268,7 @@ mod tests {
                 total: 2.0,
                 ..RoundTimes::default()
             },
+            preliminary: false,
         });
         let TrainerEvent::Ranked(r) = &ev[0] else {
             panic!("{ev:?}")
@@ -264,6 +307,7 @@ mod tests {
             ranking: ranking(0, RankingSource::ColdStart),
             accuracy: None,
             times: RoundTimes::default(),
+            preliminary: false,
         });
         let TrainerEvent::Ranked(r) = &ev[0] else {
             panic!("{ev:?}")
@@ -286,5 +330,56 @@ mod tests {
             bridge.convert(learn::TrainerEvent::Cancelled { version: 3 }),
             vec![TrainerEvent::Cancelled]
         );
+    }
+
+    #[test]
+    fn a_preliminary_graph_ranking_is_served_while_the_round_goes_on() {
+        let sizes: JobSizes = Arc::default();
+        sizes.lock().unwrap().insert(5, 30);
+        let mut bridge = Bridge::new(sizes, "cnn".into(), 2);
+        let ev = bridge.convert(learn::TrainerEvent::Ready {
+            device: "cpu".into(),
+            learner: "hybrid (effnet-lite0)".into(),
+            network: "effnet-lite0".into(),
+        });
+        assert_eq!(
+            ev,
+            vec![TrainerEvent::Ready {
+                device: "cpu".into()
+            }]
+        );
+        let ev = bridge.convert(learn::TrainerEvent::Ranked {
+            ranking: ranking(5, RankingSource::Graph),
+            accuracy: Some(0.9),
+            times: RoundTimes::default(),
+            preliminary: true,
+        });
+        // Only the ranking: no new model version, no finished round.
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        let TrainerEvent::Ranked(r) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!((r.version, r.learner.as_str()), (2, "graph"));
+        let ev = bridge.convert(learn::TrainerEvent::Ranked {
+            ranking: ranking(5, RankingSource::Hybrid),
+            accuracy: Some(0.95),
+            times: RoundTimes::default(),
+            preliminary: false,
+        });
+        let Some(TrainerEvent::Ranked(r)) =
+            ev.iter().find(|e| matches!(e, TrainerEvent::Ranked(_)))
+        else {
+            panic!("{ev:?}")
+        };
+        assert_eq!((r.version, r.learner.as_str()), (3, "graph+effnet-lite0"));
+        assert!(matches!(
+            ev.last(),
+            Some(TrainerEvent::RoundDone {
+                version: 3,
+                labels: 30,
+                trained: true,
+                ..
+            })
+        ));
     }
 }

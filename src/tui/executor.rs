@@ -207,6 +207,7 @@ mod tests {
                 test: None,
                 label_pattern: None,
                 classes_arg: None,
+                holdout: None,
             },
             classes: classes.clone(),
             pool_size: 6,

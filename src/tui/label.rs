@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::dataset::{self, Loaded, ScanOptions};
-use crate::learn::{DeviceChoice, LearnData, LearnerConfig, Strategy, Trainer};
+use crate::learn::{
+    DeviceChoice, LearnData, LearnerConfig, LearnerKind, ModelKind, Strategy, Trainer,
+};
 use crate::session::{self, DataSpec, Session, SessionConfig};
 
 use super::app::{App, AppConfig, Restored};
@@ -21,8 +23,10 @@ use super::render_mode::RenderMode;
 use super::terminal::{self, Screen};
 use super::types::{ClassView, ItemView, LabelRecord};
 
-/// Models the learner can train today.
-pub const MODELS: [&str; 1] = ["cnn"];
+/// Where a session keeps its network: written after every round, and the `--weights`
+/// checkpoint it started from (copied in, so the session does not depend on the file).
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const START_WEIGHTS_FILE: &str = "start-weights.safetensors";
 
 /// Time between two auto-oracle labels: slow enough to watch.
 const AUTO_INTERVAL: Duration = Duration::from_millis(250);
@@ -31,15 +35,17 @@ const AUTO_INTERVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct LabelOptions {
     pub data: PathBuf,
-    pub test: Option<PathBuf>,
-    pub label_pattern: Option<String>,
-    pub classes: Option<Vec<String>>,
+    /// How DATA is read: test folder, label pattern, classes.
+    pub scan: ScanOptions,
     pub session: Option<String>,
     pub session_dir: Option<PathBuf>,
     pub strategy: String,
     pub batch: usize,
-    pub model: String,
-    pub device: String,
+    pub device: DeviceChoice,
+    pub model: ModelKind,
+    pub learner: LearnerKind,
+    /// A checkpoint every new network starts from.
+    pub weights: Option<PathBuf>,
     pub render: RenderMode,
     pub oracle: bool,
     pub seed: u64,
@@ -102,48 +108,47 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
             session_dir: Some(dir),
             render: options.render,
             oracle: options.oracle,
-            device: Some(options.device),
+            device: Some(options.device.to_string()),
         });
     }
     let strategy: Strategy = options.strategy.parse().map_err(anyhow::Error::msg)?;
-    let _: DeviceChoice = options.device.parse().map_err(anyhow::Error::msg)?;
-    if !MODELS.contains(&options.model.as_str()) {
-        bail!(
-            "unknown model `{}` (available: {})",
-            options.model,
-            MODELS.join(", ")
-        );
+    if let Some(w) = &options.weights {
+        if !w.is_file() {
+            bail!("--weights {}: no such file", w.display());
+        }
     }
     if options.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let scan = ScanOptions {
-        test: options.test.clone(),
-        label_pattern: options.label_pattern.clone(),
-        classes: options.classes.clone(),
-    };
-    let loaded = load_data(&options.data, &scan)?;
+    let loaded = load_data(&options.data, &options.scan)?;
     let config = SessionConfig {
         data: DataSpec {
             root: std::fs::canonicalize(&options.data).unwrap_or(options.data.clone()),
             layout: loaded.pool.layout,
             test: options
+                .scan
                 .test
                 .as_ref()
                 .map(|t| std::fs::canonicalize(t).unwrap_or(t.clone())),
-            label_pattern: options.label_pattern,
-            classes_arg: options.classes,
+            label_pattern: options.scan.label_pattern,
+            classes_arg: options.scan.classes,
+            holdout: options.scan.holdout.map(|h| h.to_string()),
         },
         classes: loaded.pool.classes.clone(),
         pool_size: loaded.pool.items.len(),
         strategy: strategy.name().to_string(),
         batch: options.batch,
-        model: options.model.clone(),
-        device: options.device.clone(),
+        model: options.model.name().to_string(),
+        device: options.device.to_string(),
         seed: options.seed,
-        learner: options.model,
+        learner: options.learner.name().to_string(),
     };
     let session = Session::create(&dir, &name, config)?;
+    if let Some(w) = &options.weights {
+        let copy = session.dir().join(START_WEIGHTS_FILE);
+        std::fs::copy(w, &copy)
+            .with_context(|| format!("copying --weights {} into the session", w.display()))?;
+    }
     run(session, loaded, options.render, options.oracle, None)
 }
 
@@ -161,12 +166,8 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
     for warning in report.warnings() {
         eprintln!("glean: {warning}");
     }
-    let data = session.config().data.clone();
-    let scan = ScanOptions {
-        test: data.test,
-        label_pattern: data.label_pattern,
-        classes: data.classes_arg,
-    };
+    let data = &session.config().data;
+    let scan = data.scan_options(session.name())?;
     let loaded = load_data(&data.root, &scan)?;
     run(
         session,
@@ -299,11 +300,17 @@ fn run(
 
     let data = LearnData::from_loaded(&loaded)?;
     let images = Arc::new(PoolImages::new(&loaded, Arc::clone(&data.pool)));
+    let start_weights = session.dir().join(START_WEIGHTS_FILE);
     let learner = LearnerConfig {
         device,
         strategy,
         batch: config.batch,
         seed: config.seed,
+        model: config.model.parse().map_err(anyhow::Error::msg)?,
+        learner: config.learner.parse().map_err(anyhow::Error::msg)?,
+        weights: start_weights.is_file().then_some(start_weights),
+        cache_dir: Some(crate::paths::cache_dir()),
+        save_model: Some(session.dir().join(MODEL_FILE)),
         ..LearnerConfig::default()
     };
     let (tx, rx) = crossbeam_channel::unbounded();

@@ -51,6 +51,13 @@ pub struct Ranking {
 /// own messages into these.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerEvent {
+    /// The trainer is computing what it needs once per pool (backbone features, the
+    /// graph): `done` of `total` steps.
+    Preparing {
+        what: String,
+        done: usize,
+        total: usize,
+    },
     /// The trainer is ready; which device it runs on.
     Ready { device: String },
     /// A round started with this many labels.
@@ -88,6 +95,12 @@ pub enum TrainerEvent {
 pub enum TrainerStatus {
     /// Setting up and computing the first ranking.
     Starting,
+    /// Computing backbone features or the graph, before the first ranking.
+    Preparing {
+        what: String,
+        done: usize,
+        total: usize,
+    },
     Idle,
     /// `steps` is 0 while the round is queued or setting up.
     Training {

@@ -274,6 +274,14 @@ fn status_line(app: &App) -> Line<'static> {
         TrainerStatus::Starting => {
             Span::styled("starting (first ranking)", Style::new().fg(Color::Yellow))
         }
+        TrainerStatus::Preparing { what, done, total } => Span::styled(
+            if *total > 1 {
+                format!("preparing {what} {done}/{total}")
+            } else {
+                format!("preparing {what}")
+            },
+            Style::new().fg(Color::Yellow),
+        ),
         TrainerStatus::Idle => Span::styled("idle", Style::new().fg(Color::Green)),
         TrainerStatus::Training { steps: 0, .. } => {
             Span::styled("training…", Style::new().fg(Color::Yellow))

@@ -15,6 +15,7 @@ pub fn config(root: &Path) -> SessionConfig {
             test: None,
             label_pattern: None,
             classes_arg: None,
+            holdout: None,
         },
         classes: ["cat", "dog", "fox, red"]
             .iter()

@@ -4,7 +4,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::{DeviceChoice, LearnData, LearnerConfig, Strategy, TrainSchedule};
+use glean::learn::{DeviceChoice, LearnData, LearnerConfig, LearnerKind, Strategy, TrainSchedule};
 
 /// A `side`×`side` grayscale PNG of one value.
 pub fn png(side: u32, value: u8) -> Vec<u8> {
@@ -30,11 +30,13 @@ pub fn mnist_sample() -> (LearnData, Vec<u16>) {
     (LearnData::from_loaded(&loaded).unwrap(), oracle)
 }
 
-/// A learner small enough for tests: CPU, one thread, a short training schedule.
+/// A network-only learner small enough for tests: CPU, one thread, a short training
+/// schedule.
 pub fn quick_learner(strategy: Strategy) -> LearnerConfig {
     LearnerConfig {
         device: DeviceChoice::Cpu,
         strategy,
+        learner: LearnerKind::Cnn,
         mc_samples: 5,
         threads: Some(1),
         schedule: TrainSchedule {

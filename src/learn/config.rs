@@ -1,0 +1,224 @@
+//! How a learner is set up: which model, which learner (network, graph, or both), the
+//! query strategy and the training schedule. Plain data, serialisable with a session.
+
+use std::path::PathBuf;
+
+use super::device::DeviceChoice;
+use super::strategy::Strategy;
+use super::train::TrainSchedule;
+
+/// How the first batch is chosen, before there is any model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ColdStart {
+    /// The items nearest the centres of k-means on the pool's embeddings.
+    #[default]
+    KMeans,
+    Random,
+}
+
+impl std::str::FromStr for ColdStart {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "kmeans" | "k-means" => Ok(ColdStart::KMeans),
+            "random" => Ok(ColdStart::Random),
+            other => Err(format!(
+                "unknown cold start `{other}` (expected kmeans or random)"
+            )),
+        }
+    }
+}
+
+/// What learns from the labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LearnerKind {
+    /// The network (CNN, or the head over backbone features) on the labels alone.
+    Cnn,
+    /// Poisson label propagation over the pool's kNN graph, no network.
+    Graph,
+    /// Propagation first (a ranking within a second), then the network trained on the
+    /// labels plus the graph's confident pseudo-labels; predictions blend both.
+    #[default]
+    Hybrid,
+}
+
+impl LearnerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LearnerKind::Cnn => "cnn",
+            LearnerKind::Graph => "graph",
+            LearnerKind::Hybrid => "hybrid",
+        }
+    }
+
+    pub fn uses_graph(self) -> bool {
+        self != LearnerKind::Cnn
+    }
+
+    pub fn uses_network(self) -> bool {
+        self != LearnerKind::Graph
+    }
+}
+
+impl std::str::FromStr for LearnerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cnn" | "network" => Ok(LearnerKind::Cnn),
+            "graph" => Ok(LearnerKind::Graph),
+            "hybrid" => Ok(LearnerKind::Hybrid),
+            other => Err(format!(
+                "unknown learner `{other}` (expected cnn, graph or hybrid)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for LearnerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which network is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ModelKind {
+    /// The backbone for colour images when its weights are installed, else the CNN.
+    #[default]
+    Auto,
+    /// The small CNN on pixels.
+    Cnn,
+    /// A small head over frozen EfficientNet-Lite0 ImageNet features.
+    EffnetLite0,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Auto => "auto",
+            ModelKind::Cnn => "cnn",
+            ModelKind::EffnetLite0 => "effnet-lite0",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(ModelKind::Auto),
+            "cnn" => Ok(ModelKind::Cnn),
+            "effnet-lite0" | "efficientnet-lite0" | "effnet" => Ok(ModelKind::EffnetLite0),
+            other => Err(format!(
+                "unknown model `{other}` (expected auto, cnn or effnet-lite0)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The graph learner's knobs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GraphConfig {
+    /// Neighbours per item in the kNN graph.
+    pub k: usize,
+    /// Share of the unlabeled pool, per predicted class and most confident first, the
+    /// hybrid learner trains the network on as pseudo-labels.
+    pub pseudo_fraction: f64,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        Self {
+            k: 10,
+            pseudo_fraction: 0.5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LearnerConfig {
+    pub device: DeviceChoice,
+    pub strategy: Strategy,
+    pub learner: LearnerKind,
+    pub model: ModelKind,
+    /// Items labeled per round; batch-aware strategies (core-set) pick this many jointly.
+    pub batch: usize,
+    pub cold_start: ColdStart,
+    /// Size of the first (cold-start) batch.
+    pub init: usize,
+    /// MC-dropout passes for BALD.
+    pub mc_samples: usize,
+    /// Score only a seeded random subset of this many unlabeled items per round.
+    pub pool_subset: Option<usize>,
+    /// Keep the weights between rounds instead of training from scratch.
+    pub warm_start: bool,
+    pub seed: u64,
+    /// libtorch intra-op threads; None = all cores.
+    pub threads: Option<usize>,
+    pub schedule: TrainSchedule,
+    pub graph: GraphConfig,
+    /// A checkpoint (tch VarStore file) every new network starts from instead of random
+    /// weights: a user's own model, or one a session saved.
+    pub weights: Option<PathBuf>,
+    /// The backbone's weights; None: `models/efficientnet-lite0.safetensors` in the
+    /// cache folder.
+    pub backbone_weights: Option<PathBuf>,
+    /// Folder for backbone features, embeddings and graphs, keyed by the pixels'
+    /// `cache_key`; None: nothing is cached.
+    pub cache_dir: Option<PathBuf>,
+    /// Write the trained network here after every round (safetensors).
+    pub save_model: Option<PathBuf>,
+}
+
+impl Default for LearnerConfig {
+    fn default() -> Self {
+        Self {
+            device: DeviceChoice::Auto,
+            strategy: Strategy::Margin,
+            learner: LearnerKind::Hybrid,
+            model: ModelKind::Auto,
+            batch: 10,
+            cold_start: ColdStart::KMeans,
+            init: 20,
+            mc_samples: 20,
+            pool_subset: None,
+            warm_start: false,
+            seed: 1,
+            threads: None,
+            schedule: TrainSchedule::default(),
+            graph: GraphConfig::default(),
+            weights: None,
+            backbone_weights: None,
+            cache_dir: None,
+            save_model: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back() {
+        for kind in [LearnerKind::Cnn, LearnerKind::Graph, LearnerKind::Hybrid] {
+            assert_eq!(kind.name().parse::<LearnerKind>().unwrap(), kind);
+        }
+        for model in [ModelKind::Auto, ModelKind::Cnn, ModelKind::EffnetLite0] {
+            assert_eq!(model.name().parse::<ModelKind>().unwrap(), model);
+        }
+        let e = "resnet".parse::<ModelKind>().unwrap_err();
+        assert!(e.contains("effnet-lite0"), "{e}");
+        assert!("bayes"
+            .parse::<LearnerKind>()
+            .unwrap_err()
+            .contains("hybrid"));
+        assert_eq!(" K-Means ".parse::<ColdStart>().unwrap(), ColdStart::KMeans);
+    }
+}

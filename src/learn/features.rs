@@ -1,0 +1,268 @@
+//! What the learners need once per pool, computed in the trainer thread and cached next
+//! to the decoded pixels: the pretrained backbone's features of every photo, the
+//! embeddings the kNN graph is built on (deskewed PCA pixels for digits, standardised
+//! PCA backbone features for photos), and the graph itself with the test items' pool
+//! neighbours.
+//!
+//! Each result carries a cache name (`<data key>-<what>`, e.g. `<key>-effnet-lite0`,
+//! `<key>-effnet-lite0-pca64`, `<key>-effnet-lite0-pca64-knn10`), so the next step
+//! derives its own file name from it; `cache_dir/features/<name>.<ext>` is used when
+//! both the data's `cache_key` and a cache folder are given.
+//!
+//! ```ignore
+//! let feats = backbone_features(&data, &weights, device, Some(&cache), &mut |_, _| {}, &|| false)?;
+//! let emb = feature_graph_embeddings(&feats, Some(&cache))?;  // or digit_graph_embeddings
+//! let graph = pool_graph(&emb, 10, Some(&cache))?;
+//! ```
+
+mod cache;
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use super::effnet_lite0::{EffnetLite0, FEATURE_DIM};
+use super::graph::{digit_embeddings, Pca, PoolGraph};
+use super::{LearnData, LearnError};
+
+/// Images per backbone forward pass.
+pub const BACKBONE_BATCH: usize = 64;
+/// Dimensions of the digit embeddings (deskewed pixels through PCA).
+pub const DIGIT_DIMS: usize = 50;
+/// Dimensions the backbone features are reduced to for the graph.
+pub const FEATURE_GRAPH_DIMS: usize = 64;
+const BACKBONE_NAME: &str = "effnet-lite0";
+
+/// Two row-aligned f32 matrices on one device: one row per pool item, one per test item.
+pub struct PoolFeatures {
+    /// `[pool, dim]`.
+    pub pool: Tensor,
+    /// `[test, dim]` (zero rows when there is no test split).
+    pub test: Tensor,
+    /// Names these rows in the cache; None: nothing derived from them is cached.
+    pub cache_name: Option<String>,
+}
+
+impl PoolFeatures {
+    pub fn dim(&self) -> i64 {
+        self.pool.size()[1]
+    }
+
+    pub fn device(&self) -> Device {
+        self.pool.device()
+    }
+
+    pub fn pool_len(&self) -> usize {
+        self.pool.size()[0] as usize
+    }
+
+    pub fn test_len(&self) -> usize {
+        self.test.size()[0] as usize
+    }
+
+    /// Pool rows then test rows, as one matrix.
+    pub fn all(&self) -> Tensor {
+        Tensor::cat(&[&self.pool, &self.test], 0)
+    }
+
+    fn split(all: Tensor, pool_len: i64, cache_name: Option<String>) -> PoolFeatures {
+        let test_len = all.size()[0] - pool_len;
+        PoolFeatures {
+            pool: all.narrow(0, 0, pool_len).contiguous(),
+            test: all.narrow(0, pool_len, test_len).contiguous(),
+            cache_name,
+        }
+    }
+
+    /// The cached matrices named `name` with these rows and `dim` columns, if any.
+    fn cached(
+        name: Option<&String>,
+        dir: Option<&Path>,
+        rows: (i64, i64),
+        dim: i64,
+        device: Device,
+    ) -> Option<PoolFeatures> {
+        let path = cache::file(dir?, name?, "safetensors");
+        let (pool, test) = cache::read_matrices(&path, rows, dim, device)?;
+        Some(PoolFeatures {
+            pool,
+            test,
+            cache_name: name.cloned(),
+        })
+    }
+
+    fn store(&self, dir: Option<&Path>) {
+        if let (Some(dir), Some(name)) = (dir, &self.cache_name) {
+            cache::write_matrices(
+                &cache::file(dir, name, "safetensors"),
+                &self.pool,
+                &self.test,
+            );
+        }
+    }
+}
+
+/// EfficientNet-Lite0 pooled features (`[·, 1280]`) of every pool and test image, on
+/// `device`, computed `BACKBONE_BATCH` images at a time: `cancelled` is polled before
+/// each batch and `progress(done, total)` called after it (once with `(total, total)`
+/// when the features come from the cache, which needs no weights).
+pub fn backbone_features(
+    data: &LearnData,
+    weights: &Path,
+    device: Device,
+    cache_dir: Option<&Path>,
+    progress: &mut dyn FnMut(usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PoolFeatures, LearnError> {
+    if data.channels != 3 {
+        return Err(LearnError::Data(format!(
+            "EfficientNet-Lite0 features need 3-channel (RGB) images, but these were decoded with {} channel(s); use the CNN for grayscale data or decode with 3 channels",
+            data.channels
+        )));
+    }
+    let name = data
+        .cache_key
+        .as_ref()
+        .map(|k| format!("{k}-{BACKBONE_NAME}"));
+    let rows = (data.pool_len() as i64, data.test_len() as i64);
+    let total = data.pool_len() + data.test_len();
+    if let Some(hit) = PoolFeatures::cached(name.as_ref(), cache_dir, rows, FEATURE_DIM, device) {
+        progress(total, total);
+        return Ok(hit);
+    }
+    let net = EffnetLite0::load(weights, device)?;
+    let all = backbone_batches(&net, data, BACKBONE_BATCH, progress, cancelled)?;
+    let features = PoolFeatures::split(all, rows.0, name);
+    features.store(cache_dir);
+    Ok(features)
+}
+
+/// Runs the pool then the test images through `net`, `batch` at a time: `[pool + test, 1280]`.
+fn backbone_batches(
+    net: &EffnetLite0,
+    data: &LearnData,
+    batch: usize,
+    progress: &mut dyn FnMut(usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Tensor, LearnError> {
+    let (item, side) = (data.item_len(), data.size as i64);
+    let total = data.pool_len() + data.test_len();
+    let mut done = 0;
+    let mut parts = vec![Tensor::zeros([0, FEATURE_DIM], (Kind::Float, net.device()))];
+    for pixels in [&data.pool, &data.test] {
+        for chunk in pixels.chunks(batch * item) {
+            if cancelled() {
+                return Err(LearnError::Cancelled);
+            }
+            let n = (chunk.len() / item) as i64;
+            let images = Tensor::from_slice(chunk).view([n, 3, side, side]);
+            parts.push(net.features(&images)?);
+            done += n as usize;
+            progress(done, total);
+        }
+    }
+    Ok(Tensor::cat(&parts, 0))
+}
+
+/// The graph embeddings of grayscale digits: each image deskewed, then PCA to
+/// `DIGIT_DIMS` dimensions fitted over pool and test together, on `device`.
+pub fn digit_graph_embeddings(
+    data: &LearnData,
+    device: Device,
+    cache_dir: Option<&Path>,
+) -> Result<PoolFeatures, LearnError> {
+    if data.channels != 1 {
+        return Err(LearnError::Data(format!(
+            "digit embeddings need grayscale (1-channel) images, got {} channels; photos use the backbone features",
+            data.channels
+        )));
+    }
+    let dims = DIGIT_DIMS.min(data.size * data.size);
+    let name = data
+        .cache_key
+        .as_ref()
+        .map(|k| format!("{k}-digits-pca{dims}"));
+    let rows = (data.pool_len() as i64, data.test_len() as i64);
+    if let Some(hit) = PoolFeatures::cached(name.as_ref(), cache_dir, rows, dims as i64, device) {
+        return Ok(hit);
+    }
+    let side = data.size as i64;
+    let pixels = Tensor::cat(
+        &[
+            Tensor::from_slice(&data.pool),
+            Tensor::from_slice(&data.test),
+        ],
+        0,
+    )
+    .view([rows.0 + rows.1, 1, side, side])
+    .to_device(device);
+    let emb = PoolFeatures::split(digit_embeddings(&pixels, dims)?, rows.0, name);
+    emb.store(cache_dir);
+    Ok(emb)
+}
+
+/// The graph embeddings of backbone features: each dimension standardised, each row
+/// L2-normalised (cosine geometry, which suits pooled CNN features), then PCA to
+/// `FEATURE_GRAPH_DIMS` dimensions, all fitted over pool and test together.
+pub fn feature_graph_embeddings(
+    features: &PoolFeatures,
+    cache_dir: Option<&Path>,
+) -> Result<PoolFeatures, LearnError> {
+    let dims = FEATURE_GRAPH_DIMS.min(features.dim() as usize);
+    let name = features
+        .cache_name
+        .as_ref()
+        .map(|n| format!("{n}-pca{dims}"));
+    let rows = (features.pool_len() as i64, features.test_len() as i64);
+    if let Some(hit) = PoolFeatures::cached(
+        name.as_ref(),
+        cache_dir,
+        rows,
+        dims as i64,
+        features.device(),
+    ) {
+        return Ok(hit);
+    }
+    let _guard = tch::no_grad_guard();
+    let all = features.all().f_to_kind(Kind::Float)?;
+    let mean = all.f_mean_dim(0, true, Kind::Float)?;
+    let std = all.f_std_dim(0, false, true)?.f_clamp_min(1e-6)?;
+    let z = all.f_sub(&mean)?.f_div(&std)?;
+    let norm = z
+        .f_norm_scalaropt_dim(2.0, [1i64], true)?
+        .f_clamp_min(1e-12)?;
+    let z = z.f_div(&norm)?;
+    let emb = Pca::fit(&z, dims)?.transform(&z);
+    let emb = PoolFeatures::split(emb, rows.0, name);
+    emb.store(cache_dir);
+    Ok(emb)
+}
+
+/// The `k`-NN graph over `emb.pool` with the test items' `k` pool neighbours, read from
+/// `cache_dir/features/<emb name>-knn<k>.bin` or built (and cached). A cache file that
+/// does not fit is rebuilt and replaced.
+pub fn pool_graph(
+    emb: &PoolFeatures,
+    k: usize,
+    cache_dir: Option<&Path>,
+) -> Result<PoolGraph, LearnError> {
+    let path = cache_dir
+        .zip(emb.cache_name.as_ref())
+        .map(|(dir, name)| cache::file(dir, &format!("{name}-knn{k}"), "bin"));
+    let rows = (emb.pool_len() as i64, emb.test_len() as i64);
+    if let Some(hit) = path
+        .as_ref()
+        .and_then(|p| cache::read_graph(p, rows, k, emb.device()))
+    {
+        return Ok(hit);
+    }
+    let test = (rows.1 > 0).then_some(&emb.test);
+    let built = PoolGraph::build(&emb.pool, test, k)?;
+    if let Some(path) = &path {
+        cache::write_graph(path, &built);
+    }
+    Ok(built)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! Setting a learner up, once per pool: the device, which network (`--model auto`
+//! resolved), its inputs (pixels, or the backbone's features of every image), and for
+//! the graph learners the embeddings and kNN graph. The slow parts are cached by
+//! `features`, so a second start on the same pool takes a moment.
+
+use std::path::PathBuf;
+
+use tch::{Device, Kind, Tensor};
+
+use super::config::{LearnerConfig, ModelKind};
+use super::data::LearnData;
+use super::features::{self, PoolFeatures};
+use super::inputs::Inputs;
+use super::learner::{Learner, RoundProgress};
+use super::propagation::GraphLearner;
+use super::LearnError;
+
+/// Where `scripts/setup-effnet.sh` puts the backbone's weights.
+pub fn default_backbone_weights() -> PathBuf {
+    crate::paths::cache_dir().join("models/efficientnet-lite0.safetensors")
+}
+
+/// The network `model` means for this data: `auto` takes the backbone for colour
+/// images when its weights are installed, and the CNN otherwise.
+pub fn resolve_model(
+    model: ModelKind,
+    data: &LearnData,
+    backbone: &std::path::Path,
+) -> Result<ModelKind, LearnError> {
+    match model {
+        ModelKind::Auto if data.channels == 3 && backbone.exists() => Ok(ModelKind::EffnetLite0),
+        ModelKind::Auto => {
+            if data.channels == 3 {
+                tracing::info!(
+                    "no backbone weights at {}: training the CNN on pixels (run `make effnet` for EfficientNet-Lite0)",
+                    backbone.display()
+                );
+            }
+            Ok(ModelKind::Cnn)
+        }
+        ModelKind::EffnetLite0 if data.channels != 3 => Err(LearnError::Data(format!(
+            "--model effnet-lite0 needs colour images, but these are {}-channel; use --model cnn",
+            data.channels
+        ))),
+        ModelKind::EffnetLite0 if !backbone.exists() => Err(LearnError::Data(format!(
+            "--model effnet-lite0: no weights at {} (run `make effnet` or scripts/setup-effnet.sh)",
+            backbone.display()
+        ))),
+        other => Ok(other),
+    }
+}
+
+impl Learner {
+    /// Sets the learner up for `data`, reporting the slow steps through `progress`
+    /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
+    pub fn prepare(
+        data: LearnData,
+        config: LearnerConfig,
+        progress: &mut dyn FnMut(RoundProgress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Self, LearnError> {
+        let device = config.device.resolve()?;
+        if let Some(n) = config.threads {
+            tch::set_num_threads(n.max(1) as i32);
+        }
+        if config.batch == 0 {
+            return Err(LearnError::Data("the batch size must be at least 1".into()));
+        }
+        let backbone = config
+            .backbone_weights
+            .clone()
+            .unwrap_or_else(default_backbone_weights);
+        let model = resolve_model(config.model, &data, &backbone)?;
+        let cache = config.cache_dir.as_deref();
+
+        let features = match model {
+            ModelKind::EffnetLite0 => Some(features::backbone_features(
+                &data,
+                &backbone,
+                device,
+                cache,
+                &mut |done, total| {
+                    progress(RoundProgress::Preparing {
+                        what: "backbone features",
+                        done,
+                        total,
+                    })
+                },
+                cancelled,
+            )?),
+            _ => None,
+        };
+        let inputs = match &features {
+            Some(f) => Inputs::features(&f.pool, &f.test),
+            None => Inputs::pixels(
+                pixel_tensor(&data, true, device)?,
+                pixel_tensor(&data, false, device)?,
+            ),
+        };
+
+        let k = config.graph.k;
+        let graph = if !config.learner.uses_graph() {
+            None
+        } else if data.pool_len() <= 2 * k {
+            tracing::info!(
+                "{} pool items are too few for a {k}-neighbour graph: the network learns alone",
+                data.pool_len()
+            );
+            None
+        } else {
+            progress(RoundProgress::Preparing {
+                what: "graph",
+                done: 0,
+                total: 1,
+            });
+            let embeddings = match &features {
+                Some(f) => features::feature_graph_embeddings(f, cache)?,
+                None if data.channels == 1 => {
+                    features::digit_graph_embeddings(&data, device, cache)?
+                }
+                None => {
+                    // Colour images without a backbone: PCA of the plain pixels.
+                    let unit = |pool: bool| -> Result<Tensor, LearnError> {
+                        Ok(pixel_tensor(&data, pool, device)?
+                            .f_flatten(1, -1)?
+                            .f_to_kind(Kind::Float)?
+                            / 255.0)
+                    };
+                    let pixels = PoolFeatures {
+                        pool: unit(true)?,
+                        test: unit(false)?,
+                        cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
+                    };
+                    features::feature_graph_embeddings(&pixels, cache)?
+                }
+            };
+            if cancelled() {
+                return Err(LearnError::Cancelled);
+            }
+            let pool_graph = features::pool_graph(&embeddings, k, cache)?;
+            progress(RoundProgress::Preparing {
+                what: "graph",
+                done: 1,
+                total: 1,
+            });
+            Some(GraphLearner::new(pool_graph, embeddings.pool))
+        };
+        Self::assemble(config, data, device, model, inputs, graph)
+    }
+}
+
+/// The pool's (or the test split's) pixels as one u8 tensor `N × C × H × W` on `device`.
+fn pixel_tensor(data: &LearnData, pool: bool, device: Device) -> Result<Tensor, LearnError> {
+    let (bytes, n) = if pool {
+        (&data.pool, data.pool_len())
+    } else {
+        (&data.test, data.test_len())
+    };
+    let (c, s) = (data.channels as i64, data.size as i64);
+    Ok(Tensor::f_from_slice(bytes.as_slice())?
+        .f_view([n as i64, c, s, s])?
+        .f_to_device(device)?)
+}

@@ -1,0 +1,131 @@
+//! Unit tests of what a snapshot records about the data: the `--holdout` field, which
+//! snapshots written before it existed lack.
+
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+
+use super::snapshot;
+use super::tests::config;
+use super::*;
+use crate::dataset::{Holdout, ScanOptions};
+
+/// A snapshot as glean wrote it before `DataSpec` had a `holdout` field.
+const SNAPSHOT_BEFORE_HOLDOUT: &str = r#"(
+    version: 1,
+    name: "pets",
+    created: "2026-11-22T10:00:00Z",
+    last_used: "2026-11-22T10:00:01.500Z",
+    journal_seq: 2,
+    data: (
+        root: "/data/pets",
+        layout: ClassFolders,
+        test: None,
+        label_pattern: None,
+        classes_arg: None,
+    ),
+    classes: [
+        (name: "cat", key: Some('1')),
+        (name: "dog", key: Some('2')),
+    ],
+    pool_size: 8,
+    strategy: "margin",
+    batch: 4,
+    model: "cnn",
+    device: "cpu",
+    seed: 7,
+    learner: "propagation",
+    labels: [
+        (item: "cat/0.png", class: 0, source: Human, round: 0, time: "2026-11-22T10:00:00Z"),
+    ],
+    skipped: [],
+    rounds: [],
+    queue: (
+        model_version: 0,
+        items: [],
+    ),
+)
+"#;
+
+fn state_with_holdout(holdout: Option<&str>) -> SessionState {
+    let mut config = config();
+    config.data.holdout = holdout.map(str::to_string);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    SessionState::new("dogs", config, t0)
+}
+
+#[test]
+fn a_snapshot_from_before_holdout_loads_and_writes_back_unchanged() {
+    let state = snapshot::parse(SNAPSHOT_BEFORE_HOLDOUT.as_bytes(), Path::new("pets.ron"))
+        .expect("a snapshot without `holdout` must still load");
+    assert_eq!(state.config().data.holdout, None);
+    assert_eq!(state.labels().len(), 1);
+    // Without a hold-out the field is left out, so such snapshots stay byte-identical.
+    assert_eq!(snapshot::to_text(&state).unwrap(), SNAPSHOT_BEFORE_HOLDOUT);
+}
+
+#[test]
+fn snapshot_round_trips_a_holdout_on_the_data_line() {
+    for holdout in [Holdout::Count(2000), Holdout::Fraction(0.2)] {
+        let text_of_flag = holdout.to_string();
+        let state = state_with_holdout(Some(&text_of_flag));
+        let text = snapshot::to_text(&state).unwrap();
+        // The last line of the `data` block.
+        let line = format!("\n        holdout: Some(\"{text_of_flag}\"),\n    ),\n    classes: [");
+        assert!(text.contains(&line), "{line:?} in\n{text}");
+        let back = snapshot::parse(text.as_bytes(), Path::new("dogs.ron")).unwrap();
+        assert_eq!(back, state);
+        let scan = back.config().data.scan_options("dogs").unwrap();
+        assert_eq!(scan.holdout, Some(holdout));
+    }
+}
+
+#[test]
+fn scan_options_rebuild_every_data_flag() {
+    let mut data = config().data;
+    data.holdout = Some(Holdout::Fraction(0.25).to_string());
+    assert_eq!(
+        data.scan_options("dogs").unwrap(),
+        ScanOptions {
+            test: Some("/data/dogs-test".into()),
+            label_pattern: Some(r"^(\w+)_\d+\.jpg$".into()),
+            classes: Some(vec!["great_dane".into(), "pug \"small\"".into()]),
+            holdout: Some(Holdout::Fraction(0.25)),
+        }
+    );
+    data.holdout = None;
+    assert_eq!(data.scan_options("dogs").unwrap().holdout, None);
+    // What `20%` on the command line records reads back as the same hold-out.
+    let percent: Holdout = "20%".parse().unwrap();
+    data.holdout = Some(percent.to_string());
+    assert_eq!(data.scan_options("dogs").unwrap().holdout, Some(percent));
+}
+
+#[test]
+fn a_recorded_holdout_that_no_longer_parses_is_an_error_naming_the_session() {
+    let mut data = config().data;
+    for bad in ["1.5", "lots", ""] {
+        data.holdout = Some(bad.into());
+        let err = data.scan_options("dogs").unwrap_err().to_string();
+        assert!(
+            err.contains("session dogs") && err.contains("--holdout") && err.contains("dogs.ron"),
+            "{err}"
+        );
+    }
+    // Also when it comes from a snapshot edited by hand.
+    let text = SNAPSHOT_BEFORE_HOLDOUT.replace(
+        "classes_arg: None,\n",
+        "classes_arg: None,\n        holdout: Some(\"0\"),\n",
+    );
+    let state = snapshot::parse(text.as_bytes(), Path::new("pets.ron")).unwrap();
+    let err = state
+        .config()
+        .data
+        .scan_options("pets")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("session pets") && err.contains("at least 1"),
+        "{err}"
+    );
+}

@@ -1,0 +1,103 @@
+//! `--holdout` through the public dataset API: `scan` and `load` on class folders, and
+//! the CIFAR-10 split the learner issues measure on (8,000 pool, 2,000 test).
+
+use std::path::Path;
+
+use glean::dataset::{self, Holdout, Item, ScanOptions};
+
+fn ids(items: &[Item]) -> Vec<&str> {
+    items.iter().map(|i| i.id.as_str()).collect()
+}
+
+/// Class folders written to a temp dir: scan applies the hold-out, changes the
+/// fingerprint, and gives the same split for the same files.
+#[test]
+fn scan_applies_the_holdout_to_class_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (class, n) in [("cat", 10), ("dog", 5)] {
+        let dir = tmp.path().join(class);
+        std::fs::create_dir(&dir).unwrap();
+        for i in 0..n {
+            image::GrayImage::new(4, 4)
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let plain = dataset::scan(tmp.path(), &ScanOptions::default()).unwrap();
+    assert!(plain.test.is_empty());
+    let opts = ScanOptions {
+        holdout: Some(Holdout::Fraction(0.2)),
+        ..ScanOptions::default()
+    };
+    let split_pool = dataset::scan(tmp.path(), &opts).unwrap();
+    assert_eq!(split_pool.class_counts(), [8, 4]);
+    assert_eq!(split_pool.test_class_counts(), [2, 1]);
+    assert_ne!(split_pool.fingerprint, plain.fingerprint);
+    let again = dataset::scan(tmp.path(), &opts).unwrap();
+    assert_eq!(again.test, split_pool.test);
+    assert_eq!(again.fingerprint, split_pool.fingerprint);
+}
+
+/// Split and unsplit loads of one folder keep separate pool caches, both reused.
+#[test]
+fn load_keeps_split_and_unsplit_caches_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    for (class, n) in [("a", 6), ("b", 4)] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..n {
+            image::GrayImage::from_pixel(6, 6, image::Luma([i * 20]))
+                .save(root.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let cache = tmp.path().join("cache");
+    let plain = ScanOptions::default();
+    let split = ScanOptions {
+        holdout: Some(Holdout::Count(5)),
+        ..ScanOptions::default()
+    };
+    let load = |opts: &ScanOptions| dataset::load(&root, opts, None, &cache).unwrap();
+    let (plain_cold, split_cold) = (load(&plain), load(&split));
+    assert!(!plain_cold.from_cache && !split_cold.from_cache);
+    assert_ne!(plain_cold.cache_file, split_cold.cache_file);
+    assert_eq!(split_cold.pool.test_class_counts(), [3, 2]);
+    assert_eq!(split_cold.test_pixels.len(), 5);
+    assert_eq!(split_cold.pool_pixels.len(), 5);
+    let (plain_warm, split_warm) = (load(&plain), load(&split));
+    assert!(plain_warm.from_cache && split_warm.from_cache);
+    assert_eq!(split_warm.pool.test, split_cold.pool.test);
+    assert_eq!(split_warm.test_pixels, split_cold.test_pixels);
+    assert_eq!(plain_warm.pool.items.len(), 10);
+}
+
+/// The split issues #3 and #6 measure CIFAR-10 on: 8,000 pool, 2,000 test.
+#[test]
+fn cifar10_test_splits_into_8000_pool_and_2000_test() {
+    let root = Path::new("../shared/datasets/cifar10-test");
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    let opts = ScanOptions {
+        holdout: Some(Holdout::Count(2000)),
+        ..ScanOptions::default()
+    };
+    let first = dataset::scan(root, &opts).unwrap();
+    assert_eq!(first.classes.len(), 10);
+    assert_eq!(first.items.len(), 8000);
+    assert_eq!(first.test.len(), 2000);
+    assert_eq!(first.test_class_counts(), [200; 10]);
+    assert_eq!(first.class_counts(), [800; 10]);
+    let second = dataset::scan(root, &opts).unwrap();
+    assert_eq!(ids(&first.test), ids(&second.test));
+    assert_eq!(first.fingerprint, second.fingerprint);
+    let fraction = ScanOptions {
+        holdout: Some(Holdout::Fraction(0.2)),
+        ..ScanOptions::default()
+    };
+    assert_eq!(
+        ids(&dataset::scan(root, &fraction).unwrap().test),
+        ids(&first.test)
+    );
+}
