@@ -71,7 +71,8 @@ pub struct SimulateArgs {
     /// Score only a seeded random subset of this many unlabeled items per round.
     #[arg(long, value_name = "N")]
     pub pool_subset: Option<usize>,
-    /// Keep the weights between rounds instead of retraining from scratch.
+    /// Keep the network's weights between rounds instead of retraining from scratch
+    /// (the hybrid learner always does).
     #[arg(long)]
     pub warm_start: bool,
     /// Also train once on every pool label and draw that accuracy as a line.

