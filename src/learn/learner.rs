@@ -25,7 +25,7 @@ use super::ranking::{Ranking, RankingSource};
 use super::referee::{Pick, Referee};
 use super::score::{self, Want};
 use super::select::{self, Scored};
-use super::strategy::{self, Strategy};
+use super::strategy;
 use super::train::FitProgress;
 use super::LearnError;
 
@@ -263,12 +263,13 @@ impl Learner {
             _ => unlabeled,
         };
         let cand_tensor = index_tensor(&candidates, self.device)?;
+        let pairs = lab.pairs();
 
         let mut graph_round = None;
         if self.config.learner.uses_graph() {
             if let Some(g) = self.graph.as_mut() {
                 let t = Instant::now();
-                let round = g.propagate(&lab.pairs(), self.data.classes)?;
+                let round = g.propagate(&pairs, self.data.classes)?;
                 outcome.graph_accuracy = round
                     .test
                     .as_ref()
@@ -322,7 +323,7 @@ impl Learner {
 
         let t = Instant::now();
         let st = self.config.strategy;
-        let wants_embeddings = matches!(st, Strategy::CoreSet | Strategy::MarginCoreSet);
+        let wants_embeddings = st.needs_embeddings();
         let want = Want {
             mc_samples: if st.needs_mc_samples() {
                 self.config.mc_samples.max(2)
@@ -344,7 +345,7 @@ impl Learner {
             let blend_p = blend(&network_p, &graph_p);
             // Judge last round's predictions on the labels that came since, remember
             // this round's, and rank with whichever has been right most often.
-            self.referee.observe(&lab.pairs());
+            self.referee.observe(&pairs);
             let n = self.data.pool_len();
             let per_pool = |p: &Tensor| -> Result<Vec<Option<u16>>, LearnError> {
                 let mut out = vec![None; n];
@@ -364,7 +365,8 @@ impl Learner {
                     per_pool(&network_p)?,
                 ],
             );
-            let (chosen, test) = match self.referee.pick() {
+            let pick = self.referee.pick();
+            let (chosen, test) = match pick {
                 Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
                 Pick::Blend => (
                     blend_p,
@@ -375,7 +377,7 @@ impl Learner {
                 ),
                 Pick::Network => (network_p, network_test.as_ref().map(|t| t.shallow_clone())),
             };
-            source = match self.referee.pick() {
+            source = match pick {
                 Pick::Graph => RankingSource::Graph,
                 Pick::Blend => RankingSource::Hybrid,
                 Pick::Network => RankingSource::Model,

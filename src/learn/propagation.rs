@@ -9,7 +9,6 @@ use super::learner::{index_tensor, min_sq_distances, Labeled, Learner};
 use super::ranking::{Ranking, RankingSource};
 use super::score::Predictions;
 use super::select::{self, Scored};
-use super::strategy::Strategy;
 use super::LearnError;
 
 /// Softmax sharpness over Poisson scores divided by their standard deviation. Only the
@@ -113,7 +112,7 @@ impl Learner {
                 .to_device(Device::Cpu)
                 .view([-1]),
         )?;
-        let wants_embeddings = matches!(st, Strategy::CoreSet | Strategy::MarginCoreSet);
+        let wants_embeddings = st.needs_embeddings();
         let (embeddings, min_sq) = if wants_embeddings {
             let cand = g.embeddings.index_select(0, cand_tensor);
             let labeled = g

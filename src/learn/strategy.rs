@@ -54,6 +54,12 @@ impl Strategy {
     pub fn needs_mc_samples(self) -> bool {
         self == Strategy::Bald
     }
+
+    /// Whether ranking needs the candidates' embeddings (the core-set methods measure
+    /// distances in them).
+    pub fn needs_embeddings(self) -> bool {
+        matches!(self, Strategy::CoreSet | Strategy::MarginCoreSet)
+    }
 }
 
 impl std::fmt::Display for Strategy {
