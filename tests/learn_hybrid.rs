@@ -315,6 +315,7 @@ fn the_backbone_head_learns_photos_from_few_labels() {
         cache_dir: Some(cache.path().to_path_buf()),
         // The full schedule: training the head on features takes milliseconds.
         schedule: Default::default(),
+        threads: None,
         ..learner(LearnerKind::Cnn)
     };
     let mut prepared = Vec::new();
@@ -337,4 +338,19 @@ fn the_backbone_head_learns_photos_from_few_labels() {
     let acc = out.accuracy.unwrap();
     // Chance is 0.10; ImageNet features make 2 labels per class worth far more.
     assert!(acc > 0.4, "accuracy {acc} from 20 labels");
+
+    // The head trains on one thread; the next network gets every core back (the
+    // setting belongs to the thread that trains).
+    assert_eq!(tch::get_num_threads(), 1);
+    let (digits, _) = mnist_sample();
+    let config = LearnerConfig {
+        threads: None,
+        ..quick_learner(Strategy::Margin)
+    };
+    let cnn = Learner::new(digits, config).unwrap();
+    assert_eq!(cnn.model(), ModelKind::Cnn);
+    assert_eq!(
+        tch::get_num_threads() as usize,
+        glean::learn::prepare::default_threads()
+    );
 }

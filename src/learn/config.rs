@@ -167,7 +167,8 @@ pub struct LearnerConfig {
     /// (MNIST, margin, 400 labels: 98.7 % warm against 96.3-98.3 % from scratch).
     pub warm_start: bool,
     pub seed: u64,
-    /// libtorch intra-op threads; None = all cores.
+    /// libtorch intra-op threads; None = all cores, except one for a head on backbone
+    /// features on the CPU.
     pub threads: Option<usize>,
     pub schedule: TrainSchedule,
     pub graph: GraphConfig,

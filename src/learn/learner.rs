@@ -290,16 +290,20 @@ impl Learner {
 
         // The network: on the labels, plus the graph's surest guesses in a hybrid round.
         tch::manual_seed(seed as i64 & i64::MAX);
-        let pseudo = match &graph_round {
-            Some(round) => {
-                let probs = Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
-                pseudo_labels(
-                    &probs,
-                    self.data.classes,
-                    &is_labeled,
-                    self.config.graph.pseudo_fraction,
-                )
-            }
+        // On the CPU once: for the pseudo-labels now and the referee's record below.
+        let graph_pool_probs = match &graph_round {
+            Some(round) => Some(Vec::<f32>::try_from(
+                round.pool.to_device(Device::Cpu).view([-1]),
+            )?),
+            None => None,
+        };
+        let pseudo = match &graph_pool_probs {
+            Some(probs) => pseudo_labels(
+                probs,
+                self.data.classes,
+                &is_labeled,
+                self.config.graph.pseudo_fraction,
+            ),
             None => Vec::new(),
         };
         let t = Instant::now();
@@ -336,7 +340,7 @@ impl Learner {
             score::predict(net.as_ref(), &self.inputs, &cand_tensor, want, cancelled)?;
         let mut source = RankingSource::Model;
         let mut test_probs = network_test.as_ref().map(|p| p.shallow_clone());
-        if let Some(round) = &graph_round {
+        if let (Some(round), Some(graph_pool_probs)) = (&graph_round, &graph_pool_probs) {
             let classes = self.data.classes as i64;
             let network_p = Tensor::f_from_slice(&predictions.probs)?
                 .f_view([-1, classes])?
@@ -355,15 +359,13 @@ impl Learner {
                 }
                 Ok(out)
             };
-            let graph_all =
-                Vec::<i64>::try_from(round.pool.argmax(1, false).to_device(Device::Cpu))?;
+            let graph_all = graph_pool_probs
+                .chunks(self.data.classes)
+                .map(|row| Some(strategy::top_k(row, 1)[0] as u16))
+                .collect();
             self.referee.remember(
                 &is_labeled,
-                [
-                    graph_all.iter().map(|&c| Some(c as u16)).collect(),
-                    per_pool(&blend_p)?,
-                    per_pool(&network_p)?,
-                ],
+                [graph_all, per_pool(&blend_p)?, per_pool(&network_p)?],
             );
             let pick = self.referee.pick();
             let (chosen, test) = match pick {

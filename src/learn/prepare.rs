@@ -60,9 +60,9 @@ impl Learner {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         let device = config.device.resolve()?;
-        if let Some(n) = config.threads {
-            tch::set_num_threads(n.max(1) as i32);
-        }
+        // Set on every learner, since the setting is the process's: a learner made after
+        // a head learner must not inherit its single thread.
+        tch::set_num_threads(config.threads.unwrap_or_else(default_threads).max(1) as i32);
         if config.batch == 0 {
             return Err(LearnError::Data("the batch size must be at least 1".into()));
         }
@@ -90,6 +90,12 @@ impl Learner {
             )?),
             _ => None,
         };
+        if features.is_some() && device == Device::Cpu && config.threads.is_none() {
+            // The head is a few small matmuls a step: a second OpenMP thread saves
+            // little, and when anything else runs on the cores its spinning turns a
+            // 0.9 s CIFAR round into 8-11 s.
+            tch::set_num_threads(1);
+        }
         let inputs = match &features {
             Some(f) => Inputs::features(&f.pool, &f.test),
             None => Inputs::pixels(
@@ -147,6 +153,17 @@ impl Learner {
         };
         Self::assemble(config, data, device, model, inputs, graph)
     }
+}
+
+/// The intra-op threads a network gets unless told: `OMP_NUM_THREADS` when set, as
+/// libtorch itself would, else one per core.
+pub fn default_threads() -> usize {
+    std::env::var("OMP_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
 }
 
 /// The pool's (or the test split's) pixels as one u8 tensor `N × C × H × W` on `device`.

@@ -108,6 +108,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
         ProgressBar::hidden()
     };
 
+    let mut csv = report::CurvesCsv::create(&opts.out.join("curves.csv"))?;
     let mut all = Vec::new();
     for &strategy in &opts.strategies {
         let mut curves = Curves {
@@ -131,7 +132,11 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 cache_dir: Some(opts.cache_dir.clone()),
                 ..LearnerConfig::default()
             };
+            let mut logged = Ok(());
             let points = run_trial(&data, &oracle, config, budget, &mut |p: &Point| {
+                if logged.is_ok() {
+                    logged = csv.append(strategy.name(), trial + 1, p);
+                }
                 bar.inc(1);
                 bar.set_message(format!(
                     "{strategy} trial {}: {} labels, {:.2}%",
@@ -140,6 +145,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                     p.accuracy * 100.0
                 ));
             })?;
+            logged?;
             curves.trials.push(points);
         }
         all.push(curves);
@@ -171,7 +177,6 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     };
 
     let dataset_name = opts.data.display().to_string();
-    report::write_csv(&opts.out.join("curves.csv"), &all)?;
     let summary = report::summarize(&dataset_name, &all, full_baseline);
     report::write_summary(&opts.out.join("summary.json"), &summary)?;
     let title = format!(

@@ -89,27 +89,81 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// `strategy,trial,labels,accuracy,seconds`, one row per round.
-pub fn write_csv(path: &Path, all: &[Curves]) -> anyhow::Result<()> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    w.write_record(["strategy", "trial", "labels", "accuracy", "seconds"])?;
-    for c in all {
-        for (trial, points) in c.trials.iter().enumerate() {
-            for p in points {
-                w.write_record([
-                    c.strategy.clone(),
-                    (trial + 1).to_string(),
-                    p.labels.to_string(),
-                    format!("{:.4}", p.accuracy),
-                    format!("{:.3}", p.seconds),
-                ])?;
-            }
-        }
+/// `curves.csv`: `strategy,trial,labels,accuracy,seconds`, one row per round, written
+/// and flushed as each round ends, so a long run that is stopped keeps what it measured.
+pub struct CurvesCsv {
+    path: std::path::PathBuf,
+    writer: csv::Writer<std::fs::File>,
+}
+
+impl CurvesCsv {
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let mut writer =
+            csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+        writer.write_record(["strategy", "trial", "labels", "accuracy", "seconds"])?;
+        let mut log = Self {
+            path: path.to_path_buf(),
+            writer,
+        };
+        log.flush()?;
+        Ok(log)
     }
-    w.flush()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+
+    /// Appends one round of `trial` (counted from 1) and flushes it to the file.
+    pub fn append(&mut self, strategy: &str, trial: usize, p: &Point) -> anyhow::Result<()> {
+        self.writer
+            .write_record([
+                strategy.to_string(),
+                trial.to_string(),
+                p.labels.to_string(),
+                format!("{:.4}", p.accuracy),
+                format!("{:.3}", p.seconds),
+            ])
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        self.flush()
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.writer
+            .flush()
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// Reads a `curves.csv` back, strategies and trials in the order they first appear.
+pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Curves>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut all: Vec<Curves> = Vec::new();
+    for row in reader.records() {
+        let row = row.with_context(|| format!("reading {}", path.display()))?;
+        let field = |i: usize| row.get(i).unwrap_or_default();
+        let bad = || format!("{}: bad row {:?}", path.display(), row);
+        let trial: usize = field(1).parse().with_context(bad)?;
+        let point = Point {
+            labels: field(2).parse().with_context(bad)?,
+            accuracy: field(3).parse().with_context(bad)?,
+            seconds: field(4).parse().with_context(bad)?,
+        };
+        let curves = match all.iter().position(|c| c.strategy == field(0)) {
+            Some(i) => &mut all[i],
+            None => {
+                all.push(Curves {
+                    strategy: field(0).to_string(),
+                    trials: Vec::new(),
+                });
+                all.last_mut().expect("just pushed")
+            }
+        };
+        if trial == 0 {
+            anyhow::bail!(bad());
+        }
+        if curves.trials.len() < trial {
+            curves.trials.resize(trial, Vec::new());
+        }
+        curves.trials[trial - 1].push(point);
+    }
+    Ok(all)
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -243,6 +297,30 @@ mod tests {
         assert_eq!(m["final_accuracy"], 0.96);
         assert_eq!(m["trials"], 3);
         assert!(json.get("full_baseline").is_none());
+    }
+
+    #[test]
+    fn curves_csv_has_every_round_as_soon_as_it_is_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.csv");
+        let c = curves();
+        let mut log = CurvesCsv::create(&path).unwrap();
+        for (t, points) in c.trials.iter().enumerate() {
+            for p in points {
+                log.append(&c.strategy, t + 1, p).unwrap();
+            }
+            // Read while the writer is still open: a stopped run keeps these rows.
+            let read = read_csv(&path).unwrap();
+            assert_eq!(read[0].trials, c.trials[..=t].to_vec());
+        }
+        drop(log);
+        assert_eq!(read_csv(&path).unwrap(), vec![c]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("strategy,trial,labels,accuracy,seconds\n"),
+            "{text}"
+        );
+        assert!(text.contains("margin,3,40,0.9700,1.000\n"), "{text}");
     }
 
     #[test]
