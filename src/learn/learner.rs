@@ -3,10 +3,10 @@
 //! - cnn: fit the network on the labels, measure test accuracy, score the pool, rank;
 //! - graph: propagate the labels over the pool's kNN graph, rank on its probabilities;
 //! - hybrid: propagate and post that ranking at once (`RoundProgress::Preliminary`),
-//!   then fit the network on the labels plus the graph's confident pseudo-labels, and
-//!   rank and predict with whichever of graph, network and their average has been
-//!   right most often on the labels that arrived since their last predictions
-//!   (referee.rs).
+//!   then fit the network on the labels plus confident pseudo-labels (the graph's, or
+//!   the blend's once the referee trusts the network's side), and rank and predict
+//!   with the one of graph, network and their average that the referee picks from
+//!   the labels that arrived since their last predictions (referee.rs).
 //!
 //! What is computed once per pool (backbone features, graph embeddings, the graph) is
 //! prepared in `Learner::prepare` (prepare.rs) and cached by `features`.
@@ -93,6 +93,9 @@ pub struct Learner {
     pub(super) trained: Option<Trained>,
     /// Which of the hybrid's predictors ranks (referee.rs).
     referee: Referee,
+    /// Last round's network probabilities for the whole pool (the graph's where the
+    /// network scored nothing), for this round's pseudo-labels.
+    network_pool: Option<Tensor>,
 }
 
 /// Labeled pool indices and classes, checked, each item once.
@@ -137,6 +140,7 @@ impl Learner {
             graph,
             trained: None,
             referee: Referee::default(),
+            network_pool: None,
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
@@ -290,14 +294,27 @@ impl Learner {
 
         // The network: on the labels, plus the graph's surest guesses in a hybrid round.
         tch::manual_seed(seed as i64 & i64::MAX);
-        // On the CPU once: for the pseudo-labels now and the referee's record below.
         let graph_pool_probs = match &graph_round {
             Some(round) => Some(Vec::<f32>::try_from(
                 round.pool.to_device(Device::Cpu).view([-1]),
             )?),
             None => None,
         };
-        let pseudo = match &graph_pool_probs {
+        // Pseudo-labels come from the graph until the referee trusts the network's side:
+        // then from the blend of this graph and last round's network, which is surer
+        // (MNIST, margin, 400 labels: 98.95 % against 98.6 %, measured with the blend
+        // ranking in both).
+        let pseudo_probs = match (&graph_round, &self.network_pool) {
+            (Some(round), Some(network)) if self.referee.pick() != Pick::Graph => {
+                Some(Vec::<f32>::try_from(
+                    blend(network, &round.pool)
+                        .to_device(Device::Cpu)
+                        .view([-1]),
+                )?)
+            }
+            _ => graph_pool_probs.clone(),
+        };
+        let pseudo = match &pseudo_probs {
             Some(probs) => pseudo_labels(
                 probs,
                 self.data.classes,
@@ -347,6 +364,7 @@ impl Learner {
                 .f_to_device(self.device)?;
             let graph_p = round.pool.index_select(0, &cand_tensor);
             let blend_p = blend(&network_p, &graph_p);
+            self.network_pool = Some(round.pool.f_index_copy(0, &cand_tensor, &network_p)?);
             // Judge last round's predictions on the labels that came since, remember
             // this round's, and rank with whichever has been right most often.
             self.referee.observe(&pairs);
