@@ -5,8 +5,8 @@
 //! - hybrid: propagate and post that ranking at once (`RoundProgress::Preliminary`),
 //!   then fit the network on the labels plus confident pseudo-labels (the graph's, or
 //!   the blend's once the referee trusts the network's side), and rank and predict
-//!   with the one of graph, network and their average that the referee picks from
-//!   the labels that arrived since their last predictions (referee.rs).
+//!   with the graph or the graph-network average, as the referee picks from the labels
+//!   that arrived since their last predictions (referee.rs).
 //!
 //! What is computed once per pool (backbone features, graph embeddings, the graph) is
 //! prepared in `Learner::prepare` (prepare.rs) and cached by `features`.
@@ -395,12 +395,10 @@ impl Learner {
                         .zip(graph_test)
                         .map(|(n, g)| blend(n, g)),
                 ),
-                Pick::Network => (network_p, network_test.as_ref().map(|t| t.shallow_clone())),
             };
             source = match pick {
                 Pick::Graph => RankingSource::Graph,
                 Pick::Blend => RankingSource::Hybrid,
-                Pick::Network => RankingSource::Model,
             };
             predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
             test_probs = test;
