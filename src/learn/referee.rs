@@ -11,10 +11,11 @@
 //! a sign test against the current pick only made the wrong stretches last longer
 //! (8-10 rounds at 97.9 % when the blend was at 98.9 %). What is fair is graph against
 //! network while the blend ranks: the blend is unsure where the two disagree, whichever
-//! of them is right. So the referee asks one question of the window: does the graph beat
-//! the network, on the labels only one of them got right, by `SWITCH_Z` standard
-//! deviations? Then the graph ranks and predicts; otherwise their blend does, which on
-//! MNIST beats each of them alone from about 40 labels on.
+//! of them is right (nearly: see `SWITCH_Z`). So the referee asks one question of the
+//! window: does the graph beat the network, on the labels only one of them got right,
+//! by `SWITCH_Z` standard deviations? Then the graph ranks and predicts: the network is
+//! failing. Otherwise their blend does, which on MNIST beats each of them alone from
+//! about 40 labels on.
 
 use std::collections::VecDeque;
 
@@ -25,8 +26,11 @@ pub const WINDOW: usize = 200;
 pub const MIN_EVIDENCE: usize = 20;
 
 /// How many standard deviations the graph's net wins over the network must reach for
-/// the graph to be used alone.
-pub const SWITCH_Z: f64 = 2.0;
+/// the graph to be used alone. Not 2: the blend's doubt follows the sharper network's,
+/// so the fresh labels are still tilted against the network, and at 2 the graph took
+/// over in 7 of 93 rounds, at 97.9 % while the blend stood at 98.7-98.9 % (MNIST,
+/// margin, one trial to 940 labels).
+pub const SWITCH_Z: f64 = 4.0;
 
 const NONE: u16 = u16::MAX;
 
@@ -189,16 +193,16 @@ mod tests {
                 .for_each(|l| *l = true);
             next += n;
         };
-        label(&mut r, 0, 60);
-        label(&mut r, 1, 40);
-        // The graph leads by 60 - 40 = 20, not more than 2·√100: the blend.
-        assert_eq!(r.hits(), [60, 0, 40]);
+        label(&mut r, 0, 70);
+        label(&mut r, 1, 30);
+        // The graph leads by 70 - 30 = 40, not more than 4·√100: the blend.
+        assert_eq!(r.hits(), [70, 0, 30]);
         assert_eq!(r.pick(), Pick::Blend);
-        label(&mut r, 0, 1);
-        // 21 > 2·√101 ≈ 20.1.
+        label(&mut r, 0, 2);
+        // 42 > 4·√102 ≈ 40.4.
         assert_eq!(r.pick(), Pick::Graph);
         label(&mut r, 1, 20);
-        // 61 to 60: the blend again.
+        // 72 to 50: the blend again.
         assert_eq!(r.pick(), Pick::Blend);
         // Old evidence ages out: a whole window of graph-only hits.
         label(&mut r, 0, WINDOW);
