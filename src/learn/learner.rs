@@ -366,7 +366,7 @@ impl Learner {
             let blend_p = blend(&network_p, &graph_p);
             self.network_pool = Some(round.pool.f_index_copy(0, &cand_tensor, &network_p)?);
             // Judge last round's predictions on the labels that came since, remember
-            // this round's, and rank with whichever has been right most often.
+            // this round's, and rank with the graph or the blend, as the referee says.
             self.referee.observe(&pairs);
             let n = self.data.pool_len();
             let per_pool = |p: &Tensor| -> Result<Vec<Option<u16>>, LearnError> {
@@ -381,10 +381,8 @@ impl Learner {
                 .chunks(self.data.classes)
                 .map(|row| Some(strategy::top_k(row, 1)[0] as u16))
                 .collect();
-            self.referee.remember(
-                &is_labeled,
-                [graph_all, per_pool(&blend_p)?, per_pool(&network_p)?],
-            );
+            self.referee
+                .remember(&is_labeled, [graph_all, per_pool(&network_p)?]);
             let pick = self.referee.pick();
             let (chosen, test) = match pick {
                 Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),

@@ -1,7 +1,7 @@
-//! Which of the hybrid learner's predictors to trust: the graph, the network, or their
-//! average. Each round's predictions for the still unlabeled pool are remembered; when
-//! the next labels arrive, each predictor is scored on them, on items none of them had
-//! seen labeled. No test split is needed, so the labeler decides the same way as
+//! Which of the hybrid learner's predictions to use: the graph's alone, or the average
+//! of the graph's and the network's. Each round's graph and network predictions for the
+//! still unlabeled pool are remembered; when the next labels arrive, both are scored on
+//! them, on items neither had seen labeled. No test split is needed, so the labeler decides the same way as
 //! `glean simulate`, and the choice cannot peek at the test set it is measured on.
 //!
 //! The fresh labels are not a fair sample: they are the items the predictor that
@@ -42,17 +42,16 @@ pub enum Pick {
 
 /// Positions in `Referee::window` and `Referee::predicted`.
 const GRAPH: usize = 0;
-const NETWORK: usize = 2;
+const NETWORK: usize = 1;
 
 #[derive(Debug)]
 pub struct Referee {
     current: Pick,
-    /// Per fresh label: whether graph, blend and network had it right (the blend's
-    /// record is kept for `hits`, not for the choice).
-    window: VecDeque<[bool; 3]>,
+    /// Per fresh label: whether the graph and the network had it right.
+    window: VecDeque<[bool; 2]>,
     labeled: Vec<bool>,
-    /// Each predictor's class per pool item (`NONE`: no prediction).
-    predicted: [Vec<u16>; 3],
+    /// The graph's and the network's class per pool item (`NONE`: no prediction).
+    predicted: [Vec<u16>; 2],
 }
 
 impl Default for Referee {
@@ -77,8 +76,8 @@ impl Referee {
             if self.labeled.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            let hits = [0, 1, 2].map(|p| self.predicted[p].get(i) == Some(&class));
-            let any = (0..3).any(|p| self.predicted[p].get(i).is_some_and(|&c| c != NONE));
+            let hits = [GRAPH, NETWORK].map(|p| self.predicted[p].get(i) == Some(&class));
+            let any = (0..2).any(|p| self.predicted[p].get(i).is_some_and(|&c| c != NONE));
             if any {
                 self.window.push_back(hits);
                 if self.window.len() > WINDOW {
@@ -115,11 +114,11 @@ impl Referee {
         };
     }
 
-    /// Right answers of graph, blend and network over the window, and its length.
-    pub fn hits(&self) -> [usize; 3] {
-        let mut hits = [0; 3];
+    /// Right answers of the graph and the network over the window.
+    pub fn hits(&self) -> [usize; 2] {
+        let mut hits = [0; 2];
         for h in &self.window {
-            for p in 0..3 {
+            for p in [GRAPH, NETWORK] {
                 hits[p] += h[p] as usize;
             }
         }
@@ -130,20 +129,11 @@ impl Referee {
         self.window.len()
     }
 
-    /// Remembers this round's predictions of graph, blend and network, one entry per
+    /// Remembers this round's predictions of the graph and the network, one entry per
     /// pool item (None: that predictor did not score the item).
-    pub fn remember(&mut self, is_labeled: &[bool], predicted: [Vec<Option<u16>>; 3]) {
+    pub fn remember(&mut self, is_labeled: &[bool], predicted: [Vec<Option<u16>>; 2]) {
         self.labeled = is_labeled.to_vec();
         self.predicted = predicted.map(|p| p.into_iter().map(|c| c.unwrap_or(NONE)).collect());
-    }
-}
-
-impl Pick {
-    pub fn name(self) -> &'static str {
-        match self {
-            Pick::Graph => "graph",
-            Pick::Blend => "blend",
-        }
     }
 }
 
@@ -151,12 +141,8 @@ impl Pick {
 mod tests {
     use super::*;
 
-    fn preds(n: usize, graph: u16, blend: u16, network: u16) -> [Vec<Option<u16>>; 3] {
-        [
-            vec![Some(graph); n],
-            vec![Some(blend); n],
-            vec![Some(network); n],
-        ]
+    fn preds(n: usize, graph: u16, network: u16) -> [Vec<Option<u16>>; 2] {
+        [vec![Some(graph); n], vec![Some(network); n]]
     }
 
     #[test]
@@ -164,7 +150,7 @@ mod tests {
         let mut r = Referee::default();
         assert_eq!(r.pick(), Pick::Graph);
         // 100 items, none labeled; the network says 1 everywhere, the graph 0.
-        r.remember(&[false; 100], preds(100, 0, 0, 1));
+        r.remember(&[false; 100], preds(100, 0, 1));
         // 15 fresh labels of class 1: the network is right, but that is too little.
         let labels: Vec<(usize, u16)> = (0..15).map(|i| (i, 1)).collect();
         r.observe(&labels);
@@ -173,19 +159,18 @@ mod tests {
         let more: Vec<(usize, u16)> = (0..25).map(|i| (i, 1)).collect();
         r.observe(&more);
         assert_eq!(r.evidence(), 25);
-        assert_eq!(r.hits(), [0, 0, 25]);
+        assert_eq!(r.hits(), [0, 25]);
         assert_eq!(r.pick(), Pick::Blend);
     }
 
     #[test]
     fn the_graph_is_used_alone_only_when_it_clearly_beats_the_network() {
-        // Every item: the graph says 0, the network 1; the blend (2) is never right,
-        // which does not matter: the choice is graph against network.
+        // Every item: the graph says 0, the network 1.
         let mut r = Referee::default();
         let mut is_labeled = vec![false; 1000];
         let mut next = 0;
         let mut label = |r: &mut Referee, class: u16, n: usize| {
-            r.remember(&is_labeled, preds(1000, 0, 2, 1));
+            r.remember(&is_labeled, preds(1000, 0, 1));
             let labels: Vec<(usize, u16)> = (next..next + n).map(|i| (i, class)).collect();
             r.observe(&labels);
             is_labeled[next..next + n]
@@ -196,7 +181,7 @@ mod tests {
         label(&mut r, 0, 70);
         label(&mut r, 1, 30);
         // The graph leads by 70 - 30 = 40, not more than 4·√100: the blend.
-        assert_eq!(r.hits(), [70, 0, 30]);
+        assert_eq!(r.hits(), [70, 30]);
         assert_eq!(r.pick(), Pick::Blend);
         label(&mut r, 0, 2);
         // 42 > 4·√102 ≈ 40.4.
@@ -207,7 +192,7 @@ mod tests {
         // Old evidence ages out: a whole window of graph-only hits.
         label(&mut r, 0, WINDOW);
         assert_eq!(r.evidence(), WINDOW);
-        assert_eq!(r.hits(), [WINDOW, 0, 0]);
+        assert_eq!(r.hits(), [WINDOW, 0]);
         assert_eq!(r.pick(), Pick::Graph);
     }
 }
