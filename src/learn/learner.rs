@@ -304,7 +304,7 @@ impl Learner {
         // then from the blend of this graph and last round's network, which is surer
         // (MNIST, margin, one trial, rounds ranked by the blend at 380-420 labels: 98.9-99.0 %
         // against 98.5-98.7 % with the graph's pseudo-labels).
-        let pseudo_probs = match (&graph_round, &self.network_pool) {
+        let blended = match (&graph_round, &self.network_pool) {
             (Some(round), Some(network)) if self.referee.pick() != Pick::Graph => {
                 Some(Vec::<f32>::try_from(
                     blend(network, &round.pool)
@@ -312,9 +312,9 @@ impl Learner {
                         .view([-1]),
                 )?)
             }
-            _ => graph_pool_probs.clone(),
+            _ => None,
         };
-        let pseudo = match &pseudo_probs {
+        let pseudo = match blended.as_ref().or(graph_pool_probs.as_ref()) {
             Some(probs) => pseudo_labels(
                 probs,
                 self.data.classes,
@@ -368,21 +368,17 @@ impl Learner {
             // Judge last round's predictions on the labels that came since, remember
             // this round's, and rank with the graph or the blend, as the referee says.
             self.referee.observe(&pairs);
-            let n = self.data.pool_len();
-            let per_pool = |p: &Tensor| -> Result<Vec<Option<u16>>, LearnError> {
-                let mut out = vec![None; n];
-                let argmax = Vec::<i64>::try_from(p.argmax(1, false).to_device(Device::Cpu))?;
-                for (&i, c) in candidates.iter().zip(argmax) {
-                    out[i] = Some(c as u16);
-                }
-                Ok(out)
-            };
-            let graph_all = graph_pool_probs
-                .chunks(self.data.classes)
-                .map(|row| Some(strategy::top_k(row, 1)[0] as u16))
-                .collect();
-            self.referee
-                .remember(&is_labeled, [graph_all, per_pool(&network_p)?]);
+            // Both from the copies already on the CPU.
+            let width = self.data.classes;
+            let graph_all = top_classes(graph_pool_probs, width).map(Some).collect();
+            let mut network_all = vec![None; self.data.pool_len()];
+            for (&i, c) in candidates
+                .iter()
+                .zip(top_classes(&predictions.probs, width))
+            {
+                network_all[i] = Some(c);
+            }
+            self.referee.remember(&is_labeled, [graph_all, network_all]);
             let pick = self.referee.pick();
             let (chosen, test) = match pick {
                 Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
@@ -485,6 +481,13 @@ impl Learner {
         }
         Ok(Labeled { indices, classes })
     }
+}
+
+/// The most likely class of each row of `probs` (`classes` wide; ties: lower class).
+fn top_classes(probs: &[f32], classes: usize) -> impl Iterator<Item = u16> + '_ {
+    probs
+        .chunks(classes)
+        .map(|row| strategy::top_k(row, 1)[0] as u16)
 }
 
 /// The hybrid prediction: see `BLEND_NETWORK_WEIGHT`.

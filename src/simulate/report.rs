@@ -130,42 +130,6 @@ impl CurvesCsv {
     }
 }
 
-/// Reads a `curves.csv` back, strategies and trials in the order they first appear.
-pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Curves>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut all: Vec<Curves> = Vec::new();
-    for row in reader.records() {
-        let row = row.with_context(|| format!("reading {}", path.display()))?;
-        let field = |i: usize| row.get(i).unwrap_or_default();
-        let bad = || format!("{}: bad row {:?}", path.display(), row);
-        let trial: usize = field(1).parse().with_context(bad)?;
-        let point = Point {
-            labels: field(2).parse().with_context(bad)?,
-            accuracy: field(3).parse().with_context(bad)?,
-            seconds: field(4).parse().with_context(bad)?,
-        };
-        let curves = match all.iter().position(|c| c.strategy == field(0)) {
-            Some(i) => &mut all[i],
-            None => {
-                all.push(Curves {
-                    strategy: field(0).to_string(),
-                    trials: Vec::new(),
-                });
-                all.last_mut().expect("just pushed")
-            }
-        };
-        if trial == 0 {
-            anyhow::bail!(bad());
-        }
-        if curves.trials.len() < trial {
-            curves.trials.resize(trial, Vec::new());
-        }
-        curves.trials[trial - 1].push(point);
-    }
-    Ok(all)
-}
-
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct StrategySummary {
     /// Threshold ("0.90") → median labels needed, null where never reached.
@@ -249,6 +213,42 @@ pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads a `curves.csv` back, strategies and trials in the order they first appear.
+    fn read_csv(path: &Path) -> anyhow::Result<Vec<Curves>> {
+        let mut reader =
+            csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut all: Vec<Curves> = Vec::new();
+        for row in reader.records() {
+            let row = row.with_context(|| format!("reading {}", path.display()))?;
+            let field = |i: usize| row.get(i).unwrap_or_default();
+            let bad = || format!("{}: bad row {:?}", path.display(), row);
+            let trial: usize = field(1).parse().with_context(bad)?;
+            let point = Point {
+                labels: field(2).parse().with_context(bad)?,
+                accuracy: field(3).parse().with_context(bad)?,
+                seconds: field(4).parse().with_context(bad)?,
+            };
+            let curves = match all.iter().position(|c| c.strategy == field(0)) {
+                Some(i) => &mut all[i],
+                None => {
+                    all.push(Curves {
+                        strategy: field(0).to_string(),
+                        trials: Vec::new(),
+                    });
+                    all.last_mut().expect("just pushed")
+                }
+            };
+            if trial == 0 {
+                anyhow::bail!(bad());
+            }
+            if curves.trials.len() < trial {
+                curves.trials.resize(trial, Vec::new());
+            }
+            curves.trials[trial - 1].push(point);
+        }
+        Ok(all)
+    }
 
     fn trial(accs: &[(usize, f64)]) -> Vec<Point> {
         accs.iter()
