@@ -65,9 +65,11 @@ pub struct SimulateArgs {
     pub out: std::path::PathBuf,
     #[command(flatten)]
     pub learning: LearningArgs,
-    /// First batch: kmeans (items nearest k-means centres) or random.
-    #[arg(long, default_value = "kmeans")]
-    pub cold_start: String,
+    /// First batch: kmeans (items nearest k-means centres) or random, for every
+    /// strategy. Unset: kmeans, except for the random strategy, whose first batch is
+    /// random too, so that it is the no-active-learning baseline.
+    #[arg(long, value_name = "kmeans|random")]
+    pub cold_start: Option<String>,
     /// Score only a seeded random subset of this many unlabeled items per round.
     #[arg(long, value_name = "N")]
     pub pool_subset: Option<usize>,
@@ -293,7 +295,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 weights: args.learning.weights,
                 cold_start: args
                     .cold_start
-                    .parse()
+                    .map(|s| s.parse())
+                    .transpose()
                     .map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
                 pool_subset: args.pool_subset,
                 full_baseline: args.full_baseline,

@@ -76,9 +76,11 @@ fn simulate_writes_curves_summary_and_plots() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["dataset"], "assets/mnist");
-    for name in ["margin", "random"] {
+    // Random is the no-active-learning baseline: its first batch is random too.
+    for (name, cold_start) in [("margin", "kmeans"), ("random", "random")] {
         let s = &summary["strategies"][name];
         assert_eq!(s["trials"], 2, "{summary}");
+        assert_eq!(s["cold_start"], cold_start, "{summary}");
         for key in ["0.90", "0.95", "0.98"] {
             assert!(
                 s["labels_to"][key].is_null() || s["labels_to"][key].is_u64(),

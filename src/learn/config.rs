@@ -16,6 +16,15 @@ pub enum ColdStart {
     Random,
 }
 
+impl ColdStart {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColdStart::KMeans => "kmeans",
+            ColdStart::Random => "random",
+        }
+    }
+}
+
 impl std::str::FromStr for ColdStart {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

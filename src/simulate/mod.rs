@@ -34,7 +34,8 @@ pub struct SimulateOptions {
     pub seed: u64,
     pub out: PathBuf,
     pub device: DeviceChoice,
-    pub cold_start: ColdStart,
+    /// The first batch's choice for every strategy; None: `cold_start_for`'s default.
+    pub cold_start: Option<ColdStart>,
     pub pool_subset: Option<usize>,
     pub full_baseline: bool,
     pub warm_start: bool,
@@ -111,8 +112,10 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     let mut csv = report::CurvesCsv::create(&opts.out.join("curves.csv"))?;
     let mut all = Vec::new();
     for &strategy in &opts.strategies {
+        let cold_start = cold_start_for(strategy, opts.cold_start);
         let mut curves = Curves {
             strategy: strategy.name().to_string(),
+            cold_start: cold_start.name().to_string(),
             trials: Vec::new(),
         };
         for trial in 0..opts.trials {
@@ -120,7 +123,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 device: opts.device,
                 strategy,
                 batch: opts.batch,
-                cold_start: opts.cold_start,
+                cold_start,
                 init: opts.init,
                 pool_subset: opts.pool_subset,
                 warm_start: opts.warm_start,
@@ -191,6 +194,18 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     })
 }
 
+/// How a strategy's first batch is chosen when `--cold-start` does not say: k-means,
+/// except for `random`, which is the baseline of labeling without active learning (as
+/// in the published curves), so its first batch is random too. A k-means batch is
+/// already a choice, and on MNIST it gives the graph 96-98 % from 20 labels whatever
+/// the strategy that follows.
+pub fn cold_start_for(strategy: Strategy, chosen: Option<ColdStart>) -> ColdStart {
+    chosen.unwrap_or(match strategy {
+        Strategy::Random => ColdStart::Random,
+        _ => ColdStart::KMeans,
+    })
+}
+
 /// One trial: the cold start, then rounds until `budget` labels, recording test
 /// accuracy after each round.
 pub fn run_trial(
@@ -252,4 +267,21 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
 
 fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_is_random_from_its_first_batch_unless_told() {
+        assert_eq!(cold_start_for(Strategy::Random, None), ColdStart::Random);
+        for s in [Strategy::Margin, Strategy::Entropy, Strategy::CoreSet] {
+            assert_eq!(cold_start_for(s, None), ColdStart::KMeans);
+        }
+        for chosen in [ColdStart::KMeans, ColdStart::Random] {
+            assert_eq!(cold_start_for(Strategy::Random, Some(chosen)), chosen);
+            assert_eq!(cold_start_for(Strategy::Margin, Some(chosen)), chosen);
+        }
+    }
 }

@@ -388,6 +388,7 @@ mod tests {
         };
         vec![Curves {
             strategy: "margin".into(),
+            cold_start: "kmeans".into(),
             trials: vec![trial(0.0), trial(0.1), trial(0.05)],
         }]
     }

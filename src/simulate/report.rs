@@ -23,6 +23,8 @@ pub struct Point {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Curves {
     pub strategy: String,
+    /// How the first batch was chosen ("kmeans", "random").
+    pub cold_start: String,
     pub trials: Vec<Vec<Point>>,
 }
 
@@ -132,6 +134,8 @@ impl CurvesCsv {
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct StrategySummary {
+    /// How the first batch was chosen.
+    pub cold_start: String,
     /// Threshold ("0.90") → median labels needed, null where never reached.
     pub labels_to: BTreeMap<String, Option<usize>>,
     pub final_accuracy: Option<f64>,
@@ -162,6 +166,7 @@ pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> S
                 .map(|&t| (format!("{t:.2}"), c.median_labels_to(t)))
                 .collect();
             let summary = StrategySummary {
+                cold_start: c.cold_start.clone(),
                 labels_to,
                 final_accuracy: c.final_accuracy().map(|a| round_to(a, 4)),
                 seconds_per_round: c.seconds_per_round().map(|s| round_to(s, 3)),
@@ -186,8 +191,8 @@ pub fn write_summary(path: &Path, summary: &Summary) -> anyhow::Result<()> {
 pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}",
-        "strategy", "to 90%", "to 95%", "to 98%", "final acc", "s/round"
+        "{:<18} {:<11} {:>8} {:>8} {:>8} {:>10} {:>9}",
+        "strategy", "1st batch", "to 90%", "to 95%", "to 98%", "final acc", "s/round"
     )?;
     for c in all {
         let cell = |t: f64| {
@@ -196,8 +201,9 @@ pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "{:<18} {:>8} {:>8} {:>8} {:>10} {:>9}",
+            "{:<18} {:<11} {:>8} {:>8} {:>8} {:>10} {:>9}",
             c.strategy,
+            c.cold_start,
             cell(0.90),
             cell(0.95),
             cell(0.98),
@@ -234,7 +240,7 @@ mod tests {
                 None => {
                     all.push(Curves {
                         strategy: field(0).to_string(),
-                        trials: Vec::new(),
+                        ..Curves::default()
                     });
                     all.last_mut().expect("just pushed")
                 }
@@ -263,6 +269,7 @@ mod tests {
     fn curves() -> Curves {
         Curves {
             strategy: "margin".into(),
+            cold_start: "kmeans".into(),
             trials: vec![
                 trial(&[(20, 0.5), (30, 0.91), (40, 0.96)]),
                 trial(&[(20, 0.6), (30, 0.89), (40, 0.92)]),
@@ -282,6 +289,7 @@ mod tests {
         let two = Curves {
             strategy: "x".into(),
             trials: vec![trial(&[(10, 0.95)]), trial(&[(20, 0.95)])],
+            ..Curves::default()
         };
         assert_eq!(two.median_labels_to(0.9), Some(15));
     }
@@ -296,6 +304,7 @@ mod tests {
         assert_eq!(m["labels_to"]["0.98"], serde_json::Value::Null);
         assert_eq!(m["final_accuracy"], 0.96);
         assert_eq!(m["trials"], 3);
+        assert_eq!(m["cold_start"], "kmeans");
         assert!(json.get("full_baseline").is_none());
     }
 
@@ -314,7 +323,12 @@ mod tests {
             assert_eq!(read[0].trials, c.trials[..=t].to_vec());
         }
         drop(log);
-        assert_eq!(read_csv(&path).unwrap(), vec![c]);
+        // The CSV has no cold-start column: that is in summary.json.
+        let unnamed = Curves {
+            cold_start: String::new(),
+            ..c
+        };
+        assert_eq!(read_csv(&path).unwrap(), vec![unnamed]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("strategy,trial,labels,accuracy,seconds\n"),
@@ -330,5 +344,9 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("margin"), "{text}");
         assert!(text.contains("96.00%"), "{text}");
+        assert!(
+            text.contains("1st batch") && text.contains("kmeans"),
+            "{text}"
+        );
     }
 }
