@@ -354,3 +354,40 @@ fn the_backbone_head_learns_photos_from_few_labels() {
         glean::learn::prepare::default_threads()
     );
 }
+
+#[test]
+fn colour_pixels_without_a_backbone_feed_both_the_graph_and_the_network() {
+    let Some(photos) = cifar_subset() else {
+        eprintln!("SKIP: needs ../shared/datasets/cifar10-test");
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let loaded = dataset::load(photos.path(), &ScanOptions::default(), None, cache.path()).unwrap();
+    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
+    let data = LearnData::from_loaded(&loaded).unwrap();
+    let config = LearnerConfig {
+        model: ModelKind::Cnn,
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..learner(LearnerKind::Hybrid)
+    };
+    let mut learner = Learner::new(data, config).unwrap();
+    assert_eq!(learner.model(), ModelKind::Cnn);
+    let labeled = labels_of(&(0..40).map(|i| i * 5).collect::<Vec<_>>(), &oracle);
+    let out = learner.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
+    // Both learned from the same uploaded pixels: the graph over their PCA, the CNN on
+    // them. Raw CIFAR pixels are hard; above chance (0.10) is what 40 labels give.
+    let (graph, network) = (out.graph_accuracy.unwrap(), out.network_accuracy.unwrap());
+    eprintln!("raw CIFAR pixels, 40 labels: graph {graph}, network {network}");
+    assert!(graph > 0.15, "graph accuracy {graph}");
+    assert!(network > 0.12, "network accuracy {network}");
+    assert_eq!(out.ranking.items.len(), 160);
+    // The pixels' PCA is cached with the pool, under its own name.
+    let cached: Vec<String> = std::fs::read_dir(cache.path().join("features"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached.iter().any(|f| f.contains("-pixels-pca")),
+        "{cached:?}"
+    );
+}

@@ -96,12 +96,20 @@ impl Learner {
             // 0.9 s CIFAR round into 8-11 s.
             tch::set_num_threads(1);
         }
-        let inputs = match &features {
-            Some(f) => Inputs::features(&f.pool, &f.test),
-            None => Inputs::pixels(
+        // Uploaded once: the network's inputs, and the graph's when there is no backbone.
+        let pixels = match &features {
+            Some(_) => None,
+            None => Some((
                 pixel_tensor(&data, true, device)?,
                 pixel_tensor(&data, false, device)?,
-            ),
+            )),
+        };
+        let inputs = match (&features, &pixels) {
+            (Some(f), _) => Inputs::features(&f.pool, &f.test),
+            (None, Some((pool, test))) => {
+                Inputs::pixels(pool.shallow_clone(), test.shallow_clone())
+            }
+            (None, None) => unreachable!("pixels are uploaded whenever there are no features"),
         };
 
         let k = config.graph.k;
@@ -119,26 +127,24 @@ impl Learner {
                 done: 0,
                 total: 1,
             });
-            let embeddings = match &features {
-                Some(f) => features::feature_graph_embeddings(f, cache)?,
-                None if data.channels == 1 => {
+            let embeddings = match (&features, &pixels) {
+                (Some(f), _) => features::feature_graph_embeddings(f, cache)?,
+                (None, _) if data.channels == 1 => {
                     features::digit_graph_embeddings(&data, device, cache)?
                 }
-                None => {
+                (None, Some((pool, test))) => {
                     // Colour images without a backbone: PCA of the plain pixels.
-                    let unit = |pool: bool| -> Result<Tensor, LearnError> {
-                        Ok(pixel_tensor(&data, pool, device)?
-                            .f_flatten(1, -1)?
-                            .f_to_kind(Kind::Float)?
-                            / 255.0)
+                    let unit = |pixels: &Tensor| -> Result<Tensor, LearnError> {
+                        Ok(pixels.f_flatten(1, -1)?.f_to_kind(Kind::Float)? / 255.0)
                     };
                     let pixels = PoolFeatures {
-                        pool: unit(true)?,
-                        test: unit(false)?,
+                        pool: unit(pool)?,
+                        test: unit(test)?,
                         cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
                     };
                     features::feature_graph_embeddings(&pixels, cache)?
                 }
+                (None, None) => unreachable!("pixels are uploaded whenever there are no features"),
             };
             if cancelled() {
                 return Err(LearnError::Cancelled);
