@@ -278,6 +278,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate(args) => {
+            // No screen to keep clean: log to stderr (`GLEAN_LOG=glean=debug` shows
+            // each hybrid round's predictors).
+            let filter = tracing_subscriber::EnvFilter::try_from_env("GLEAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_env_filter(filter)
+                .try_init();
             let opts = crate::simulate::SimulateOptions {
                 scan: args.dataset.scan_options()?,
                 data: args.data,

@@ -40,14 +40,21 @@ fn simulate_writes_curves_summary_and_plots() {
             "--out",
         ])
         .arg(&out)
+        .env("GLEAN_LOG", "glean=debug")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
         result.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&result.stderr)
+        "stdout: {stdout}\nstderr: {stderr}"
     );
+    // GLEAN_LOG shows what each hybrid round's predictors scored, as plain text.
+    assert!(
+        stderr.contains("hybrid round, 20 labels: ") && stderr.contains("disagree on"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr}");
     assert!(
         stdout.contains("to 95%") && stdout.contains("margin") && stdout.contains("random"),
         "{stdout}"

@@ -370,7 +370,8 @@ impl Learner {
             self.referee.observe(&pairs);
             // Both from the copies already on the CPU.
             let width = self.data.classes;
-            let graph_all = top_classes(graph_pool_probs, width).map(Some).collect();
+            let graph_all: Vec<Option<u16>> =
+                top_classes(graph_pool_probs, width).map(Some).collect();
             let mut network_all = vec![None; self.data.pool_len()];
             for (&i, c) in candidates
                 .iter()
@@ -378,6 +379,12 @@ impl Learner {
             {
                 network_all[i] = Some(c);
             }
+            let disagree = graph_all
+                .iter()
+                .zip(&network_all)
+                .filter(|(g, n)| n.is_some() && g != n)
+                .count() as f64
+                / candidates.len().max(1) as f64;
             self.referee.remember(&is_labeled, [graph_all, network_all]);
             let pick = self.referee.pick();
             let (chosen, test) = match pick {
@@ -394,6 +401,15 @@ impl Learner {
                 Pick::Graph => RankingSource::Graph,
                 Pick::Blend => RankingSource::Hybrid,
             };
+            let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
+            tracing::debug!(
+                "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; graph and network disagree on {:.2}% of the unlabeled pool",
+                pairs.len(),
+                pct(outcome.graph_accuracy),
+                pct(outcome.network_accuracy),
+                pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
+                disagree * 100.0,
+            );
             predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
             test_probs = test;
         }
