@@ -403,12 +403,14 @@ impl Learner {
             };
             let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
             tracing::debug!(
-                "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; graph and network disagree on {:.2}% of the unlabeled pool",
+                "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; graph's lead on fresh labels {:.1} sd; graph and network disagree on {:.2}% of the unlabeled pool; {} conjugate-gradient steps",
                 pairs.len(),
                 pct(outcome.graph_accuracy),
                 pct(outcome.network_accuracy),
                 pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
+                self.referee.graph_lead(),
                 disagree * 100.0,
+                round.iterations,
             );
             predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
             test_probs = test;

@@ -100,18 +100,28 @@ impl Referee {
         if self.window.len() < MIN_EVIDENCE {
             return;
         }
+        self.current = if self.graph_lead() > SWITCH_Z {
+            Pick::Graph
+        } else {
+            Pick::Blend
+        };
+    }
+
+    /// The graph's wins over the network minus the network's over the graph, on the
+    /// labels only one of them got right, in standard deviations of that difference
+    /// were they equally good (0 without such labels).
+    pub fn graph_lead(&self) -> f64 {
         let (graph, network) = self.window.iter().fold((0, 0), |(g, n), h| {
             (
                 g + (h[GRAPH] && !h[NETWORK]) as usize,
                 n + (h[NETWORK] && !h[GRAPH]) as usize,
             )
         });
-        let lead = graph.saturating_sub(network) as f64;
-        self.current = if lead > SWITCH_Z * ((graph + network) as f64).sqrt() {
-            Pick::Graph
-        } else {
-            Pick::Blend
-        };
+        let split = graph + network;
+        if split == 0 {
+            return 0.0;
+        }
+        (graph as f64 - network as f64) / (split as f64).sqrt()
     }
 
     /// Right answers of the graph and the network over the window.
@@ -160,6 +170,7 @@ mod tests {
         r.observe(&more);
         assert_eq!(r.evidence(), 25);
         assert_eq!(r.hits(), [0, 25]);
+        assert_eq!(r.graph_lead(), -5.0);
         assert_eq!(r.pick(), Pick::Blend);
     }
 
@@ -182,6 +193,7 @@ mod tests {
         label(&mut r, 1, 30);
         // The graph leads by 70 - 30 = 40, not more than 4·√100: the blend.
         assert_eq!(r.hits(), [70, 30]);
+        assert_eq!(r.graph_lead(), 4.0);
         assert_eq!(r.pick(), Pick::Blend);
         label(&mut r, 0, 2);
         // 42 > 4·√102 ≈ 40.4.
