@@ -6,7 +6,7 @@
 //! `cargo bench --bench graph`. Knobs (environment):
 //! - GLEAN_MNIST_DIR: the IDX folder (default ~/.cache/glean/mnist/package/data)
 //! - GLEAN_BENCH_TRIALS (default 3): seeds 1..=TRIALS for k-means and the later picks
-//! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default 1e-3)
+//! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default: the learner's, `CgOptions::default()`)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
     let k: usize = env_or("GLEAN_BENCH_K", 10);
     let dims: usize = env_or("GLEAN_BENCH_DIMS", 50);
     let opts = CgOptions {
-        tol: env_or("GLEAN_BENCH_TOL", 1e-3),
+        tol: env_or("GLEAN_BENCH_TOL", CgOptions::default().tol),
         ..CgOptions::default()
     };
     let device = Device::Cpu;
