@@ -294,17 +294,22 @@ fn cifar_subset() -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
-#[test]
-fn the_backbone_head_learns_photos_from_few_labels() {
-    let weights = glean::learn::prepare::default_backbone_weights();
-    let Some(photos) = cifar_subset().filter(|_| weights.is_file()) else {
-        eprintln!("SKIP: needs ../shared/datasets/cifar10-test and `make effnet`");
-        return;
-    };
+/// `cifar_subset` loaded: a cache folder for the learner, the data and its oracle.
+fn cifar_data() -> Option<(tempfile::TempDir, LearnData, Vec<u16>)> {
+    let photos = cifar_subset()?;
     let cache = tempfile::tempdir().unwrap();
     let loaded = dataset::load(photos.path(), &ScanOptions::default(), None, cache.path()).unwrap();
     let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
-    let data = LearnData::from_loaded(&loaded).unwrap();
+    Some((cache, LearnData::from_loaded(&loaded).unwrap(), oracle))
+}
+
+#[test]
+fn the_backbone_head_learns_photos_from_few_labels() {
+    let weights = glean::learn::prepare::default_backbone_weights();
+    let Some((cache, data, oracle)) = cifar_data().filter(|_| weights.is_file()) else {
+        eprintln!("SKIP: needs ../shared/datasets/cifar10-test and `make effnet`");
+        return;
+    };
     assert_eq!(
         (data.pool_len(), data.test_len(), data.channels),
         (200, 100, 3)
@@ -357,14 +362,10 @@ fn the_backbone_head_learns_photos_from_few_labels() {
 
 #[test]
 fn colour_pixels_without_a_backbone_feed_both_the_graph_and_the_network() {
-    let Some(photos) = cifar_subset() else {
+    let Some((cache, data, oracle)) = cifar_data() else {
         eprintln!("SKIP: needs ../shared/datasets/cifar10-test");
         return;
     };
-    let cache = tempfile::tempdir().unwrap();
-    let loaded = dataset::load(photos.path(), &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
-    let data = LearnData::from_loaded(&loaded).unwrap();
     let config = LearnerConfig {
         model: ModelKind::Cnn,
         cache_dir: Some(cache.path().to_path_buf()),
