@@ -96,20 +96,16 @@ impl Learner {
             // 0.9 s CIFAR round into 8-11 s.
             tch::set_num_threads(1);
         }
-        // Uploaded once: the network's inputs, and the graph's when there is no backbone.
-        let pixels = match &features {
-            Some(_) => None,
-            None => Some((
-                pixel_tensor(&data, true, device)?,
-                pixel_tensor(&data, false, device)?,
-            )),
-        };
-        let inputs = match (&features, &pixels) {
-            (Some(f), _) => Inputs::features(&f.pool, &f.test),
-            (None, Some((pool, test))) => {
-                Inputs::pixels(pool.shallow_clone(), test.shallow_clone())
+        // Pixels are uploaded once: the network's inputs, and the graph's when there is
+        // no backbone.
+        let (inputs, pixels) = match &features {
+            Some(f) => (Inputs::features(&f.pool, &f.test), None),
+            None => {
+                let pool = pixel_tensor(&data, true, device)?;
+                let test = pixel_tensor(&data, false, device)?;
+                let inputs = Inputs::pixels(pool.shallow_clone(), test.shallow_clone());
+                (inputs, Some((pool, test)))
             }
-            (None, None) => unreachable!("pixels are uploaded whenever there are no features"),
         };
 
         let k = config.graph.k;
@@ -129,9 +125,7 @@ impl Learner {
             });
             let embeddings = match (&features, &pixels) {
                 (Some(f), _) => features::feature_graph_embeddings(f, cache)?,
-                (None, _) if data.channels == 1 => {
-                    features::digit_graph_embeddings(&data, device, cache)?
-                }
+                _ if data.channels == 1 => features::digit_graph_embeddings(&data, device, cache)?,
                 (None, Some((pool, test))) => {
                     // Colour images without a backbone: PCA of the plain pixels.
                     let unit = |pixels: &Tensor| -> Result<Tensor, LearnError> {
