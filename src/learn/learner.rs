@@ -379,12 +379,6 @@ impl Learner {
             {
                 network_all[i] = Some(c);
             }
-            let disagree = graph_all
-                .iter()
-                .zip(&network_all)
-                .filter(|(g, n)| n.is_some() && g != n)
-                .count() as f64
-                / candidates.len().max(1) as f64;
             self.referee.remember(&is_labeled, [graph_all, network_all]);
             let pick = self.referee.pick();
             let (chosen, test) = match pick {
@@ -409,7 +403,7 @@ impl Learner {
                 pct(outcome.network_accuracy),
                 pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
                 self.referee.graph_lead(),
-                disagree * 100.0,
+                self.referee.disagreement() * 100.0,
                 round.iterations,
             );
             predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;

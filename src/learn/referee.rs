@@ -1,8 +1,9 @@
 //! Which of the hybrid learner's predictions to use: the graph's alone, or the average
 //! of the graph's and the network's. Each round's graph and network predictions for the
 //! still unlabeled pool are remembered; when the next labels arrive, both are scored on
-//! them, on items neither had seen labeled. No test split is needed, so the labeler decides the same way as
-//! `glean simulate`, and the choice cannot peek at the test set it is measured on.
+//! them, on items neither had seen labeled. No test split is needed, so the labeler
+//! decides the same way as `glean simulate`, and the choice cannot peek at the test set
+//! it is measured on.
 //!
 //! The fresh labels are not a fair sample: they are the items the predictor that
 //! ranked was least sure of, so that predictor always looks worse on them than it is.
@@ -139,6 +140,19 @@ impl Referee {
         self.window.len()
     }
 
+    /// The share of the items the network scored in the last remembered round on which
+    /// it and the graph predict different classes.
+    pub fn disagreement(&self) -> f64 {
+        let (mut scored, mut differ) = (0usize, 0usize);
+        for (g, n) in self.predicted[GRAPH].iter().zip(&self.predicted[NETWORK]) {
+            if *n != NONE {
+                scored += 1;
+                differ += (g != n) as usize;
+            }
+        }
+        differ as f64 / scored.max(1) as f64
+    }
+
     /// Remembers this round's predictions of the graph and the network, one entry per
     /// pool item (None: that predictor did not score the item).
     pub fn remember(&mut self, is_labeled: &[bool], predicted: [Vec<Option<u16>>; 2]) {
@@ -171,6 +185,16 @@ mod tests {
         assert_eq!(r.evidence(), 25);
         assert_eq!(r.hits(), [0, 25]);
         assert_eq!(r.graph_lead(), -5.0);
+        assert_eq!(r.disagreement(), 1.0);
+        // Only the items the network scored count.
+        r.remember(
+            &[false; 4],
+            [
+                vec![Some(0), Some(0), Some(0), Some(2)],
+                vec![Some(0), None, Some(1), None],
+            ],
+        );
+        assert_eq!(r.disagreement(), 0.5);
         assert_eq!(r.pick(), Pick::Blend);
     }
 
