@@ -145,7 +145,8 @@ impl Referee {
     }
 
     /// Right answers of the graph and the network over the window.
-    pub fn hits(&self) -> [usize; 2] {
+    #[cfg(test)]
+    fn hits(&self) -> [usize; 2] {
         let mut hits = [0; 2];
         for h in &self.window {
             for p in [GRAPH, NETWORK] {
@@ -155,7 +156,9 @@ impl Referee {
         hits
     }
 
-    pub fn evidence(&self) -> usize {
+    /// Fresh labels in the window.
+    #[cfg(test)]
+    fn evidence(&self) -> usize {
         self.window.len()
     }
 
