@@ -6,31 +6,19 @@ use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    Job, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, RankingSource, RoundOutcome,
-    RoundProgress, Strategy, Trainer, TrainerEvent,
+    Job, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, RankingSource, RoundProgress,
+    Strategy, Trainer, TrainerEvent,
 };
 
 mod support;
-use support::fixtures::{labels_of, mnist_sample, quick_learner};
-
-fn learner(kind: LearnerKind) -> LearnerConfig {
-    LearnerConfig {
-        learner: kind,
-        ..quick_learner(Strategy::Margin)
-    }
-}
-
-/// The k-means cold start of `learner`, labeled by the oracle.
-fn cold_start_labels(learner: &mut Learner, oracle: &[u16]) -> Vec<(usize, u16)> {
-    let first = learner.round(&[], 0, &|| false, &mut |_| {}).unwrap();
-    assert_eq!(first.ranking.source, RankingSource::ColdStart);
-    labels_of(&first.ranking.batch(20), oracle)
-}
+use support::fixtures::{
+    cold_start_labels, labels_of, mnist_sample, quick_learner, quick_learner_of,
+};
 
 #[test]
 fn the_graph_learner_beats_the_network_at_twenty_labels() {
     let (data, oracle) = mnist_sample();
-    let mut graph = Learner::new(data.clone(), learner(LearnerKind::Graph)).unwrap();
+    let mut graph = Learner::new(data.clone(), quick_learner_of(LearnerKind::Graph)).unwrap();
     let labeled = cold_start_labels(&mut graph, &oracle);
     let out = graph.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
     assert_eq!(out.ranking.source, RankingSource::Graph);
@@ -44,7 +32,7 @@ fn the_graph_learner_beats_the_network_at_twenty_labels() {
         .windows(2)
         .all(|w| w[0].score >= w[1].score));
 
-    let mut cnn = Learner::new(data, learner(LearnerKind::Cnn)).unwrap();
+    let mut cnn = Learner::new(data, quick_learner_of(LearnerKind::Cnn)).unwrap();
     let cnn_acc = cnn
         .round(&labeled, 1, &|| false, &mut |_| {})
         .unwrap()
@@ -61,7 +49,7 @@ fn the_graph_learner_beats_the_network_at_twenty_labels() {
 #[test]
 fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
     let (data, oracle) = mnist_sample();
-    let mut hybrid = Learner::new(data, learner(LearnerKind::Hybrid)).unwrap();
+    let mut hybrid = Learner::new(data, quick_learner_of(LearnerKind::Hybrid)).unwrap();
     assert_eq!(hybrid.describe(), "hybrid (cnn)");
     let labeled = cold_start_labels(&mut hybrid, &oracle);
     let mut seen = Vec::new();
@@ -116,7 +104,7 @@ fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
 #[test]
 fn the_trainer_posts_the_graph_ranking_before_the_final_one() {
     let (data, oracle) = mnist_sample();
-    let (handle, events) = Trainer::spawn(data, learner(LearnerKind::Hybrid));
+    let (handle, events) = Trainer::spawn(data, quick_learner_of(LearnerKind::Hybrid));
     let labeled = labels_of(&(0..20).map(|i| i * 50).collect::<Vec<_>>(), &oracle);
     handle.submit(Job {
         version: 1,
@@ -160,7 +148,7 @@ fn the_model_is_saved_and_weights_start_the_next_network() {
         data.clone(),
         LearnerConfig {
             save_model: Some(file.clone()),
-            ..learner(LearnerKind::Cnn)
+            ..quick_learner_of(LearnerKind::Cnn)
         },
     )
     .unwrap();
@@ -170,7 +158,7 @@ fn the_model_is_saved_and_weights_start_the_next_network() {
 
     // Starting from the saved weights and training for 0 steps' worth of change (a tiny
     // learning rate) keeps its accuracy; random weights are near chance.
-    let mut config = learner(LearnerKind::Cnn);
+    let mut config = quick_learner_of(LearnerKind::Cnn);
     config.schedule.learning_rate = 1e-9;
     config.schedule.min_steps = 1;
     config.schedule.max_steps = 1;
@@ -208,7 +196,7 @@ fn the_model_is_saved_and_weights_start_the_next_network() {
         other,
         LearnerConfig {
             weights: Some(file.clone()),
-            ..learner(LearnerKind::Cnn)
+            ..quick_learner_of(LearnerKind::Cnn)
         },
     )
     .err()
@@ -218,7 +206,7 @@ fn the_model_is_saved_and_weights_start_the_next_network() {
         data,
         LearnerConfig {
             weights: Some(dir.path().join("nope.safetensors")),
-            ..learner(LearnerKind::Cnn)
+            ..quick_learner_of(LearnerKind::Cnn)
         },
     )
     .err()
@@ -237,7 +225,7 @@ fn the_graph_is_cached_with_the_pool() {
     let data = LearnData::from_loaded(&loaded).unwrap();
     let config = LearnerConfig {
         cache_dir: Some(cache.path().to_path_buf()),
-        ..learner(LearnerKind::Graph)
+        ..quick_learner_of(LearnerKind::Graph)
     };
     let labeled = labels_of(&(0..20).map(|i| i * 50).collect::<Vec<_>>(), &{
         loaded
@@ -321,7 +309,7 @@ fn the_backbone_head_learns_photos_from_few_labels() {
         // The full schedule: training the head on features takes milliseconds.
         schedule: Default::default(),
         threads: None,
-        ..learner(LearnerKind::Cnn)
+        ..quick_learner_of(LearnerKind::Cnn)
     };
     let mut prepared = Vec::new();
     let mut learner = Learner::prepare(
@@ -369,7 +357,7 @@ fn colour_pixels_without_a_backbone_feed_both_the_graph_and_the_network() {
     let config = LearnerConfig {
         model: ModelKind::Cnn,
         cache_dir: Some(cache.path().to_path_buf()),
-        ..learner(LearnerKind::Hybrid)
+        ..quick_learner_of(LearnerKind::Hybrid)
     };
     let mut learner = Learner::new(data, config).unwrap();
     assert_eq!(learner.model(), ModelKind::Cnn);
@@ -390,50 +378,5 @@ fn colour_pixels_without_a_backbone_feed_both_the_graph_and_the_network() {
     assert!(
         cached.iter().any(|f| f.contains("-pixels-pca")),
         "{cached:?}"
-    );
-}
-
-/// A hybrid learner whose network trains at `learning_rate`, after 16 rounds of labels
-/// taken from the top of its own rankings (180 labels): the last round.
-fn hybrid_after_sixteen_batches(learning_rate: f64) -> RoundOutcome {
-    let (data, oracle) = mnist_sample();
-    let mut config = learner(LearnerKind::Hybrid);
-    config.schedule.learning_rate = learning_rate;
-    let mut hybrid = Learner::new(data, config).unwrap();
-    let mut labeled = cold_start_labels(&mut hybrid, &oracle);
-    for version in 1..=16 {
-        let out = hybrid
-            .round(&labeled, version, &|| false, &mut |_| {})
-            .unwrap();
-        labeled.extend(labels_of(&out.ranking.batch(10), &oracle));
-    }
-    hybrid.round(&labeled, 17, &|| false, &mut |_| {}).unwrap()
-}
-
-#[test]
-fn a_network_that_learned_nothing_leaves_the_ranking_to_the_graph() {
-    // Adam at 20 leaves the network at one class everywhere (10 % on this sample), with
-    // nearly flat probabilities, so the blend is about the graph (measured: within 0.7
-    // points) until the referee has the evidence: at 130 labels, the graph winning 57
-    // of the 67 labels only one of them got right (3.2 sd past a healthy network's ⅔).
-    let out = hybrid_after_sixteen_batches(20.0);
-    let network = out.network_accuracy.unwrap();
-    assert!(network < 0.3, "network {network}");
-    assert_eq!(out.ranking.source, RankingSource::Graph);
-    assert_eq!(out.accuracy, out.graph_accuracy);
-}
-
-#[test]
-fn a_network_behind_the_graph_still_ranks_with_it() {
-    // At 0.02 the network stays several points behind the graph (measured: 77-89 %
-    // against 91-93 %), yet the blend beats both, and the referee keeps it.
-    let out = hybrid_after_sixteen_batches(0.02);
-    let (graph, network) = (out.graph_accuracy.unwrap(), out.network_accuracy.unwrap());
-    assert!(network < graph, "network {network}, graph {graph}");
-    assert_eq!(out.ranking.source, RankingSource::Hybrid);
-    assert!(
-        out.accuracy.unwrap() > graph,
-        "{:?} vs graph {graph}",
-        out.accuracy
     );
 }

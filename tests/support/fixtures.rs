@@ -4,7 +4,10 @@ use std::io::Cursor;
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::{DeviceChoice, LearnData, LearnerConfig, LearnerKind, Strategy, TrainSchedule};
+use glean::learn::{
+    DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, RankingSource, Strategy,
+    TrainSchedule,
+};
 
 /// A `side`×`side` grayscale PNG of one value.
 pub fn png(side: u32, value: u8) -> Vec<u8> {
@@ -51,4 +54,19 @@ pub fn quick_learner(strategy: Strategy) -> LearnerConfig {
 /// The oracle's labels for the pool indices `picks`.
 pub fn labels_of(picks: &[usize], oracle: &[u16]) -> Vec<(usize, u16)> {
     picks.iter().map(|&i| (i, oracle[i])).collect()
+}
+
+/// `quick_learner` with margin ranking, for the learner `kind`.
+pub fn quick_learner_of(kind: LearnerKind) -> LearnerConfig {
+    LearnerConfig {
+        learner: kind,
+        ..quick_learner(Strategy::Margin)
+    }
+}
+
+/// The k-means cold start of `learner`, labeled by the oracle.
+pub fn cold_start_labels(learner: &mut Learner, oracle: &[u16]) -> Vec<(usize, u16)> {
+    let first = learner.round(&[], 0, &|| false, &mut |_| {}).unwrap();
+    assert_eq!(first.ranking.source, RankingSource::ColdStart);
+    labels_of(&first.ranking.batch(20), oracle)
 }
