@@ -396,14 +396,15 @@ impl Learner {
                 Pick::Blend => RankingSource::Hybrid,
             };
             let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
+            let [graph_only, network_only] = self.referee.split();
             tracing::debug!(
                 "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; fresh labels only one got right: graph {}, network {} ({:.1} sd past a healthy network's share); graph and network disagree on {:.2}% of the unlabeled pool; {} conjugate-gradient steps",
                 pairs.len(),
                 pct(outcome.graph_accuracy),
                 pct(outcome.network_accuracy),
                 pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
-                self.referee.split()[0],
-                self.referee.split()[1],
+                graph_only,
+                network_only,
                 self.referee.graph_lead(),
                 self.referee.disagreement() * 100.0,
                 round.iterations,
