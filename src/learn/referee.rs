@@ -19,8 +19,7 @@
 //! standard deviations? Then the network is failing, and the graph ranks and predicts
 //! alone. Otherwise their blend does, which on MNIST beats each of them alone from
 //! about 40 labels on, and beats the graph even while the network is several points
-//! behind it
-//! (`tests/learn_referee.rs`).
+//! behind it (`tests/learn_referee.rs`).
 
 use std::collections::VecDeque;
 
