@@ -118,6 +118,7 @@ fn keypress_to_frame() {
         strategy: "margin".into(),
         initial_order: (0..n).collect(),
         auto_interval: Duration::from_millis(300),
+        has_test_split: true,
     };
     let app = App::new(config, Restored::default());
     let names = app.items.iter().map(|i| i.name.clone()).collect();

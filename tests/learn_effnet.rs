@@ -60,8 +60,10 @@ fn imagenet_head_names_the_dog_breeds() {
         .filter(|(item, &p)| p == 151 + synsets.binary_search(&synset(&item.id)).unwrap() as i64)
         .count();
     eprintln!("EfficientNet-Lite0 top-1 on the 118 dog photos: {correct}/118");
+    // 102/118 measured here; PyTorch on the same weights with the package's own
+    // preprocessing (shorter side to 256, centre 224, bilinear) names 104.
     assert!(
         correct >= 100,
-        "top-1 {correct}/118 is far below the reference 104/118"
+        "top-1 {correct}/118 is far below the 102/118 measured"
     );
 }

@@ -316,7 +316,10 @@ fn the_backbone_head_learns_photos_from_few_labels() {
         data,
         config,
         &mut |p| {
-            if let RoundProgress::Preparing { what, done, total } = p {
+            if let RoundProgress::Preparing {
+                what, done, total, ..
+            } = p
+            {
                 prepared.push((what, done, total));
             }
         },

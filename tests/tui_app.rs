@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use glean::tui::{
-    App, AppConfig, ClassProb, ClassView, Effect, ItemView, LabelRecord, Overlay, RankedItem,
-    Ranking, Restored, TrainerEvent, TrainerStatus,
+    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, Overlay,
+    RankedItem, Ranking, Restored, TrainerEvent, TrainerStatus,
 };
 
 fn key(c: char) -> KeyEvent {
@@ -34,6 +34,7 @@ fn digits_config(pool: usize, batch: usize) -> AppConfig {
         strategy: "random".into(),
         initial_order: (0..pool).collect(),
         auto_interval: Duration::from_millis(300),
+        has_test_split: true,
     }
 }
 
@@ -75,7 +76,8 @@ fn a_digit_labels_the_current_item_and_shows_the_next() {
         vec![Effect::Label {
             item: 0,
             class: 7,
-            oracle: false
+            oracle: false,
+            guessed: Guesses::default(),
         }]
     );
     assert_eq!(app.current(), Some(1));
@@ -113,7 +115,8 @@ fn a_full_batch_asks_for_a_retrain() {
             Effect::Label {
                 item: 2,
                 class: 3,
-                oracle: false
+                oracle: false,
+                guessed: Guesses::default(),
             },
             Effect::Retrain
         ]
@@ -215,7 +218,8 @@ fn picker_filters_and_labels_with_enter() {
         vec![Effect::Label {
             item: 0,
             class: 7,
-            oracle: false
+            oracle: false,
+            guessed: Guesses::default(),
         }]
     );
     assert_eq!(app.overlay, Overlay::None);
@@ -236,7 +240,8 @@ fn picker_filters_and_labels_with_enter() {
         vec![Effect::Label {
             item: 1,
             class: 1,
-            oracle: false
+            oracle: false,
+            guessed: Guesses::default(),
         }]
     );
 }
@@ -272,7 +277,8 @@ fn class_keys_that_are_commands_or_duplicates_are_dropped() {
         vec![Effect::Label {
             item: 1,
             class: 3,
-            oracle: false
+            oracle: false,
+            guessed: Guesses::default(),
         }]
     );
     assert!(app.on_key(key('x')).is_empty());
@@ -306,13 +312,15 @@ fn trainer_events_drive_the_status() {
         what: "backbone features".into(),
         done: 64,
         total: 118,
+        per_second: Some(12.5),
     });
     assert_eq!(
         app.trainer,
         TrainerStatus::Preparing {
             what: "backbone features".into(),
             done: 64,
-            total: 118
+            total: 118,
+            per_second: Some(12.5),
         }
     );
     app.on_trainer(TrainerEvent::Ready {
@@ -373,7 +381,8 @@ fn auto_oracle_labels_at_its_pace_and_stops_on_a_key() {
         vec![Effect::Label {
             item: 0,
             class: 0,
-            oracle: true
+            oracle: true,
+            guessed: Guesses::default(),
         }]
     );
     assert!(app.on_tick(Duration::from_millis(200)).is_empty());
@@ -382,7 +391,8 @@ fn auto_oracle_labels_at_its_pace_and_stops_on_a_key() {
         vec![Effect::Label {
             item: 1,
             class: 1,
-            oracle: true
+            oracle: true,
+            guessed: Guesses::default(),
         }]
     );
     app.on_key(key('a'));
@@ -412,8 +422,16 @@ fn auto_oracle_refuses_without_names_and_stops_at_an_unknown_item() {
 fn resume_restores_labels_skips_and_undo_history() {
     let restored = Restored {
         labels: vec![
-            LabelRecord { item: 4, class: 4 },
-            LabelRecord { item: 0, class: 9 },
+            LabelRecord {
+                item: 4,
+                class: 4,
+                guessed: Guesses::default(),
+            },
+            LabelRecord {
+                item: 0,
+                class: 9,
+                guessed: Guesses::default(),
+            },
         ],
         skipped: vec![1],
         accuracy: vec![(2, 0.3)],
@@ -431,4 +449,162 @@ fn resume_restores_labels_skips_and_undo_history() {
     );
     assert_eq!(app.current(), Some(0));
     assert_eq!(app.model_version, 1);
+}
+
+fn probs(classes: &[u16]) -> Vec<ClassProb> {
+    classes
+        .iter()
+        .enumerate()
+        .map(|(rank, &class)| ClassProb {
+            class,
+            prob: 0.6 / (rank + 1) as f32,
+        })
+        .collect()
+}
+
+#[test]
+fn enter_takes_the_backbones_first_guess_before_any_model() {
+    let mut app = app(10, 5);
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert!(effects.is_empty(), "no guess yet");
+    assert!(app.message.as_deref().unwrap().contains("no guess"));
+    app.on_trainer(TrainerEvent::Suggested(vec![
+        (0, probs(&[4, 2, 9])),
+        (1, probs(&[1])),
+    ]));
+    let (source, top) = app.current_guesses().unwrap();
+    assert_eq!(source, glean::tui::guess::GuessSource::ZeroShot);
+    assert_eq!(top[0].class, 4);
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        vec![Effect::Label {
+            item: 0,
+            class: 4,
+            oracle: false,
+            guessed: Guesses {
+                model: None,
+                zero_shot: Some(4)
+            },
+        }]
+    );
+    // With ten classes on keys, 1 is a class key, not a guess key.
+    assert_eq!(app.on_key(key('2')).len(), 1);
+    assert_eq!(app.label_of(1), Some(2));
+}
+
+fn breeds_app(pool: usize) -> App {
+    App::new(
+        AppConfig {
+            classes: (0..40)
+                .map(|i| ClassView {
+                    name: format!("breed{i:02}"),
+                    key: None,
+                })
+                .collect(),
+            items: (0..pool)
+                .map(|i| ItemView {
+                    name: format!("{i}.jpg"),
+                    oracle: Some((i % 40) as u16),
+                })
+                .collect(),
+            batch: 10,
+            strategy: "margin".into(),
+            initial_order: (0..pool).collect(),
+            auto_interval: Duration::from_millis(300),
+            has_test_split: false,
+        },
+        Restored::default(),
+    )
+}
+
+#[test]
+fn with_more_classes_than_keys_the_keys_take_the_guesses() {
+    let mut app = breeds_app(5);
+    assert!(app.many_classes);
+    assert!(app.classes.iter().all(|c| c.key.is_none()));
+    app.on_trainer(TrainerEvent::Suggested(vec![
+        (0, probs(&[17, 3, 25])),
+        (1, probs(&[8, 9])),
+    ]));
+    let effects = app.on_key(key('3'));
+    assert_eq!(app.label_of(0), Some(25), "{effects:?}");
+    // Item 1 has two guesses: a third is refused with a note.
+    assert!(app.on_key(key('3')).is_empty());
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("no guess number 3"));
+    app.on_key(key('2'));
+    assert_eq!(app.label_of(1), Some(9));
+    // The picker opens on the guesses (none for item 2: then in name order).
+    app.on_trainer(TrainerEvent::Suggested(vec![(2, probs(&[30, 5]))]));
+    app.on_key(key('/'));
+    let Overlay::Picker(picker) = &app.overlay else {
+        panic!("no picker")
+    };
+    assert_eq!(&picker.matches(&app.classes)[..3], &[30, 5, 0]);
+    app.on_key(code(KeyCode::Enter));
+    assert_eq!(app.label_of(2), Some(30));
+}
+
+#[test]
+fn images_that_do_not_decode_leave_the_queue() {
+    let mut app = app(6, 5);
+    assert_eq!(app.current(), Some(0));
+    app.on_trainer(TrainerEvent::Unusable(vec![
+        (0, "truncated or corrupt".into()),
+        (3, "truncated or corrupt".into()),
+    ]));
+    assert_eq!(app.current(), Some(1));
+    assert_eq!(app.queue_len(), 4);
+    assert_eq!(app.unusable_count(), 2);
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("2 images could not be decoded"));
+    // A later ranking cannot bring them back.
+    app.on_trainer(TrainerEvent::Ranked(ranking(&[3, 0, 5, 4])));
+    assert_eq!(app.current(), Some(1));
+    let mut shown = Vec::new();
+    while let Some(item) = app.current() {
+        shown.push(item);
+        app.on_key(key('1'));
+    }
+    assert_eq!(shown, vec![1, 5, 4, 2]);
+}
+
+#[test]
+fn the_model_takes_over_the_guesses_once_it_is_right_more_often() {
+    let mut app = breeds_app(40);
+    // Zero-shot always guesses class 0; the model, from its ranking, the right class.
+    let suggested = (0..40).map(|i| (i, probs(&[0]))).collect();
+    app.on_trainer(TrainerEvent::Suggested(suggested));
+    let right: Vec<usize> = (0..40).collect();
+    app.on_trainer(TrainerEvent::Ranked(Ranking {
+        version: 1,
+        strategy: "margin".into(),
+        learner: "graph".into(),
+        items: right
+            .iter()
+            .map(|&item| RankedItem {
+                item,
+                score: 0.5,
+                top: probs(&[(item % 40) as u16]),
+            })
+            .collect(),
+    }));
+    for n in 0..12 {
+        let item = app.current().unwrap();
+        let (source, _) = app.current_guesses().unwrap();
+        let expected = if n < 10 { "ImageNet guess" } else { "model" };
+        assert_eq!(source.describe(), expected, "label {n}");
+        app.label_current((item % 40) as u16);
+    }
+    // Every label after the switch was guessed right by what was shown.
+    let chart = app.label_accuracy();
+    assert_eq!(chart.len(), 1);
+    // Labels 1..=10: item 0's label is class 0, which zero-shot guessed right.
+    assert_eq!(chart[0], (10, 0.1));
 }

@@ -11,7 +11,8 @@ use glean::tui::event_loop::{AppEvent, Executor, Runner};
 use glean::tui::images::{ImageRequest, Pictures};
 use glean::tui::render_mode::Renderer;
 use glean::tui::{
-    App, AppConfig, ClassView, Effect, ItemView, RankedItem, Ranking, Restored, TrainerEvent,
+    App, AppConfig, ClassView, Effect, Guesses, ItemView, RankedItem, Ranking, Restored,
+    TrainerEvent,
 };
 use image::{DynamicImage, GrayImage, Luma};
 use ratatui::backend::TestBackend;
@@ -65,6 +66,7 @@ fn runner(
             strategy: "random".into(),
             initial_order: (0..20).collect(),
             auto_interval: Duration::from_millis(300),
+            has_test_split: true,
         },
         Restored::default(),
     );
@@ -130,12 +132,14 @@ fn effects_run_before_the_frame_and_frames_only_when_dirty() {
             Effect::Label {
                 item: 0,
                 class: 1,
-                oracle: false
+                oracle: false,
+                guessed: Guesses::default(),
             },
             Effect::Label {
                 item: 1,
                 class: 2,
-                oracle: false
+                oracle: false,
+                guessed: Guesses::default(),
             },
             Effect::Retrain
         ]

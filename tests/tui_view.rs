@@ -55,6 +55,7 @@ fn digits_app() -> App {
         strategy: "random".into(),
         initial_order: (0..1000).collect(),
         auto_interval: Duration::from_millis(300),
+        has_test_split: true,
     };
     App::new(config, Restored::default())
 }
@@ -232,6 +233,7 @@ fn dogs_app() -> App {
         strategy: "margin".into(),
         initial_order: (0..118).collect(),
         auto_interval: Duration::from_millis(300),
+        has_test_split: false,
     };
     App::new(config, Restored::default())
 }
@@ -380,6 +382,7 @@ fn control_characters_in_names_are_escaped() {
         strategy: "random".into(),
         initial_order: vec![0],
         auto_interval: Duration::from_millis(300),
+        has_test_split: true,
     };
     config.classes.push(ClassView {
         name: "dog".into(),
@@ -407,10 +410,53 @@ fn the_status_line_shows_the_preparation_before_the_first_ranking() {
         what: "backbone features".into(),
         done: 64,
         total: 118,
+        per_second: None,
     });
     let screen = draw(&app, 120, 40).backend().to_string();
     assert!(
-        screen.contains("trainer: preparing backbone features 64/118"),
+        screen.contains("trainer: backbone features 64/118 "),
         "{screen}"
     );
+    // With a measured rate: images per second and the time left.
+    app.on_trainer(glean::tui::TrainerEvent::Preparing {
+        what: "backbone features".into(),
+        done: 1000,
+        total: 10_000,
+        per_second: Some(30.0),
+    });
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("trainer: backbone features 1000/10000 · 30.0/s · 5m00s left"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
+    let mut app = dogs_app();
+    // The backbone's guesses for every photo: its own breed first, then two others
+    // (for photos 0..5 a wrong breed first).
+    let guesses = (0..118u16)
+        .map(|i| {
+            let top = if i < 5 {
+                [(i + 1) % 118, i, 7]
+            } else {
+                [i, (i + 1) % 118, 7]
+            };
+            let probs = [0.7, 0.2, 0.05];
+            let top = top
+                .iter()
+                .zip(probs)
+                .map(|(&class, prob)| glean::tui::ClassProb { class, prob })
+                .collect();
+            (usize::from(i), top)
+        })
+        .collect();
+    app.on_trainer(glean::tui::TrainerEvent::Suggested(guesses));
+    // Ten photos labeled by their breed, the shown guess wrong for the first five.
+    for i in 0..10 {
+        app.label_current(i);
+    }
+    assert_eq!(app.label_accuracy(), vec![(5, 0.0), (10, 0.5)]);
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
 }

@@ -155,8 +155,9 @@ fn sniff_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
-/// Reads and decodes a file into `out`.
-pub(crate) fn decode_file(
+/// Decodes the image file at `path` (within the size limits) into `out`, as
+/// [`decode_image_bytes`] does.
+pub fn decode_file(
     path: &std::path::Path,
     spec: DecodeSpec,
     out: &mut [u8],

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::cache::{self, CacheHeader};
 use super::decode::{convert_gray, decode_file};
-use super::idx::{read_idx_images, IdxImages};
+use super::idx::{read_idx_images, read_images_header, IdxImages};
 use super::spec::auto_spec;
 use super::{
     display_path, scan, DatasetError, DecodeSpec, Item, Pixels, Pool, ScanOptions, SkipReason,
@@ -63,38 +63,17 @@ pub fn load(
         spec.validate()?;
     }
     let mut pool = scan(root, opts)?;
-    let mut timings = LoadTimings {
-        scan: start.elapsed(),
-        ..LoadTimings::default()
-    };
+    let scanned = start.elapsed();
+    let decoded = decode_pool(&pool, opts, spec, Some(cache_dir), &mut |_, _| {}, &|| {
+        false
+    })?
+    .expect("a decode that is never cancelled finishes");
+    let mut timings = decoded.timings;
+    timings.scan = scanned;
 
-    let cache_file = cache::cache_file(cache_dir, root, opts, spec);
-    let read_start = Instant::now();
-    let cached = cache::read(&cache_file, pool.fingerprint)
-        .filter(|(h, _, _)| h.pool_listed == pool.items.len() && h.test_listed == pool.test.len())
-        .filter(|(h, _, _)| spec.is_none_or(|s| s == h.spec));
-    timings.cache_read = read_start.elapsed();
-    let from_cache = cached.is_some();
-
-    let (header, pool_data, test_data) = match cached {
-        Some(found) => found,
-        None => {
-            let decode_start = Instant::now();
-            let decoded = decode_pool(&pool, spec)?;
-            timings.decode = decode_start.elapsed();
-            let write_start = Instant::now();
-            let (header, pool_data, test_data) = decoded;
-            if let Err(e) = cache::write(&cache_file, &header, &pool_data, &test_data) {
-                tracing::warn!(path = %cache_file.display(), error = %e, "could not write the pool cache");
-            }
-            timings.cache_write = write_start.elapsed();
-            (header, pool_data, test_data)
-        }
-    };
-
-    pool.items = drop_failed(std::mem::take(&mut pool.items), &header.pool_failed);
-    pool.test = drop_failed(std::mem::take(&mut pool.test), &header.test_failed);
-    pool.skipped.merge(&header.decode_skipped);
+    pool.items = drop_failed(std::mem::take(&mut pool.items), &decoded.pool_failed);
+    pool.test = drop_failed(std::mem::take(&mut pool.test), &decoded.test_failed);
+    pool.skipped.merge(&decoded.skipped);
     if pool.items.is_empty() {
         return Err(DatasetError::NoImages {
             root: display_path(root),
@@ -106,17 +85,116 @@ pub fn load(
     Ok(Loaded {
         pool,
         pool_pixels: Pixels {
-            spec: header.spec,
-            data: pool_data,
+            spec: decoded.spec,
+            data: decoded.pool,
         },
         test_pixels: Pixels {
-            spec: header.spec,
-            data: test_data,
+            spec: decoded.spec,
+            data: decoded.test,
         },
+        from_cache: decoded.from_cache,
+        timings,
+        cache_file: decoded
+            .cache_file
+            .expect("a cache folder was given, so a cache file was named"),
+    })
+}
+
+/// A scanned pool's pixels, decoded or read from the cache: the images that decoded,
+/// in scan order, and those that did not, by their index in the scan.
+#[derive(Debug, Clone)]
+pub struct DecodedPool {
+    pub spec: DecodeSpec,
+    pub pool: Vec<u8>,
+    pub test: Vec<u8>,
+    pub pool_failed: Vec<(u32, SkipReason)>,
+    pub test_failed: Vec<(u32, SkipReason)>,
+    /// The failures, as a skip report.
+    pub skipped: Skipped,
+    pub from_cache: bool,
+    pub timings: LoadTimings,
+    /// The cache file read or written (None: no cache folder was given).
+    pub cache_file: Option<PathBuf>,
+}
+
+/// Images decoded between two progress reports (and looks at the cancel flag).
+const DECODE_CHUNK: usize = 512;
+
+/// Decodes `pool` (what `scan(root, opts)` returned) at `spec` (chosen from the images
+/// when `None`), or reads it from the cache in `cache_dir/pools/` (when a cache folder
+/// is given), which a decode refreshes. `progress(done, total)` follows the decode; `cancelled` is looked at
+/// between chunks, and a cancelled decode returns `Ok(None)` without writing the cache.
+pub fn decode_pool(
+    pool: &Pool,
+    opts: &ScanOptions,
+    spec: Option<DecodeSpec>,
+    cache_dir: Option<&Path>,
+    progress: &mut dyn FnMut(usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<DecodedPool>, DatasetError> {
+    let mut timings = LoadTimings::default();
+    let cache_file = cache_dir.map(|dir| cache::cache_file(dir, &pool.root, opts, spec));
+    let read_start = Instant::now();
+    let cached = cache_file
+        .as_ref()
+        .and_then(|file| cache::read(file, pool.fingerprint))
+        .filter(|(h, _, _)| h.pool_listed == pool.items.len() && h.test_listed == pool.test.len())
+        .filter(|(h, _, _)| spec.is_none_or(|s| s == h.spec));
+    timings.cache_read = read_start.elapsed();
+    let from_cache = cached.is_some();
+    let (header, pool_data, test_data) = match cached {
+        Some(found) => found,
+        None => {
+            let decode_start = Instant::now();
+            let Some(decoded) = decode_items_of(pool, spec, progress, cancelled)? else {
+                return Ok(None);
+            };
+            timings.decode = decode_start.elapsed();
+            let write_start = Instant::now();
+            let (header, pool_data, test_data) = decoded;
+            if let Some(file) = &cache_file {
+                if let Err(e) = cache::write(file, &header, &pool_data, &test_data) {
+                    tracing::warn!(path = %file.display(), error = %e, "could not write the pool cache");
+                }
+            }
+            timings.cache_write = write_start.elapsed();
+            (header, pool_data, test_data)
+        }
+    };
+    let total = pool.items.len() + pool.test.len();
+    progress(total, total);
+    Ok(Some(DecodedPool {
+        spec: header.spec,
+        pool: pool_data,
+        test: test_data,
+        pool_failed: header.pool_failed,
+        test_failed: header.test_failed,
+        skipped: header.decode_skipped,
         from_cache,
         timings,
         cache_file,
-    })
+    }))
+}
+
+/// The spec `load` uses for `pool` when given none, from a sample of file headers (or
+/// the IDX header): nothing is decoded.
+pub fn choose_spec(pool: &Pool) -> Result<DecodeSpec, DatasetError> {
+    let idx_side = match pool
+        .items
+        .iter()
+        .chain(&pool.test)
+        .find_map(|i| match &i.source {
+            Source::Idx { file, .. } => Some(file),
+            Source::File(_) => None,
+        }) {
+        Some(file) => {
+            let header = read_images_header(file)?;
+            Some((header.rows, header.cols))
+        }
+        None => None,
+    };
+    let all: Vec<&Item> = pool.items.iter().chain(&pool.test).collect();
+    Ok(auto_spec(&all, idx_side))
 }
 
 fn drop_failed(items: Vec<Item>, failed: &[(u32, SkipReason)]) -> Vec<Item> {
@@ -139,11 +217,20 @@ fn drop_failed(items: Vec<Item>, failed: &[(u32, SkipReason)]) -> Vec<Item> {
         .collect()
 }
 
-/// Decodes the pool and the test split; failures are recorded, not returned.
-fn decode_pool(
+/// A pool decoded in memory: the cache header describing it, the pool and the test
+/// pixels.
+type DecodedParts = (CacheHeader, Vec<u8>, Vec<u8>);
+/// Decoded items' pixels (the failures' gaps closed) and the failures by position.
+type DecodedItems = (Vec<u8>, Vec<(u32, SkipReason)>);
+
+/// Decodes the pool and the test split; failures are recorded, not returned. None when
+/// cancelled.
+fn decode_items_of(
     pool: &Pool,
     spec: Option<DecodeSpec>,
-) -> Result<(CacheHeader, Vec<u8>, Vec<u8>), DatasetError> {
+    progress: &mut dyn FnMut(usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<DecodedParts>, DatasetError> {
     let mut idx_files: HashMap<PathBuf, IdxImages> = HashMap::new();
     for item in pool.items.iter().chain(&pool.test) {
         if let Source::Idx { file, .. } = &item.source {
@@ -157,9 +244,28 @@ fn decode_pool(
         let all: Vec<&Item> = pool.items.iter().chain(&pool.test).collect();
         auto_spec(&all, idx_side)
     });
+    let total = pool.items.len() + pool.test.len();
     let mut decode_skipped = Skipped::default();
-    let (pool_data, pool_failed) = decode_items(&pool.items, spec, &idx_files, &mut decode_skipped);
-    let (test_data, test_failed) = decode_items(&pool.test, spec, &idx_files, &mut decode_skipped);
+    let mut done = 0;
+    let mut decode = |items: &[Item], skipped: &mut Skipped| {
+        decode_items(
+            items,
+            spec,
+            &idx_files,
+            skipped,
+            &mut |n| {
+                done += n;
+                progress(done, total);
+            },
+            cancelled,
+        )
+    };
+    let Some((pool_data, pool_failed)) = decode(&pool.items, &mut decode_skipped) else {
+        return Ok(None);
+    };
+    let Some((test_data, test_failed)) = decode(&pool.test, &mut decode_skipped) else {
+        return Ok(None);
+    };
     let header = CacheHeader {
         fingerprint: pool.fingerprint,
         spec,
@@ -171,31 +277,44 @@ fn decode_pool(
         pool_bytes: pool_data.len() as u64,
         test_bytes: test_data.len() as u64,
     };
-    Ok((header, pool_data, test_data))
+    Ok(Some((header, pool_data, test_data)))
 }
 
-/// Decodes `items` in parallel straight into one buffer, then closes the gaps the
-/// failures left.
+/// Decodes `items` in parallel straight into one buffer, `DECODE_CHUNK` at a time
+/// (reporting each chunk's size to `decoded`, and giving up with None when `cancelled`),
+/// then closes the gaps the failures left.
 fn decode_items(
     items: &[Item],
     spec: DecodeSpec,
     idx_files: &HashMap<PathBuf, IdxImages>,
     skipped: &mut Skipped,
-) -> (Vec<u8>, Vec<(u32, SkipReason)>) {
+    decoded: &mut dyn FnMut(usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Option<DecodedItems> {
     let len = spec.item_len();
     let mut data = vec![0u8; items.len() * len];
-    let results: Vec<Result<(), SkipReason>> = data
-        .par_chunks_mut(len)
-        .zip(items.par_iter())
-        .map(|(out, item)| match &item.source {
-            Source::File(path) => decode_file(path, spec, out),
-            Source::Idx { file, index } => {
-                let images = &idx_files[file];
-                convert_gray(images.image(*index), images.rows, images.cols, spec, out);
-                Ok(())
-            }
-        })
-        .collect();
+    let mut results: Vec<Result<(), SkipReason>> = Vec::with_capacity(items.len());
+    for (out, items) in data
+        .chunks_mut(DECODE_CHUNK * len)
+        .zip(items.chunks(DECODE_CHUNK))
+    {
+        if cancelled() {
+            return None;
+        }
+        results.par_extend(
+            out.par_chunks_mut(len)
+                .zip(items.par_iter())
+                .map(|(out, item)| match &item.source {
+                    Source::File(path) => decode_file(path, spec, out),
+                    Source::Idx { file, index } => {
+                        let images = &idx_files[file];
+                        convert_gray(images.image(*index), images.rows, images.cols, spec, out);
+                        Ok(())
+                    }
+                }),
+        );
+        decoded(items.len());
+    }
     let mut failed = Vec::new();
     let mut kept = 0;
     for (i, result) in results.into_iter().enumerate() {
@@ -213,5 +332,5 @@ fn decode_items(
         }
     }
     data.truncate(kept * len);
-    (data, failed)
+    Some((data, failed))
 }

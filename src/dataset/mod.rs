@@ -23,11 +23,11 @@ mod walk;
 
 use std::path::{Path, PathBuf};
 
-pub use decode::decode_image_bytes;
+pub use decode::{decode_file, decode_image_bytes};
 pub use holdout::{Holdout, ParseHoldoutError};
 pub use idx::{read_idx_images, read_idx_labels, IdxImages};
-pub use load::{load, LoadTimings, Loaded};
-pub use names::{escape_for_display, natural_cmp};
+pub use load::{choose_spec, decode_pool, load, DecodedPool, LoadTimings, Loaded};
+pub use names::{escape_for_display, keyed_class_capacity, natural_cmp};
 pub use scan::scan;
 pub use skipped::{SkipReason, Skipped};
 pub use spec::{DecodeSpec, Pixels};

@@ -11,6 +11,12 @@ const LABEL_KEYS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
 /// help, class picker.
 const RESERVED_KEYS: &[char] = &['u', 's', 'a', 'q', '?', '/'];
 
+/// How many classes can each have a key of their own; beyond that the labeler gives
+/// its keys to the guesses for each image instead.
+pub fn keyed_class_capacity() -> usize {
+    LABEL_KEYS.chars().filter(|&k| is_label_key(k)).count()
+}
+
 /// `s` with every control character (C0, DEL, C1) and the Unicode bidi/format controls
 /// shown escaped (`\x1b`, `\n`, `\u{202e}`), so a file name can never drive the terminal.
 /// Backslashes are doubled so the result is unambiguous.
@@ -168,6 +174,12 @@ mod tests {
         assert_eq!(split_key_prefix("great_dane"), (None, "great_dane"));
         assert_eq!(split_key_prefix("6_"), (None, "6_"));
         assert_eq!(split_key_prefix("é_x"), (None, "é_x"));
+    }
+
+    #[test]
+    fn thirty_two_classes_can_have_keys() {
+        // Ten digits and 26 letters, less u, s, a and q.
+        assert_eq!(keyed_class_capacity(), 32);
     }
 
     #[test]

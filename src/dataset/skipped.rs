@@ -44,6 +44,19 @@ impl SkipReason {
         SkipReason::DuplicateId,
     ];
 
+    /// A stable one-byte code (1-based position in `ALL`) for files that store reasons.
+    pub fn code(self) -> u8 {
+        let at = Self::ALL
+            .iter()
+            .position(|&r| r == self)
+            .expect("every reason is in ALL");
+        at as u8 + 1
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             SkipReason::NotImage => "not an image",

@@ -1,5 +1,7 @@
 //! The pixels a learner works on, as plain bytes: the pool and the labeled test split,
 //! each `n × channels × size × size` u8 (CHW per item), as the dataset module decodes them.
+//! A learner over backbone features it was handed needs no pixels: its data is then
+//! `undecoded`, counts and labels only.
 
 use std::sync::Arc;
 
@@ -11,8 +13,11 @@ pub struct LearnData {
     pub size: usize,
     /// Number of classes the model predicts.
     pub classes: usize,
+    /// Empty when `undecoded`.
     pub pool: Arc<Vec<u8>>,
     pub test: Arc<Vec<u8>>,
+    pool_len: usize,
+    decoded: bool,
     /// One label per test item (accuracy is measured on these).
     pub test_labels: Vec<u16>,
     /// Names these exact pixels (pool fingerprint and decode shape), so what is derived
@@ -60,11 +65,56 @@ impl LearnData {
             channels,
             size,
             classes,
+            pool_len: pool.len() / item,
             pool,
             test,
+            decoded: true,
             test_labels,
             cache_key: None,
         })
+    }
+
+    /// Data whose pixels were not decoded: `pool_len` pool items and the test labels,
+    /// for a learner that is given the backbone's features of them.
+    pub fn undecoded(
+        channels: usize,
+        size: usize,
+        classes: usize,
+        pool_len: usize,
+        test_labels: Vec<u16>,
+    ) -> Result<Self, LearnError> {
+        let mut data = Self::new(
+            channels,
+            size,
+            classes,
+            Arc::new(vec![0; channels * size * size]),
+            Arc::new(Vec::new()),
+            Vec::new(),
+        )?;
+        if pool_len == 0 {
+            return Err(LearnError::Data("the pool has no images".into()));
+        }
+        if let Some(&bad) = test_labels.iter().find(|&&l| l as usize >= classes) {
+            return Err(LearnError::Data(format!(
+                "test label {bad} is not below the {classes} classes"
+            )));
+        }
+        data.pool = Arc::new(Vec::new());
+        data.pool_len = pool_len;
+        data.test_labels = test_labels;
+        data.decoded = false;
+        Ok(data)
+    }
+
+    /// The pool and test pixels; an error for `undecoded` data.
+    pub fn pixels(&self) -> Result<[&Arc<Vec<u8>>; 2], LearnError> {
+        if self.decoded {
+            Ok([&self.pool, &self.test])
+        } else {
+            Err(LearnError::Data(
+                "this learner was given features, not pixels: it cannot train on pixels".into(),
+            ))
+        }
     }
 
     /// The pool and test pixels of a loaded data set. Test items must all be labeled.
@@ -104,7 +154,7 @@ impl LearnData {
     }
 
     pub fn pool_len(&self) -> usize {
-        self.pool.len() / self.item_len()
+        self.pool_len
     }
 
     pub fn test_len(&self) -> usize {
@@ -113,12 +163,13 @@ impl LearnData {
 
     /// Model-free features for the cold start: each image 2×2 average-pooled (quarter
     /// the dimensions, most of the shape) and scaled to [0, 1]. Returns `(features, dim)`.
-    pub fn cold_start_features(&self) -> (Vec<f32>, usize) {
+    pub fn cold_start_features(&self) -> Result<(Vec<f32>, usize), LearnError> {
+        let [pool, _] = self.pixels()?;
         let (c, s) = (self.channels, self.size);
         let half = s.div_ceil(2);
         let dim = c * half * half;
         let mut out = vec![0.0f32; self.pool_len() * dim];
-        for (img, feat) in self.pool.chunks(self.item_len()).zip(out.chunks_mut(dim)) {
+        for (img, feat) in pool.chunks(self.item_len()).zip(out.chunks_mut(dim)) {
             for ch in 0..c {
                 for y in 0..s {
                     for x in 0..s {
@@ -128,7 +179,7 @@ impl LearnData {
                 }
             }
         }
-        (out, dim)
+        Ok((out, dim))
     }
 }
 
@@ -149,6 +200,17 @@ mod tests {
     }
 
     #[test]
+    fn undecoded_data_counts_items_but_has_no_pixels() {
+        let d = LearnData::undecoded(3, 32, 4, 50, vec![0, 3]).unwrap();
+        assert_eq!((d.pool_len(), d.test_len()), (50, 2));
+        let e = d.pixels().unwrap_err();
+        assert!(e.to_string().contains("not pixels"), "{e}");
+        assert!(d.cold_start_features().is_err());
+        assert!(LearnData::undecoded(3, 32, 4, 0, vec![]).is_err());
+        assert!(LearnData::undecoded(3, 32, 4, 5, vec![4]).is_err());
+    }
+
+    #[test]
     fn cold_start_features_average_2x2_blocks() {
         // One 1×2×2 image: 0, 255, 255, 255 → one feature (0 + 3·255) / (4·255) = 0.75.
         let d = LearnData::new(
@@ -160,7 +222,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        let (f, dim) = d.cold_start_features();
+        let (f, dim) = d.cold_start_features().unwrap();
         assert_eq!(dim, 1);
         assert!((f[0] - 0.75).abs() < 1e-6);
     }

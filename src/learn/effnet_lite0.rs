@@ -47,32 +47,34 @@ struct Conv {
 impl Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor, LearnError> {
         let k = self.weight.size()[3];
-        let x = same_pad(x, k, self.stride)?;
+        let (x, padding) = same_padding(x, k, self.stride)?;
         Ok(x.f_conv2d(
             &self.weight,
             Some(&self.bias),
             [self.stride, self.stride],
-            [0, 0],
+            padding,
             [1, 1],
             self.groups,
         )?)
     }
 }
 
-/// TensorFlow's "SAME" padding: output side = ceil(input / stride), extra pixel at the
-/// bottom/right.
-fn same_pad(x: &Tensor, k: i64, stride: i64) -> Result<Tensor, LearnError> {
+/// TensorFlow's "SAME" padding: output side = ceil(input / stride), the odd pixel at
+/// the bottom/right. An even total is the convolution's own symmetric padding, with no
+/// padded copy of the activations (every stride-1 convolution); an odd one (stride 2)
+/// is padded here.
+fn same_padding(x: &Tensor, k: i64, stride: i64) -> Result<(Tensor, [i64; 2]), LearnError> {
     let size = x.size();
-    let (h, w) = (size[2], size[3]);
-    let pad = |n: i64| {
+    let total = |n: i64| {
         let out = (n + stride - 1) / stride;
         ((out - 1) * stride + k - n).max(0)
     };
-    let (ph, pw) = (pad(h), pad(w));
-    if ph == 0 && pw == 0 {
-        return Ok(x.shallow_clone());
+    let (ph, pw) = (total(size[2]), total(size[3]));
+    if ph % 2 == 0 && pw % 2 == 0 {
+        return Ok((x.shallow_clone(), [ph / 2, pw / 2]));
     }
-    Ok(x.f_constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2])?)
+    let padded = x.f_constant_pad_nd([pw / 2, pw - pw / 2, ph / 2, ph - ph / 2])?;
+    Ok((padded, [0, 0]))
 }
 
 struct Block {
@@ -101,6 +103,9 @@ pub struct EffnetLite0 {
     fc_weight: Tensor,
     fc_bias: Tensor,
     device: Device,
+    /// The convolutions' precision: half on a GPU (twice the throughput, and the
+    /// pooled features lose nothing that matters), float on a CPU.
+    kind: Kind,
 }
 
 impl EffnetLite0 {
@@ -112,6 +117,11 @@ impl EffnetLite0 {
                 path.display()
             )));
         }
+        let kind = if device.is_cuda() {
+            Kind::Half
+        } else {
+            Kind::Float
+        };
         let mut weights: HashMap<String, Tensor> =
             Tensor::read_safetensors(path)?.into_iter().collect();
         let mut take = |name: &str| {
@@ -131,8 +141,12 @@ impl EffnetLite0 {
                 Ok(Conv {
                     weight: w
                         .f_mul(&scale.f_view([-1, 1, 1, 1])?)?
-                        .f_to_device(device)?,
-                    bias: beta.f_sub(&mean.f_mul(&scale)?)?.f_to_device(device)?,
+                        .f_to_device(device)?
+                        .f_to_kind(kind)?,
+                    bias: beta
+                        .f_sub(&mean.f_mul(&scale)?)?
+                        .f_to_device(device)?
+                        .f_to_kind(kind)?,
                     stride,
                     groups,
                 })
@@ -183,11 +197,17 @@ impl EffnetLite0 {
             fc_weight,
             fc_bias,
             device,
+            kind,
         })
     }
 
     pub fn device(&self) -> Device {
         self.device
+    }
+
+    /// Width of the pooled features.
+    pub fn feature_dim(&self) -> i64 {
+        FEATURE_DIM
     }
 
     /// Pooled 1280-d features of a batch of u8 images `[N, 3, H, W]` (any side: they are
@@ -203,17 +223,67 @@ impl EffnetLite0 {
         if size[2] != INPUT_SIZE || size[3] != INPUT_SIZE {
             x = x.f_upsample_bilinear2d([INPUT_SIZE, INPUT_SIZE], false, None, None)?;
         }
+        x = x.f_to_kind(self.kind)?;
         x = self.stem.forward(&x)?.f_relu6()?;
         for block in &self.blocks {
             x = block.forward(&x)?;
         }
         x = self.head.forward(&x)?.f_relu6()?;
-        Ok(x.f_mean_dim([2i64, 3].as_slice(), false, Kind::Float)?)
+        Ok(x.f_to_kind(Kind::Float)?
+            .f_mean_dim([2i64, 3].as_slice(), false, Kind::Float)?)
     }
 
     /// ImageNet logits `[N, 1000]` from pooled features.
     pub fn imagenet_logits(&self, features: &Tensor) -> Result<Tensor, LearnError> {
         let _guard = tch::no_grad_guard();
         Ok(features.f_linear(&self.fc_weight, Some(&self.fc_bias))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_matches_tensorflows_padded_convolution() {
+        tch::manual_seed(3);
+        for (k, stride, side) in [
+            (3, 1, 9),
+            (3, 2, 8),
+            (5, 2, 8),
+            (5, 2, 9),
+            (3, 2, 7),
+            (1, 1, 6),
+        ] {
+            let x = Tensor::randn([2, 4, side, side], (Kind::Float, Device::Cpu));
+            let conv = Conv {
+                weight: Tensor::randn([4, 1, k, k], (Kind::Float, Device::Cpu)),
+                bias: Tensor::randn([4], (Kind::Float, Device::Cpu)),
+                stride,
+                groups: 4,
+            };
+            // TensorFlow's SAME: pad the total, the odd pixel at the bottom/right.
+            let out = (side + stride - 1) / stride;
+            let pad = ((out - 1) * stride + k - side).max(0);
+            let padded = x.constant_pad_nd([pad / 2, pad - pad / 2, pad / 2, pad - pad / 2]);
+            let expected = padded.conv2d(
+                &conv.weight,
+                Some(&conv.bias),
+                [stride, stride],
+                [0, 0],
+                [1, 1],
+                4,
+            );
+            let got = conv.forward(&x).unwrap();
+            assert_eq!(
+                got.size(),
+                [2, 4, out, out],
+                "k {k} stride {stride} side {side}"
+            );
+            assert!(
+                got.allclose(&expected, 1e-5, 1e-5, false),
+                "k {k} stride {stride} side {side}"
+            );
+        }
     }
 }

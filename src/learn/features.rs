@@ -15,21 +15,26 @@
 //! let graph = pool_graph(&emb, 10, Some(&cache))?;
 //! ```
 
+mod backbone;
 mod cache;
+mod partial;
+mod stream;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
+
+pub use backbone::{
+    batch_for, cached_backbone_features, compute_backbone_features, BackboneFeatures, FeatureBatch,
+    FeatureRequest, BACKBONE_BATCH, BACKBONE_BATCH_CPU,
+};
+pub use stream::{FileRows, ImageRows, PixelRows};
 
 use super::effnet_lite0::{EffnetLite0, FEATURE_DIM};
 use super::graph::{digit_embeddings, Pca, PoolGraph};
 use super::{LearnData, LearnError};
 
-/// Images per backbone forward pass.
-pub const BACKBONE_BATCH: usize = 64;
-/// On a CPU small batches are faster: the 224×224 activations of a large batch do not
-/// fit in cache (measured per image on 2 cores: 70 ms at 4, 83 ms at 16, 105 ms at 64).
-pub const BACKBONE_BATCH_CPU: usize = 4;
 /// Dimensions of the digit embeddings (deskewed pixels through PCA).
 pub const DIGIT_DIMS: usize = 50;
 /// Dimensions the backbone features are reduced to for the graph.
@@ -105,11 +110,10 @@ impl PoolFeatures {
     }
 }
 
-/// EfficientNet-Lite0 pooled features (`[·, 1280]`) of every pool and test image, on
-/// `device`, computed `BACKBONE_BATCH` (on a CPU `BACKBONE_BATCH_CPU`) images at a
-/// time: `cancelled` is polled before
-/// each batch and `progress(done, total)` called after it (once with `(total, total)`
-/// when the features come from the cache, which needs no weights).
+/// EfficientNet-Lite0 pooled features (`[·, 1280]`) of every pool and test image of
+/// decoded `data`, on `device`, from the cache when they are there (no weights needed
+/// then). `cancelled` is polled between batches and `progress(done, total)` called after
+/// each (once with `(total, total)` for a cache hit).
 pub fn backbone_features(
     data: &LearnData,
     weights: &Path,
@@ -124,53 +128,42 @@ pub fn backbone_features(
             data.channels
         )));
     }
-    let name = data
-        .cache_key
-        .as_ref()
-        .map(|k| format!("{k}-{BACKBONE_NAME}"));
-    let rows = (data.pool_len() as i64, data.test_len() as i64);
-    let total = data.pool_len() + data.test_len();
-    if let Some(hit) = PoolFeatures::cached(name.as_ref(), cache_dir, rows, FEATURE_DIM, device) {
+    let [pool, test] = data.pixels()?;
+    let request = FeatureRequest {
+        images: Arc::new(PixelRows {
+            pixels: vec![Arc::clone(pool), Arc::clone(test)],
+            side: data.size,
+        }),
+        pool_len: data.pool_len(),
+        order: Vec::new(),
+        cache_name: data.cache_key.as_ref().map(|k| backbone_cache_name(k)),
+    };
+    if let Some(hit) = cached_backbone_features(&request, cache_dir, FEATURE_DIM, device) {
+        let total = data.pool_len() + data.test_len();
         progress(total, total);
-        return Ok(hit);
+        return Ok(hit.features);
     }
     let net = EffnetLite0::load(weights, device)?;
-    let batch = if device == Device::Cpu {
-        BACKBONE_BATCH_CPU
-    } else {
-        BACKBONE_BATCH
-    };
-    let all = backbone_batches(&net, data, batch, progress, cancelled)?;
-    let features = PoolFeatures::split(all, rows.0, name);
-    features.store(cache_dir);
-    Ok(features)
+    let out = compute_backbone_features(
+        &net,
+        &request,
+        cache_dir,
+        &mut |b| progress(b.done, b.total),
+        cancelled,
+    )?;
+    if let Some(&(row, reason)) = out.failed.first() {
+        // Decoded pixels are copied, never decoded again: nothing can fail here.
+        return Err(LearnError::Data(format!(
+            "row {row} of the decoded pixels failed: {}",
+            reason.describe()
+        )));
+    }
+    Ok(out.features)
 }
 
-/// Runs the pool then the test images through `net`, `batch` at a time: `[pool + test, 1280]`.
-fn backbone_batches(
-    net: &EffnetLite0,
-    data: &LearnData,
-    batch: usize,
-    progress: &mut dyn FnMut(usize, usize),
-    cancelled: &dyn Fn() -> bool,
-) -> Result<Tensor, LearnError> {
-    let (item, side) = (data.item_len(), data.size as i64);
-    let total = data.pool_len() + data.test_len();
-    let mut done = 0;
-    let mut parts = vec![Tensor::zeros([0, FEATURE_DIM], (Kind::Float, net.device()))];
-    for pixels in [&data.pool, &data.test] {
-        for chunk in pixels.chunks(batch * item) {
-            if cancelled() {
-                return Err(LearnError::Cancelled);
-            }
-            let n = (chunk.len() / item) as i64;
-            let images = Tensor::from_slice(chunk).view([n, 3, side, side]);
-            parts.push(net.features(&images)?);
-            done += n as usize;
-            progress(done, total);
-        }
-    }
-    Ok(Tensor::cat(&parts, 0))
+/// The cache name of the backbone's features of the data named `data_key`.
+pub fn backbone_cache_name(data_key: &str) -> String {
+    format!("{data_key}-{BACKBONE_NAME}")
 }
 
 /// The graph embeddings of grayscale digits: each image deskewed, then PCA to
@@ -196,15 +189,10 @@ pub fn digit_graph_embeddings(
         return Ok(hit);
     }
     let side = data.size as i64;
-    let pixels = Tensor::cat(
-        &[
-            Tensor::from_slice(&data.pool),
-            Tensor::from_slice(&data.test),
-        ],
-        0,
-    )
-    .view([rows.0 + rows.1, 1, side, side])
-    .to_device(device);
+    let [pool, test] = data.pixels()?;
+    let pixels = Tensor::cat(&[Tensor::from_slice(pool), Tensor::from_slice(test)], 0)
+        .view([rows.0 + rows.1, 1, side, side])
+        .to_device(device);
     let emb = PoolFeatures::split(digit_embeddings(&pixels, dims)?, rows.0, name);
     emb.store(cache_dir);
     Ok(emb)

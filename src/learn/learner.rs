@@ -37,11 +37,13 @@ pub const BLEND_NETWORK_WEIGHT: f64 = 0.5;
 /// Where a round is, for progress displays.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoundProgress {
-    /// Once-per-pool preparation (backbone features, graph): `done` of `total` steps.
+    /// Once-per-pool preparation (backbone features, graph): `done` of `total` steps,
+    /// at `per_second` where the step measures its rate.
     Preparing {
         what: &'static str,
         done: usize,
         total: usize,
+        per_second: Option<f64>,
     },
     Fit(FitProgress),
     /// Test accuracy is known; scoring the pool comes next.
@@ -198,7 +200,7 @@ impl Learner {
                 match embeddings {
                     Some(e) => super::graph::kmeans_cold_start(e, k, self.config.seed),
                     None => {
-                        let (features, dim) = self.data.cold_start_features();
+                        let (features, dim) = self.data.cold_start_features()?;
                         Ok(strategy::kmeans_cold_start(
                             &features,
                             dim,

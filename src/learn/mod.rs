@@ -27,15 +27,18 @@ pub mod ranking;
 pub mod referee;
 pub mod score;
 pub mod select;
+pub mod startup;
 pub mod strategy;
 pub mod train;
 pub mod trainer;
+pub mod zero_shot;
 
 pub use config::{ColdStart, GraphConfig, LearnerConfig, LearnerKind, ModelKind};
 pub use data::LearnData;
 pub use device::DeviceChoice;
 pub use learner::{Learner, RoundOutcome, RoundProgress, RoundTimes};
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
+pub use startup::{provisional_order, PoolInput, ScannedPool};
 pub use strategy::Strategy;
 pub use train::TrainSchedule;
 pub use trainer::{Job, Trainer, TrainerEvent, TrainerHandle};

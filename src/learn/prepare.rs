@@ -20,17 +20,17 @@ pub fn default_backbone_weights() -> PathBuf {
     crate::paths::cache_dir().join("models/efficientnet-lite0.safetensors")
 }
 
-/// The network `model` means for this data: `auto` takes the backbone for colour
-/// images when its weights are installed, and the CNN otherwise.
+/// The network `model` means for images of `channels` channels: `auto` takes the
+/// backbone for colour images when its weights are installed, and the CNN otherwise.
 pub fn resolve_model(
     model: ModelKind,
-    data: &LearnData,
+    channels: usize,
     backbone: &std::path::Path,
 ) -> Result<ModelKind, LearnError> {
     match model {
-        ModelKind::Auto if data.channels == 3 && backbone.exists() => Ok(ModelKind::EffnetLite0),
+        ModelKind::Auto if channels == 3 && backbone.exists() => Ok(ModelKind::EffnetLite0),
         ModelKind::Auto => {
-            if data.channels == 3 {
+            if channels == 3 {
                 tracing::info!(
                     "no backbone weights at {}: training the CNN on pixels (run `make effnet` for EfficientNet-Lite0)",
                     backbone.display()
@@ -38,15 +38,38 @@ pub fn resolve_model(
             }
             Ok(ModelKind::Cnn)
         }
-        ModelKind::EffnetLite0 if data.channels != 3 => Err(LearnError::Data(format!(
-            "--model effnet-lite0 needs colour images, but these are {}-channel; use --model cnn",
-            data.channels
+        ModelKind::EffnetLite0 if channels != 3 => Err(LearnError::Data(format!(
+            "--model effnet-lite0 needs colour images, but these are {channels}-channel; use --model cnn"
         ))),
         ModelKind::EffnetLite0 if !backbone.exists() => Err(LearnError::Data(format!(
             "--model effnet-lite0: no weights at {} (run `make effnet` or scripts/setup-effnet.sh)",
             backbone.display()
         ))),
         other => Ok(other),
+    }
+}
+
+/// What every preparation starts with: the device (with the thread count set), the
+/// checked batch size, and the backbone weights' path.
+pub(super) struct Setup {
+    pub device: Device,
+    pub backbone: PathBuf,
+}
+
+impl Setup {
+    pub fn new(config: &LearnerConfig) -> Result<Self, LearnError> {
+        let device = config.device.resolve()?;
+        // Set on every learner, since the setting is the process's: a learner made after
+        // a head learner must not inherit its single thread.
+        tch::set_num_threads(config.threads.unwrap_or_else(default_threads).max(1) as i32);
+        if config.batch == 0 {
+            return Err(LearnError::Data("the batch size must be at least 1".into()));
+        }
+        let backbone = config
+            .backbone_weights
+            .clone()
+            .unwrap_or_else(default_backbone_weights);
+        Ok(Setup { device, backbone })
     }
 }
 
@@ -59,37 +82,84 @@ impl Learner {
         progress: &mut dyn FnMut(RoundProgress),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
-        let device = config.device.resolve()?;
-        // Set on every learner, since the setting is the process's: a learner made after
-        // a head learner must not inherit its single thread.
-        tch::set_num_threads(config.threads.unwrap_or_else(default_threads).max(1) as i32);
-        if config.batch == 0 {
-            return Err(LearnError::Data("the batch size must be at least 1".into()));
-        }
-        let backbone = config
-            .backbone_weights
-            .clone()
-            .unwrap_or_else(default_backbone_weights);
-        let model = resolve_model(config.model, &data, &backbone)?;
-        let cache = config.cache_dir.as_deref();
-
+        let setup = Setup::new(&config)?;
+        let model = resolve_model(config.model, data.channels, &setup.backbone)?;
         let features = match model {
             ModelKind::EffnetLite0 => Some(features::backbone_features(
                 &data,
-                &backbone,
-                device,
-                cache,
+                &setup.backbone,
+                setup.device,
+                config.cache_dir.as_deref(),
                 &mut |done, total| {
                     progress(RoundProgress::Preparing {
                         what: "backbone features",
                         done,
                         total,
+                        per_second: None,
                     })
                 },
                 cancelled,
             )?),
             _ => None,
         };
+        Self::prepare_from(
+            data,
+            config,
+            setup.device,
+            model,
+            features,
+            progress,
+            cancelled,
+        )
+    }
+
+    /// Sets the learner up over backbone features computed elsewhere (the labeler
+    /// streams them in while the person labels); `data` may be `undecoded`.
+    pub fn prepare_with_features(
+        data: LearnData,
+        config: LearnerConfig,
+        features: PoolFeatures,
+        progress: &mut dyn FnMut(RoundProgress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Self, LearnError> {
+        if features.pool_len() != data.pool_len() || features.test_len() != data.test_len() {
+            return Err(LearnError::Data(format!(
+                "{} pool and {} test feature rows for {} pool and {} test items",
+                features.pool_len(),
+                features.test_len(),
+                data.pool_len(),
+                data.test_len()
+            )));
+        }
+        let setup = Setup::new(&config)?;
+        let features = PoolFeatures {
+            pool: features.pool.f_to_device(setup.device)?,
+            test: features.test.f_to_device(setup.device)?,
+            cache_name: features.cache_name,
+        };
+        Self::prepare_from(
+            data,
+            config,
+            setup.device,
+            ModelKind::EffnetLite0,
+            Some(features),
+            progress,
+            cancelled,
+        )
+    }
+
+    /// The rest of the preparation, once the network's inputs are known: the head's
+    /// thread count, the inputs on the device, and the graph.
+    fn prepare_from(
+        data: LearnData,
+        config: LearnerConfig,
+        device: Device,
+        model: ModelKind,
+        features: Option<PoolFeatures>,
+        progress: &mut dyn FnMut(RoundProgress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Self, LearnError> {
+        let cache = config.cache_dir.as_deref();
         if features.is_some() && device == Device::Cpu && config.threads.is_none() {
             // The head is a few small matmuls a step: a second OpenMP thread saves
             // little, and when anything else runs on the cores its spinning turns a
@@ -122,6 +192,7 @@ impl Learner {
                 what: "graph",
                 done: 0,
                 total: 1,
+                per_second: None,
             });
             let embeddings = match (&features, &pixels) {
                 (Some(f), _) => features::feature_graph_embeddings(f, cache)?,
@@ -148,6 +219,7 @@ impl Learner {
                 what: "graph",
                 done: 1,
                 total: 1,
+                per_second: None,
             });
             Some(GraphLearner::new(pool_graph, embeddings.pool))
         };
@@ -168,10 +240,11 @@ pub fn default_threads() -> usize {
 
 /// The pool's (or the test split's) pixels as one u8 tensor `N × C × H × W` on `device`.
 fn pixel_tensor(data: &LearnData, pool: bool, device: Device) -> Result<Tensor, LearnError> {
+    let [pool_pixels, test_pixels] = data.pixels()?;
     let (bytes, n) = if pool {
-        (&data.pool, data.pool_len())
+        (pool_pixels, data.pool_len())
     } else {
-        (&data.test, data.test_len())
+        (test_pixels, data.test_len())
     };
     let (c, s) = (data.channels as i64, data.size as i64);
     Ok(Tensor::f_from_slice(bytes.as_slice())?

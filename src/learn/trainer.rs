@@ -10,11 +10,12 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::config::LearnerConfig;
-use super::data::LearnData;
 use super::device::describe;
 use super::learner::{Learner, RoundProgress, RoundTimes};
-use super::ranking::Ranking;
+use super::ranking::{ClassProb, Ranking};
+use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
 use super::LearnError;
+use crate::dataset::SkipReason;
 
 /// The labeled set to learn from. Versions increase with every change of the labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +26,22 @@ pub struct Job {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerEvent {
-    /// Once-per-pool preparation before `Ready` (backbone features, graph).
+    /// Once-per-pool preparation before `Ready` (decoding, backbone features, graph),
+    /// at `per_second` where the step measures its rate.
     Preparing {
         what: &'static str,
         done: usize,
         total: usize,
+        per_second: Option<f64>,
+    },
+    /// The backbone's own ImageNet classifier's suggestions among the session's classes
+    /// for these pool items, before any label: posted as their features come in.
+    Suggested {
+        items: Vec<(usize, Vec<ClassProb>)>,
+    },
+    /// Pool items that could not be decoded: nothing learns from them.
+    Unusable {
+        items: Vec<(usize, SkipReason)>,
     },
     /// The learner is set up on this device; `learner` says what learns (e.g.
     /// `hybrid (cnn)`), `network` names the network (`cnn`, `effnet-lite0`).
@@ -101,6 +113,27 @@ impl TrainerHandle {
         self.stop();
     }
 
+    /// Asks the thread to stop and waits at most `limit` for it; true when it ended.
+    /// A thread inside a step that cannot be interrupted (a forward pass, the graph's
+    /// construction) is left to stop at its next check, or to end with the process.
+    pub fn stop_within(mut self, limit: std::time::Duration) -> bool {
+        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
+        let _ = self.jobs.send(Message::Shutdown);
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + limit;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                tracing::info!("the trainer is inside a step that cannot be cut short: leaving it");
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = thread.join();
+        true
+    }
+
     fn stop(&mut self) {
         self.cancel_below.store(u64::MAX, Ordering::SeqCst);
         let _ = self.jobs.send(Message::Shutdown);
@@ -121,34 +154,43 @@ pub struct Trainer;
 impl Trainer {
     /// Spawns the trainer; its events go to the returned receiver.
     pub fn spawn(
-        data: LearnData,
+        input: impl Into<PoolInput>,
         config: LearnerConfig,
     ) -> (TrainerHandle, Receiver<TrainerEvent>) {
         let (tx, rx) = crossbeam_channel::unbounded();
-        (Self::spawn_into(data, config, tx), rx)
+        (Self::spawn_into(input, config, tx), rx)
     }
 
     /// Spawns the trainer posting into a caller's channel (e.g. the UI's single event
     /// channel, whose event type wraps `TrainerEvent`).
-    pub fn spawn_into<E>(data: LearnData, config: LearnerConfig, events: Sender<E>) -> TrainerHandle
+    pub fn spawn_into<E>(
+        input: impl Into<PoolInput>,
+        config: LearnerConfig,
+        events: Sender<E>,
+    ) -> TrainerHandle
     where
         E: From<TrainerEvent> + Send + 'static,
     {
-        Self::spawn_with(data, config, move |ev| events.send(E::from(ev)).is_ok())
+        Self::spawn_with(input, config, move |ev| events.send(E::from(ev)).is_ok())
     }
 
     /// Spawns the trainer calling `post` for each event; when `post` returns false (no
     /// one listens any more) the thread ends.
-    pub fn spawn_with<F>(data: LearnData, config: LearnerConfig, post: F) -> TrainerHandle
+    pub fn spawn_with<F>(
+        input: impl Into<PoolInput>,
+        config: LearnerConfig,
+        post: F,
+    ) -> TrainerHandle
     where
         F: FnMut(TrainerEvent) -> bool + Send + 'static,
     {
+        let input = input.into();
         let (tx, rx) = crossbeam_channel::unbounded();
         let cancel_below = Arc::new(AtomicU64::new(0));
         let flag = cancel_below.clone();
         let thread = std::thread::Builder::new()
             .name("glean-trainer".into())
-            .spawn(move || run(data, config, rx, flag, post))
+            .spawn(move || run(input, config, rx, flag, post))
             .expect("spawning a thread");
         TrainerHandle {
             jobs: tx,
@@ -159,7 +201,7 @@ impl Trainer {
 }
 
 fn run<F>(
-    data: LearnData,
+    input: PoolInput,
     config: LearnerConfig,
     jobs: Receiver<Message>,
     cancel_below: Arc<AtomicU64>,
@@ -169,18 +211,42 @@ fn run<F>(
 {
     let stopping = || cancel_below.load(Ordering::SeqCst) == u64::MAX;
     let prepared = catch_unwind(AssertUnwindSafe(|| {
-        Learner::prepare(
-            data,
-            config,
-            &mut |p| {
-                if let RoundProgress::Preparing { what, done, total } = p {
-                    post(TrainerEvent::Preparing { what, done, total });
-                }
-            },
-            &stopping,
-        )
+        let mut startup = |event: StartupEvent| {
+            let ev = match event {
+                StartupEvent::Progress(RoundProgress::Preparing {
+                    what,
+                    done,
+                    total,
+                    per_second,
+                }) => TrainerEvent::Preparing {
+                    what,
+                    done,
+                    total,
+                    per_second,
+                },
+                StartupEvent::Progress(_) => return,
+                StartupEvent::Suggested(items) => TrainerEvent::Suggested { items },
+                StartupEvent::Unusable(items) => TrainerEvent::Unusable { items },
+            };
+            post(ev);
+        };
+        match input {
+            PoolInput::Decoded(data) => {
+                let pool_len = data.pool_len();
+                Learner::prepare(
+                    data,
+                    config,
+                    &mut |p| startup(StartupEvent::Progress(p)),
+                    &stopping,
+                )
+                .map(|learner| (learner, PoolMap::identity(pool_len)))
+            }
+            PoolInput::Scanned(scanned) => {
+                prepare_scanned(*scanned, config, &mut startup, &stopping)
+            }
+        }
     }));
-    let mut learner = match prepared {
+    let (mut learner, map) = match prepared {
         Ok(Err(LearnError::Cancelled)) => return,
         Ok(Ok(learner)) => learner,
         Ok(Err(e)) => {
@@ -219,6 +285,7 @@ fn run<F>(
             Message::Job(job) => job,
         };
         let version = job.version;
+        let labeled = map.to_learner(&job.labeled);
         let cancelled = || version < cancel_below.load(Ordering::SeqCst);
         if cancelled() {
             if !post(TrainerEvent::Cancelled { version }) {
@@ -239,29 +306,44 @@ fn run<F>(
                     RoundProgress::Evaluated { accuracy } => {
                         TrainerEvent::Evaluated { version, accuracy }
                     }
-                    RoundProgress::Preliminary(out) => TrainerEvent::Ranked {
-                        ranking: out.ranking,
-                        accuracy: out.accuracy,
-                        times: out.times,
-                        preliminary: true,
-                    },
-                    RoundProgress::Preparing { what, done, total } => {
-                        TrainerEvent::Preparing { what, done, total }
+                    RoundProgress::Preliminary(out) => {
+                        let mut ranking = out.ranking;
+                        map.to_scan(&mut ranking);
+                        TrainerEvent::Ranked {
+                            ranking,
+                            accuracy: out.accuracy,
+                            times: out.times,
+                            preliminary: true,
+                        }
                     }
+                    RoundProgress::Preparing {
+                        what,
+                        done,
+                        total,
+                        per_second,
+                    } => TrainerEvent::Preparing {
+                        what,
+                        done,
+                        total,
+                        per_second,
+                    },
                 };
                 listening &= post(ev);
             };
             catch_unwind(AssertUnwindSafe(|| {
-                learner.round(&job.labeled, version, &cancelled, &mut progress)
+                learner.round(&labeled, version, &cancelled, &mut progress)
             }))
         };
         let ev = match outcome {
-            Ok(Ok(out)) => TrainerEvent::Ranked {
-                ranking: out.ranking,
-                accuracy: out.accuracy,
-                times: out.times,
-                preliminary: false,
-            },
+            Ok(Ok(mut out)) => {
+                map.to_scan(&mut out.ranking);
+                TrainerEvent::Ranked {
+                    ranking: out.ranking,
+                    accuracy: out.accuracy,
+                    times: out.times,
+                    preliminary: false,
+                }
+            }
             Ok(Err(LearnError::Cancelled)) => TrainerEvent::Cancelled { version },
             Ok(Err(e)) => TrainerEvent::Error {
                 version: Some(version),

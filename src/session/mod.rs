@@ -34,7 +34,9 @@ pub use journal::TornRecord;
 pub use list::{list, most_recent, sessions_table, SessionSummary};
 pub use load::{load, LoadReport};
 pub use snapshot::FORMAT_VERSION;
-pub use types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source};
+pub use types::{
+    DataSpec, Guesses, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source,
+};
 
 use journal::{Record, Writer};
 use load::load_files;
@@ -205,12 +207,24 @@ impl Session {
     /// Labels `item` with class index `class`. When this returns Ok the label is on disk.
     /// An item that already has a label must be undone first.
     pub fn label(&mut self, item: &str, class: u16, source: Source) -> Result<&LabelRecord> {
+        self.label_guessed(item, class, source, Guesses::default())
+    }
+
+    /// `label`, keeping what glean had guessed for the item.
+    pub fn label_guessed(
+        &mut self,
+        item: &str,
+        class: u16,
+        source: Source,
+        guessed: Guesses,
+    ) -> Result<&LabelRecord> {
         let record = LabelRecord {
             item: item.to_string(),
             class,
             source,
             round: u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX),
             time: now(),
+            guessed,
         };
         self.commit(Op::Label(record))?;
         Ok(self.state.labels.last().expect("label was just applied"))

@@ -55,6 +55,10 @@ fn full_state() -> SessionState {
             source: Source::Human,
             round: 0,
             time: t0,
+            guessed: Guesses {
+                model: Some(1),
+                zero_shot: Some(0),
+            },
         }),
         Op::Skip {
             item: "odd\nname\t\u{1b}.jpg".into(),
@@ -81,6 +85,7 @@ fn full_state() -> SessionState {
             source: Source::Oracle,
             round: 2,
             time: t0 + chrono::Duration::milliseconds(7),
+            guessed: Guesses::default(),
         }),
         Op::Queue(Queue {
             model_version: 4,
@@ -189,6 +194,7 @@ fn record(seq: u64, item: &str) -> Record {
             source: Source::Oracle,
             round: 0,
             time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            guessed: Guesses::default(),
         }),
     }
 }

@@ -95,6 +95,27 @@ pub struct LabelRecord {
     /// Number of rounds finished when the label was given (the model version shown).
     pub round: u32,
     pub time: DateTime<Utc>,
+    /// What glean guessed for the item before this label (absent in older sessions).
+    #[serde(default, skip_serializing_if = "Guesses::is_empty")]
+    pub guessed: Guesses,
+}
+
+/// The classes glean's predictors put first for an item before the person labeled it:
+/// the trained model's (the ranking's), and the backbone's own ImageNet classifier's.
+/// Kept with each label, so that each predictor can be judged on labels it had not
+/// seen, on resume too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guesses {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_shot: Option<u16>,
+}
+
+impl Guesses {
+    pub fn is_empty(&self) -> bool {
+        self.model.is_none() && self.zero_shot.is_none()
+    }
 }
 
 /// One finished training round.

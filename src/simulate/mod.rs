@@ -13,6 +13,11 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
+use crate::learn::effnet_lite0::EffnetLite0;
+use crate::learn::features::backbone_features;
+use crate::learn::prepare::default_backbone_weights;
+use crate::learn::startup::uses_backbone;
+use crate::learn::zero_shot::ZeroShot;
 use crate::learn::{
     ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, Strategy,
     TrainSchedule,
@@ -58,8 +63,8 @@ pub struct Outcome {
 }
 
 /// Loads the data, checks that the oracle knows every pool label, and returns the
-/// learner's data with the oracle.
-pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
+/// learner's data with the oracle and the class names.
+pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>, Vec<String>)> {
     let loaded = dataset::load(&opts.data, &opts.scan, None, &opts.cache_dir)
         .with_context(|| format!("loading {}", opts.data.display()))?;
     if loaded.pool.test.is_empty() {
@@ -77,7 +82,45 @@ pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>)> {
                 .with_context(|| format!("{}: the auto-oracle knows no label for it", item.id))
         })
         .collect::<anyhow::Result<Vec<u16>>>()?;
-    Ok((LearnData::from_loaded(&loaded)?, oracle))
+    let names = loaded.pool.classes.iter().map(|c| c.name.clone()).collect();
+    Ok((LearnData::from_loaded(&loaded)?, oracle, names))
+}
+
+/// Test accuracy of the backbone's own ImageNet classifier through the class names,
+/// before any label, when the run uses the backbone and some class names match.
+fn zero_shot(
+    opts: &SimulateOptions,
+    data: &LearnData,
+    names: &[String],
+) -> anyhow::Result<Option<report::ZeroShotSummary>> {
+    let weights = default_backbone_weights();
+    if !uses_backbone(opts.model, data.channels, &weights) || data.test_len() == 0 {
+        return Ok(None);
+    }
+    let device = opts.device.resolve()?;
+    let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
+        return Ok(None);
+    };
+    let features = backbone_features(
+        data,
+        &weights,
+        device,
+        Some(&opts.cache_dir),
+        &mut |_, _| {},
+        &|| false,
+    )?;
+    let net = EffnetLite0::load(&weights, device)?;
+    let probs = zero_shot.probs(&net, &features.test)?;
+    let predicted = Vec::<i64>::try_from(probs.argmax(1, false).to_device(tch::Device::Cpu))?;
+    let right = predicted
+        .iter()
+        .zip(&data.test_labels)
+        .filter(|(p, t)| **p == i64::from(**t))
+        .count();
+    Ok(Some(report::ZeroShotSummary {
+        accuracy: right as f64 / data.test_len() as f64,
+        unmatched: zero_shot.unmatched,
+    }))
 }
 
 pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
@@ -90,7 +133,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     if opts.budget < opts.init {
         bail!("--budget {} is below --init {}", opts.budget, opts.init);
     }
-    let (data, oracle) = load(opts)?;
+    let (data, oracle, names) = load(opts)?;
     let budget = opts.budget.min(data.pool_len());
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
@@ -180,7 +223,8 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     };
 
     let dataset_name = opts.data.display().to_string();
-    let summary = report::summarize(&dataset_name, &all, full_baseline);
+    let zero_shot = zero_shot(opts, &data, &names)?;
+    let summary = report::summarize(&dataset_name, &all, full_baseline, zero_shot);
     report::write_summary(&opts.out.join("summary.json"), &summary)?;
     let title = format!(
         "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s)",
@@ -255,6 +299,20 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
         println!(
             "trained on every pool label (--full-baseline): {:.2}%",
             b * 100.0
+        );
+    }
+    if let Some(z) = &outcome.summary.zero_shot {
+        let unmatched = if z.unmatched.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; never suggested, no ImageNet match: {}",
+                z.unmatched.join(", ")
+            )
+        };
+        println!(
+            "the backbone's ImageNet classes, no labels: {:.2}%{unmatched}",
+            z.accuracy * 100.0
         );
     }
     println!(

@@ -150,6 +150,18 @@ pub struct Summary {
     /// Test accuracy of one model trained on every pool label (`--full-baseline`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub full_baseline: Option<f64>,
+    /// Test accuracy of the backbone's own ImageNet classifier read through the class
+    /// names, with no label at all (photos whose class names match ImageNet's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub zero_shot: Option<ZeroShotSummary>,
+}
+
+/// The backbone's suggestions before any label, measured on the test split.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ZeroShotSummary {
+    pub accuracy: f64,
+    /// Classes no ImageNet class matches: never suggested, so always wrong.
+    pub unmatched: Vec<String>,
 }
 
 fn round_to(x: f64, digits: i32) -> f64 {
@@ -157,7 +169,12 @@ fn round_to(x: f64, digits: i32) -> f64 {
     (x * f).round() / f
 }
 
-pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> Summary {
+pub fn summarize(
+    dataset: &str,
+    all: &[Curves],
+    full_baseline: Option<f64>,
+    zero_shot: Option<ZeroShotSummary>,
+) -> Summary {
     let strategies = all
         .iter()
         .map(|c| {
@@ -179,6 +196,10 @@ pub fn summarize(dataset: &str, all: &[Curves], full_baseline: Option<f64>) -> S
         dataset: dataset.to_string(),
         strategies,
         full_baseline: full_baseline.map(|a| round_to(a, 4)),
+        zero_shot: zero_shot.map(|z| ZeroShotSummary {
+            accuracy: round_to(z.accuracy, 4),
+            ..z
+        }),
     }
 }
 
@@ -296,7 +317,7 @@ mod tests {
 
     #[test]
     fn summary_has_the_issue_shape() {
-        let s = summarize("assets/mnist", &[curves()], None);
+        let s = summarize("assets/mnist", &[curves()], None, None);
         let json: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(json["dataset"], "assets/mnist");
         let m = &json["strategies"]["margin"];

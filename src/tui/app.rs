@@ -6,16 +6,21 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use super::guess::{self, GuessSource};
 use super::picker::ClassPicker;
 
 #[path = "app_keys.rs"]
 mod keys;
 use super::types::{
-    ClassView, Effect, ItemView, LabelRecord, RankedItem, Ranking, TrainerEvent, TrainerStatus,
+    ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem, Ranking,
+    TrainerEvent, TrainerStatus,
 };
 
 /// Keys that are commands; a class cannot take one of them (the picker reaches it).
 pub const RESERVED_KEYS: [char; 6] = ['u', 's', 'a', 'q', '?', '/'];
+
+/// With more classes than keys, these keys take the shown guesses, best first.
+pub const GUESS_KEYS: [char; 3] = ['1', '2', '3'];
 
 /// Everything the app needs to start: the pool as the screen sees it and the settings.
 #[derive(Debug, Clone)]
@@ -30,6 +35,9 @@ pub struct AppConfig {
     pub initial_order: Vec<usize>,
     /// Time between two auto-oracle labels (a pace a person can watch).
     pub auto_interval: Duration,
+    /// Whether the data has a labeled test split (else the chart shows accuracy on the
+    /// person's own labels).
+    pub has_test_split: bool,
 }
 
 /// Earlier work, replayed from the session on resume.
@@ -55,12 +63,22 @@ pub enum Overlay {
 #[derive(Debug, Clone)]
 pub struct App {
     pub classes: Vec<ClassView>,
+    /// More classes than keys (`dataset::keyed_class_capacity`): no class has a key,
+    /// and `GUESS_KEYS` take the guesses.
+    pub many_classes: bool,
     pub items: Vec<ItemView>,
     pub batch: usize,
     queue: VecDeque<usize>,
     labels: Vec<Option<u16>>,
     skipped: Vec<bool>,
+    /// Items that could not be decoded: never shown.
+    unusable: Vec<bool>,
     history: Vec<LabelRecord>,
+    /// Per label of `history`: whether the guess shown first was right (None: none).
+    shown_hits: Vec<Option<bool>>,
+    /// The backbone's zero-shot guesses, by pool item.
+    suggested: HashMap<usize, Vec<ClassProb>>,
+    pub has_test_split: bool,
     per_class: Vec<usize>,
     labels_since_round: usize,
     /// Scores and predictions of the latest ranking, by pool index.
@@ -86,7 +104,13 @@ pub struct App {
 impl App {
     pub fn new(config: AppConfig, restored: Restored) -> Self {
         let n = config.items.len();
-        let classes = assign_keys(config.classes);
+        let mut classes = assign_keys(config.classes);
+        let many_classes = classes.len() > crate::dataset::keyed_class_capacity();
+        if many_classes {
+            for class in &mut classes {
+                class.key = None;
+            }
+        }
         let mut labels = vec![None; n];
         let mut per_class = vec![0; classes.len()];
         let mut history = Vec::with_capacity(restored.labels.len());
@@ -100,6 +124,12 @@ impl App {
                 history.push(record);
             }
         }
+        // Replayed, so each label is judged by the source shown when it was given.
+        let mut shown_hits = Vec::with_capacity(history.len());
+        for (i, record) in history.iter().enumerate() {
+            let source = guess::preferred(history[..i].iter().map(|r| (&r.guessed, r.class)));
+            shown_hits.push(guess::shown(&record.guessed, source).map(|c| c == record.class));
+        }
         let mut skipped = vec![false; n];
         for &item in &restored.skipped {
             if item < n {
@@ -108,13 +138,18 @@ impl App {
         }
         let mut app = App {
             classes,
+            many_classes,
             items: config.items,
             batch: config.batch.max(1),
             queue: VecDeque::new(),
             labels,
             skipped,
+            unusable: vec![false; n],
             labels_since_round: 0,
             history,
+            shown_hits,
+            suggested: HashMap::new(),
+            has_test_split: config.has_test_split,
             per_class,
             ranked: HashMap::new(),
             strategy: config.strategy,
@@ -150,6 +185,64 @@ impl App {
     /// Why the current item was picked and what the model predicts for it.
     pub fn current_ranking(&self) -> Option<&RankedItem> {
         self.current().and_then(|item| self.ranked.get(&item))
+    }
+
+    /// Which predictor's guesses are shown now.
+    pub fn guess_source(&self) -> GuessSource {
+        guess::preferred(self.history.iter().map(|r| (&r.guessed, r.class)))
+    }
+
+    /// The guesses shown for `item`, best first, and where they come from: the
+    /// preferred source's when it has some, else the other's.
+    pub fn guesses_for(&self, item: usize) -> Option<(GuessSource, &[ClassProb])> {
+        let model = self
+            .ranked
+            .get(&item)
+            .map(|r| r.top.as_slice())
+            .filter(|t| !t.is_empty());
+        let zero_shot = self
+            .suggested
+            .get(&item)
+            .map(Vec::as_slice)
+            .filter(|t| !t.is_empty());
+        let (first, second) = match self.guess_source() {
+            GuessSource::Model => (
+                (GuessSource::Model, model),
+                (GuessSource::ZeroShot, zero_shot),
+            ),
+            GuessSource::ZeroShot => (
+                (GuessSource::ZeroShot, zero_shot),
+                (GuessSource::Model, model),
+            ),
+        };
+        [first, second]
+            .into_iter()
+            .find_map(|(source, top)| top.map(|t| (source, t)))
+    }
+
+    /// The guesses for the image on screen.
+    pub fn current_guesses(&self) -> Option<(GuessSource, &[ClassProb])> {
+        self.current().and_then(|item| self.guesses_for(item))
+    }
+
+    /// The top class of each predictor for `item`, as known now.
+    fn guessed(&self, item: usize) -> Guesses {
+        let first = |top: Option<&Vec<ClassProb>>| top.and_then(|t| t.first()).map(|p| p.class);
+        Guesses {
+            model: first(self.ranked.get(&item).map(|r| &r.top)),
+            zero_shot: first(self.suggested.get(&item)),
+        }
+    }
+
+    /// The accuracy chart's points when there is no test split: how often the guess
+    /// shown first was right, over the last labels, after every batch.
+    pub fn label_accuracy(&self) -> Vec<(usize, f64)> {
+        guess::chart(&self.shown_hits, self.batch)
+    }
+
+    /// How many pool items could not be decoded.
+    pub fn unusable_count(&self) -> usize {
+        self.unusable.iter().filter(|&&u| u).count()
     }
 
     pub fn labeled(&self) -> usize {
@@ -213,15 +306,23 @@ impl App {
             self.message = Some("every item is labeled".into());
             return Vec::new();
         };
+        let guessed = self.guessed(item);
+        let shown = guess::shown(&guessed, self.guess_source());
         self.labels[item] = Some(class);
         self.skipped[item] = false;
         self.per_class[usize::from(class)] += 1;
-        self.history.push(LabelRecord { item, class });
+        self.history.push(LabelRecord {
+            item,
+            class,
+            guessed,
+        });
+        self.shown_hits.push(shown.map(|c| c == class));
         self.labels_since_round += 1;
         let mut effects = vec![Effect::Label {
             item,
             class,
             oracle,
+            guessed,
         }];
         if self.labels_since_round >= self.batch {
             self.labels_since_round = 0;
@@ -242,6 +343,7 @@ impl App {
             self.message = Some("nothing to undo".into());
             return Vec::new();
         };
+        self.shown_hits.pop();
         self.labels[record.item] = None;
         self.per_class[usize::from(record.class)] -= 1;
         self.labels_since_round = self.labels_since_round.saturating_sub(1);
@@ -296,9 +398,21 @@ impl App {
     pub fn on_trainer(&mut self, event: TrainerEvent) {
         match event {
             // Still `Starting` until the first round (the cold-start ranking) is done.
-            TrainerEvent::Preparing { what, done, total } => {
-                self.trainer = TrainerStatus::Preparing { what, done, total };
+            TrainerEvent::Preparing {
+                what,
+                done,
+                total,
+                per_second,
+            } => {
+                self.trainer = TrainerStatus::Preparing {
+                    what,
+                    done,
+                    total,
+                    per_second,
+                };
             }
+            TrainerEvent::Suggested(items) => self.suggested.extend(items),
+            TrainerEvent::Unusable(items) => self.leave_out(items),
             TrainerEvent::Ready { device } => {
                 self.device = Some(device);
                 self.trainer = TrainerStatus::Starting;
@@ -340,6 +454,33 @@ impl App {
         }
     }
 
+    /// Items that could not be decoded leave the queue for good.
+    fn leave_out(&mut self, items: Vec<(usize, String)>) {
+        let Some((first, why)) = items.first().cloned() else {
+            return;
+        };
+        for (item, _) in &items {
+            if let Some(u) = self.unusable.get_mut(*item) {
+                *u = true;
+            }
+        }
+        let keep = self.current().filter(|&i| !self.unusable[i]);
+        let order: Vec<usize> = self.queue.iter().copied().collect();
+        self.rebuild_queue(&order, keep);
+        self.message = Some(if items.len() == 1 {
+            format!(
+                "{} could not be decoded ({why}): left out",
+                escape_name(&self.items[first].name)
+            )
+        } else {
+            format!(
+                "{} images could not be decoded (e.g. {}: {why}): left out",
+                items.len(),
+                escape_name(&self.items[first].name)
+            )
+        });
+    }
+
     fn apply_ranking(&mut self, ranking: Ranking) {
         let order: Vec<usize> = ranking.items.iter().map(|r| r.item).collect();
         self.strategy = ranking.strategy;
@@ -357,8 +498,9 @@ impl App {
         let n = self.items.len();
         let mut placed = vec![false; n];
         let mut queue = VecDeque::with_capacity(n);
+        let unusable = &self.unusable;
         let mut place = |item: usize, queue: &mut VecDeque<usize>, labels: &[Option<u16>]| {
-            if item < n && !placed[item] && labels[item].is_none() {
+            if item < n && !placed[item] && labels[item].is_none() && !unusable[item] {
                 placed[item] = true;
                 queue.push_back(item);
             }

@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{escape_name, App, ClassPicker, Effect, Overlay};
+use super::{escape_name, App, ClassPicker, Effect, Overlay, GUESS_KEYS};
 
 impl App {
     /// Handle one key event. Releases and repeats are ignored.
@@ -61,14 +61,26 @@ impl App {
                 Vec::new()
             }
             KeyCode::Char('/') => {
-                self.overlay = Overlay::Picker(ClassPicker::default());
+                let guesses = self
+                    .current_guesses()
+                    .map(|(_, top)| top.iter().map(|p| p.class).collect())
+                    .unwrap_or_default();
+                self.overlay = Overlay::Picker(ClassPicker::with_guesses(guesses));
                 Vec::new()
             }
+            KeyCode::Enter => self.accept_guess(0),
             KeyCode::Char('u') => self.undo(),
             KeyCode::Char('s') => self.skip(),
             KeyCode::Char('a') => {
                 self.toggle_auto();
                 Vec::new()
+            }
+            KeyCode::Char(c) if self.many_classes && GUESS_KEYS.contains(&c) => {
+                let rank = GUESS_KEYS
+                    .iter()
+                    .position(|&k| k == c)
+                    .expect("a guess key");
+                self.accept_guess(rank)
             }
             KeyCode::Char(c) => match self.class_for_key(c) {
                 Some(class) => self.label_current(class),
@@ -78,6 +90,25 @@ impl App {
                 }
             },
             _ => Vec::new(),
+        }
+    }
+
+    /// Label the image on screen with its `rank`-th guess (0: the first).
+    fn accept_guess(&mut self, rank: usize) -> Vec<Effect> {
+        let class = self
+            .current_guesses()
+            .and_then(|(_, top)| top.get(rank))
+            .map(|p| p.class);
+        match class {
+            Some(class) => self.label_current(class),
+            None => {
+                self.message = Some(if rank == 0 {
+                    "no guess for this image yet: / picks a class".into()
+                } else {
+                    format!("no guess number {} for this image", rank + 1)
+                });
+                Vec::new()
+            }
         }
     }
 

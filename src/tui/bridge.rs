@@ -62,11 +62,29 @@ impl Bridge {
                 self.model = network;
                 vec![TrainerEvent::Ready { device }]
             }
-            L::Preparing { what, done, total } => vec![TrainerEvent::Preparing {
+            L::Preparing {
+                what,
+                done,
+                total,
+                per_second,
+            } => vec![TrainerEvent::Preparing {
                 what: what.to_string(),
                 done,
                 total,
+                per_second,
             }],
+            L::Suggested { items } => vec![TrainerEvent::Suggested(
+                items
+                    .into_iter()
+                    .map(|(item, top)| (item, convert_probs(top)))
+                    .collect(),
+            )],
+            L::Unusable { items } => vec![TrainerEvent::Unusable(
+                items
+                    .into_iter()
+                    .map(|(item, reason)| (item, reason.describe().to_string()))
+                    .collect(),
+            )],
             L::Progress {
                 version,
                 step,
@@ -178,14 +196,16 @@ fn convert_items(items: Vec<learn::RankedItem>) -> Vec<RankedItem> {
         .map(|item| RankedItem {
             item: item.pool_index,
             score: item.score,
-            top: item
-                .top
-                .into_iter()
-                .map(|p| ClassProb {
-                    class: p.class,
-                    prob: p.prob,
-                })
-                .collect(),
+            top: convert_probs(item.top),
+        })
+        .collect()
+}
+
+fn convert_probs(top: Vec<learn::ClassProb>) -> Vec<ClassProb> {
+    top.into_iter()
+        .map(|p| ClassProb {
+            class: p.class,
+            prob: p.prob,
         })
         .collect()
 }

@@ -224,16 +224,23 @@ pub fn spawn_ticker(tx: Sender<AppEvent>) {
 }
 
 /// Turn SIGTERM, SIGHUP and SIGINT into [`AppEvent::Terminate`], so the loop ends the
-/// ordinary way and the terminal is restored.
+/// ordinary way and the terminal is restored. A second signal ends the process at once
+/// (every label is on disk before it is shown as done).
 pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
     std::thread::Builder::new()
         .name("glean-signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            let mut signals = signals.forever();
+            if let Some(signal) = signals.next() {
                 tracing::info!("signal {signal}: quitting");
                 let _ = tx.send(AppEvent::Terminate);
+            }
+            if let Some(signal) = signals.next() {
+                tracing::warn!("signal {signal} again: leaving at once");
+                ratatui::restore();
+                super::terminal::leave_now(128 + signal);
             }
         })?;
     Ok(())

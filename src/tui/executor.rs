@@ -17,6 +17,8 @@ use super::types::{Effect, TrainerEvent};
 
 /// How many upcoming items are stored with the session as its queue.
 const SAVED_QUEUE: usize = 500;
+/// How long quitting waits for the trainer to stop.
+pub const STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
 
 pub struct SessionExecutor {
     pub session: Session,
@@ -90,12 +92,13 @@ impl SessionExecutor {
         Ok(())
     }
 
-    /// Store the queue, compact the session and stop the trainer.
-    pub fn finish(mut self, app: &App) -> anyhow::Result<()> {
+    /// Store the queue, compact the session and stop the trainer, waiting for it at
+    /// most `STOP_WAIT`: true when it stopped, false when it is still inside a step
+    /// (everything is saved by then, so the process may end without it).
+    pub fn finish(mut self, app: &App) -> anyhow::Result<bool> {
         self.save_queue(app)?;
-        self.trainer.shutdown();
         self.session.close()?;
-        Ok(())
+        Ok(self.trainer.stop_within(STOP_WAIT))
     }
 }
 
@@ -106,6 +109,7 @@ impl Executor for SessionExecutor {
                 item,
                 class,
                 oracle,
+                guessed,
             } => {
                 let source = if oracle {
                     Source::Oracle
@@ -113,7 +117,7 @@ impl Executor for SessionExecutor {
                     Source::Human
                 };
                 let id = self.id(item)?.to_string();
-                self.session.label(&id, class, source)?;
+                self.session.label_guessed(&id, class, source, guessed)?;
             }
             Effect::Undo { item, class } => {
                 let expected = self.id(item)?.to_string();
@@ -249,6 +253,7 @@ mod tests {
                 strategy: "margin".into(),
                 initial_order: (0..6).collect(),
                 auto_interval: Duration::from_millis(1),
+                has_test_split: false,
             },
             Restored::default(),
         );
@@ -302,7 +307,7 @@ mod tests {
         run(&mut executor, &app, vec![Effect::Quit]);
         let (_, queue) = executor.session.state().queue();
         assert_eq!(queue.first().copied(), Some("a/2.png"));
-        executor.finish(&app).unwrap();
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
         let (reopened, _) = Session::open(dir.path(), "t").unwrap();
         assert_eq!(reopened.labels().len(), 1);
         assert_eq!(reopened.rounds().len(), 1);

@@ -4,12 +4,12 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender};
 use image::imageops::FilterType;
-use image::{DynamicImage, GrayImage, RgbImage};
+use image::{DynamicImage, GrayImage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Stylize;
@@ -21,7 +21,7 @@ use super::app::escape_name;
 use super::blockart::{self, BlockArt, CellShape};
 use super::render_mode::Renderer;
 use super::view::ImagePane;
-use crate::dataset::{self, Loaded as LoadedData};
+use crate::dataset;
 
 /// Images larger than this (either side) are shrunk once after decoding: no terminal
 /// shows more, and block art and protocols then stay fast.
@@ -50,61 +50,52 @@ impl ImageSource for FileImages {
     }
 }
 
-/// Pool images for the screen: image files at full size; IDX digits from the decoded
-/// pool pixels (CHW u8).
+/// Pool images for the screen: image files at full size; IDX digits from their IDX
+/// file, read once when the first of them is shown.
 pub struct PoolImages {
     sources: Vec<dataset::Source>,
-    pixels: Arc<Vec<u8>>,
-    channels: u32,
-    size: u32,
+    idx: Mutex<HashMap<PathBuf, Arc<dataset::IdxImages>>>,
 }
 
 impl PoolImages {
-    pub fn new(loaded: &LoadedData, pixels: Arc<Vec<u8>>) -> Self {
-        let spec = loaded.spec();
+    pub fn new(pool: &dataset::Pool) -> Self {
         PoolImages {
-            sources: loaded.pool.items.iter().map(|i| i.source.clone()).collect(),
-            pixels,
-            channels: u32::from(spec.channels),
-            size: spec.size,
+            sources: pool.items.iter().map(|i| i.source.clone()).collect(),
+            idx: Mutex::new(HashMap::new()),
         }
     }
 
-    fn decoded(&self, item: usize) -> anyhow::Result<DynamicImage> {
-        let (c, s) = (self.channels as usize, self.size as usize);
-        let len = c * s * s;
-        let chw = self
-            .pixels
-            .get(item * len..(item + 1) * len)
-            .context("pixels out of range")?;
-        let image = if c == 1 {
-            GrayImage::from_raw(self.size, self.size, chw.to_vec()).map(DynamicImage::ImageLuma8)
-        } else {
-            let plane = s * s;
-            let hwc: Vec<u8> = (0..plane)
-                .flat_map(|p| (0..c).map(move |ch| chw[ch * plane + p]))
-                .collect();
-            RgbImage::from_raw(self.size, self.size, hwc).map(DynamicImage::ImageRgb8)
+    fn idx_image(&self, file: &std::path::Path, index: usize) -> anyhow::Result<DynamicImage> {
+        let images = {
+            let mut files = self
+                .idx
+                .lock()
+                .map_err(|_| anyhow::anyhow!("IDX cache poisoned"))?;
+            match files.get(file) {
+                Some(images) => Arc::clone(images),
+                None => {
+                    let images = Arc::new(dataset::read_idx_images(file)?);
+                    files.insert(file.to_path_buf(), Arc::clone(&images));
+                    images
+                }
+            }
         };
-        image.context("pixel buffer of the wrong size")
+        if index >= images.count {
+            anyhow::bail!("{}: no image {index}", file.display());
+        }
+        GrayImage::from_raw(images.cols, images.rows, images.image(index).to_vec())
+            .map(DynamicImage::ImageLuma8)
+            .context("an IDX image of the wrong size")
     }
 }
 
 impl ImageSource for PoolImages {
     fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
         match self.sources.get(item).context("no such pool item")? {
-            dataset::Source::File(path) => match image::ImageReader::open(path)?
+            dataset::Source::File(path) => Ok(image::ImageReader::open(path)?
                 .with_guessed_format()?
-                .decode()
-            {
-                Ok(image) => Ok(image),
-                // The file changed since it was cached: show what the model sees.
-                Err(error) => {
-                    tracing::warn!("{}: {error}; showing the cached pixels", path.display());
-                    self.decoded(item)
-                }
-            },
-            dataset::Source::Idx { .. } => self.decoded(item),
+                .decode()?),
+            dataset::Source::Idx { file, index } => self.idx_image(file, *index),
         }
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::dataset::{self, Loaded, ScanOptions};
+use crate::dataset::{self, DecodeSpec, Pool, ScanOptions};
 use crate::learn::{
-    DeviceChoice, LearnData, LearnerConfig, LearnerKind, ModelKind, Strategy, Trainer,
+    provisional_order, DeviceChoice, LearnerConfig, LearnerKind, ModelKind, ScannedPool, Strategy,
+    Trainer,
 };
 use crate::session::{self, DataSpec, Session, SessionConfig};
 
@@ -120,11 +121,11 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
     if options.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let loaded = load_data(&options.data, &options.scan)?;
+    let scanned = scan_data(&options.data, &options.scan)?;
     let config = SessionConfig {
         data: DataSpec {
             root: std::fs::canonicalize(&options.data).unwrap_or(options.data.clone()),
-            layout: loaded.pool.layout,
+            layout: scanned.pool.layout,
             test: options
                 .scan
                 .test
@@ -134,8 +135,8 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
             classes_arg: options.scan.classes,
             holdout: options.scan.holdout.map(|h| h.to_string()),
         },
-        classes: loaded.pool.classes.clone(),
-        pool_size: loaded.pool.items.len(),
+        classes: scanned.pool.classes.clone(),
+        pool_size: scanned.pool.items.len(),
         strategy: strategy.name().to_string(),
         batch: options.batch,
         model: options.model.name().to_string(),
@@ -149,7 +150,7 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         std::fs::copy(w, &copy)
             .with_context(|| format!("copying --weights {} into the session", w.display()))?;
     }
-    run(session, loaded, options.render, options.oracle, None)
+    run(session, scanned, options.render, options.oracle, None)
 }
 
 pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
@@ -168,33 +169,46 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
     }
     let data = &session.config().data;
     let scan = data.scan_options(session.name())?;
-    let loaded = load_data(&data.root, &scan)?;
+    let scanned = scan_data(&data.root, &scan)?;
     run(
         session,
-        loaded,
+        scanned,
         options.render,
         options.oracle,
         options.device,
     )
 }
 
-fn load_data(root: &Path, scan: &ScanOptions) -> anyhow::Result<Loaded> {
-    eprintln!("glean: loading {}…", root.display());
-    let loaded = dataset::load(root, scan, None, &crate::paths::cache_dir())
-        .with_context(|| format!("loading {}", root.display()))?;
-    if !loaded.pool.skipped.is_empty() {
-        eprintln!("glean: skipped {}", loaded.pool.skipped.summary());
+/// A folder as scanned: its files, classes and test split, and the spec its images
+/// will be decoded at. Nothing is decoded here: the trainer does that in the
+/// background, so the first image shows at once.
+struct Scanned {
+    pool: Pool,
+    scan: ScanOptions,
+    spec: DecodeSpec,
+}
+
+fn scan_data(root: &Path, scan: &ScanOptions) -> anyhow::Result<Scanned> {
+    let pool = dataset::scan(root, scan).with_context(|| format!("reading {}", root.display()))?;
+    if !pool.skipped.is_empty() {
+        eprintln!("glean: skipped {}", pool.skipped.summary());
     }
-    if loaded.pool.items.is_empty() {
+    if pool.items.is_empty() {
         bail!("{} holds no images to label", root.display());
     }
-    if loaded.pool.classes.len() < 2 {
+    if pool.classes.len() < 2 {
         bail!(
             "{} has fewer than 2 classes; name them with --classes a,b,…",
             root.display()
         );
     }
-    Ok(loaded)
+    let spec =
+        dataset::choose_spec(&pool).with_context(|| format!("reading {}", root.display()))?;
+    Ok(Scanned {
+        pool,
+        scan: scan.clone(),
+        spec,
+    })
 }
 
 /// What the app starts from: the session's labels, skips, rounds and queue, by pool index.
@@ -207,6 +221,7 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
             index.get(l.item.as_str()).map(|&item| LabelRecord {
                 item,
                 class: l.class,
+                guessed: l.guessed,
             })
         })
         .collect();
@@ -240,13 +255,13 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
 
 fn run(
     mut session: Session,
-    loaded: Loaded,
+    scanned: Scanned,
     render: RenderMode,
     oracle: bool,
     device: Option<String>,
 ) -> anyhow::Result<()> {
-    let _log = terminal::init_logging();
-    let pool = &loaded.pool;
+    let log = terminal::init_logging();
+    let pool = &scanned.pool;
     let ids: Vec<String> = pool.items.iter().map(|i| i.id.clone()).collect();
     let vanished = session.reconcile(&ids.iter().cloned().collect())?;
     if !vanished.is_empty() {
@@ -260,8 +275,12 @@ fn run(
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let (restored, initial_order) = restored(&session, &index);
+    let (restored, saved_queue) = restored(&session, &index);
     let config = session.config().clone();
+    // The saved queue first; a fresh session (or what the queue leaves out) in a seeded
+    // shuffle, the order the backbone takes the photos in too.
+    let mut initial_order = saved_queue;
+    initial_order.extend(provisional_order(pool.items.len(), config.seed));
     let strategy: Strategy = config.strategy.parse().map_err(anyhow::Error::msg)?;
     let device: DeviceChoice = device
         .as_deref()
@@ -289,8 +308,9 @@ fn run(
                 .collect(),
             batch: config.batch,
             strategy: strategy.name().to_string(),
-            initial_order,
+            initial_order: initial_order.clone(),
             auto_interval: AUTO_INTERVAL,
+            has_test_split: !pool.test.is_empty(),
         },
         restored,
     );
@@ -298,8 +318,7 @@ fn run(
         app.set_auto(true);
     }
 
-    let data = LearnData::from_loaded(&loaded)?;
-    let images = Arc::new(PoolImages::new(&loaded, Arc::clone(&data.pool)));
+    let images = Arc::new(PoolImages::new(pool));
     let start_weights = session.dir().join(START_WEIGHTS_FILE);
     let learner = LearnerConfig {
         device,
@@ -317,7 +336,13 @@ fn run(
     let job_sizes: JobSizes = Arc::default();
     let mut bridge = Bridge::new(Arc::clone(&job_sizes), config.model.clone(), rounds_so_far);
     let trainer_tx = tx.clone();
-    let trainer = Trainer::spawn_with(data, learner, move |event| {
+    let input = ScannedPool {
+        pool: scanned.pool.clone(),
+        scan: scanned.scan.clone(),
+        spec: scanned.spec,
+        order: initial_order,
+    };
+    let trainer = Trainer::spawn_with(input, learner, move |event| {
         bridge
             .convert(event)
             .into_iter()
@@ -336,13 +361,20 @@ fn run(
         events: (tx, rx),
     };
     let (app, executor) = terminal::run(screen)?;
-    executor.finish(&app)?;
+    let trainer_stopped = executor.finish(&app)?;
     println!(
         "glean: session {name}: {} of {} labeled, saved in {}",
         app.labeled(),
         app.pool_size(),
         dir.display()
     );
+    if !trainer_stopped {
+        // Everything is saved; the trainer is inside a libtorch call that cannot be cut
+        // short. Leave without it rather than wait, and without the exit handlers, whose
+        // C++ destructors would pull libtorch from under the running thread.
+        drop(log);
+        terminal::leave_now(0);
+    }
     Ok(())
 }
 

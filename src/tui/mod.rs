@@ -7,6 +7,7 @@ pub mod blockart;
 pub mod bridge;
 pub mod event_loop;
 pub mod executor;
+pub mod guess;
 pub mod images;
 pub mod label;
 pub mod overlays;
@@ -18,6 +19,6 @@ pub mod view;
 
 pub use app::{App, AppConfig, Overlay, Restored};
 pub use types::{
-    ClassProb, ClassView, Effect, ItemView, LabelRecord, RankedItem, Ranking, TrainerEvent,
-    TrainerStatus,
+    ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem, Ranking,
+    TrainerEvent, TrainerStatus,
 };

@@ -52,14 +52,19 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
         ])
     };
     let keyed = app.classes.iter().filter(|c| c.key.is_some()).count();
-    let lines = vec![
+    let mut lines = vec![if app.many_classes {
+        key("1 2 3", "label with the first, second or third guess")
+    } else {
         key(
             "keys",
             &format!(
                 "label with the key next to the class ({keyed} of {})",
                 app.classes.len()
             ),
-        ),
+        )
+    }];
+    lines.extend([
+        key("Enter", "label with the first guess (the guesses panel)"),
         key("/", "pick a class by typing part of its name"),
         key("u", "undo the last label (again and again)"),
         key("s", "skip this image (it comes back at the end)"),
@@ -73,14 +78,14 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
         )),
         Line::from(" the pool; until then labeling goes on with the last"),
         Line::from(" ranking. Any key closes this help."),
-    ];
+    ]);
     let inner = popup(size, 62, lines.len() as u16 + 2, "help", buf);
     Paragraph::new(lines).render(inner, buf);
 }
 
-pub fn picker(size: Rect, buf: &mut Buffer, app: &App, picker: &ClassPicker) {
-    let height = size.height.saturating_sub(4).min(24);
-    let inner = popup(size, 50, height, "pick a class", buf);
+/// The class picker, filling `area` (the side panel, so the image stays in view).
+pub fn picker(area: Rect, buf: &mut Buffer, app: &App, picker: &ClassPicker) {
+    let inner = popup(area, area.width, area.height, "pick a class", buf);
     if inner.height < 3 {
         return;
     }
@@ -94,7 +99,7 @@ pub fn picker(size: Rect, buf: &mut Buffer, app: &App, picker: &ClassPicker) {
     ]);
     prompt.render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
     let footer = format!(
-        " {} of {} · ↑↓ move · Enter label · Esc close",
+        " {}/{} · ↑↓ · ⏎ label · Esc",
         matches.len(),
         app.classes.len()
     );

@@ -1,8 +1,9 @@
 //! Choosing how images reach the terminal: a graphics protocol (sixel, kitty, iTerm2,
-//! through ratatui-image) where it works, block art otherwise. `--render` / `GLEAN_RENDER`
-//! force a choice. Auto detection reads the environment first and only asks the terminal
-//! (with a short timeout) when the environment says graphics may work and nothing
-//! (tmux, screen, a dumb terminal) says the answer would be lost or wrong.
+//! through ratatui-image) where the terminal says it draws one, half blocks otherwise
+//! (every font has them; sextants, which xterm's fonts lack, only when asked for with
+//! `--render blocks`). `--render` / `GLEAN_RENDER` force a choice. Auto detection asks
+//! the terminal (with a short timeout) unless the environment says the answer would be
+//! lost or wrong (tmux, screen, a dumb terminal or the Linux console).
 
 use std::time::Duration;
 
@@ -47,10 +48,8 @@ impl Renderer {
 #[derive(Debug, Clone, Default)]
 pub struct TermEnv {
     pub term: Option<String>,
-    pub term_program: Option<String>,
+    /// Inside tmux or screen.
     pub in_tmux: bool,
-    pub kitty: bool,
-    pub konsole: bool,
 }
 
 impl TermEnv {
@@ -58,10 +57,7 @@ impl TermEnv {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         TermEnv {
             term: var("TERM"),
-            term_program: var("TERM_PROGRAM"),
             in_tmux: var("TMUX").is_some() || var("STY").is_some(),
-            kitty: var("KITTY_WINDOW_ID").is_some(),
-            konsole: var("KONSOLE_VERSION").is_some(),
         }
     }
 }
@@ -75,35 +71,20 @@ pub enum AutoPlan {
     Query,
 }
 
-/// Decide from the environment alone whether a query is worth it.
+/// Decide from the environment alone whether a query is worth it. Any terminal that
+/// may answer is asked (xterm draws sixel when started as a VT340, and says so only
+/// when asked); the answer decides.
 pub fn plan_auto(env: &TermEnv) -> AutoPlan {
     let term = env.term.as_deref().unwrap_or("");
-    // The Linux console and dumb terminals lack the sextant glyphs.
-    if term.is_empty() || term == "dumb" || term == "linux" || term.starts_with("vt") {
+    // Dumb terminals and the Linux console answer nothing useful.
+    if term.is_empty() || term == "dumb" || term == "linux" {
         return AutoPlan::Blocks(CellShape::Half);
     }
     // Multiplexers swallow or delay the answers; a stray reply would read as keys.
     if env.in_tmux || term.starts_with("tmux") || term.starts_with("screen") {
-        return AutoPlan::Blocks(CellShape::Sextant);
+        return AutoPlan::Blocks(CellShape::Half);
     }
-    let program = env.term_program.as_deref().unwrap_or("");
-    let graphics_hint = env.kitty
-        || env.konsole
-        || term.contains("kitty")
-        || term.contains("foot")
-        || term.contains("ghostty")
-        || term.contains("wezterm")
-        || term.contains("mlterm")
-        || term.contains("contour")
-        || matches!(
-            program,
-            "iTerm.app" | "WezTerm" | "ghostty" | "mintty" | "vscode"
-        );
-    if graphics_hint {
-        AutoPlan::Query
-    } else {
-        AutoPlan::Blocks(CellShape::Sextant)
-    }
+    AutoPlan::Query
 }
 
 /// How long a capability query may wait for the terminal's answer.
@@ -130,7 +111,7 @@ pub fn choose(mode: RenderMode, env: &TermEnv) -> Renderer {
                 Some(picker) if picker.protocol_type() != ProtocolType::Halfblocks => {
                     Renderer::Protocol(Box::new(picker))
                 }
-                _ => Renderer::Blocks(CellShape::Sextant),
+                _ => Renderer::Blocks(CellShape::Half),
             },
         },
     }
@@ -162,28 +143,21 @@ mod tests {
     }
 
     #[test]
-    fn never_queries_inside_multiplexers_or_plain_terminals() {
+    fn never_queries_inside_multiplexers_or_dumb_terminals_and_draws_half_blocks() {
         assert_eq!(
             plan_auto(&TermEnv {
                 in_tmux: true,
-                kitty: true,
                 ..env("xterm-kitty")
             }),
-            AutoPlan::Blocks(CellShape::Sextant)
+            AutoPlan::Blocks(CellShape::Half)
         );
-        assert_eq!(
-            plan_auto(&env("tmux-256color")),
-            AutoPlan::Blocks(CellShape::Sextant)
-        );
-        assert_eq!(
-            plan_auto(&env("screen")),
-            AutoPlan::Blocks(CellShape::Sextant)
-        );
-        assert_eq!(
-            plan_auto(&env("xterm-256color")),
-            AutoPlan::Blocks(CellShape::Sextant)
-        );
-        assert_eq!(plan_auto(&env("linux")), AutoPlan::Blocks(CellShape::Half));
+        for term in ["tmux-256color", "screen", "linux", "dumb"] {
+            assert_eq!(
+                plan_auto(&env(term)),
+                AutoPlan::Blocks(CellShape::Half),
+                "{term}"
+            );
+        }
         assert_eq!(
             plan_auto(&TermEnv::default()),
             AutoPlan::Blocks(CellShape::Half)
@@ -191,14 +165,17 @@ mod tests {
     }
 
     #[test]
-    fn queries_when_the_terminal_says_it_may_draw_graphics() {
-        assert_eq!(plan_auto(&env("xterm-kitty")), AutoPlan::Query);
-        assert_eq!(plan_auto(&env("foot")), AutoPlan::Query);
-        let iterm = TermEnv {
-            term_program: Some("iTerm.app".into()),
-            ..env("xterm-256color")
-        };
-        assert_eq!(plan_auto(&iterm), AutoPlan::Query);
+    fn asks_every_other_terminal_xterm_included() {
+        for term in [
+            "xterm-kitty",
+            "foot",
+            "xterm-256color",
+            "xterm",
+            "mlterm",
+            "vt340",
+        ] {
+            assert_eq!(plan_auto(&env(term)), AutoPlan::Query, "{term}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub use crate::session::Guesses;
+
 /// A class as the screen shows it: its name and the key that labels it (None: reachable
 /// only through the `/` picker).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +53,19 @@ pub struct Ranking {
 /// own messages into these.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainerEvent {
-    /// The trainer is computing what it needs once per pool (backbone features, the
-    /// graph): `done` of `total` steps.
+    /// The trainer is computing what it needs once per pool (decoding, backbone
+    /// features, the graph): `done` of `total` steps, at `per_second` when measured.
     Preparing {
         what: String,
         done: usize,
         total: usize,
+        per_second: Option<f64>,
     },
+    /// The backbone's own classifier's suggestions for these pool items (top classes
+    /// of the session, best first), before any label.
+    Suggested(Vec<(usize, Vec<ClassProb>)>),
+    /// Pool items that could not be decoded, with why: they leave the queue.
+    Unusable(Vec<(usize, String)>),
     /// The trainer is ready; which device it runs on.
     Ready { device: String },
     /// A round started with this many labels.
@@ -95,11 +103,12 @@ pub enum TrainerEvent {
 pub enum TrainerStatus {
     /// Setting up and computing the first ranking.
     Starting,
-    /// Computing backbone features or the graph, before the first ranking.
+    /// Decoding, computing backbone features or the graph, before the first ranking.
     Preparing {
         what: String,
         done: usize,
         total: usize,
+        per_second: Option<f64>,
     },
     Idle,
     /// `steps` is 0 while the round is queued or setting up.
@@ -115,11 +124,12 @@ pub enum TrainerStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Journal this label (before the next image is shown); `oracle` when the
-    /// auto-oracle gave it.
+    /// auto-oracle gave it; what glean had guessed for the item.
     Label {
         item: usize,
         class: u16,
         oracle: bool,
+        guessed: Guesses,
     },
     /// Journal the undo of this label.
     Undo {
@@ -140,4 +150,6 @@ pub enum Effect {
 pub struct LabelRecord {
     pub item: usize,
     pub class: u16,
+    /// What glean had guessed for the item before the label.
+    pub guessed: Guesses,
 }

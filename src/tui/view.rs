@@ -10,13 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
 use ratatui::Frame;
 
-use super::app::{escape_name, App, Overlay};
+use super::app::{escape_name, App, Overlay, GUESS_KEYS};
+use super::guess::GuessSource;
 use super::overlays;
+use super::picker::sorted_by_name;
 use super::types::TrainerStatus;
 
 /// Smallest terminal the layout works in.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 18;
+/// The side panel's narrowest width; it widens (up to two fifths of the terminal) for
+/// long class names.
 const SIDE_WIDTH: u16 = 42;
 
 /// Draws the image of the current item into the area it is given.
@@ -24,25 +28,48 @@ pub trait ImagePane {
     fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer);
 }
 
-/// Where the image goes for a terminal of `size`; the event loop uses it to size block
-/// art before drawing.
-pub fn image_area(size: Rect) -> Option<Rect> {
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub image: Rect,
+    pub side: Rect,
+    pub status: Rect,
+    pub keys: Rect,
+}
+
+/// The layout for a terminal of `size`; None when it is too small.
+pub fn areas(size: Rect, app: &App) -> Option<Areas> {
     if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
         return None;
     }
-    let [main, _, _] = rows(size);
-    let [image, _] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(SIDE_WIDTH)]).areas(main);
-    Some(Block::bordered().inner(image))
-}
-
-fn rows(size: Rect) -> [Rect; 3] {
-    Layout::vertical([
+    let [main, status, keys] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
-    .areas(size)
+    .areas(size);
+    let longest = app
+        .classes
+        .iter()
+        .map(|c| escape_name(&c.name).chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    // A guess line is the name plus about 22 columns of key, percentage and bar.
+    let side_width = (longest + 22).clamp(SIDE_WIDTH, SIDE_WIDTH.max(size.width * 2 / 5));
+    let [image, side] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(side_width)]).areas(main);
+    Some(Areas {
+        image,
+        side,
+        status,
+        keys,
+    })
+}
+
+/// Where the image goes for a terminal of `size`; the event loop uses it to size block
+/// art before drawing.
+pub fn image_area(size: Rect, app: &App) -> Option<Rect> {
+    areas(size, app).map(|a| Block::bordered().inner(a.image))
 }
 
 pub fn draw(frame: &mut Frame, app: &App, pane: &mut dyn ImagePane) {
@@ -52,15 +79,18 @@ pub fn draw(frame: &mut Frame, app: &App, pane: &mut dyn ImagePane) {
 }
 
 pub fn draw_to_buffer(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
-    if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
+    let Some(Areas {
+        image,
+        side,
+        status,
+        keys,
+    }) = areas(size, app)
+    else {
         overlays::too_small(size, buf);
         return;
-    }
-    let [main, status, keys] = rows(size);
-    let [image, side] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(SIDE_WIDTH)]).areas(main);
+    };
     draw_image(image, buf, app, pane);
-    let prediction_height = 6;
+    let prediction_height = 7;
     let chart_height = (side.height / 3).clamp(6, 14);
     let [prediction, legend, chart] = Layout::vertical([
         Constraint::Length(prediction_height),
@@ -76,7 +106,8 @@ pub fn draw_to_buffer(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn Im
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(size, buf, app),
-        Overlay::Picker(picker) => overlays::picker(size, buf, app, picker),
+        // Over the side panel, so the image stays in view.
+        Overlay::Picker(picker) => overlays::picker(side, buf, app, picker),
     }
 }
 
@@ -100,54 +131,65 @@ fn draw_image(area: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane)
 }
 
 fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
-    let block = Block::bordered().title(" model ");
+    let block = Block::bordered().title(" guesses ");
     let inner = block.inner(area);
     block.render(area, buf);
     let mut lines = Vec::new();
-    match app.current_ranking() {
-        Some(ranked) if !ranked.top.is_empty() => {
-            let name_width = usize::from(inner.width.saturating_sub(20)).max(6);
-            for p in ranked.top.iter().take(3) {
+    match app.current_guesses() {
+        Some((source, top)) => {
+            let name_width = usize::from(inner.width.saturating_sub(22)).max(6);
+            for (rank, p) in top.iter().take(3).enumerate() {
+                let key = if app.many_classes {
+                    GUESS_KEYS[rank]
+                } else {
+                    app.classes
+                        .get(usize::from(p.class))
+                        .and_then(|c| c.key)
+                        .unwrap_or(' ')
+                };
                 let name = class_name(app, p.class);
                 let bar = "█".repeat((p.prob.clamp(0.0, 1.0) * 10.0).round() as usize);
                 lines.push(Line::from(vec![
+                    Span::styled(
+                        format!(" {key} "),
+                        Style::new().add_modifier(Modifier::BOLD).fg(Color::Yellow),
+                    ),
                     Span::raw(format!(
-                        " {:<name_width$.name_width$} {:>5.1}% ",
+                        "{:<name_width$.name_width$} {:>5.1}% ",
                         name,
                         p.prob * 100.0
                     )),
                     Span::styled(bar, Style::new().fg(Color::Cyan)),
                 ]));
             }
-            let learner = app.learner.as_deref().unwrap_or("model");
-            let version = app
-                .ranking_version
-                .map(|v| format!(" v{v}"))
-                .unwrap_or_default();
-            lines.push(
-                Line::from(format!(
-                    " why: {} score {:.3} ({learner}{version})",
-                    app.strategy, ranked.score
-                ))
-                .dim(),
-            );
-        }
-        Some(ranked) => {
-            lines.push(Line::from(" no prediction: no model yet"));
-            lines.push(
-                Line::from(format!(
-                    " why: {} pick (score {:.3})",
-                    app.strategy, ranked.score
-                ))
-                .dim(),
-            );
+            let by = match source {
+                GuessSource::ZeroShot => "ImageNet head".to_string(),
+                GuessSource::Model => {
+                    let learner = app.learner.as_deref().unwrap_or("model");
+                    let version = app
+                        .ranking_version
+                        .map(|v| format!(" v{v}"))
+                        .unwrap_or_default();
+                    format!("{learner}{version}")
+                }
+            };
+            lines.push(Line::from(format!(" by {by} · ⏎ takes the 1st")).dim());
         }
         None => {
-            lines.push(Line::from(" no prediction yet"));
-            lines.push(Line::from(" shown in pool order until the first").dim());
-            lines.push(Line::from(format!(" ranking ({})", app.strategy)).dim());
+            lines.push(Line::from(" no guess yet"));
         }
     }
+    lines.push(match app.current_ranking() {
+        Some(ranked) if ranked.top.is_empty() => Line::from(format!(
+            " why: {} pick (score {:.3})",
+            app.strategy, ranked.score
+        ))
+        .dim(),
+        Some(ranked) => {
+            Line::from(format!(" why: {} score {:.3}", app.strategy, ranked.score)).dim()
+        }
+        None => Line::from(" order: shuffled until the 1st ranking").dim(),
+    });
     Paragraph::new(lines).render(inner, buf);
 }
 
@@ -174,10 +216,12 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
     }
     let counts = app.per_class();
     let current_guess = app
-        .current_ranking()
-        .and_then(|r| r.top.first())
+        .current_guesses()
+        .and_then(|(_, top)| top.first())
         .map(|p| p.class);
-    let columns = if app.classes.len() > rows && inner.width >= 38 {
+    // Two columns of cut names for many keyed classes; without keys (more classes than
+    // keys) the picker finds them, and one column shows whole names.
+    let columns = if app.classes.len() > rows && inner.width >= 38 && !app.many_classes {
         2
     } else {
         1
@@ -189,13 +233,24 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
     } else {
         app.classes.len()
     };
-    for (i, class) in app.classes.iter().enumerate().take(shown) {
-        let (col, row) = (i / rows, i % rows);
-        let key = class
-            .key
-            .map(|k| k.to_string())
-            .unwrap_or_else(|| "·".into());
-        let width = usize::from(col_width).saturating_sub(8).max(3);
+    // In key order while every class has one; by name (case aside) when the keys go to
+    // the guesses instead.
+    let order: Vec<usize> = if app.many_classes {
+        sorted_by_name(&app.classes)
+    } else {
+        (0..app.classes.len()).collect()
+    };
+    for (slot, i) in order.into_iter().take(shown).enumerate() {
+        let class = &app.classes[i];
+        let (col, row) = (slot / rows, slot % rows);
+        let key = match (app.many_classes, class.key) {
+            (true, _) => " ".to_string(),
+            (false, Some(k)) => format!(" {k} "),
+            (false, None) => " · ".to_string(),
+        };
+        let width = usize::from(col_width)
+            .saturating_sub(5 + key.chars().count())
+            .max(3);
         let style = if current_guess == Some(i as u16) {
             Style::new().fg(Color::Cyan)
         } else {
@@ -203,7 +258,7 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
         };
         let line = Line::from(vec![
             Span::styled(
-                format!(" {key} "),
+                key,
                 Style::new().add_modifier(Modifier::BOLD).fg(Color::Yellow),
             ),
             Span::styled(
@@ -233,20 +288,35 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
 }
 
 fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
-    let block = Block::bordered().title(" test accuracy vs labels ");
-    if app.accuracy.is_empty() {
+    let (title, points, empty) = if app.has_test_split {
+        (
+            " test accuracy vs labels ",
+            app.accuracy
+                .iter()
+                .map(|&(labels, acc)| (labels as f64, acc * 100.0))
+                .collect::<Vec<_>>(),
+            " appears after the first round".to_string(),
+        )
+    } else {
+        (
+            " your labels: guessed right ",
+            app.label_accuracy()
+                .into_iter()
+                .map(|(labels, acc)| (labels as f64, acc * 100.0))
+                .collect(),
+            format!(
+                " no test split: after {} labels, how often\n the guess shown before each was right",
+                app.batch
+            ),
+        )
+    };
+    let block = Block::bordered().title(title);
+    if points.is_empty() {
         let inner = block.inner(area);
         block.render(area, buf);
-        Paragraph::new(" appears after the first round")
-            .dim()
-            .render(inner, buf);
+        Paragraph::new(empty).dim().render(inner, buf);
         return;
     }
-    let points: Vec<(f64, f64)> = app
-        .accuracy
-        .iter()
-        .map(|&(labels, acc)| (labels as f64, acc * 100.0))
-        .collect();
     let max_labels = points.iter().map(|p| p.0).fold(1.0, f64::max);
     let last = points.last().map(|p| p.1).unwrap_or(0.0);
     let dataset = Dataset::default()
@@ -274,12 +344,13 @@ fn status_line(app: &App) -> Line<'static> {
         TrainerStatus::Starting => {
             Span::styled("starting (first ranking)", Style::new().fg(Color::Yellow))
         }
-        TrainerStatus::Preparing { what, done, total } => Span::styled(
-            if *total > 1 {
-                format!("preparing {what} {done}/{total}")
-            } else {
-                format!("preparing {what}")
-            },
+        TrainerStatus::Preparing {
+            what,
+            done,
+            total,
+            per_second,
+        } => Span::styled(
+            preparing(what, *done, *total, *per_second),
             Style::new().fg(Color::Yellow),
         ),
         TrainerStatus::Idle => Span::styled("idle", Style::new().fg(Color::Green)),
@@ -313,6 +384,10 @@ fn status_line(app: &App) -> Line<'static> {
         app.labels_since_round(),
         app.batch
     )));
+    let left_out = app.unusable_count();
+    if left_out > 0 {
+        spans.push(Span::raw(format!(" │ {left_out} undecodable")));
+    }
     if let Some(error) = &app.last_error {
         spans.push(Span::styled(
             format!(" │ error: {}", escape_name(error)),
@@ -322,16 +397,35 @@ fn status_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
+/// `what done/total`, with the rate and the time left when the step measures them.
+fn preparing(what: &str, done: usize, total: usize, per_second: Option<f64>) -> String {
+    if total <= 1 {
+        return format!("preparing {what}");
+    }
+    let mut text = format!("{what} {done}/{total}");
+    if let Some(rate) = per_second.filter(|r| *r > 0.0) {
+        let left = (total.saturating_sub(done) as f64 / rate).round() as u64;
+        let left = if left >= 60 {
+            format!("{}m{:02}s", left / 60, left % 60)
+        } else {
+            format!("{left}s")
+        };
+        text.push_str(&format!(" · {rate:.1}/s · {left} left"));
+    }
+    text
+}
+
 fn key_line(app: &App) -> Line<'static> {
     let keyed: Vec<char> = app.classes.iter().filter_map(|c| c.key).collect();
     let label_keys = match (keyed.first(), keyed.last()) {
+        _ if app.many_classes => "1-3 guess".to_string(),
         (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} label"),
         (Some(a), _) => format!("{a} label"),
         _ => "/ label".into(),
     };
     let auto = if app.auto { "a auto ON" } else { "a auto" };
     let mut spans = vec![Span::raw(format!(
-        " {label_keys}  / pick  u undo  s skip  {auto}  ? help  q quit"
+        " {label_keys}  ⏎ 1st guess  / pick  u undo  s skip  {auto}  ? help  q quit"
     ))
     .dim()];
     if let Some(message) = &app.message {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 
+use crate::dataset::SkipReason;
 use crate::learn::graph::{KnnGraph, Neighbours, PoolGraph};
 
 const GRAPH_MAGIC: &[u8; 8] = b"GLNPGRF1";
@@ -33,27 +34,76 @@ pub fn read_matrices(
     dim: i64,
     device: Device,
 ) -> Option<(Tensor, Tensor)> {
+    let found = read_features(path, dim, device)?;
+    let (p, t) = (found.pool.size()[0], found.test.size()[0]);
+    if (p, t) != rows {
+        tracing::warn!(
+            "ignoring the cache file {}: {p} pool and {t} test rows, expected {} and {}; recomputing",
+            path.display(),
+            rows.0,
+            rows.1
+        );
+        return None;
+    }
+    Some((found.pool, found.test))
+}
+
+/// What a features file holds: the `pool` and `test` matrices, and which rows of the
+/// folder as scanned were left out of them because they did not decode, with why
+/// (`failed`: pool rows then test rows, counted over both; empty when the file has no
+/// list).
+pub struct FeaturesFile {
+    pub pool: Tensor,
+    pub test: Tensor,
+    pub failed: Vec<(usize, SkipReason)>,
+}
+
+/// Reads a features file with `dim` columns onto `device`, whatever its row counts;
+/// None (with a warning when it existed) when it is absent or malformed.
+pub fn read_features(path: &Path, dim: i64, device: Device) -> Option<FeaturesFile> {
     if !path.exists() {
         return None;
     }
-    let checked = || -> Result<(Tensor, Tensor), String> {
+    let checked = || -> Result<FeaturesFile, String> {
         let mut tensors = Tensor::read_safetensors(path).map_err(|e| e.to_string())?;
-        let mut take = |name: &str, n: i64| {
-            let at = tensors
-                .iter()
-                .position(|(k, _)| k == name)
-                .ok_or(format!("no `{name}` tensor"))?;
-            let t = tensors.swap_remove(at).1;
-            if t.kind() != Kind::Float || t.size() != [n, dim] {
+        let mut take = |name: &str| -> Option<Tensor> {
+            let at = tensors.iter().position(|(k, _)| k == name)?;
+            Some(tensors.swap_remove(at).1)
+        };
+        let failed = match take("failed") {
+            Some(t) if t.kind() == Kind::Int64 && t.dim() == 2 && t.size()[1] == 2 => {
+                let pairs = Vec::<i64>::try_from(t.view([-1])).map_err(|e| e.to_string())?;
+                pairs
+                    .chunks_exact(2)
+                    .map(|p| {
+                        let row = usize::try_from(p[0]).map_err(|_| "a negative row")?;
+                        let reason = u8::try_from(p[1])
+                            .ok()
+                            .and_then(SkipReason::from_code)
+                            .ok_or("an unknown reason")?;
+                        Ok((row, reason))
+                    })
+                    .collect::<Result<Vec<_>, &str>>()?
+            }
+            Some(t) => return Err(format!("`failed` is {:?} {:?}", t.kind(), t.size())),
+            None => Vec::new(),
+        };
+        let mut matrix = |name: &str| -> Result<Tensor, String> {
+            let t = take(name).ok_or(format!("no `{name}` tensor"))?;
+            if t.kind() != Kind::Float || t.dim() != 2 || t.size()[1] != dim {
                 return Err(format!(
-                    "`{name}` is {:?} {:?}, expected Float [{n}, {dim}]",
+                    "`{name}` is {:?} {:?}, expected Float [·, {dim}]",
                     t.kind(),
                     t.size()
                 ));
             }
             t.f_to_device(device).map_err(|e| e.to_string())
         };
-        Ok((take("pool", rows.0)?, take("test", rows.1)?))
+        Ok(FeaturesFile {
+            pool: matrix("pool")?,
+            test: matrix("test")?,
+            failed,
+        })
     };
     checked()
         .inspect_err(|why| {
@@ -67,10 +117,23 @@ pub fn read_matrices(
 
 /// Writes `pool` and `test` (moved to the CPU) atomically.
 pub fn write_matrices(path: &Path, pool: &Tensor, test: &Tensor) {
+    write_features(path, pool, test, &[]);
+}
+
+/// Writes `pool`, `test` and, when some rows did not decode, their list (row and
+/// reason code per row), atomically.
+pub fn write_features(path: &Path, pool: &Tensor, test: &Tensor, failed: &[(usize, SkipReason)]) {
     store(path, |tmp| {
         let cpu = |t: &Tensor| t.to_device(Device::Cpu).contiguous();
-        Tensor::write_safetensors(&[("pool", cpu(pool)), ("test", cpu(test))], tmp)
-            .map_err(|e| e.to_string())
+        let mut tensors = vec![("pool", cpu(pool)), ("test", cpu(test))];
+        if !failed.is_empty() {
+            let pairs: Vec<i64> = failed
+                .iter()
+                .flat_map(|&(row, reason)| [row as i64, i64::from(reason.code())])
+                .collect();
+            tensors.push(("failed", Tensor::from_slice(&pairs).view([-1, 2])));
+        }
+        Tensor::write_safetensors(&tensors, tmp).map_err(|e| e.to_string())
     });
 }
 

@@ -1,4 +1,4 @@
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -292,8 +292,8 @@ fn backbone_features_of_dog_photos() {
         (feats.pool.size(), feats.test.size()),
         (vec![6, 1280], vec![2, 1280])
     );
-    // Pool and test are batched apart, 4 at a time on a CPU.
-    assert_eq!(*seen.borrow(), vec![(4, 8), (6, 8), (8, 8)]);
+    // Pool then test rows, 4 at a time on a CPU.
+    assert_eq!(*seen.borrow(), vec![(4, 8), (8, 8)]);
     let net = EffnetLite0::load(&weights, Device::Cpu).unwrap();
     let direct = net
         .features(&Tensor::from_slice(&px[..8 * item]).view([8, 3, 224, 224]))
@@ -313,17 +313,44 @@ fn backbone_features_of_dog_photos() {
     .unwrap();
     assert!(close(&cached.all(), &feats.all(), 0.0));
 
-    // Cancelled before the second batch of two: progress saw one batch.
+    // Cancelled after the first batch: the cache keeps that batch, and the next pass
+    // reads it back (reported first, in one step) and computes only the rest.
+    let mut resumable = data.clone();
+    resumable.cache_key = Some("dogs-cut-short".into());
     seen.borrow_mut().clear();
-    let polls = Cell::new(0);
-    let cancel_second = || {
-        polls.set(polls.get() + 1);
-        polls.get() > 1
-    };
+    let after_first_batch = || !seen.borrow().is_empty();
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
-    let outcome = backbone_batches(&net, &data, 2, &mut progress, &cancel_second);
+    let outcome = backbone_features(
+        &resumable,
+        &weights,
+        Device::Cpu,
+        Some(dir.path()),
+        &mut progress,
+        &after_first_batch,
+    );
     assert!(matches!(outcome, Err(LearnError::Cancelled)));
-    assert_eq!(*seen.borrow(), vec![(2, 8)]);
+    assert_eq!(*seen.borrow(), vec![(4, 8)]);
+    assert!(dir
+        .path()
+        .join("features/dogs-cut-short-effnet-lite0.partial")
+        .exists());
+    seen.borrow_mut().clear();
+    let mut progress = |done, total| seen.borrow_mut().push((done, total));
+    let resumed = backbone_features(
+        &resumable,
+        &weights,
+        Device::Cpu,
+        Some(dir.path()),
+        &mut progress,
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(*seen.borrow(), vec![(4, 8), (8, 8)]);
+    assert!(close(&resumed.all(), &feats.all(), 1e-4));
+    assert!(!dir
+        .path()
+        .join("features/dogs-cut-short-effnet-lite0.partial")
+        .exists());
     let outcome = backbone_features(&data, &weights, Device::Cpu, None, &mut |_, _| {}, &|| true);
     assert!(matches!(outcome, Err(LearnError::Cancelled)));
 }
