@@ -15,10 +15,11 @@ use std::sync::Arc;
 use tch::Device;
 
 /// Photos (of 118) whose breed was the first suggestion, and among the first three,
-/// when measured (2026-12-01, EfficientNet-Lite0, 224 px centre crop; over all 1,000
-/// ImageNet classes the head names 102: tests/learn_effnet.rs).
+/// when measured (2026-12-01, EfficientNet-Lite0, 224 px centre crop, in bfloat16 as
+/// on this CPU; in float32: 103 and 116). Over all 1,000 ImageNet classes the head
+/// names 102 (tests/learn_effnet.rs).
 const ZERO_SHOT_TOP1: usize = 103;
-const ZERO_SHOT_TOP3: usize = 116;
+const ZERO_SHOT_TOP3: usize = 115;
 
 #[test]
 fn the_imagenet_head_names_the_dog_breeds_before_any_label() {

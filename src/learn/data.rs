@@ -117,12 +117,9 @@ impl LearnData {
         }
     }
 
-    /// The pool and test pixels of a loaded data set. Test items must all be labeled.
-    pub fn from_loaded(loaded: &crate::dataset::Loaded) -> Result<Self, LearnError> {
-        let spec = loaded.spec();
-        let test_labels = loaded
-            .pool
-            .test
+    /// The labels of `pool`'s test split; every test item must have one.
+    pub fn test_labels_of(pool: &crate::dataset::Pool) -> Result<Vec<u16>, LearnError> {
+        pool.test
             .iter()
             .map(|item| {
                 item.label.ok_or_else(|| {
@@ -132,7 +129,19 @@ impl LearnData {
                     ))
                 })
             })
-            .collect::<Result<Vec<u16>, _>>()?;
+            .collect()
+    }
+
+    /// The cache key of a scanned pool decoded at `spec`: what is derived from its
+    /// pixels is cached under it.
+    pub fn cache_key_of(pool: &crate::dataset::Pool, spec: crate::dataset::DecodeSpec) -> String {
+        format!("{}-{}x{}", pool.fingerprint, spec.channels, spec.size)
+    }
+
+    /// The pool and test pixels of a loaded data set. Test items must all be labeled.
+    pub fn from_loaded(loaded: &crate::dataset::Loaded) -> Result<Self, LearnError> {
+        let spec = loaded.spec();
+        let test_labels = Self::test_labels_of(&loaded.pool)?;
         let mut data = Self::new(
             spec.channels as usize,
             spec.size as usize,
@@ -141,10 +150,7 @@ impl LearnData {
             Arc::new(loaded.test_pixels.data.clone()),
             test_labels,
         )?;
-        data.cache_key = Some(format!(
-            "{}-{}x{}",
-            loaded.pool.fingerprint, spec.channels, spec.size
-        ));
+        data.cache_key = Some(Self::cache_key_of(&loaded.pool, spec));
         Ok(data)
     }
 

@@ -31,7 +31,7 @@ pub use backbone::{
 };
 pub use stream::{FileRows, ImageRows, PixelRows};
 
-use super::effnet_lite0::{EffnetLite0, FEATURE_DIM};
+use super::effnet_lite0::{EffnetLite0, Precision, FEATURE_DIM};
 use super::graph::{digit_embeddings, Pca, PoolGraph};
 use super::{LearnData, LearnError};
 
@@ -136,7 +136,10 @@ pub fn backbone_features(
         }),
         pool_len: data.pool_len(),
         order: Vec::new(),
-        cache_name: data.cache_key.as_ref().map(|k| backbone_cache_name(k)),
+        cache_name: data
+            .cache_key
+            .as_ref()
+            .map(|k| backbone_cache_name(k, Precision::for_device(device))),
     };
     if let Some(hit) = cached_backbone_features(&request, cache_dir, FEATURE_DIM, device) {
         let total = data.pool_len() + data.test_len();
@@ -161,9 +164,10 @@ pub fn backbone_features(
     Ok(out.features)
 }
 
-/// The cache name of the backbone's features of the data named `data_key`.
-pub fn backbone_cache_name(data_key: &str) -> String {
-    format!("{data_key}-{BACKBONE_NAME}")
+/// The cache name of the backbone's features, at `precision`, of the data named
+/// `data_key`.
+pub fn backbone_cache_name(data_key: &str, precision: Precision) -> String {
+    format!("{data_key}-{BACKBONE_NAME}{}", precision.cache_suffix())
 }
 
 /// The graph embeddings of grayscale digits: each image deskewed, then PCA to

@@ -140,19 +140,8 @@ pub fn prepare_scanned(
         order,
     } = input;
     let model = resolve_model(config.model, usize::from(spec.channels), &setup.backbone)?;
-    let test_labels = pool
-        .test
-        .iter()
-        .map(|item| {
-            item.label.ok_or_else(|| {
-                LearnError::Data(format!(
-                    "test item {} has no label to measure accuracy with",
-                    item.id
-                ))
-            })
-        })
-        .collect::<Result<Vec<u16>, _>>()?;
-    let data_key = format!("{}-{}x{}", pool.fingerprint, spec.channels, spec.size);
+    let test_labels = LearnData::test_labels_of(&pool)?;
+    let data_key = LearnData::cache_key_of(&pool, spec);
     let cache = config.cache_dir.clone();
 
     if model == ModelKind::EffnetLite0 {
@@ -171,7 +160,7 @@ pub fn prepare_scanned(
             }),
             pool_len: pool.items.len(),
             order,
-            cache_name: Some(backbone_cache_name(&data_key)),
+            cache_name: Some(backbone_cache_name(&data_key, net.precision())),
         };
         let total = pool.items.len() + pool.test.len();
         let pool_len = pool.items.len();

@@ -121,17 +121,24 @@ pub fn run_pass(
     let side = images.side() as i64;
     let item = images.side() * images.side() * 3;
     let (tx, rx) = crossbeam_channel::bounded::<Decoded>(DECODE_AHEAD);
+    // Decoding in parallel only with cores to spare: on cores the network's threads use,
+    // more threads only take turns with them (one thread keeps ahead of a CPU's forward
+    // passes even for large photos).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel = cores > tch::get_num_threads().max(1) as usize;
     std::thread::Builder::new()
         .name("glean-decode".into())
         .spawn(move || {
+            let decode = |&row: &usize| {
+                let mut out = vec![0u8; item];
+                images.decode(row, &mut out).map(|()| out)
+            };
             for rows in order.chunks(batch.max(1)) {
-                let decoded = rows
-                    .par_iter()
-                    .map(|&row| {
-                        let mut out = vec![0u8; item];
-                        images.decode(row, &mut out).map(|()| out)
-                    })
-                    .collect();
+                let decoded = if parallel {
+                    rows.par_iter().map(decode).collect()
+                } else {
+                    rows.iter().map(decode).collect()
+                };
                 if tx.send((rows.to_vec(), decoded)).is_err() {
                     return; // the pass ended or was cancelled
                 }
