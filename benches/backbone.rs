@@ -14,7 +14,10 @@
 //! - GLEAN_BENCH_PHOTOS: a folder of photos of one size (default
 //!   ../shared/datasets/cifar10-test); the first GLEAN_BENCH_LIMIT (default 1000) files,
 //!   in path order, are used
+//! - GLEAN_BENCH_BACKBONE: `lite0` (default) or `lite2`
 //! - OMP_NUM_THREADS: the threads both sides use (default: one per core)
+//! - OMP_WAIT_POLICY: glean, like the bench, waits passively unless this is set (an
+//!   empty value gives OpenMP's default, a short spin)
 //! - GLEAN_PYTHON: the python with PyTorch (default: the one setup-libtorch.sh installs)
 
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use glean::dataset::{decode_file, DecodeSpec, Source};
-use glean::learn::effnet_lite0::{EffnetLite0, Precision};
+use glean::learn::effnet_lite::{Backbone, EffnetLite, Precision};
 use glean::learn::features::{
     batch_for, compute_backbone_features, FeatureRequest, FileRows, PixelRows,
 };
@@ -60,12 +63,18 @@ fn python() -> PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
+    // As glean itself runs (`OMP_WAIT_POLICY=spin` in the environment measures spinning).
+    glean::openmp::wait_passively();
     let root: PathBuf = std::env::var_os("GLEAN_BENCH_PHOTOS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cifar10-test")
         });
-    let weights = default_backbone_weights();
+    let backbone = match std::env::var("GLEAN_BENCH_BACKBONE").as_deref() {
+        Ok("lite2") => Backbone::Lite2,
+        _ => Backbone::Lite0,
+    };
+    let weights = default_backbone_weights(backbone);
     if !root.is_dir() || !weights.exists() {
         println!(
             "backbone bench: needs {} and {} (make effnet); skipped",
@@ -85,9 +94,10 @@ fn main() -> anyhow::Result<()> {
     };
     let device = Device::Cpu;
     let batch = batch_for(device);
-    let net = EffnetLite0::load(&weights, device)?;
+    let net = EffnetLite::load(backbone, &weights, device)?;
     println!(
-        "{}: {} photos decoded at {}, {threads} thread(s), batches of {batch}, {:?}",
+        "{} on {}: {} photos decoded at {}, {threads} thread(s), batches of {batch}, {:?}",
+        backbone.name(),
         root.display(),
         files.len(),
         spec,
@@ -134,7 +144,7 @@ fn main() -> anyhow::Result<()> {
     // Decoded pixels from memory give the same features (what simulate runs on).
     let in_memory = FeatureRequest {
         images: Arc::new(PixelRows {
-            pixels: vec![Arc::new(pixels)],
+            pixels: vec![Arc::new(pixels.clone())],
             side: spec.size as usize,
         }),
         ..request
@@ -142,12 +152,11 @@ fn main() -> anyhow::Result<()> {
     let again = compute_backbone_features(&net, &in_memory, None, &mut |_| {}, &|| false)?;
     anyhow::ensure!(again.features.pool.allclose(&ours, 1e-4, 1e-4, false));
 
-    // PyTorch on the same files, network alone, same threads and batch: as a plain
+    // PyTorch on the same pixels, network alone, same threads and batch: as a plain
     // port would run it, and with glean's precision and layout.
     let scratch = tempfile::tempdir()?;
-    for (i, file) in files.iter().enumerate() {
-        std::os::unix::fs::symlink(file, scratch.path().join(format!("{i:06}.jpg")))?;
-    }
+    let raw = scratch.path().join("pixels.u8");
+    std::fs::write(&raw, &pixels)?;
     let check = scratch.path().join("ours.f32");
     let head: Vec<f32> =
         Vec::<f32>::try_from(ours.narrow(0, 0, 16.min(files.len() as i64)).view([-1]))?;
@@ -176,7 +185,9 @@ fn main() -> anyhow::Result<()> {
         let out = Command::new(python())
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench-effnet-pytorch.py"))
             .arg(&weights)
-            .arg(scratch.path())
+            .arg(&raw)
+            .args(["--side", &spec.size.to_string()])
+            .args(["--input-side", &backbone.input_size().to_string()])
             .args(["--threads", &threads.to_string()])
             .args(["--batch", &batch.to_string()])
             .args(["--limit", &files.len().to_string()])

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use glean::dataset::{self, ScanOptions};
+use glean::learn::effnet_lite::Backbone;
 use glean::learn::features::{
     backbone_features, feature_graph_embeddings, pool_graph, PoolFeatures,
 };
@@ -128,9 +129,15 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let t = Instant::now();
-    let feats = backbone_features(&data, &weights, device, Some(cache), &mut progress, &|| {
-        false
-    })?;
+    let feats = backbone_features(
+        &data,
+        Backbone::Lite0,
+        &weights,
+        device,
+        Some(cache),
+        &mut progress,
+        &|| false,
+    )?;
     let cold = t.elapsed().as_secs_f64();
     println!(
         "backbone features, cold: {cold:.1} s ({:.1} ms/image, batches of 64)",
@@ -139,6 +146,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let cached = backbone_features(
         &data,
+        Backbone::Lite0,
         &weights,
         device,
         Some(cache),

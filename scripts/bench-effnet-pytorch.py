@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""PyTorch's speed on glean's backbone: EfficientNet-Lite0 written here in plain PyTorch,
-op for op as src/learn/effnet_lite0.rs builds it (TensorFlow "SAME" padding, BatchNorm
-folded into the convolutions, (x - 127) / 128, bilinear resize to 224, mean-pooled
-1280-d features), run on the same images with the same thread count. `cargo bench
---bench backbone` runs it and prints its figure next to glean's and the ratio.
+"""PyTorch's speed on glean's backbone: EfficientNet-Lite written here in plain PyTorch,
+op for op as src/learn/effnet_lite.rs builds it (the blocks read from the weights,
+TensorFlow "SAME" padding, BatchNorm folded into the convolutions, (x - 127) / 128,
+bilinear resize to the input side, mean-pooled 1280-d features), run on the same images
+with the same thread count. `cargo bench --bench backbone` runs it and prints its
+figure next to glean's and the ratio.
 
-    python bench-effnet-pytorch.py WEIGHTS.safetensors IMAGE_DIR [--threads N]
+    python bench-effnet-pytorch.py WEIGHTS.safetensors IMAGES [--threads N]
         [--batch B] [--limit N] [--check FEATURES.f32] [--precision f32|bf16]
-        [--channels-last]
+        [--channels-last] [--side S] [--input-side 224|260]
 
 By default the plain port: float32, NCHW. `--precision bf16 --channels-last` runs it as
 glean does on a CPU with native bfloat16.
 
-IMAGE_DIR is walked for .jpg/.jpeg/.png files (sorted paths); they are decoded with
-Pillow before the clock starts, so the figure is the network alone. It prints one line
-of JSON: images, threads, batch, seconds, images_per_s. With --check, it also compares
-its features of the first images with glean's (raw little-endian f32 rows, 1280 each)
-and prints the largest absolute difference.
+IMAGES is a folder, walked for .jpg/.jpeg/.png files (sorted paths) decoded with
+Pillow, or with --side S a raw file of decoded images (N x 3 x S x S bytes, CHW), such as
+glean's bench writes so that both sides get the very same pixels. Decoding happens
+before the clock starts, so the figure is the network alone. It prints one line of
+JSON: images, threads, batch, seconds, images_per_s. With --check, it also compares its
+features of the first images with glean's (raw little-endian f32 rows, 1280 each) and
+prints the largest absolute difference.
 """
 import argparse
 import json
@@ -30,8 +33,8 @@ import torch
 import torch.nn.functional as F
 
 BN_EPS = 1e-3
-# (repeats, stride of the first block, expansion ratio, output channels)
-STAGES = [(1, 1, 1, 16), (2, 2, 6, 24), (2, 2, 6, 40), (3, 2, 6, 80), (3, 1, 6, 112), (4, 2, 6, 192), (1, 1, 6, 320)]
+# The stride of each stage's first block; a stage starts where the output width changes.
+STAGE_STRIDES = [1, 2, 2, 2, 1, 2, 1]
 
 
 def read_safetensors(path):
@@ -72,9 +75,9 @@ class Conv:
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, 1, self.groups)
 
 
-class EffnetLite0:
-    def __init__(self, path, dtype=torch.float32, channels_last=False):
-        self.dtype, self.channels_last = dtype, channels_last
+class EffnetLite:
+    def __init__(self, path, dtype=torch.float32, channels_last=False, input_side=224):
+        self.dtype, self.channels_last, self.input_side = dtype, channels_last, input_side
         w = read_safetensors(path)
 
         def conv(prefix, bn, stride, depthwise):
@@ -86,20 +89,25 @@ class EffnetLite0:
 
         self.stem = conv("_conv_stem", "_bn0", 2, False)
         self.blocks = []
-        channels, index = 32, 0
-        for repeats, first_stride, expand, out in STAGES:
-            for r in range(repeats):
-                p = f"_blocks.{index}"
-                stride = first_stride if r == 0 else 1
-                self.blocks.append(
-                    (
-                        conv(p + "._expand_conv", p + "._bn0", 1, False) if expand != 1 else None,
-                        conv(p + "._depthwise_conv", p + "._bn1", stride, True),
-                        conv(p + "._project_conv", p + "._bn2", 1, False),
-                        stride == 1 and channels == out,
-                    )
+        width, stage, index = 32, -1, 0
+        while f"_blocks.{index}._project_conv.weight" in w:
+            p = f"_blocks.{index}"
+            out = w[p + "._project_conv.weight"].shape[0]
+            if stage < 0 or out != width:
+                stage += 1
+                stride = STAGE_STRIDES[stage]
+            else:
+                stride = 1
+            expands = p + "._expand_conv.weight" in w
+            self.blocks.append(
+                (
+                    conv(p + "._expand_conv", p + "._bn0", 1, False) if expands else None,
+                    conv(p + "._depthwise_conv", p + "._bn1", stride, True),
+                    conv(p + "._project_conv", p + "._bn2", 1, False),
+                    stride == 1 and width == out,
                 )
-                channels, index = out, index + 1
+            )
+            width, index = out, index + 1
         self.head = conv("_conv_head", "_bn1", 1, False)
         convs = [self.stem, self.head] + [c for b in self.blocks for c in b[:3] if c is not None]
         for c in convs:
@@ -108,8 +116,9 @@ class EffnetLite0:
     @torch.no_grad()
     def features(self, images):
         x = (images.float() - 127.0) / 128.0
-        if x.shape[2] != 224 or x.shape[3] != 224:
-            x = F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+        side = self.input_side
+        if x.shape[2] != side or x.shape[3] != side:
+            x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
         x = x.to(self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -146,11 +155,17 @@ def main():
     ap.add_argument("--check")
     ap.add_argument("--precision", choices=["f32", "bf16"], default="f32")
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--side", type=int)
+    ap.add_argument("--input-side", type=int, default=224)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
-    net = EffnetLite0(args.weights, dtype, args.channels_last)
-    images = load_images(args.images, args.limit)
+    net = EffnetLite(args.weights, dtype, args.channels_last, args.input_side)
+    if args.side:
+        raw = np.fromfile(args.images, dtype=np.uint8).reshape(-1, 3, args.side, args.side)
+        images = torch.from_numpy(raw[: args.limit].copy())
+    else:
+        images = load_images(args.images, args.limit)
     net.features(images[: args.batch])  # warm-up
     start = time.perf_counter()
     feats = [net.features(images[i : i + args.batch]) for i in range(0, len(images), args.batch)]

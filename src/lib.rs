@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod dataset;
 pub mod learn;
+pub mod openmp;
 pub mod paths;
 pub mod session;
 pub mod simulate;

@@ -293,7 +293,8 @@ fn cifar_data() -> Option<(tempfile::TempDir, LearnData, Vec<u16>)> {
 
 #[test]
 fn the_backbone_head_learns_photos_from_few_labels() {
-    let weights = glean::learn::prepare::default_backbone_weights();
+    let weights =
+        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
     let Some((cache, data, oracle)) = cifar_data().filter(|_| weights.is_file()) else {
         eprintln!("SKIP: needs ../shared/datasets/cifar10-test and `make effnet`");
         return;
@@ -302,9 +303,16 @@ fn the_backbone_head_learns_photos_from_few_labels() {
         (data.pool_len(), data.test_len(), data.channels),
         (200, 100, 3)
     );
+    // Only Lite0 installed: `auto` falls back to it from Lite2.
+    let models = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        &weights,
+        models.path().join("efficientnet-lite0.safetensors"),
+    )
+    .unwrap();
     let config = LearnerConfig {
         model: ModelKind::Auto,
-        backbone_weights: Some(weights),
+        models_dir: Some(models.path().to_path_buf()),
         cache_dir: Some(cache.path().to_path_buf()),
         // The full schedule: training the head on features takes milliseconds.
         schedule: Default::default(),

@@ -82,7 +82,8 @@ fn stop(tmux: &Tmux, name: &str, how: &str) -> (Duration, String) {
 fn photos_label_at_once_while_features_stream_and_quit_at_once() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cifar = root.join("../shared/datasets/cifar10-test");
-    let weights = glean::learn::prepare::default_backbone_weights();
+    let weights =
+        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
     if !support::available() || !cifar.is_dir() || !weights.exists() {
         eprintln!(
             "note: tmux, {} or {} absent; skipping",

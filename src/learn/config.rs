@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::device::DeviceChoice;
+use super::effnet_lite::Backbone;
 use super::strategy::Strategy;
 use super::train::TrainSchedule;
 
@@ -104,6 +105,9 @@ pub enum ModelKind {
     Cnn,
     /// A small head over frozen EfficientNet-Lite0 ImageNet features.
     EffnetLite0,
+    /// The same over EfficientNet-Lite2's: about twice the cost an image, a few points
+    /// better.
+    EffnetLite2,
 }
 
 impl ModelKind {
@@ -111,7 +115,17 @@ impl ModelKind {
         match self {
             ModelKind::Auto => "auto",
             ModelKind::Cnn => "cnn",
-            ModelKind::EffnetLite0 => "effnet-lite0",
+            ModelKind::EffnetLite0 => Backbone::Lite0.name(),
+            ModelKind::EffnetLite2 => Backbone::Lite2.name(),
+        }
+    }
+
+    /// The pretrained backbone whose features the head trains on, if any.
+    pub fn backbone(self) -> Option<Backbone> {
+        match self {
+            ModelKind::EffnetLite0 => Some(Backbone::Lite0),
+            ModelKind::EffnetLite2 => Some(Backbone::Lite2),
+            ModelKind::Auto | ModelKind::Cnn => None,
         }
     }
 }
@@ -123,8 +137,9 @@ impl std::str::FromStr for ModelKind {
             "auto" => Ok(ModelKind::Auto),
             "cnn" => Ok(ModelKind::Cnn),
             "effnet-lite0" | "efficientnet-lite0" | "effnet" => Ok(ModelKind::EffnetLite0),
+            "effnet-lite2" | "efficientnet-lite2" => Ok(ModelKind::EffnetLite2),
             other => Err(format!(
-                "unknown model `{other}` (expected auto, cnn or effnet-lite0)"
+                "unknown model `{other}` (expected auto, cnn, effnet-lite0 or effnet-lite2)"
             )),
         }
     }
@@ -184,9 +199,9 @@ pub struct LearnerConfig {
     /// A checkpoint (tch VarStore file) every new network starts from instead of random
     /// weights: a user's own model, or one a session saved.
     pub weights: Option<PathBuf>,
-    /// The backbone's weights; None: `models/efficientnet-lite0.safetensors` in the
-    /// cache folder.
-    pub backbone_weights: Option<PathBuf>,
+    /// The folder with the backbones' weights (`efficientnet-lite0.safetensors`, …);
+    /// None: the cache's `models/`, where `scripts/setup-effnet.sh` puts them.
+    pub models_dir: Option<PathBuf>,
     /// Folder for backbone features, embeddings and graphs, keyed by the pixels'
     /// `cache_key`; None: nothing is cached.
     pub cache_dir: Option<PathBuf>,
@@ -212,7 +227,7 @@ impl Default for LearnerConfig {
             schedule: TrainSchedule::default(),
             graph: GraphConfig::default(),
             weights: None,
-            backbone_weights: None,
+            models_dir: None,
             cache_dir: None,
             save_model: None,
         }
@@ -228,7 +243,12 @@ mod tests {
         for kind in [LearnerKind::Cnn, LearnerKind::Graph, LearnerKind::Hybrid] {
             assert_eq!(kind.name().parse::<LearnerKind>().unwrap(), kind);
         }
-        for model in [ModelKind::Auto, ModelKind::Cnn, ModelKind::EffnetLite0] {
+        for model in [
+            ModelKind::Auto,
+            ModelKind::Cnn,
+            ModelKind::EffnetLite0,
+            ModelKind::EffnetLite2,
+        ] {
             assert_eq!(model.name().parse::<ModelKind>().unwrap(), model);
         }
         let e = "resnet".parse::<ModelKind>().unwrap_err();

@@ -31,7 +31,7 @@ pub use backbone::{
 };
 pub use stream::{FileRows, ImageRows, PixelRows};
 
-use super::effnet_lite0::{EffnetLite0, Precision, FEATURE_DIM};
+use super::effnet_lite::{Backbone, EffnetLite, Precision, FEATURE_DIM};
 use super::graph::{digit_embeddings, Pca, PoolGraph};
 use super::{LearnData, LearnError};
 
@@ -39,7 +39,6 @@ use super::{LearnData, LearnError};
 pub const DIGIT_DIMS: usize = 50;
 /// Dimensions the backbone features are reduced to for the graph.
 pub const FEATURE_GRAPH_DIMS: usize = 64;
-const BACKBONE_NAME: &str = "effnet-lite0";
 
 /// Two row-aligned f32 matrices on one device: one row per pool item, one per test item.
 pub struct PoolFeatures {
@@ -110,12 +109,13 @@ impl PoolFeatures {
     }
 }
 
-/// EfficientNet-Lite0 pooled features (`[·, 1280]`) of every pool and test image of
-/// decoded `data`, on `device`, from the cache when they are there (no weights needed
-/// then). `cancelled` is polled between batches and `progress(done, total)` called after
-/// each (once with `(total, total)` for a cache hit).
+/// `backbone`'s pooled features (`[·, 1280]`) of every pool and test image of decoded
+/// `data`, on `device`, from the cache when they are there (no weights needed then).
+/// `cancelled` is polled between batches and `progress(done, total)` called after each
+/// (once with `(total, total)` for a cache hit).
 pub fn backbone_features(
     data: &LearnData,
+    backbone: Backbone,
     weights: &Path,
     device: Device,
     cache_dir: Option<&Path>,
@@ -124,7 +124,8 @@ pub fn backbone_features(
 ) -> Result<PoolFeatures, LearnError> {
     if data.channels != 3 {
         return Err(LearnError::Data(format!(
-            "EfficientNet-Lite0 features need 3-channel (RGB) images, but these were decoded with {} channel(s); use the CNN for grayscale data or decode with 3 channels",
+            "{} features need 3-channel (RGB) images, but these were decoded with {} channel(s); use the CNN for grayscale data or decode with 3 channels",
+            backbone.name(),
             data.channels
         )));
     }
@@ -139,14 +140,14 @@ pub fn backbone_features(
         cache_name: data
             .cache_key
             .as_ref()
-            .map(|k| backbone_cache_name(k, Precision::for_device(device))),
+            .map(|k| backbone_cache_name(k, backbone, Precision::for_device(device))),
     };
     if let Some(hit) = cached_backbone_features(&request, cache_dir, FEATURE_DIM, device) {
         let total = data.pool_len() + data.test_len();
         progress(total, total);
         return Ok(hit.features);
     }
-    let net = EffnetLite0::load(weights, device)?;
+    let net = EffnetLite::load(backbone, weights, device)?;
     let out = compute_backbone_features(
         &net,
         &request,
@@ -164,10 +165,10 @@ pub fn backbone_features(
     Ok(out.features)
 }
 
-/// The cache name of the backbone's features, at `precision`, of the data named
+/// The cache name of `backbone`'s features, at `precision`, of the data named
 /// `data_key`.
-pub fn backbone_cache_name(data_key: &str, precision: Precision) -> String {
-    format!("{data_key}-{BACKBONE_NAME}{}", precision.cache_suffix())
+pub fn backbone_cache_name(data_key: &str, backbone: Backbone, precision: Precision) -> String {
+    format!("{data_key}-{}{}", backbone.name(), precision.cache_suffix())
 }
 
 /// The graph embeddings of grayscale digits: each image deskewed, then PCA to

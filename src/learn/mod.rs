@@ -14,7 +14,7 @@
 pub mod config;
 pub mod data;
 pub mod device;
-pub mod effnet_lite0;
+pub mod effnet_lite;
 pub mod features;
 pub mod graph;
 pub mod inputs;

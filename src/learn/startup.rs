@@ -7,18 +7,17 @@
 //! left out of learning: the trainer works on the pool without them and translates
 //! indices at its border (`PoolMap`).
 
-use std::path::Path;
 use std::sync::Arc;
 
-use super::config::{LearnerConfig, ModelKind};
+use super::config::LearnerConfig;
 use super::data::LearnData;
-use super::effnet_lite0::{EffnetLite0, FEATURE_DIM};
+use super::effnet_lite::{EffnetLite, FEATURE_DIM};
 use super::features::{
     backbone_cache_name, cached_backbone_features, compute_backbone_features, BackboneFeatures,
     FeatureRequest, FileRows,
 };
 use super::learner::{Learner, RoundProgress};
-use super::prepare::{resolve_model, Setup};
+use super::prepare::Setup;
 use super::ranking::{ClassProb, Ranking};
 use super::zero_shot::ZeroShot;
 use super::LearnError;
@@ -139,13 +138,13 @@ pub fn prepare_scanned(
         spec,
         order,
     } = input;
-    let model = resolve_model(config.model, usize::from(spec.channels), &setup.backbone)?;
+    let model = config.resolve_model(usize::from(spec.channels))?;
     let test_labels = LearnData::test_labels_of(&pool)?;
     let data_key = LearnData::cache_key_of(&pool, spec);
     let cache = config.cache_dir.clone();
 
-    if model == ModelKind::EffnetLite0 {
-        let net = EffnetLite0::load(&setup.backbone, setup.device)?;
+    if let Some(backbone) = model.backbone() {
+        let net = EffnetLite::load(backbone, &config.weights_of(backbone), setup.device)?;
         let names: Vec<String> = pool.classes.iter().map(|c| c.name.clone()).collect();
         let zero_shot = ZeroShot::for_classes(&names, setup.device)?;
         let request = FeatureRequest {
@@ -160,7 +159,7 @@ pub fn prepare_scanned(
             }),
             pool_len: pool.items.len(),
             order,
-            cache_name: Some(backbone_cache_name(&data_key, net.precision())),
+            cache_name: Some(backbone_cache_name(&data_key, backbone, net.precision())),
         };
         let total = pool.items.len() + pool.test.len();
         let pool_len = pool.items.len();
@@ -219,6 +218,7 @@ pub fn prepare_scanned(
         let learner = Learner::prepare_with_features(
             data,
             config,
+            model,
             out.features,
             &mut round_progress,
             cancelled,
@@ -319,15 +319,6 @@ pub fn provisional_order(pool_len: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..pool_len).collect();
     order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
     order
-}
-
-/// Whether `model` means the backbone for images of `channels` channels, with the
-/// weights at `weights`.
-pub fn uses_backbone(model: ModelKind, channels: usize, weights: &Path) -> bool {
-    matches!(
-        resolve_model(model, channels, weights),
-        Ok(ModelKind::EffnetLite0)
-    )
 }
 
 #[cfg(test)]

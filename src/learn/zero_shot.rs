@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use tch::{Device, Kind, Tensor};
 
-use super::effnet_lite0::{EffnetLite0, IMAGENET_CLASSES};
+use super::effnet_lite::{EffnetLite, IMAGENET_CLASSES};
 use super::ranking::{top_classes, ClassProb};
 use super::LearnError;
 
@@ -356,7 +356,7 @@ impl ZeroShot {
 
     /// Session-class probabilities `[n, classes]` of pooled backbone `features`
     /// (`[n, 1280]`): each class's mean ImageNet probability, as a share of all.
-    pub fn probs(&self, net: &EffnetLite0, features: &Tensor) -> Result<Tensor, LearnError> {
+    pub fn probs(&self, net: &EffnetLite, features: &Tensor) -> Result<Tensor, LearnError> {
         let _guard = tch::no_grad_guard();
         let imagenet = net
             .imagenet_logits(&features.f_to_device(net.device())?)?
@@ -372,7 +372,7 @@ impl ZeroShot {
     /// a pool row (below `pool_len`).
     pub fn suggest(
         &self,
-        net: &EffnetLite0,
+        net: &EffnetLite,
         features: &Tensor,
         rows: &[usize],
         pool_len: usize,

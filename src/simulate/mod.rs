@@ -13,10 +13,8 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
-use crate::learn::effnet_lite0::EffnetLite0;
+use crate::learn::effnet_lite::EffnetLite;
 use crate::learn::features::backbone_features;
-use crate::learn::prepare::default_backbone_weights;
-use crate::learn::startup::uses_backbone;
 use crate::learn::zero_shot::ZeroShot;
 use crate::learn::{
     ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, Strategy,
@@ -93,23 +91,31 @@ fn zero_shot(
     data: &LearnData,
     names: &[String],
 ) -> anyhow::Result<Option<report::ZeroShotSummary>> {
-    let weights = default_backbone_weights();
-    if !uses_backbone(opts.model, data.channels, &weights) || data.test_len() == 0 {
+    let config = LearnerConfig {
+        model: opts.model,
+        ..LearnerConfig::default()
+    };
+    let Some(backbone) = config.resolve_model(data.channels)?.backbone() else {
+        return Ok(None);
+    };
+    if data.test_len() == 0 {
         return Ok(None);
     }
+    let weights = config.weights_of(backbone);
     let device = opts.device.resolve()?;
     let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
         return Ok(None);
     };
     let features = backbone_features(
         data,
+        backbone,
         &weights,
         device,
         Some(&opts.cache_dir),
         &mut |_, _| {},
         &|| false,
     )?;
-    let net = EffnetLite0::load(&weights, device)?;
+    let net = EffnetLite::load(backbone, &weights, device)?;
     let probs = zero_shot.probs(&net, &features.test)?;
     let predicted = Vec::<i64>::try_from(probs.argmax(1, false).to_device(tch::Device::Cpu))?;
     let right = predicted

