@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -46,17 +46,36 @@ results-cifar10: effnet
 		--strategies margin,random --budget 300 --trials 3 --full-baseline \
 		--out results/cifar10-lite0
 
-# Each backbone quiet, then with one core kept busy (a `yes` loop) the whole time.
+# The backbone choices, measured on a validation split cut from CIFAR-10's pool (6,000
+# pool, 2,000 validation; the 2,000 test images are not read): Lite2 and Lite0 in
+# float32, and Lite2 in bfloat16.
+results-validation: effnet
+	for m in lite2 lite0; do \
+		$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --validation 2000 \
+			--model effnet-$$m --strategies margin,random --budget 100 --trials 3 --full-baseline \
+			--out results/validation/cifar10-$$m || exit 1; \
+	done
+	$(TORCH) && GLEAN_BACKBONE_PRECISION=bf16 cargo run --release -- simulate $(CIFAR10) \
+		--holdout 2000 --validation 2000 --model effnet-lite2 --strategies margin,random \
+		--budget 100 --trials 3 --full-baseline --out results/validation/cifar10-lite2-bf16
+
+# Each backbone quiet, then with one core kept busy (a `yes` loop) the whole time; last,
+# Lite0 busy with OpenMP's own waiting (a short spin) instead of glean's passive one, and
+# Lite2 quiet in bfloat16.
+BUSY = yes > /dev/null & busy=$$!; trap 'kill $$busy' EXIT;
 results-backbone: effnet
 	mkdir -p results
 	for b in lite2 lite0; do \
 		$(TORCH) && GLEAN_BENCH_BACKBONE=$$b cargo bench --bench backbone \
 			| tee results/backbone-$$b.txt; \
-		$(TORCH) && { yes > /dev/null & busy=$$!; GLEAN_BENCH_BACKBONE=$$b \
-			cargo bench --bench backbone | tee results/backbone-$$b-busy.txt; kill $$busy; }; \
+		( $(BUSY) $(TORCH) && GLEAN_BENCH_BACKBONE=$$b cargo bench --bench backbone \
+			| tee results/backbone-$$b-busy.txt ); \
 	done
+	( $(BUSY) $(TORCH) && OMP_WAIT_POLICY= GLEAN_BENCH_BACKBONE=lite0 cargo bench --bench backbone \
+		| tee results/backbone-lite0-busy-openmp-default.txt )
+	$(TORCH) && GLEAN_BACKBONE_PRECISION=bf16 GLEAN_BENCH_BACKBONE=lite2 cargo bench --bench backbone \
+		| tee results/backbone-lite2-bf16.txt
 
-# Both backbones: Lite2 (the default for photos) and Lite0 (the fast one).
 effnet: setup
 	@scripts/setup-effnet.sh lite0 >/dev/null
 	@scripts/setup-effnet.sh lite2 >/dev/null

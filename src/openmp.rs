@@ -1,8 +1,9 @@
 //! libtorch's OpenMP threads spin while they wait for their next piece of work. On a
 //! machine where anything else runs, the spinning threads take turns on the cores with
-//! the ones that have work, and every step waits for the slowest: with other programs
-//! busy on this 2-core machine the backbone ran 42 images/s spinning and 115 waiting
-//! passively (`cargo bench --bench backbone`). The policy is read once, when the OpenMP
+//! the ones that have work, and every step waits for the slowest: with a `yes` busy on
+//! one of this machine's 2 cores, EfficientNet-Lite0 ran 20.0 images/s with OpenMP's
+//! default waiting and 38.1 waiting passively (`make results-backbone`,
+//! `results/backbone-lite0-busy*.txt`). The policy is read once, when the OpenMP
 //! runtime is loaded with the program, before `main`; so glean starts itself again with
 //! `OMP_WAIT_POLICY=PASSIVE` unless the environment already chooses a policy.
 

@@ -68,6 +68,7 @@ fn simulate_holdout_parses_into_scan_options() {
             label_pattern: Some(r"^(\w+)_\d+\.png$".into()),
             classes: Some(vec!["cat".into(), "dog".into()]),
             holdout: Some(Holdout::Fraction(0.2)),
+            validation: None,
         }
     );
 }
@@ -80,6 +81,7 @@ fn scan_label_and_simulate_read_the_same_data_flags() {
         label_pattern: Some("^(.)".into()),
         classes: Some(vec!["a".into(), "b".into()]),
         holdout: None,
+        validation: None,
     };
     for command in [
         &["scan", "d"][..],

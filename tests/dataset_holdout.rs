@@ -101,3 +101,75 @@ fn cifar10_test_splits_into_8000_pool_and_2000_test() {
         ids(&first.test)
     );
 }
+
+/// `--validation` cuts its split from the pool the hold-out left, by class, the same
+/// files every time, none of them held out for the test split; that split is then set
+/// aside and the validation split measured on in its place.
+#[test]
+fn validation_is_cut_from_the_pool_the_holdout_leaves() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (class, n) in [("cat", 20), ("dog", 10)] {
+        let dir = tmp.path().join(class);
+        std::fs::create_dir(&dir).unwrap();
+        for i in 0..n {
+            image::GrayImage::new(4, 4)
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let held = ScanOptions {
+        holdout: Some(Holdout::Fraction(0.2)),
+        ..ScanOptions::default()
+    };
+    let test_split = dataset::scan(tmp.path(), &held).unwrap();
+    assert_eq!(test_split.class_counts(), [16, 8]);
+    let with_validation = ScanOptions {
+        validation: Some(Holdout::Count(6)),
+        ..held.clone()
+    };
+    let validated = dataset::scan(tmp.path(), &with_validation).unwrap();
+    assert_eq!(validated.test_class_counts(), [4, 2]);
+    assert_eq!(validated.class_counts(), [12, 6]);
+    for item in &validated.test {
+        assert!(
+            test_split.items.contains(item),
+            "{} is not from the pool",
+            item.id
+        );
+        assert!(!test_split.test.contains(item), "{} was held out", item.id);
+    }
+    for item in &validated.items {
+        assert!(test_split.items.contains(item), "{}", item.id);
+    }
+    assert_ne!(validated.fingerprint, test_split.fingerprint);
+    let again = dataset::scan(tmp.path(), &with_validation).unwrap();
+    assert_eq!(ids(&again.test), ids(&validated.test));
+    assert_eq!(again.fingerprint, validated.fingerprint);
+    // Not the hold-out's next slice of each class: another hash orders the pool.
+    let larger_holdout = ScanOptions {
+        holdout: Some(Holdout::Count(12)),
+        ..ScanOptions::default()
+    };
+    let next_slice: Vec<String> = dataset::scan(tmp.path(), &larger_holdout)
+        .unwrap()
+        .test
+        .into_iter()
+        .filter(|i| !test_split.test.contains(i))
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(next_slice.len(), 6);
+    assert_ne!(ids(&validated.test), next_slice);
+
+    // A share the pool cannot give is refused, naming the flag.
+    let too_many = ScanOptions {
+        validation: Some(Holdout::Count(24)),
+        ..held
+    };
+    let err = dataset::scan(tmp.path(), &too_many)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("--validation 24: the pool has only 24 labeled images"),
+        "{err}"
+    );
+}

@@ -83,6 +83,8 @@ fn simulate_writes_curves_summary_and_plots() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["dataset"], "assets/mnist");
+    assert_eq!(summary["measured_on"]["split"], "test", "{summary}");
+    assert!(stdout.contains("accuracy on the test split"), "{stdout}");
     // Random is the no-active-learning baseline: its first batch is random too.
     for (name, cold_start) in [("margin", "kmeans"), ("random", "random")] {
         let s = &summary["strategies"][name];
@@ -112,6 +114,60 @@ fn simulate_writes_curves_summary_and_plots() {
     );
     let png = image::open(out.join("curves.png")).unwrap();
     assert!(png.width() > 400 && png.height() > 300);
+}
+
+/// `--validation 200`: every accuracy is measured on 200 images cut from the pool (each
+/// a multiple of 1/200), the summary says so, and the pool shrinks by as many.
+#[test]
+fn simulate_measures_on_a_validation_split_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let result = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--validation", "200"])
+        .args(["--strategies", "random", "--init", "10", "--batch", "10"])
+        .args([
+            "--budget", "20", "--trials", "1", "--device", "cpu", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        stdout.contains("accuracy on the validation split, 200 images cut from the pool"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["measured_on"]["split"], "validation", "{summary}");
+    assert_eq!(summary["measured_on"]["images"], 200, "{summary}");
+    let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
+    let accuracies: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(accuracies.len(), 2, "{csv}");
+    for a in accuracies {
+        let right = a * 200.0;
+        assert!((right - right.round()).abs() < 1e-6, "{a} is not k/200");
+    }
+
+    let too_many = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--validation", "5000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!too_many.status.success());
+    let stderr = String::from_utf8_lossy(&too_many.stderr);
+    assert!(
+        stderr.contains("--validation 5000: the pool has only"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -56,6 +56,9 @@ pub(crate) fn cache_file(
     if let Some(holdout) = opts.holdout {
         key.push_str(&format!("|holdout={holdout:?}"));
     }
+    if let Some(validation) = opts.validation {
+        key.push_str(&format!("|validation={validation:?}"));
+    }
     cache_dir
         .join("pools")
         .join(format!("{:032x}.pool", xxh3_128(key.as_bytes())))

@@ -1,6 +1,8 @@
-//! `--holdout`: a test split carved out of a labeled pool that has none of its own.
+//! `--holdout`: a test split carved out of a labeled pool that has none of its own; and
+//! `--validation`: a validation split carved out of the pool that is left, measured on
+//! instead of the test split, so that constants are chosen without looking at it.
 //!
-//! The split is stratified by class (each class gives its share, ±1) and chosen by a
+//! Each split is stratified by class (each class gives its share, ±1) and chosen by a
 //! fixed-seed hash of each item's id, so the same files always give the same split,
 //! whatever order they are listed in and whatever `--seed` a run uses.
 
@@ -14,6 +16,9 @@ use super::{DatasetError, Fingerprint, Item, ScanOptions};
 /// Seed of the id hash that orders each class's items for the hold-out. Changing it
 /// changes every split (and so every accuracy measured on one): leave it be.
 const HOLDOUT_HASH_SEED: u64 = 0x676c_6561_6e5f_686f; // "glean_ho"
+/// The same for the validation split: another seed, so that it is not the hold-out's
+/// next slice of each class.
+const VALIDATION_HASH_SEED: u64 = 0x676c_6561_6e5f_7661; // "glean_va"
 
 /// How much of the labeled pool becomes the test split.
 #[derive(Debug, Clone, Copy)]
@@ -97,9 +102,10 @@ impl Holdout {
         }
     }
 
-    fn error(self, message: String) -> DatasetError {
-        DatasetError::BadHoldout {
-            holdout: self.to_string(),
+    fn error(self, flag: &'static str, message: String) -> DatasetError {
+        DatasetError::BadSplit {
+            flag,
+            value: self.to_string(),
             message,
         }
     }
@@ -109,6 +115,7 @@ impl Holdout {
 pub(super) fn check_options(opts: &ScanOptions) -> Result<(), DatasetError> {
     match (opts.holdout, &opts.test) {
         (Some(holdout), Some(_)) => Err(holdout.error(
+            "--holdout",
             "cannot be combined with --test (that folder is the test split already); \
              drop one of them"
                 .into(),
@@ -128,12 +135,52 @@ pub(super) fn split(
     test: &[Item],
 ) -> Result<(Vec<Item>, Vec<Item>), DatasetError> {
     if !test.is_empty() {
-        return Err(holdout.error(format!(
-            "{root} has a test split of its own ({} images, from a test/ folder or the IDX \
-             test files); drop --holdout",
-            test.len()
-        )));
+        return Err(holdout.error(
+            "--holdout",
+            format!(
+                "{root} has a test split of its own ({} images, from a test/ folder or the IDX \
+                 test files); drop --holdout",
+                test.len()
+            ),
+        ));
     }
+    cut(
+        holdout,
+        "--holdout",
+        HOLDOUT_HASH_SEED,
+        root,
+        class_count,
+        items,
+    )
+}
+
+/// Moves a class-stratified, id-hashed selection of the labeled `items` (the pool once
+/// any hold-out has left it) into a validation split: the pool that is left, and the
+/// validation items, both in the order of `items`.
+pub(super) fn split_validation(
+    validation: Holdout,
+    root: &str,
+    class_count: usize,
+    items: Vec<Item>,
+) -> Result<(Vec<Item>, Vec<Item>), DatasetError> {
+    cut(
+        validation,
+        "--validation",
+        VALIDATION_HASH_SEED,
+        root,
+        class_count,
+        items,
+    )
+}
+
+fn cut(
+    share: Holdout,
+    flag: &'static str,
+    seed: u64,
+    root: &str,
+    class_count: usize,
+    items: Vec<Item>,
+) -> Result<(Vec<Item>, Vec<Item>), DatasetError> {
     let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); class_count];
     for (i, item) in items.iter().enumerate() {
         if let Some(list) = item.label.and_then(|l| per_class.get_mut(l as usize)) {
@@ -142,22 +189,29 @@ pub(super) fn split(
     }
     let labeled: usize = per_class.iter().map(Vec::len).sum();
     if labeled == 0 {
-        return Err(holdout.error(format!(
-            "{root} has no labeled images to hold out (labels come from class folders, \
-             --label-pattern or IDX label files)"
-        )));
+        return Err(share.error(
+            flag,
+            format!(
+                "{root} has no labeled images to hold out (labels come from class folders, \
+                 --label-pattern or IDX label files)"
+            ),
+        ));
     }
-    let wanted = holdout.size(labeled);
+    let wanted = share.size(labeled);
     if wanted == 0 {
-        return Err(holdout.error(format!(
-            "that share of {labeled} labeled images rounds to no image; hold out more"
-        )));
+        return Err(share.error(
+            flag,
+            format!("that share of {labeled} labeled images rounds to no image; hold out more"),
+        ));
     }
     if wanted >= labeled {
-        return Err(holdout.error(format!(
-            "the pool has only {labeled} labeled images; hold out fewer so that some stay \
-             to label"
-        )));
+        return Err(share.error(
+            flag,
+            format!(
+                "the pool has only {labeled} labeled images; hold out fewer so that some stay \
+                 to label"
+            ),
+        ));
     }
 
     let counts: Vec<usize> = per_class.iter().map(Vec::len).collect();
@@ -166,10 +220,7 @@ pub(super) fn split(
     for (members, quota) in per_class.iter_mut().zip(quotas) {
         members.sort_by_cached_key(|&i| {
             let id = &items[i].id;
-            (
-                xxh3_64_with_seed(id.as_bytes(), HOLDOUT_HASH_SEED),
-                id.clone(),
-            )
+            (xxh3_64_with_seed(id.as_bytes(), seed), id.clone())
         });
         for &i in &members[..quota] {
             held[i] = true;
@@ -185,12 +236,21 @@ pub(super) fn split(
 /// The scan's fingerprint with the hold-out mixed in, so a split pool and the unsplit
 /// one never share a cache entry (nor anything else keyed by the fingerprint).
 pub(super) fn fingerprint(base: Fingerprint, holdout: Holdout) -> Fingerprint {
-    let what = match holdout {
+    mix(base, b"|holdout=", holdout)
+}
+
+/// The same for the validation split.
+pub(super) fn validation_fingerprint(base: Fingerprint, validation: Holdout) -> Fingerprint {
+    mix(base, b"|validation=", validation)
+}
+
+fn mix(base: Fingerprint, tag: &[u8], share: Holdout) -> Fingerprint {
+    let what = match share {
         Holdout::Count(n) => format!("count:{n}"),
         Holdout::Fraction(x) => format!("fraction:{:016x}", x.to_bits()),
     };
     let mut bytes = base.0.to_le_bytes().to_vec();
-    bytes.extend_from_slice(b"|holdout=");
+    bytes.extend_from_slice(tag);
     bytes.extend_from_slice(what.as_bytes());
     Fingerprint(xxh3_128(&bytes))
 }

@@ -103,6 +103,10 @@ pub struct ScanOptions {
     /// Carve a class-stratified test split out of the labeled pool (`--holdout`): for
     /// data with no test split of its own. Chosen by a fixed hash of each item's id.
     pub holdout: Option<Holdout>,
+    /// Carve a class-stratified validation split out of the pool left after any
+    /// hold-out (`--validation`, `simulate` only): it takes the test split's place, and
+    /// the test split is not read at all, so that choices are made without it.
+    pub validation: Option<Holdout>,
 }
 
 impl ScanOptions {
@@ -197,8 +201,13 @@ pub enum DatasetError {
     NoClasses(String),
     #[error("--classes: {0}")]
     BadClasses(String),
-    #[error("--holdout {holdout}: {message}")]
-    BadHoldout { holdout: String, message: String },
+    /// A `--holdout` or `--validation` share that the data cannot give.
+    #[error("{flag} {value}: {message}")]
+    BadSplit {
+        flag: &'static str,
+        value: String,
+        message: String,
+    },
     #[error("{path}: not a valid IDX file: {message}")]
     BadIdx { path: String, message: String },
     #[error("decode spec {channels} channel(s) at {size}x{size}: {message}")]

@@ -123,6 +123,11 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<Pool, DatasetError> {
         (items, test) = holdout::split(holdout, &display_path(root), classes.len(), items, &test)?;
         fingerprint = holdout::fingerprint(fingerprint, holdout);
     }
+    if let Some(validation) = opts.validation {
+        (items, test) =
+            holdout::split_validation(validation, &display_path(root), classes.len(), items)?;
+        fingerprint = holdout::validation_fingerprint(fingerprint, validation);
+    }
     Ok(Pool {
         root: root.to_path_buf(),
         layout,

@@ -7,6 +7,7 @@
 //! left out of learning: the trainer works on the pool without them and translates
 //! indices at its border (`PoolMap`).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::config::LearnerConfig;
@@ -14,7 +15,7 @@ use super::data::LearnData;
 use super::effnet_lite::{EffnetLite, FEATURE_DIM};
 use super::features::{
     backbone_cache_name, cached_backbone_features, compute_backbone_features, BackboneFeatures,
-    FeatureRequest, FileRows,
+    FeatureRequest, FileRows, PoolFeatures,
 };
 use super::learner::{Learner, RoundProgress};
 use super::prepare::Setup;
@@ -132,105 +133,138 @@ pub fn prepare_scanned(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(Learner, PoolMap), LearnError> {
     let setup = Setup::new(&config)?;
+    let model = config.resolve_model(usize::from(input.spec.channels))?;
+    match model.backbone() {
+        Some(backbone) => {
+            let net = EffnetLite::load(backbone, &config.weights_of(backbone), setup.device)?;
+            let (data, features, map) =
+                stream_features(&net, input, config.cache_dir.as_deref(), events, cancelled)?;
+            let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
+            let learner = Learner::prepare_with_features(
+                data,
+                config,
+                model,
+                features,
+                &mut round_progress,
+                cancelled,
+            )?;
+            Ok((learner, map))
+        }
+        None => {
+            let (data, map) = decode_pixels(input, config.cache_dir.as_deref(), events, cancelled)?;
+            let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
+            let learner = Learner::prepare(data, config, &mut round_progress, cancelled)?;
+            Ok((learner, map))
+        }
+    }
+}
+
+/// The photos through `net`, streamed in the person's order (or read back from the
+/// cache), with the ImageNet head's suggestions for each as its features come: the
+/// data (undecoded) and features of the images that decoded, and the pool map.
+fn stream_features(
+    net: &EffnetLite,
+    input: ScannedPool,
+    cache: Option<&Path>,
+    events: &mut dyn FnMut(StartupEvent),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(LearnData, PoolFeatures, PoolMap), LearnError> {
     let ScannedPool {
-        pool,
-        scan,
-        spec,
-        order,
+        pool, spec, order, ..
     } = input;
-    let model = config.resolve_model(usize::from(spec.channels))?;
     let test_labels = LearnData::test_labels_of(&pool)?;
     let data_key = LearnData::cache_key_of(&pool, spec);
-    let cache = config.cache_dir.clone();
-
-    if let Some(backbone) = model.backbone() {
-        let net = EffnetLite::load(backbone, &config.weights_of(backbone), setup.device)?;
-        let names: Vec<String> = pool.classes.iter().map(|c| c.name.clone()).collect();
-        let zero_shot = ZeroShot::for_classes(&names, setup.device)?;
-        let request = FeatureRequest {
-            images: Arc::new(FileRows {
-                sources: pool
-                    .items
-                    .iter()
-                    .chain(&pool.test)
-                    .map(|i| i.source.clone())
-                    .collect(),
-                spec,
-            }),
-            pool_len: pool.items.len(),
-            order,
-            cache_name: Some(backbone_cache_name(&data_key, backbone, net.precision())),
-        };
-        let total = pool.items.len() + pool.test.len();
-        let pool_len = pool.items.len();
-        // Suggestions for the rows whose features just became known.
-        let report = |events: &mut dyn FnMut(StartupEvent),
-                      rows: &[usize],
-                      features: &tch::Tensor|
-         -> Result<(), LearnError> {
-            let Some(zs) = &zero_shot else { return Ok(()) };
-            let found = zs.suggest(&net, features, rows, pool_len, SUGGESTED)?;
-            if !found.is_empty() {
-                events(StartupEvent::Suggested(found));
+    let names: Vec<String> = pool.classes.iter().map(|c| c.name.clone()).collect();
+    let zero_shot = ZeroShot::for_classes(&names, net.device())?;
+    let pool_len = pool.items.len();
+    let request = FeatureRequest {
+        images: Arc::new(FileRows {
+            sources: pool
+                .items
+                .iter()
+                .chain(&pool.test)
+                .map(|i| i.source.clone())
+                .collect(),
+            spec,
+        }),
+        pool_len,
+        order,
+        cache_name: Some(backbone_cache_name(
+            &data_key,
+            net.backbone(),
+            net.precision(),
+        )),
+    };
+    // Suggestions for the rows whose features just became known.
+    let report = |events: &mut dyn FnMut(StartupEvent),
+                  rows: &[usize],
+                  features: &tch::Tensor|
+     -> Result<(), LearnError> {
+        let Some(zs) = &zero_shot else { return Ok(()) };
+        let found = zs.suggest(net, features, rows, pool_len, SUGGESTED)?;
+        if !found.is_empty() {
+            events(StartupEvent::Suggested(found));
+        }
+        Ok(())
+    };
+    let out: BackboneFeatures =
+        match cached_backbone_features(&request, cache, FEATURE_DIM, net.device()) {
+            Some(hit) => {
+                let total = pool_len + pool.test.len();
+                preparing(events, "backbone features", total, total, None);
+                let mut failed = vec![false; pool_len];
+                for &(row, _) in hit.failed.iter().filter(|&&(r, _)| r < pool_len) {
+                    failed[row] = true;
+                }
+                let rows: Vec<usize> = (0..pool_len).filter(|&r| !failed[r]).collect();
+                report(events, &rows, &hit.features.pool)?;
+                hit
             }
-            Ok(())
+            None => {
+                let mut reported = Ok(());
+                let out = compute_backbone_features(
+                    net,
+                    &request,
+                    cache,
+                    &mut |b| {
+                        preparing(events, "backbone features", b.done, b.total, b.per_second);
+                        if reported.is_ok() {
+                            reported = report(events, b.rows, b.features);
+                        }
+                    },
+                    cancelled,
+                )?;
+                reported?;
+                out
+            }
         };
-        let out: BackboneFeatures =
-            match cached_backbone_features(&request, cache.as_deref(), FEATURE_DIM, setup.device) {
-                Some(hit) => {
-                    preparing(events, "backbone features", total, total, None);
-                    let mut failed = vec![false; pool_len];
-                    for &(row, _) in hit.failed.iter().filter(|&&(r, _)| r < pool_len) {
-                        failed[row] = true;
-                    }
-                    let rows: Vec<usize> = (0..pool_len).filter(|&r| !failed[r]).collect();
-                    report(events, &rows, &hit.features.pool)?;
-                    hit
-                }
-                None => {
-                    let mut reported = Ok(());
-                    let out = compute_backbone_features(
-                        &net,
-                        &request,
-                        cache.as_deref(),
-                        &mut |b| {
-                            preparing(events, "backbone features", b.done, b.total, b.per_second);
-                            if reported.is_ok() {
-                                reported = report(events, b.rows, b.features);
-                            }
-                        },
-                        cancelled,
-                    )?;
-                    reported?;
-                    out
-                }
-            };
-        let (map, test_labels) = leave_out(&out.failed, pool.items.len(), &test_labels, events);
-        let mut data = LearnData::undecoded(
-            3,
-            spec.size as usize,
-            pool.classes.len(),
-            map.to_scan.len(),
-            test_labels,
-        )?;
-        data.cache_key = Some(data_key);
-        let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
-        let learner = Learner::prepare_with_features(
-            data,
-            config,
-            model,
-            out.features,
-            &mut round_progress,
-            cancelled,
-        )?;
-        return Ok((learner, map));
-    }
+    let (map, test_labels) = leave_out(&out.failed, pool_len, &test_labels, events);
+    let mut data = LearnData::undecoded(
+        3,
+        spec.size as usize,
+        pool.classes.len(),
+        map.to_scan.len(),
+        test_labels,
+    )?;
+    data.cache_key = Some(data_key);
+    Ok((data, out.features, map))
+}
 
+/// The pool decoded in the background (or read from the pool cache): the data of the
+/// images that decoded, and the pool map.
+fn decode_pixels(
+    input: ScannedPool,
+    cache: Option<&Path>,
+    events: &mut dyn FnMut(StartupEvent),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(LearnData, PoolMap), LearnError> {
+    let ScannedPool { pool, scan, .. } = input;
+    let test_labels = LearnData::test_labels_of(&pool)?;
     let decoded = dataset::decode_pool(
         &pool,
         &scan,
         None,
-        cache.as_deref(),
+        cache,
         &mut |done, total| preparing(events, "decoding images", done, total, None),
         cancelled,
     )
@@ -258,10 +292,8 @@ pub fn prepare_scanned(
         Arc::new(decoded.test),
         test_labels,
     )?;
-    data.cache_key = Some(data_key);
-    let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
-    let learner = Learner::prepare(data, config, &mut round_progress, cancelled)?;
-    Ok((learner, map))
+    data.cache_key = Some(LearnData::cache_key_of(&pool, spec));
+    Ok((data, map))
 }
 
 fn preparing(

@@ -91,6 +91,7 @@ fn scan_options_rebuild_every_data_flag() {
             label_pattern: Some(r"^(\w+)_\d+\.jpg$".into()),
             classes: Some(vec!["great_dane".into(), "pug \"small\"".into()]),
             holdout: Some(Holdout::Fraction(0.25)),
+            validation: None,
         }
     );
     data.holdout = None;

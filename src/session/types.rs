@@ -49,6 +49,7 @@ impl DataSpec {
             label_pattern: self.label_pattern.clone(),
             classes: self.classes_arg.clone(),
             holdout,
+            validation: None,
         })
     }
 }

@@ -67,7 +67,7 @@ pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>, Vec<
         .with_context(|| format!("loading {}", opts.data.display()))?;
     if loaded.pool.test.is_empty() {
         bail!(
-            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, --test DIR or --holdout N)",
+            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, --test DIR, --holdout N or --validation N)",
             opts.data.display()
         );
     }
@@ -230,12 +230,21 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
 
     let dataset_name = opts.data.display().to_string();
     let zero_shot = zero_shot(opts, &data, &names)?;
-    let summary = report::summarize(&dataset_name, &all, full_baseline, zero_shot);
-    report::write_summary(&opts.out.join("summary.json"), &summary)?;
+    let measured_on = report::MeasuredOn {
+        split: if opts.scan.validation.is_some() {
+            "validation"
+        } else {
+            "test"
+        }
+        .into(),
+        images: data.test_len(),
+    };
     let title = format!(
-        "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s)",
-        opts.learner, opts.model, opts.init, opts.batch, opts.trials
+        "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s), {} split",
+        opts.learner, opts.model, opts.init, opts.batch, opts.trials, measured_on.split
     );
+    let summary = report::summarize(&dataset_name, measured_on, &all, full_baseline, zero_shot);
+    report::write_summary(&opts.out.join("summary.json"), &summary)?;
     plot::write(&opts.out, &title, &all, full_baseline)?;
     Ok(Outcome {
         curves: all,
@@ -300,6 +309,17 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let outcome = run(opts)?;
     let mut stdout = std::io::stdout().lock();
+    if let Some(on) = &outcome.summary.measured_on {
+        let note = if on.split == "validation" {
+            " cut from the pool (--validation; the test split was not read)"
+        } else {
+            ""
+        };
+        println!(
+            "accuracy on the {} split, {} images{note}",
+            on.split, on.images
+        );
+    }
     report::table(&outcome.curves, &mut stdout)?;
     if let Some(b) = outcome.full_baseline {
         println!(

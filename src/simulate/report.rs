@@ -146,6 +146,10 @@ pub struct StrategySummary {
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Summary {
     pub dataset: String,
+    /// The split every accuracy here is measured on (absent in files from before it
+    /// was recorded: those measured on the test split).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub measured_on: Option<MeasuredOn>,
     pub strategies: BTreeMap<String, StrategySummary>,
     /// Test accuracy of one model trained on every pool label (`--full-baseline`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -156,7 +160,16 @@ pub struct Summary {
     pub zero_shot: Option<ZeroShotSummary>,
 }
 
-/// The backbone's suggestions before any label, measured on the test split.
+/// Which split the accuracies are measured on, and its size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MeasuredOn {
+    /// `test`, or `validation` (cut from the pool by `--validation`; the test split
+    /// was then not read).
+    pub split: String,
+    pub images: usize,
+}
+
+/// The backbone's suggestions before any label, measured on the same split as the rest.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZeroShotSummary {
     pub accuracy: f64,
@@ -171,6 +184,7 @@ fn round_to(x: f64, digits: i32) -> f64 {
 
 pub fn summarize(
     dataset: &str,
+    measured_on: MeasuredOn,
     all: &[Curves],
     full_baseline: Option<f64>,
     zero_shot: Option<ZeroShotSummary>,
@@ -194,6 +208,7 @@ pub fn summarize(
         .collect();
     Summary {
         dataset: dataset.to_string(),
+        measured_on: Some(measured_on),
         strategies,
         full_baseline: full_baseline.map(|a| round_to(a, 4)),
         zero_shot: zero_shot.map(|z| ZeroShotSummary {
@@ -317,9 +332,15 @@ mod tests {
 
     #[test]
     fn summary_has_the_issue_shape() {
-        let s = summarize("assets/mnist", &[curves()], None, None);
+        let on = MeasuredOn {
+            split: "validation".into(),
+            images: 40,
+        };
+        let s = summarize("assets/mnist", on, &[curves()], None, None);
         let json: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(json["dataset"], "assets/mnist");
+        assert_eq!(json["measured_on"]["split"], "validation");
+        assert_eq!(json["measured_on"]["images"], 40);
         let m = &json["strategies"]["margin"];
         assert_eq!(m["labels_to"]["0.90"], 30);
         assert_eq!(m["labels_to"]["0.98"], serde_json::Value::Null);
