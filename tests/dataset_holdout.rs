@@ -9,20 +9,25 @@ fn ids(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.id.as_str()).collect()
 }
 
-/// Class folders written to a temp dir: scan applies the hold-out, changes the
-/// fingerprint, and gives the same split for the same files.
-#[test]
-fn scan_applies_the_holdout_to_class_folders() {
-    let tmp = tempfile::tempdir().unwrap();
-    for (class, n) in [("cat", 10), ("dog", 5)] {
-        let dir = tmp.path().join(class);
+/// Class folders of blank 4×4 PNGs in `root`: `count` of each class.
+fn class_folders(root: &Path, classes: &[(&str, usize)]) {
+    for &(class, count) in classes {
+        let dir = root.join(class);
         std::fs::create_dir(&dir).unwrap();
-        for i in 0..n {
+        for i in 0..count {
             image::GrayImage::new(4, 4)
                 .save(dir.join(format!("{i}.png")))
                 .unwrap();
         }
     }
+}
+
+/// Class folders written to a temp dir: scan applies the hold-out, changes the
+/// fingerprint, and gives the same split for the same files.
+#[test]
+fn scan_applies_the_holdout_to_class_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    class_folders(tmp.path(), &[("cat", 10), ("dog", 5)]);
     let plain = dataset::scan(tmp.path(), &ScanOptions::default()).unwrap();
     assert!(plain.test.is_empty());
     let opts = ScanOptions {
@@ -108,15 +113,7 @@ fn cifar10_test_splits_into_8000_pool_and_2000_test() {
 #[test]
 fn validation_is_cut_from_the_pool_the_holdout_leaves() {
     let tmp = tempfile::tempdir().unwrap();
-    for (class, n) in [("cat", 20), ("dog", 10)] {
-        let dir = tmp.path().join(class);
-        std::fs::create_dir(&dir).unwrap();
-        for i in 0..n {
-            image::GrayImage::new(4, 4)
-                .save(dir.join(format!("{i}.png")))
-                .unwrap();
-        }
-    }
+    class_folders(tmp.path(), &[("cat", 20), ("dog", 10)]);
     let held = ScanOptions {
         holdout: Some(Holdout::Fraction(0.2)),
         ..ScanOptions::default()

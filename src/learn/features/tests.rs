@@ -280,18 +280,24 @@ fn backbone_features_of_dog_photos() {
     .unwrap();
     data.cache_key = Some("dogs".into());
 
+    // Lite0 on the CPU with the cache in `dir`.
+    let lite0 = |data: &LearnData,
+                 weights: &Path,
+                 progress: &mut dyn FnMut(usize, usize),
+                 cancelled: &dyn Fn() -> bool| {
+        backbone_features(
+            data,
+            Backbone::Lite0,
+            weights,
+            Device::Cpu,
+            Some(dir.path()),
+            progress,
+            cancelled,
+        )
+    };
     let seen = RefCell::new(Vec::new());
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
-    let feats = backbone_features(
-        &data,
-        Backbone::Lite0,
-        &weights,
-        Device::Cpu,
-        Some(dir.path()),
-        &mut progress,
-        &|| false,
-    )
-    .unwrap();
+    let feats = lite0(&data, &weights, &mut progress, &|| false).unwrap();
     assert_eq!(
         (feats.pool.size(), feats.test.size()),
         (vec![6, 1280], vec![2, 1280])
@@ -306,16 +312,7 @@ fn backbone_features_of_dog_photos() {
 
     // From the cache: no weights needed, same values.
     let missing = Path::new("/nonexistent/weights.safetensors");
-    let cached = backbone_features(
-        &data,
-        Backbone::Lite0,
-        missing,
-        Device::Cpu,
-        Some(dir.path()),
-        &mut |_, _| {},
-        &|| false,
-    )
-    .unwrap();
+    let cached = lite0(&data, missing, &mut |_, _| {}, &|| false).unwrap();
     assert!(close(&cached.all(), &feats.all(), 0.0));
 
     // Cancelled after the first batch: the cache keeps that batch, and the next pass
@@ -325,15 +322,7 @@ fn backbone_features_of_dog_photos() {
     seen.borrow_mut().clear();
     let after_first_batch = || !seen.borrow().is_empty();
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
-    let outcome = backbone_features(
-        &resumable,
-        Backbone::Lite0,
-        &weights,
-        Device::Cpu,
-        Some(dir.path()),
-        &mut progress,
-        &after_first_batch,
-    );
+    let outcome = lite0(&resumable, &weights, &mut progress, &after_first_batch);
     assert!(matches!(outcome, Err(LearnError::Cancelled)));
     assert_eq!(*seen.borrow(), vec![(4, 8)]);
     let partial = dir.path().join(format!(
@@ -343,16 +332,7 @@ fn backbone_features_of_dog_photos() {
     assert!(partial.exists());
     seen.borrow_mut().clear();
     let mut progress = |done, total| seen.borrow_mut().push((done, total));
-    let resumed = backbone_features(
-        &resumable,
-        Backbone::Lite0,
-        &weights,
-        Device::Cpu,
-        Some(dir.path()),
-        &mut progress,
-        &|| false,
-    )
-    .unwrap();
+    let resumed = lite0(&resumable, &weights, &mut progress, &|| false).unwrap();
     assert_eq!(*seen.borrow(), vec![(4, 8), (8, 8)]);
     assert!(close(&resumed.all(), &feats.all(), 1e-4));
     assert!(!partial.exists());
