@@ -24,7 +24,7 @@ check: setup
 # The tests read the full MNIST and the EfficientNet-Lite weights when they are in the
 # cache: fetch them first so nothing is skipped.
 test: check mnist effnet
-	$(TORCH) && cargo test
+	$(TORCH) && cargo test --no-fail-fast
 
 bench: mnist effnet
 	$(TORCH) && cargo bench

@@ -4,7 +4,7 @@
 //! learning and Laplace propagation.
 //!
 //! `cargo bench --bench graph`. Knobs (environment):
-//! - GLEAN_MNIST_DIR: the IDX folder (default ~/.cache/glean/mnist/package/data)
+//! - GLEAN_MNIST_DIR: the IDX folder (default: glean's cache, mnist/package/data)
 //! - GLEAN_BENCH_TRIALS (default 3): seeds 1..=TRIALS for k-means and the later picks
 //! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default: the learner's, `CgOptions::default()`)
 
@@ -34,12 +34,9 @@ fn images(path: &Path) -> anyhow::Result<Tensor> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
     let dir: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/glean/mnist/package/data"));
+        .unwrap_or_else(|| glean::paths::cache_dir().join("mnist/package/data"));
     if !dir.join("train-images-idx3-ubyte").exists() {
         println!(
             "graph bench: no MNIST IDX files in {} (set GLEAN_MNIST_DIR); skipped",

@@ -3,7 +3,7 @@
 //! 95 / 98 % by the best strategy and by random.
 //!
 //! `cargo bench --bench learn`. Knobs (environment):
-//! - GLEAN_MNIST_DIR: the IDX folder (default ~/.cache/glean/mnist/package/data)
+//! - GLEAN_MNIST_DIR: the IDX folder (default: glean's cache, mnist/package/data)
 //! - GLEAN_BENCH_ROUNDS_AT: label counts to time single rounds at (default 20,300,1000)
 //! - GLEAN_BENCH_STRATEGIES: strategies for the curves (default margin,random; empty = none)
 //! - GLEAN_BENCH_TRIALS (default 1), GLEAN_BENCH_BUDGET (default 300),
@@ -32,12 +32,9 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 fn main() -> anyhow::Result<()> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
     let mnist: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/glean/mnist/package/data"));
+        .unwrap_or_else(|| glean::paths::cache_dir().join("mnist/package/data"));
     if !mnist.exists() {
         println!(
             "learn bench: {} is missing; skipped (set GLEAN_MNIST_DIR)",

@@ -11,7 +11,7 @@ case "$size" in
   lite0|lite2) ;;
   *) echo "setup-effnet.sh: unknown size $size (lite0 or lite2)" >&2; exit 2 ;;
 esac
-cache="${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}"
+cache="${GLEAN_CACHE_DIR:-${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}}"
 out="$cache/models/efficientnet-$size.safetensors"
 if [ ! -f "$out" ]; then
   eval "$(env -u LIBTORCH -u LIBTORCH_USE_PYTORCH "$here/setup-libtorch.sh")"

@@ -15,7 +15,7 @@ if [ -n "${LIBTORCH_USE_PYTORCH:-}" ]; then
   exit 0
 fi
 
-cache="${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}"
+cache="${GLEAN_CACHE_DIR:-${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}}"
 venv="$cache/torch-$TORCH_VERSION"
 # Bump the stamp when the package list changes so existing caches pick it up.
 stamp="$venv/.glean-setup-1"

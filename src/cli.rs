@@ -104,7 +104,7 @@ pub struct LearningArgs {
     /// trains on the graph's confident pseudo-labels, and predictions blend the two).
     #[arg(long, default_value = "hybrid")]
     pub learner: crate::learn::LearnerKind,
-    /// A checkpoint (safetensors, e.g. a session's model.safetensors) every new network
+    /// A checkpoint (safetensors, e.g. a session's NAME.model.safetensors) every new network
     /// starts from instead of random weights.
     #[arg(long, value_name = "FILE")]
     pub weights: Option<std::path::PathBuf>,

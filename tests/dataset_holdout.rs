@@ -5,6 +5,8 @@ use std::path::Path;
 
 use glean::dataset::{self, Holdout, Item, ScanOptions};
 
+mod support;
+
 fn ids(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.id.as_str()).collect()
 }
@@ -80,8 +82,7 @@ fn load_keeps_split_and_unsplit_caches_apart() {
 #[test]
 fn cifar10_test_splits_into_8000_pool_and_2000_test() {
     let root = Path::new("../shared/datasets/cifar10-test");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    if !support::needs("../shared/datasets/cifar10-test", root.is_dir()) {
         return;
     }
     let opts = ScanOptions {

@@ -1,5 +1,5 @@
 //! Every layout, detected by itself, on files built here and on the real data sets
-//! (skipped with a note when absent).
+//! (when absent, see `support::needs`).
 
 use std::fs;
 use std::io::Write;
@@ -230,8 +230,7 @@ fn idx_with_bad_magic_is_a_clear_error() {
 #[test]
 fn bundled_mnist_sample() {
     let root = crate_path("assets/mnist");
-    if !root.join("train").exists() {
-        eprintln!("note: assets/mnist absent, skipped");
+    if !support::needs("assets/mnist", root.join("train").exists()) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -266,13 +265,13 @@ fn bundled_mnist_sample() {
 
 #[test]
 fn full_mnist_idx_files() {
-    let Some(dir) = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/glean/mnist/package/data"))
-        .filter(|d| d.join("train-images-idx3-ubyte").exists())
-    else {
-        eprintln!("note: MNIST IDX files absent, skipped");
+    let dir = glean::paths::cache_dir().join("mnist/package/data");
+    if !support::needs(
+        "the full MNIST (make mnist)",
+        dir.join("train-images-idx3-ubyte").exists(),
+    ) {
         return;
-    };
+    }
     let pool = dataset::scan(&dir, &ScanOptions::default()).unwrap();
     assert_eq!(pool.layout, Layout::Idx);
     assert_eq!((pool.items.len(), pool.test.len()), (60_000, 10_000));
@@ -283,8 +282,7 @@ fn full_mnist_idx_files() {
 #[test]
 fn imagenet_dogs_with_pattern() {
     let root = crate_path("../shared/datasets/imagenet-dogs");
-    if !root.exists() {
-        eprintln!("note: ../shared/datasets/imagenet-dogs absent, skipped");
+    if !support::needs("../shared/datasets/imagenet-dogs", root.exists()) {
         return;
     }
     let opts = ScanOptions {
@@ -313,8 +311,7 @@ fn imagenet_dogs_with_pattern() {
 #[test]
 fn cifar10_test_photos() {
     let root = crate_path("../shared/datasets/cifar10-test");
-    if !root.exists() {
-        eprintln!("note: ../shared/datasets/cifar10-test absent, skipped");
+    if !support::needs("../shared/datasets/cifar10-test", root.exists()) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -1,16 +1,63 @@
-//! Same seed, same device: same run. Alone in its own test binary because libtorch's
-//! random generator is process-wide, and other tests training at the same time would
-//! draw from it.
+//! Same seed, same device: same run, whatever else trains in the process at the time
+//! (libtorch's random generator is process-wide; learners take turns at it,
+//! `learn::torch_rng`).
 
 use std::time::Duration;
 
-use glean::learn::{Job, LearnerConfig, LearnerKind, Strategy, Trainer, TrainerEvent};
+use glean::learn::{Job, Learner, LearnerConfig, LearnerKind, Strategy, Trainer, TrainerEvent};
 
 mod support;
 use support::fixtures::{labels_of, mnist_sample, quick_learner};
 
-/// One test for both learners, one after the other: in parallel they would share the
-/// generator.
+/// What one round of a fresh learner gives on the first 60 labels of every 16th image:
+/// its accuracies and the first 100 items of its ranking.
+fn one_round(learner: LearnerKind, strategy: Strategy) -> (Option<f64>, Option<f64>, Vec<usize>) {
+    let (data, oracle) = mnist_sample();
+    let labeled = labels_of(&(0..60).map(|i| i * 16).collect::<Vec<_>>(), &oracle);
+    let mut model = Learner::new(
+        data,
+        LearnerConfig {
+            learner,
+            ..quick_learner(strategy)
+        },
+    )
+    .unwrap();
+    let out = model.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
+    (out.accuracy, out.network_accuracy, out.ranking.batch(100))
+}
+
+/// The same learner twice at once, beside another learner and beside a thread that
+/// draws from libtorch's generator itself: each run equals the same run alone.
+#[test]
+fn learners_running_at_once_each_run_as_alone() {
+    let hybrid = || one_round(LearnerKind::Hybrid, Strategy::Bald);
+    let cnn = || one_round(LearnerKind::Cnn, Strategy::Margin);
+    let (hybrid_alone, cnn_alone) = (hybrid(), cnn());
+    assert!(hybrid_alone.1.unwrap() > 0.3, "{hybrid_alone:?}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drawing = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _generator = glean::learn::torch_rng::seeded(99);
+                let _ = tch::Tensor::rand([1000], (tch::Kind::Float, tch::Device::Cpu));
+            }
+        })
+    };
+    let runs = [
+        std::thread::spawn(hybrid),
+        std::thread::spawn(hybrid),
+        std::thread::spawn(cnn),
+    ];
+    let [a, b, c] = runs.map(|r| r.join().unwrap());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drawing.join().unwrap();
+    assert_eq!(a, hybrid_alone, "hybrid beside others");
+    assert_eq!(b, hybrid_alone, "hybrid beside others");
+    assert_eq!(c, cnn_alone, "cnn beside others");
+}
+
+/// Through the trainer thread, the progress it reports and the ranking it sends.
 #[test]
 fn same_seed_same_run_and_progress_events() {
     for learner in [LearnerKind::Cnn, LearnerKind::Hybrid] {

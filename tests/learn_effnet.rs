@@ -1,7 +1,8 @@
 //! EfficientNet-Lite0 and Lite2 with their real ImageNet weights on the 118 ImageNet dog
 //! photos in ../shared/datasets: the 1000-class head should name most breeds right.
 //! Each size's structure (widths, kernels, repeats) is read from its weights, so this
-//! also checks that both load as what they are. Skips a size whose weights are absent.
+//! also checks that both load as what they are. A size without its weights: see
+//! `support::needs`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,8 @@ use glean::dataset::{self, DecodeSpec, ScanOptions};
 use glean::learn::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
 use glean::learn::prepare::default_backbone_weights;
 use tch::{Device, Kind, Tensor};
+
+mod support;
 
 /// Top-1 of 118 measured here (2026-12-01) at each size's own input side, from photos
 /// decoded at 224: Lite0 102 (PyTorch on the same weights with the package's own
@@ -24,8 +27,7 @@ fn floor(backbone: Backbone) -> usize {
 #[test]
 fn imagenet_head_names_the_dog_breeds() {
     let dogs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
-    if !dogs.is_dir() {
-        eprintln!("SKIP: needs ../shared/datasets/imagenet-dogs");
+    if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir()) {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -48,8 +50,8 @@ fn imagenet_head_names_the_dog_breeds() {
 
     for backbone in [Backbone::Lite0, Backbone::Lite2] {
         let weights: PathBuf = default_backbone_weights(backbone);
-        if !weights.exists() {
-            eprintln!("SKIP {}: run {}", backbone.name(), backbone.setup());
+        let what = format!("{} (run {})", weights.display(), backbone.setup());
+        if !support::needs(&what, weights.exists()) {
             continue;
         }
         let net = EffnetLite::load(backbone, &weights, Device::Cpu).unwrap();

@@ -13,11 +13,13 @@ use glean::learn::graph::{
 };
 use tch::{Device, Kind, Tensor};
 
+mod support;
+
 const CPU: (Kind, Device) = (Kind::Float, Device::Cpu);
 
 /// `per` points around each of `centres` (rows), spread `sd`; labels are the blob index.
 fn blobs(centres: &[[f32; 2]], per: i64, sd: f64, seed: i64) -> (Tensor, Vec<u16>) {
-    tch::manual_seed(seed);
+    let _generator = glean::learn::torch_rng::seeded(seed as u64);
     let parts: Vec<Tensor> = centres
         .iter()
         .map(|c| Tensor::randn([per, 2], CPU) * sd + Tensor::from_slice(c).view([1, 2]))
@@ -168,7 +170,10 @@ fn conjugate_gradient_solves_a_graph_laplacian_system() {
         .to_sparse_tensor(Device::Cpu)
         .to_dense(None, false);
     let a = Tensor::diag_embed(&(&graph.degree + 1.0), 0, -2, -1) - &dense_w;
-    let b = Tensor::randn([60, 4], CPU);
+    let b = {
+        let _generator = glean::learn::torch_rng::seeded(12);
+        Tensor::randn([60, 4], CPU)
+    };
     let apply = |x: &Tensor| graph.laplacian_matmul(x) + x;
     let inv_diag = (&graph.degree + 1.0).reciprocal();
     let opts = CgOptions {
@@ -189,8 +194,7 @@ fn conjugate_gradient_solves_a_graph_laplacian_system() {
 /// The digit embeddings of `assets/mnist`: (pool, test, pool labels, test labels).
 fn digits() -> Option<(Tensor, Tensor, Vec<u16>, Vec<u16>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    if !root.exists() {
-        println!("assets/mnist is absent; skipped");
+    if !support::needs("assets/mnist", root.exists()) {
         return None;
     }
     let cache = tempfile::tempdir().unwrap();

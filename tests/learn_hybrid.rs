@@ -260,7 +260,7 @@ fn the_graph_is_cached_with_the_pool() {
 /// 30 CIFAR-10 photos per class, 20 in train/ and 10 in test/, linked into a temp folder.
 fn cifar_subset() -> Option<tempfile::TempDir> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cifar10-test");
-    if !src.is_dir() {
+    if !support::needs("../shared/datasets/cifar10-test", src.is_dir()) {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -295,8 +295,10 @@ fn cifar_data() -> Option<(tempfile::TempDir, LearnData, Vec<u16>)> {
 fn the_backbone_head_learns_photos_from_few_labels() {
     let weights =
         glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
-    let Some((cache, data, oracle)) = cifar_data().filter(|_| weights.is_file()) else {
-        eprintln!("SKIP: needs ../shared/datasets/cifar10-test and `make effnet`");
+    if !support::needs("the Lite0 weights (make effnet)", weights.is_file()) {
+        return;
+    }
+    let Some((cache, data, oracle)) = cifar_data() else {
         return;
     };
     assert_eq!(
@@ -362,7 +364,6 @@ fn the_backbone_head_learns_photos_from_few_labels() {
 #[test]
 fn colour_pixels_without_a_backbone_feed_both_the_graph_and_the_network() {
     let Some((cache, data, oracle)) = cifar_data() else {
-        eprintln!("SKIP: needs ../shared/datasets/cifar10-test");
         return;
     };
     let config = LearnerConfig {

@@ -2,7 +2,7 @@
 //! 118 ImageNet dog photos in `../shared/datasets/imagenet-dogs` (one per breed, the
 //! breed in the file name): its suggestions among the 118 breed names must keep the
 //! top-1 and top-3 measured when the suggestions were made, for each backbone (less a
-//! photo). Skips with a note without the photos, and a backbone without its weights.
+//! photo). Without the photos, or a backbone's weights, see `support::needs`.
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::effnet_lite::{Backbone, EffnetLite};
@@ -13,6 +13,8 @@ use glean::learn::LearnData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Device;
+
+mod support;
 
 /// Photos (of 118) whose breed was the first suggestion, and among the first three,
 /// as measured (2026-12-01, 224 px centre crop, float32): for each backbone, a photo
@@ -27,8 +29,7 @@ fn measured(backbone: Backbone) -> (usize, usize) {
 #[test]
 fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
     let dogs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
-    if !dogs.is_dir() {
-        eprintln!("note: {} absent; skipping", dogs.display());
+    if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir()) {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -56,12 +57,8 @@ fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
     assert!(zero_shot.unmatched.is_empty(), "{:?}", zero_shot.unmatched);
     for backbone in [Backbone::Lite0, Backbone::Lite2] {
         let weights = default_backbone_weights(backbone);
-        if !weights.exists() {
-            eprintln!(
-                "note: {} absent; run {}",
-                weights.display(),
-                backbone.setup()
-            );
+        let what = format!("{} (run {})", weights.display(), backbone.setup());
+        if !support::needs(&what, weights.exists()) {
             continue;
         }
         let features = backbone_features(

@@ -19,8 +19,9 @@ const KILLS: usize = 20;
 #[test]
 fn sigkill_while_the_oracle_labels_loses_nothing() {
     let mnist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    if !support::available() || !mnist.join("train").is_dir() {
-        eprintln!("note: tmux or assets/mnist absent; skipping the SIGKILL test");
+    if !support::needs("tmux", support::available())
+        || !support::needs("assets/mnist", mnist.join("train").is_dir())
+    {
         return;
     }
     let dirs = tempfile::tempdir().unwrap();

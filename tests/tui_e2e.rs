@@ -1,8 +1,9 @@
 //! End to end in tmux: run the real binary on `assets/mnist`, label 25 images by keys
 //! (the digit the folder names), see a retrain happen and the accuracy chart change,
 //! undo one, quit, resume (the same image is next), stop it with SIGTERM (the terminal
-//! comes back), and check the session holds 24 labels. Skips with a note when tmux or
-//! the assets are absent.
+//! comes back), and check the session holds 24 labels; then a second session in the
+//! same folder, started from the first one's network, keeps its own files. Without tmux, see
+//! `support::needs`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,8 +51,9 @@ fn model_version(screen: &str) -> u64 {
 fn label_retrain_undo_quit_resume_in_tmux() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mnist = root.join("assets/mnist");
-    if !support::available() || !mnist.join("train").is_dir() {
-        eprintln!("note: tmux or assets/mnist absent; skipping the end-to-end test");
+    if !support::needs("tmux", support::available())
+        || !support::needs("assets/mnist", mnist.join("train").is_dir())
+    {
         return;
     }
     let dirs = tempfile::tempdir().unwrap();
@@ -91,6 +93,10 @@ fn label_retrain_undo_quit_resume_in_tmux() {
     });
     let first_chart = chart(&after_first);
     assert_ne!(first_chart, before_round);
+    let sessions = dirs.path().join("sessions");
+    let model = sessions.join("e2e.model.safetensors");
+    assert!(model.is_file(), "no {}", model.display());
+    assert!(!sessions.join("model.safetensors").exists());
     // The version in the status line and the chart's new point come in separate
     // events: wait for both.
     tmux.wait(
@@ -159,4 +165,34 @@ fn label_retrain_undo_quit_resume_in_tmux() {
         let (item, class) = (fields[0], fields[2]);
         assert_eq!(digit_of(item).to_string(), class, "{row}");
     }
+
+    // A second session in the same folder, its networks started from the first's: the
+    // first session's network stays as it was, the second writes its own.
+    let first_model = std::fs::read(&model).unwrap();
+    let args = format!(
+        "label {} --session second --device cpu --batch 10 --oracle --weights {}",
+        mnist.display(),
+        model.display()
+    );
+    tmux.start("second", &glean_command(dirs.path(), &args));
+    tmux.wait("second", wait, "the second session's first round", |s| {
+        model_version(s) >= 1
+    });
+    tmux.keys("second", "q");
+    tmux.wait("second", wait, "the second session to exit", |s| {
+        s.contains("GLEAN-EXIT=0")
+    });
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        first_model,
+        "e2e's network changed"
+    );
+    assert_eq!(
+        std::fs::read(sessions.join("second.start-weights.safetensors")).unwrap(),
+        first_model,
+        "the second session's copy of --weights"
+    );
+    let second_model = std::fs::read(sessions.join("second.model.safetensors")).unwrap();
+    assert_ne!(second_model, first_model);
+    assert!(!sessions.join("model.safetensors").exists());
 }

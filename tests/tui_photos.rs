@@ -3,8 +3,8 @@
 //! on screen within 2 s of launch and takes a label at once while the backbone's
 //! features stream in; `q`, SIGTERM and SIGHUP during that pass each end glean within
 //! 1 s with the terminal restored, and each restart goes on from the features already
-//! computed; the labels given before the pass ends are in the first round. Skips with a
-//! note when tmux, the photos or the backbone's weights are absent.
+//! computed; the labels given before the pass ends are in the first round. Without tmux, the
+//! photos or the backbone's weights, see `support::needs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,12 +84,10 @@ fn photos_label_at_once_while_features_stream_and_quit_at_once() {
     let cifar = root.join("../shared/datasets/cifar10-test");
     let weights =
         glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
-    if !support::available() || !cifar.is_dir() || !weights.exists() {
-        eprintln!(
-            "note: tmux, {} or {} absent; skipping",
-            cifar.display(),
-            weights.display()
-        );
+    if !support::needs("tmux", support::available())
+        || !support::needs("../shared/datasets/cifar10-test", cifar.is_dir())
+        || !support::needs("the Lite0 weights (make effnet)", weights.exists())
+    {
         return;
     }
     let dirs = tempfile::tempdir().unwrap();

@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn same_padding_matches_tensorflows_padded_convolution() {
-        tch::manual_seed(3);
+        let _generator = crate::learn::torch_rng::seeded(3);
         for (k, stride, side) in [
             (3, 1, 9),
             (3, 2, 8),

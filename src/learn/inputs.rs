@@ -108,6 +108,7 @@ mod tests {
 
     #[test]
     fn pixels_are_scaled_and_augmented_only_for_training() {
+        let _generator = crate::learn::torch_rng::seeded(1);
         let pool = Tensor::randint(255, [4, 1, 8, 8], (Kind::Uint8, Device::Cpu));
         let inputs = Inputs::pixels(
             pool,
@@ -123,7 +124,6 @@ mod tests {
                 .double_value(&[])
                 < 1e-6
         );
-        tch::manual_seed(1);
         assert!(
             (&plain - inputs.train_rows(&idx, true))
                 .abs()

@@ -295,7 +295,8 @@ impl Learner {
         }
 
         // The network: on the labels, plus the graph's surest guesses in a hybrid round.
-        tch::manual_seed(seed as i64 & i64::MAX);
+        // Held to the end of the round: training and BALD's masks draw from it.
+        let _generator = super::torch_rng::seeded(seed);
         let graph_pool_probs = match &graph_round {
             Some(round) => Some(Vec::<f32>::try_from(
                 round.pool.to_device(Device::Cpu).view([-1]),
@@ -456,7 +457,7 @@ impl Learner {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Option<f64>, LearnError> {
         let lab = self.check_labeled(labeled)?;
-        tch::manual_seed(self.round_seed(lab.indices.len()) as i64 & i64::MAX);
+        let _generator = super::torch_rng::seeded(self.round_seed(lab.indices.len()));
         self.fit(&lab, &[], cancelled, &mut |_| {})?;
         let net = &self.trained.as_ref().expect("fit stores a network").net;
         if self.data.test_len() == 0 {

@@ -29,6 +29,7 @@ pub mod score;
 pub mod select;
 pub mod startup;
 pub mod strategy;
+pub mod torch_rng;
 pub mod train;
 pub mod trainer;
 pub mod zero_shot;

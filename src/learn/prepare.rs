@@ -26,9 +26,9 @@ pub fn default_backbone_weights(backbone: Backbone) -> PathBuf {
 /// The network `model` means for images of `channels` channels, whose backbones'
 /// weights are found by `weights`: `auto` takes, for colour images, EfficientNet-Lite2
 /// when its weights are installed, else Lite0, else the CNN on pixels. Lite2 costs about
-/// twice Lite0 an image (CIFAR-10 on 2 cores: 10,000 photos in 4.3 against 2.5 minutes)
-/// and gave the hybrid 4 to 10 points more at 20 to 100 labels on a validation split
-/// of CIFAR-10's pool.
+/// 1.5 times Lite0 an image (10,000 CIFAR-10 photos on 2 cores in 4.1 against 2.8
+/// minutes, `results/backbone-*.txt`) and gave the hybrid more at 20 to 100 labels on a
+/// validation split of CIFAR-10's pool (`results/validation/`).
 pub fn resolve_model(
     model: ModelKind,
     channels: usize,

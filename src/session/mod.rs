@@ -4,7 +4,11 @@
 //! - `NAME.ron`, the snapshot: configuration, labels, skips, rounds, in pretty RON;
 //! - `NAME.journal`, every change since the snapshot, one checksummed line each, fsync'd
 //!   before the call that made it returns;
-//! - `NAME.lock`, locked while a process has the session open.
+//! - `NAME.lock`, locked while a process has the session open;
+//!
+//! and, written by the labeler, `NAME.model.safetensors` (its network after the last
+//! round) and `NAME.start-weights.safetensors` (a copy of the `--weights` checkpoint its
+//! networks start from). Each is the session's own: sessions share a folder.
 //!
 //! Opening folds the journal into the snapshot's state; `compact` (every
 //! `COMPACT_EVERY` changes, on `close` and on drop) writes the folded state as the new
@@ -87,6 +91,16 @@ pub fn snapshot_path(dir: &Path, name: &str) -> PathBuf {
 /// Path of a session's journal.
 pub fn journal_path(dir: &Path, name: &str) -> PathBuf {
     file_path(dir, name, "journal")
+}
+
+/// Path of a session's network, written after every round.
+pub fn model_path(dir: &Path, name: &str) -> PathBuf {
+    file_path(dir, name, "model.safetensors")
+}
+
+/// Path of the copy of the `--weights` checkpoint a session's networks start from.
+pub fn start_weights_path(dir: &Path, name: &str) -> PathBuf {
+    file_path(dir, name, "start-weights.safetensors")
 }
 
 /// A session open for labeling. It holds the lock until dropped; every change is in the
@@ -184,6 +198,14 @@ impl Session {
     }
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+    /// This session's network file (`model_path`).
+    pub fn model_path(&self) -> PathBuf {
+        model_path(&self.dir, self.name())
+    }
+    /// This session's starting checkpoint (`start_weights_path`).
+    pub fn start_weights_path(&self) -> PathBuf {
+        start_weights_path(&self.dir, self.name())
     }
     pub fn config(&self) -> &SessionConfig {
         self.state.config()

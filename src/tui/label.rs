@@ -24,11 +24,6 @@ use super::render_mode::RenderMode;
 use super::terminal::{self, Screen};
 use super::types::{ClassView, ItemView, LabelRecord};
 
-/// Where a session keeps its network: written after every round, and the `--weights`
-/// checkpoint it started from (copied in, so the session does not depend on the file).
-pub const MODEL_FILE: &str = "model.safetensors";
-pub const START_WEIGHTS_FILE: &str = "start-weights.safetensors";
-
 /// Time between two auto-oracle labels: slow enough to watch.
 const AUTO_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -146,7 +141,8 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
     };
     let session = Session::create(&dir, &name, config)?;
     if let Some(w) = &options.weights {
-        let copy = session.dir().join(START_WEIGHTS_FILE);
+        // Copied in, so that the session does not depend on the file.
+        let copy = session.start_weights_path();
         std::fs::copy(w, &copy)
             .with_context(|| format!("copying --weights {} into the session", w.display()))?;
     }
@@ -319,7 +315,7 @@ fn run(
     }
 
     let images = Arc::new(PoolImages::new(pool));
-    let start_weights = session.dir().join(START_WEIGHTS_FILE);
+    let start_weights = session.start_weights_path();
     let learner = LearnerConfig {
         device,
         strategy,
@@ -329,7 +325,7 @@ fn run(
         learner: config.learner.parse().map_err(anyhow::Error::msg)?,
         weights: start_weights.is_file().then_some(start_weights),
         cache_dir: Some(crate::paths::cache_dir()),
-        save_model: Some(session.dir().join(MODEL_FILE)),
+        save_model: Some(session.model_path()),
         ..LearnerConfig::default()
     };
     let (tx, rx) = crossbeam_channel::unbounded();

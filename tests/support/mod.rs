@@ -4,7 +4,11 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod require;
 pub mod tmux;
+
+#[allow(unused_imports)]
+pub use require::needs;
 
 #[allow(unused_imports)]
 pub use tmux::*;

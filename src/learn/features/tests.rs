@@ -16,7 +16,7 @@ fn close(a: &Tensor, b: &Tensor, tol: f64) -> bool {
 }
 
 fn random_features(pool: i64, test: i64, name: Option<&str>) -> PoolFeatures {
-    tch::manual_seed(7);
+    let _generator = crate::learn::torch_rng::seeded(7);
     let opts = (Kind::Float, Device::Cpu);
     PoolFeatures {
         pool: Tensor::randn([pool, 96], opts),
@@ -94,6 +94,7 @@ fn feature_embeddings_ignore_the_scale_of_each_dimension() {
     // With no more dimensions than the PCA keeps, the PCA only rotates: distances are
     // those of the standardised, unit-length rows.
     let opts = (Kind::Float, Device::Cpu);
+    let _generator = crate::learn::torch_rng::seeded(8);
     let small = PoolFeatures {
         pool: Tensor::randn([50, 48], opts) * 4.0 + 2.0,
         test: Tensor::randn([5, 48], opts),

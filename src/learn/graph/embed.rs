@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn pca_finds_the_direction_of_largest_variance() {
-        tch::manual_seed(3);
+        let _generator = crate::learn::torch_rng::seeded(3);
         // Points spread along (1, 1, 0) with small noise elsewhere.
         let t = Tensor::randn([500, 1], (Kind::Float, Device::Cpu)) * 5.0;
         let noise = Tensor::randn([500, 3], (Kind::Float, Device::Cpu)) * 0.1;

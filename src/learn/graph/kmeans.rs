@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_clusters_and_bad_k_is_an_error() {
-        tch::manual_seed(5);
+        let _generator = crate::learn::torch_rng::seeded(5);
         let pts = Tensor::randn([300, 4], (Kind::Float, Device::Cpu));
         let a = kmeans(&pts, 5, 50, 9).unwrap();
         let b = kmeans(&pts, 5, 50, 9).unwrap();

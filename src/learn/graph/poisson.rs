@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn cg_matches_a_dense_solve() {
-        tch::manual_seed(11);
+        let _generator = crate::learn::torch_rng::seeded(11);
         let m = Tensor::randn([30, 30], (Kind::Float, Device::Cpu));
         let a = m.mm(&m.tr()) + Tensor::eye(30, (Kind::Float, Device::Cpu)) * 30.0;
         let b = Tensor::randn([30, 3], (Kind::Float, Device::Cpu));
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn fused_cpu_loops_match_the_tensor_solver() {
-        tch::manual_seed(4);
+        let _generator = crate::learn::torch_rng::seeded(4);
         let pts = Tensor::randn([200, 3], (Kind::Float, Device::Cpu));
         let g = KnnGraph::build(&pts, 6).unwrap();
         let opts = CgOptions {

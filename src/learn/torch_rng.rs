@@ -1,0 +1,55 @@
+//! libtorch draws every random number (weight init, batch order, augmentation, dropout,
+//! BALD's masks) from one generator per process, and tch offers no other. A learner's
+//! run is the same for the same seed only if nothing else draws from that generator
+//! between its seeding and its last draw: two learners training at once in one process
+//! (tests in parallel, a simulation beside a session) interleave their draws and both
+//! change. So whoever seeds it holds it, under this lock, until done drawing.
+
+use std::sync::{Mutex, MutexGuard};
+
+static GENERATOR: Mutex<()> = Mutex::new(());
+
+/// libtorch's generator, seeded, held by its owner until dropped. Hold it no longer
+/// than the work that draws: other learners wait for it.
+#[must_use = "the generator is only yours while this is held"]
+pub struct SeededGenerator {
+    _held: MutexGuard<'static, ()>,
+}
+
+/// Waits for the generator, then seeds it (the seed's low 63 bits).
+pub fn seeded(seed: u64) -> SeededGenerator {
+    // A holder that panicked left nothing half-done that matters: seeding resets it.
+    let held = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed((seed & i64::MAX as u64) as i64);
+    SeededGenerator { _held: held }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind, Tensor};
+
+    fn draws(seed: u64) -> Vec<f32> {
+        let _generator = seeded(seed);
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let t = Tensor::rand([64], (Kind::Float, Device::Cpu));
+            out.extend(Vec::<f32>::try_from(t).unwrap());
+            std::thread::yield_now();
+        }
+        out
+    }
+
+    /// Two threads drawing at once each get what they get alone.
+    #[test]
+    fn concurrent_holders_draw_what_they_draw_alone() {
+        let (alone_a, alone_b) = (draws(1), draws(2));
+        assert_ne!(alone_a, alone_b);
+        for _ in 0..4 {
+            let a = std::thread::spawn(|| draws(1));
+            let b = std::thread::spawn(|| draws(2));
+            assert_eq!(a.join().unwrap(), alone_a);
+            assert_eq!(b.join().unwrap(), alone_b);
+        }
+    }
+}
