@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -79,3 +79,11 @@ results-backbone: effnet
 effnet: setup
 	@scripts/setup-effnet.sh lite0 >/dev/null
 	@scripts/setup-effnet.sh lite2 >/dev/null
+
+# A round's time quiet and beside a `yes` on one core: with glean's passive OpenMP
+# waiting, with OpenMP's default (OMP_WAIT_POLICY set empty), and with spinning threads.
+results-busy: mnist effnet
+	mkdir -p results
+	$(TORCH) && cargo bench --bench busy | tee results/busy-passive.txt
+	$(TORCH) && OMP_WAIT_POLICY= cargo bench --bench busy | tee results/busy-openmp-default.txt
+	$(TORCH) && OMP_WAIT_POLICY=ACTIVE cargo bench --bench busy | tee results/busy-active.txt

@@ -3,7 +3,8 @@
 //! the ratio (goal ≤ 2.5; a fair share of 2 cores would cost about 1.5×). A user's
 //! machine always runs something else.
 //!
-//! Rounds (the median of GLEAN_BENCH_REPEATS, default 3, of each):
+//! Rounds (the median of GLEAN_BENCH_REPEATS, default 3, of each, quiet and busy in
+//! turn):
 //! - the network alone (`--learner cnn`) on the bundled MNIST sample, 60 labels;
 //! - the hybrid on the full MNIST (60,000 pool, 10,000 test), 300 labels, when
 //!   `make mnist` has fetched it;
@@ -82,17 +83,16 @@ fn case(
     })
 }
 
-/// The median time of `repeats` rounds on the case's labels.
-fn median_round(case: &mut Case, repeats: usize) -> anyhow::Result<f64> {
-    let mut times = Vec::with_capacity(repeats);
-    for version in 1..=repeats as u64 {
-        let t = Instant::now();
-        case.learner
-            .round(&case.labeled, version, &|| false, &mut |_| {})?;
-        times.push(t.elapsed().as_secs_f64());
-    }
+fn timed_round(case: &mut Case, version: u64) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    case.learner
+        .round(&case.labeled, version, &|| false, &mut |_| {})?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    times[times.len() / 2]
 }
 
 fn main() -> anyhow::Result<()> {
@@ -162,17 +162,20 @@ fn main() -> anyhow::Result<()> {
         "OMP_WAIT_POLICY={policy:?}; {} core(s); median of {repeats} rounds each",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let mut quiet = Vec::new();
+    // Quiet and busy rounds alternate, so that whatever changes from round to round
+    // (the hybrid's network goes on from the last round's) falls on both alike.
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
     for case in &mut cases {
-        median_round(case, 1)?; // warm-up: first-round allocations, caches
-        quiet.push(median_round(case, repeats)?);
+        timed_round(case, 0)?; // warm-up: first-round allocations, caches
+        let (mut q, mut b) = (Vec::new(), Vec::new());
+        for r in 0..repeats as u64 {
+            q.push(timed_round(case, 2 * r + 1)?);
+            let _busy_core = BusyCore::start()?;
+            b.push(timed_round(case, 2 * r + 2)?);
+        }
+        quiet.push(median(q));
+        busy.push(median(b));
     }
-    let busy_core = BusyCore::start()?;
-    let mut busy = Vec::new();
-    for case in &mut cases {
-        busy.push(median_round(case, repeats)?);
-    }
-    drop(busy_core);
     for ((case, q), b) in cases.iter().zip(quiet).zip(busy) {
         println!(
             "{}: quiet {q:.2} s, one core busy {b:.2} s, busy / quiet {:.2}",
