@@ -4,12 +4,12 @@
 //! machine always runs something else.
 //!
 //! Rounds (the median of GLEAN_BENCH_REPEATS, default 3, of each, quiet and busy in
-//! turn):
-//! - the network alone (`--learner cnn`) on the bundled MNIST sample, 60 labels;
-//! - the hybrid on the full MNIST (60,000 pool, 10,000 test), 300 labels, when
+//! turn), with how long of each the labeler waits for a new ranking:
+//! - the network alone (`--learner cnn`) on the bundled MNIST sample, from 60 labels;
+//! - the hybrid on the full MNIST (60,000 pool, 10,000 test), from 300 labels, when
 //!   `make mnist` has fetched it;
 //! - the hybrid on EfficientNet-Lite2 features of the CIFAR-10 photos in
-//!   ../shared/datasets (8,000 pool, 2,000 held out), 100 labels, when they and
+//!   ../shared/datasets (8,000 pool, 2,000 held out), from 100 labels, when they and
 //!   `make effnet`'s weights are there (features come from glean's cache, computed once).
 //!
 //! `cargo bench --bench busy`. glean's own waiting policy applies: OpenMP threads wait
@@ -42,9 +42,15 @@ impl Drop for BusyCore {
     }
 }
 
+/// Labels added per round, and the most rounds timed per case.
+const BATCH: usize = 10;
+const MAX_ROUNDS: usize = 41;
+
 struct Case {
     name: String,
     learner: Learner,
+    /// The first labels, then the batches of the rounds to come.
+    labels: usize,
     labeled: Vec<(usize, u16)>,
 }
 
@@ -65,8 +71,14 @@ fn case(
     config: LearnerConfig,
     labels: usize,
 ) -> anyhow::Result<Case> {
-    let labeled = strategy::random_subset(data.pool_len(), labels, 7)
+    // `labels`, then 10 more for each round the bench runs (a person's next batch: a
+    // round on the same labels again would start from its own answer).
+    let order = strategy::random_scores(data.pool_len(), 7);
+    let mut by_score: Vec<usize> = (0..data.pool_len()).collect();
+    by_score.sort_by(|&a, &b| order[a].total_cmp(&order[b]));
+    let labeled = by_score
         .into_iter()
+        .take(labels + BATCH * MAX_ROUNDS)
         .map(|i| (i, oracle[i]))
         .collect();
     let t = Instant::now();
@@ -79,15 +91,27 @@ fn case(
     Ok(Case {
         name: name.into(),
         learner,
+        labels,
         labeled,
     })
 }
 
-fn timed_round(case: &mut Case, version: u64) -> anyhow::Result<f64> {
+/// A round's whole time, and how long of it the labeler waited for a ranking: for the
+/// graph learners the propagation and the ranking from it (`times.propagate`, after
+/// which the preliminary ranking is sent and the queue recorded), else the whole round.
+fn timed_round(case: &mut Case, version: u64) -> anyhow::Result<(f64, f64)> {
+    let labeled = &case.labeled[..case.labels + BATCH * version as usize];
     let t = Instant::now();
-    case.learner
-        .round(&case.labeled, version, &|| false, &mut |_| {})?;
-    Ok(t.elapsed().as_secs_f64())
+    let out = case
+        .learner
+        .round(labeled, version, &|| false, &mut |_| {})?;
+    let total = t.elapsed().as_secs_f64();
+    let wait = if out.times.propagate > 0.0 {
+        out.times.propagate
+    } else {
+        total
+    };
+    Ok((total, wait))
 }
 
 fn median(mut times: Vec<f64>) -> f64 {
@@ -101,7 +125,7 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
-        .max(1);
+        .clamp(1, (MAX_ROUNDS - 1) / 2);
     let cache = glean::paths::cache_dir();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cpu = LearnerConfig {
@@ -111,7 +135,7 @@ fn main() -> anyhow::Result<()> {
     };
 
     let mut cases = vec![case(
-        "cnn, bundled MNIST sample, 60 labels",
+        "cnn, bundled MNIST sample, from 60 labels",
         load(&root.join("assets/mnist"), &ScanOptions::default(), &cache)?,
         LearnerConfig {
             learner: LearnerKind::Cnn,
@@ -122,7 +146,7 @@ fn main() -> anyhow::Result<()> {
     let mnist = cache.join("mnist/package/data");
     if mnist.join("train-images-idx3-ubyte").exists() {
         cases.push(case(
-            "hybrid, full MNIST, 300 labels",
+            "hybrid, full MNIST, from 300 labels",
             load(&mnist, &ScanOptions::default(), &cache)?,
             cpu.clone(),
             300,
@@ -141,7 +165,7 @@ fn main() -> anyhow::Result<()> {
             ..ScanOptions::default()
         };
         cases.push(case(
-            "hybrid, CIFAR-10 Lite2 features, 100 labels",
+            "hybrid, CIFAR-10 Lite2 features, from 100 labels",
             load(&cifar, &scan, &cache)?,
             LearnerConfig {
                 model: ModelKind::EffnetLite2,
@@ -164,23 +188,24 @@ fn main() -> anyhow::Result<()> {
     );
     // Quiet and busy rounds alternate, so that whatever changes from round to round
     // (the hybrid's network goes on from the last round's) falls on both alike.
-    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
     for case in &mut cases {
         timed_round(case, 0)?; // warm-up: first-round allocations, caches
-        let (mut q, mut b) = (Vec::new(), Vec::new());
+        let (mut quiet, mut busy) = (Vec::new(), Vec::new());
         for r in 0..repeats as u64 {
-            q.push(timed_round(case, 2 * r + 1)?);
+            quiet.push(timed_round(case, 2 * r + 1)?);
             let _busy_core = BusyCore::start()?;
-            b.push(timed_round(case, 2 * r + 2)?);
+            busy.push(timed_round(case, 2 * r + 2)?);
         }
-        quiet.push(median(q));
-        busy.push(median(b));
-    }
-    for ((case, q), b) in cases.iter().zip(quiet).zip(busy) {
+        let total = |t: &[(f64, f64)]| median(t.iter().map(|x| x.0).collect());
+        let wait = |t: &[(f64, f64)]| median(t.iter().map(|x| x.1).collect());
+        let (q, b) = (total(&quiet), total(&busy));
         println!(
-            "{}: quiet {q:.2} s, one core busy {b:.2} s, busy / quiet {:.2}",
+            "{}: quiet {q:.2} s, one core busy {b:.2} s, busy / quiet {:.2}; the labeler waits \
+             {:.2} s quiet, {:.2} s busy",
             case.name,
-            b / q
+            b / q,
+            wait(&quiet),
+            wait(&busy)
         );
     }
     Ok(())

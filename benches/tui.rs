@@ -1,22 +1,26 @@
 //! TUI speed figures (run: `cargo bench --bench tui`):
 //! 1. block art of a 1024×768 photo into 120×40 cells (goal ≤ 20 ms);
 //! 2. keypress → next frame while a background thread keeps a core busy and floods the
-//!    event channel with trainer progress (goal p99 ≤ 16 ms). Each key journals its label
-//!    (append + fsync) before the frame, as the real loop does.
+//!    event channel with trainer progress (goal p99 ≤ 16 ms). Each key goes through the
+//!    labeler's own executor before the frame, as in `glean label`: the label into the
+//!    session's journal (append + fsync), a compaction of the RON snapshot every so
+//!    often, the queue record.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use glean::dataset::{Class, Layout};
+use glean::learn::{DeviceChoice, LearnData, LearnerConfig, Trainer};
+use glean::session::{DataSpec, Session, SessionConfig};
 use glean::tui::blockart::{self, CellShape};
-use glean::tui::event_loop::{self, AppEvent, Executor, Runner};
+use glean::tui::event_loop::{self, AppEvent, Runner};
+use glean::tui::executor::SessionExecutor;
 use glean::tui::images::{spawn_loader, FileImages, ImageSource, Pictures};
 use glean::tui::render_mode::Renderer;
-use glean::tui::{App, AppConfig, ClassView, Effect, ItemView, Restored, TrainerEvent};
+use glean::tui::{App, AppConfig, ClassView, ItemView, Restored, TrainerEvent};
 use image::DynamicImage;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -80,15 +84,57 @@ fn block_art() {
     }
 }
 
-/// Journals each label like the session does: one line appended and fsynced.
-struct FsyncJournal(File);
-
-impl Executor for FsyncJournal {
-    fn execute(&mut self, effect: &Effect, _app: &App) -> anyhow::Result<()> {
-        writeln!(self.0, "{effect:?}")?;
-        self.0.sync_data()?;
-        Ok(())
-    }
+/// The labeler's executor over a fresh session of `names` in `dir`, with an idle
+/// trainer (the bench's batches are larger than its keys: no round starts).
+fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> SessionExecutor {
+    let config = SessionConfig {
+        data: DataSpec {
+            root: dogs_dir(),
+            layout: Layout::NamePattern,
+            test: None,
+            label_pattern: None,
+            classes_arg: None,
+            holdout: None,
+        },
+        classes: classes
+            .iter()
+            .map(|c| Class {
+                name: c.name.clone(),
+                key: c.key,
+            })
+            .collect(),
+        pool_size: names.len(),
+        strategy: "margin".into(),
+        batch: 1000,
+        model: "cnn".into(),
+        device: "cpu".into(),
+        seed: 1,
+        learner: "cnn".into(),
+    };
+    let session = Session::create(dir, "bench", config).expect("session");
+    let pixels: Vec<u8> = vec![0; names.len() * 16];
+    let data = LearnData::new(
+        1,
+        4,
+        classes.len(),
+        Arc::new(pixels),
+        Arc::default(),
+        Vec::new(),
+    )
+    .expect("data");
+    let learner = LearnerConfig {
+        device: DeviceChoice::Cpu,
+        batch: 1000,
+        ..LearnerConfig::default()
+    };
+    let (trainer, _events) = Trainer::spawn(data, learner);
+    SessionExecutor::new(
+        session,
+        trainer,
+        names.to_vec(),
+        Arc::default(),
+        "cnn".into(),
+    )
 }
 
 fn keypress_to_frame() {
@@ -120,15 +166,16 @@ fn keypress_to_frame() {
         auto_interval: Duration::from_millis(300),
         has_test_split: true,
     };
+    let classes = config.classes.clone();
     let app = App::new(config, Restored::default());
-    let names = app.items.iter().map(|i| i.name.clone()).collect();
+    let names: Vec<String> = app.items.iter().map(|i| i.name.clone()).collect();
     let dir = tempfile::tempdir().expect("temp dir");
-    let journal = File::create(dir.path().join("bench.journal")).expect("journal");
+    let executor = session_executor(dir.path(), &classes, &names);
     let (tx, rx) = crossbeam_channel::unbounded();
     let source: Arc<dyn ImageSource> = Arc::new(FileImages { paths });
     let requests = spawn_loader(source, event_loop::image_sink(tx.clone()));
     let pictures = Pictures::new(Renderer::Blocks(CellShape::Sextant), names);
-    let mut runner = Runner::new(app, pictures, FsyncJournal(journal), Some(requests));
+    let mut runner = Runner::new(app, pictures, executor, Some(requests));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
 
     // The busy trainer: one core of arithmetic plus a progress event every millisecond.
@@ -197,11 +244,11 @@ fn keypress_to_frame() {
     stop.store(true, Ordering::Relaxed);
     busy.join().unwrap();
     report(
-        "keypress -> next frame (label journaled + fsync, busy trainer, 120x40, dog photos)",
+        "keypress -> next frame (the session executor: journal + fsync, compactions; busy trainer, 120x40, dog photos)",
         times,
     );
     report(
-        "  of which: key handled + label journaled (fsync)",
+        "  of which: key handled + the executor's effects (journal fsync, compactions)",
         handle_ms,
     );
     report(
