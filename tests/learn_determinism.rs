@@ -57,6 +57,30 @@ fn learners_running_at_once_each_run_as_alone() {
     assert_eq!(c, cnn_alone, "cnn beside others");
 }
 
+fn draws(seed: u64) -> Vec<f32> {
+    let _generator = glean::learn::torch_rng::seeded(seed);
+    let mut out = Vec::new();
+    for _ in 0..50 {
+        let t = tch::Tensor::rand([64], (tch::Kind::Float, tch::Device::Cpu));
+        out.extend(Vec::<f32>::try_from(t).unwrap());
+        std::thread::yield_now();
+    }
+    out
+}
+
+/// Two threads holding the generator in turn each draw what they draw alone.
+#[test]
+fn holders_of_the_generator_draw_what_they_draw_alone() {
+    let (alone_a, alone_b) = (draws(1), draws(2));
+    assert_ne!(alone_a, alone_b);
+    for _ in 0..4 {
+        let a = std::thread::spawn(|| draws(1));
+        let b = std::thread::spawn(|| draws(2));
+        assert!(a.join().unwrap() == alone_a, "seed 1 beside seed 2");
+        assert!(b.join().unwrap() == alone_b, "seed 2 beside seed 1");
+    }
+}
+
 /// Through the trainer thread, the progress it reports and the ranking it sends.
 #[test]
 fn same_seed_same_run_and_progress_events() {
