@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -87,3 +87,12 @@ results-busy: mnist effnet
 	$(TORCH) && cargo bench --bench busy | tee results/busy-passive.txt
 	$(TORCH) && OMP_WAIT_POLICY= cargo bench --bench busy | tee results/busy-openmp-default.txt
 	$(TORCH) && OMP_WAIT_POLICY=ACTIVE cargo bench --bench busy | tee results/busy-active.txt
+
+# The graph's embeddings: the autoencoder's cost and each embedding's accuracy on the
+# MNIST pool (quiet, then with one core busy), and the graph papers' protocol and the
+# rule on MNIST and CIFAR-10 (scripts/results-embedding.sh, about an hour).
+results-embedding: mnist effnet build
+	mkdir -p results
+	$(TORCH) && cargo bench --bench embedding | tee results/embedding-mnist.txt
+	( $(BUSY) $(TORCH) && cargo bench --bench embedding | tee results/embedding-mnist-busy.txt )
+	$(TORCH) && scripts/results-embedding.sh

@@ -20,6 +20,10 @@
 //!   empty value gives OpenMP's default, a short spin)
 //! - GLEAN_PYTHON: the python with PyTorch (default: the one setup-libtorch.sh installs)
 
+mod support;
+
+use support::env_or;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -32,13 +36,6 @@ use glean::learn::features::{
 };
 use glean::learn::prepare::{default_backbone_weights, default_threads};
 use tch::{Device, Tensor};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn image_files(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)

@@ -10,6 +10,10 @@
 //! - GLEAN_BENCH_LIMIT: use only this many items (after the shuffle), for a quick run
 //! - GLEAN_BENCH_SEED (default 1), GLEAN_BENCH_K (default 10)
 
+mod support;
+
+use support::env_or;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,13 +29,6 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Test accuracy of the label of each test row's nearest pool row.
 fn one_nn(

@@ -8,10 +8,13 @@
 //! - GLEAN_BENCH_TRIALS (default 3): seeds 1..=TRIALS for k-means and the later picks
 //! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default: the learner's, `CgOptions::default()`)
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::{env_or, idx_images};
+
 use std::time::Instant;
 
-use glean::dataset::{read_idx_images, read_idx_labels};
+use glean::dataset::read_idx_labels;
 use glean::learn::graph::{
     accuracy, digit_embeddings, kmeans, nearest_items, CgOptions, KnnGraph, Neighbours, PoolGraph,
     Propagation,
@@ -21,29 +24,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn images(path: &Path) -> anyhow::Result<Tensor> {
-    let idx = read_idx_images(path)?;
-    Ok(Tensor::from_slice(&idx.data).view([idx.count as i64, 1, idx.rows as i64, idx.cols as i64]))
-}
-
 fn main() -> anyhow::Result<()> {
-    let dir: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| glean::paths::cache_dir().join("mnist/package/data"));
-    if !dir.join("train-images-idx3-ubyte").exists() {
-        println!(
-            "graph bench: no MNIST IDX files in {} (set GLEAN_MNIST_DIR); skipped",
-            dir.display()
-        );
+    let Some(dir) = support::mnist_dir("graph") else {
         return Ok(());
-    }
+    };
     let trials: u64 = env_or("GLEAN_BENCH_TRIALS", 3);
     let k: usize = env_or("GLEAN_BENCH_K", 10);
     let dims: usize = env_or("GLEAN_BENCH_DIMS", 50);
@@ -53,8 +37,8 @@ fn main() -> anyhow::Result<()> {
     };
     let device = Device::Cpu;
 
-    let pool_px = images(&dir.join("train-images-idx3-ubyte"))?;
-    let test_px = images(&dir.join("t10k-images-idx3-ubyte"))?;
+    let pool_px = idx_images(&dir.join("train-images-idx3-ubyte"))?;
+    let test_px = idx_images(&dir.join("t10k-images-idx3-ubyte"))?;
     let pool_truth = read_idx_labels(&dir.join("train-labels-idx1-ubyte"))?;
     let test_truth: Vec<u16> = read_idx_labels(&dir.join("t10k-labels-idx1-ubyte"))?
         .into_iter()

@@ -14,6 +14,10 @@
 //!   default 0.5): the network's training per round
 //! - GLEAN_BENCH_OUT: where the simulate files go (default target/bench-learn)
 
+mod support;
+
+use support::env_or;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,13 +27,6 @@ use glean::learn::{
     ModelKind, Strategy, TrainSchedule,
 };
 use glean::simulate::{self, SimulateOptions};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() -> anyhow::Result<()> {
     let mnist: PathBuf = std::env::var_os("GLEAN_MNIST_DIR")
@@ -183,6 +180,8 @@ fn main() -> anyhow::Result<()> {
         schedule: TrainSchedule::default(),
         cache_dir: cache,
         progress: true,
+        accuracy_on: Default::default(),
+        graph: Default::default(),
     };
     println!(
         "curves: {} × {} trial(s), init {}, batch {}, budget {} → {}",

@@ -12,6 +12,23 @@ fn glean(cache: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd`, which must succeed; its standard output.
+fn succeeds(cmd: &mut Command) -> String {
+    let result = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    assert!(
+        result.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    stdout
+}
+
+/// `summary.json` in `out`.
+fn summary_in(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn simulate_writes_curves_summary_and_plots() {
     let tmp = tempfile::tempdir().unwrap();
@@ -62,7 +79,10 @@ fn simulate_writes_curves_summary_and_plots() {
 
     let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("strategy,trial,labels,accuracy,seconds"));
+    assert_eq!(
+        lines.next(),
+        Some("strategy,trial,labels,accuracy,seconds,graph")
+    );
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
@@ -75,6 +95,11 @@ fn simulate_writes_curves_summary_and_plots() {
         let acc: f64 = row[3].parse().unwrap();
         assert!((0.0..=1.0).contains(&acc));
         assert!(row[4].parse::<f64>().unwrap() > 0.0);
+        // The default graph is the one cross-validation on the labels favours.
+        assert!(
+            ["deskew-pca", "deskew-pca+prior", "vae", "vae+prior"].contains(&row[5].as_str()),
+            "{csv}"
+        );
     }
     // With 30 labels of real digits the model is well above chance (10 %).
     let last_acc: f64 = rows[2][3].parse().unwrap();
@@ -122,27 +147,20 @@ fn simulate_writes_curves_summary_and_plots() {
 fn simulate_measures_on_a_validation_split_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let result = glean(tmp.path())
-        .args(["simulate", "assets/mnist", "--validation", "200"])
-        .args(["--strategies", "random", "--init", "10", "--batch", "10"])
-        .args([
-            "--budget", "20", "--trials", "1", "--device", "cpu", "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(
-        result.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&result.stderr)
+    let stdout = succeeds(
+        glean(tmp.path())
+            .args(["simulate", "assets/mnist", "--validation", "200"])
+            .args(["--strategies", "random", "--init", "10", "--batch", "10"])
+            .args([
+                "--budget", "20", "--trials", "1", "--device", "cpu", "--out",
+            ])
+            .arg(&out),
     );
     assert!(
         stdout.contains("accuracy on the validation split, 200 images cut from the pool"),
         "{stdout}"
     );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary = summary_in(&out);
     assert_eq!(summary["measured_on"]["split"], "validation", "{summary}");
     assert_eq!(summary["measured_on"]["images"], 200, "{summary}");
     let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
@@ -216,4 +234,64 @@ fn simulate_rejects_bad_input_with_a_message() {
         .unwrap();
     assert!(!missing_cuda.status.success());
     assert!(String::from_utf8_lossy(&missing_cuda.stderr).contains("cuda:63"));
+}
+
+/// The graph papers' protocol: random class-balanced labels, accuracy on the items still
+/// unlabeled; it needs no test split (`assets/mnist/train` has none).
+#[test]
+fn simulate_measures_balanced_labels_on_the_unlabeled_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let stdout = succeeds(
+        glean(tmp.path())
+            .args(["simulate", "assets/mnist/train", "--learner", "graph"])
+            .args(["--cold-start", "balanced", "--accuracy-on", "pool"])
+            .args(["--embedding", "pca", "--class-prior", "off"])
+            .args(["--strategies", "margin", "--init", "20", "--batch", "10"])
+            .args([
+                "--budget", "30", "--trials", "2", "--device", "cpu", "--out",
+            ])
+            .arg(&out),
+    );
+    assert!(
+        stdout.contains("accuracy on the pool split, 1000 images (the items still unlabeled"),
+        "{stdout}"
+    );
+    let summary = summary_in(&out);
+    assert_eq!(summary["measured_on"]["split"], "pool", "{summary}");
+    assert_eq!(
+        summary["strategies"]["margin"]["cold_start"], "balanced",
+        "{summary}"
+    );
+    let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    for row in &rows {
+        let (labels, accuracy): (f64, f64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+        // Counted over the 1000 - labels items left: a whole number of them (to the
+        // CSV's four decimals).
+        let right = accuracy * (1000.0 - labels);
+        assert!(
+            (right - right.round()).abs() <= 0.05,
+            "{accuracy} of {labels}"
+        );
+        // Two labels a digit already give the graph most of the rest.
+        assert!(accuracy > 0.7, "{csv}");
+        assert_eq!(row[5], "deskew-pca", "{csv}");
+    }
+
+    // The pool is judged whole: a subset of it cannot be.
+    let subset = glean(tmp.path())
+        .args(["simulate", "assets/mnist/train", "--accuracy-on", "pool"])
+        .args(["--pool-subset", "100", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!subset.status.success());
+    let stderr = String::from_utf8_lossy(&subset.stderr);
+    assert!(stderr.contains("--pool-subset"), "{stderr}");
 }

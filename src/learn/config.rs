@@ -15,6 +15,9 @@ pub enum ColdStart {
     #[default]
     KMeans,
     Random,
+    /// Random, with the classes as even as the pool allows: the papers' protocol. It
+    /// needs every item's label, so only `glean simulate` offers it.
+    Balanced,
 }
 
 impl ColdStart {
@@ -22,6 +25,7 @@ impl ColdStart {
         match self {
             ColdStart::KMeans => "kmeans",
             ColdStart::Random => "random",
+            ColdStart::Balanced => "balanced",
         }
     }
 }
@@ -32,8 +36,9 @@ impl std::str::FromStr for ColdStart {
         match s.trim().to_ascii_lowercase().as_str() {
             "kmeans" | "k-means" => Ok(ColdStart::KMeans),
             "random" => Ok(ColdStart::Random),
+            "balanced" => Ok(ColdStart::Balanced),
             other => Err(format!(
-                "unknown cold start `{other}` (expected kmeans or random)"
+                "unknown cold start `{other}` (expected kmeans, random or balanced)"
             )),
         }
     }
@@ -151,14 +156,110 @@ impl std::fmt::Display for ModelKind {
     }
 }
 
+/// What the kNN graph is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum EmbeddingKind {
+    /// Both of the below where the autoencoder applies (images of at most
+    /// `VAE_MAX_INPUTS` values), and the graph the labels favour (graph_choice.rs).
+    #[default]
+    Auto,
+    /// PCA: of the deskewed pixels for grayscale images, of the backbone's features for
+    /// photos with a backbone, of the plain pixels for other colour images.
+    Pca,
+    /// The latent means of a variational autoencoder trained on the pool's images
+    /// (`graph/vae.rs`): learned from the images themselves, whatever they show.
+    Vae,
+}
+
+impl EmbeddingKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EmbeddingKind::Auto => "auto",
+            EmbeddingKind::Pca => "pca",
+            EmbeddingKind::Vae => "vae",
+        }
+    }
+}
+
+impl std::str::FromStr for EmbeddingKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(EmbeddingKind::Auto),
+            "pca" => Ok(EmbeddingKind::Pca),
+            "vae" | "autoencoder" => Ok(EmbeddingKind::Vae),
+            other => Err(format!(
+                "unknown embedding `{other}` (expected auto, pca or vae)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for EmbeddingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether the graph's scores are reweighted to the class sizes the labels suggest
+/// (`graph/balance.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ClassPrior {
+    /// As the labels favour (graph_choice.rs).
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl ClassPrior {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassPrior::Auto => "auto",
+            ClassPrior::On => "on",
+            ClassPrior::Off => "off",
+        }
+    }
+}
+
+impl std::str::FromStr for ClassPrior {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(ClassPrior::Auto),
+            "on" | "yes" => Ok(ClassPrior::On),
+            "off" | "no" => Ok(ClassPrior::Off),
+            other => Err(format!(
+                "unknown class-prior setting `{other}` (expected auto, on or off)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ClassPrior {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The graph learner's knobs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct GraphConfig {
     /// Neighbours per item in the kNN graph.
     pub k: usize,
     /// Share of the unlabeled pool, per predicted class and most confident first, the
     /// hybrid learner trains the network on as pseudo-labels.
     pub pseudo_fraction: f64,
+    /// What the graph is built on.
+    pub embedding: EmbeddingKind,
+    /// Whether the propagated scores are reweighted per class so that the predicted
+    /// class sizes follow the labels' (`graph/balance.rs`).
+    pub class_prior: ClassPrior,
+    /// Train the autoencoder of `EmbeddingKind::Auto` beside the rounds, which run on
+    /// the first graph until it is ready (the labeler); else before the first round, so
+    /// that a run is the same whatever the timing (simulations, tests).
+    pub background: bool,
 }
 
 impl Default for GraphConfig {
@@ -166,6 +267,9 @@ impl Default for GraphConfig {
         Self {
             k: 10,
             pseudo_fraction: 0.5,
+            embedding: EmbeddingKind::Auto,
+            class_prior: ClassPrior::Auto,
+            background: false,
         }
     }
 }
@@ -258,5 +362,12 @@ mod tests {
             .unwrap_err()
             .contains("hybrid"));
         assert_eq!(" K-Means ".parse::<ColdStart>().unwrap(), ColdStart::KMeans);
+        for e in [EmbeddingKind::Auto, EmbeddingKind::Pca, EmbeddingKind::Vae] {
+            assert_eq!(e.name().parse::<EmbeddingKind>().unwrap(), e);
+        }
+        for p in [ClassPrior::Auto, ClassPrior::On, ClassPrior::Off] {
+            assert_eq!(p.name().parse::<ClassPrior>().unwrap(), p);
+        }
+        assert!("umap".parse::<EmbeddingKind>().unwrap_err().contains("vae"));
     }
 }

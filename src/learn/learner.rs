@@ -77,6 +77,8 @@ pub struct RoundOutcome {
     pub network_accuracy: Option<f64>,
     pub graph_accuracy: Option<f64>,
     pub final_loss: Option<f64>,
+    /// What the graph propagated on this round (`graph_choice.rs`), where one ran.
+    pub graph: Option<String>,
     pub ranking: Ranking,
     pub times: RoundTimes,
 }
@@ -98,6 +100,8 @@ pub struct Learner {
     /// Last round's network probabilities for the whole pool (the graph's where the
     /// network scored nothing), for this round's pseudo-labels.
     network_pool: Option<Tensor>,
+    /// A candidate graph still being built beside the rounds.
+    pub(super) background_graph: Option<super::prepare::BackgroundGraph>,
 }
 
 /// Labeled pool indices and classes, checked, each item once.
@@ -143,6 +147,7 @@ impl Learner {
             trained: None,
             referee: Referee::default(),
             network_pool: None,
+            background_graph: None,
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
@@ -166,6 +171,14 @@ impl Learner {
     /// The network this learner trains (`auto` resolved).
     pub fn model(&self) -> ModelKind {
         self.model
+    }
+
+    /// The graphs the graph learner may propagate on (empty without a graph); one still
+    /// training in the background joins at the first round after it is done.
+    pub fn graph_candidates(&self) -> Vec<String> {
+        self.graph
+            .as_ref()
+            .map_or_else(Vec::new, |g| g.candidates())
     }
 
     /// What the learner's predictions come from: `hybrid`, `graph`, or the network's
@@ -193,7 +206,7 @@ impl Learner {
         match self.config.cold_start {
             ColdStart::KMeans => {
                 let embeddings = match (&self.graph, &self.inputs) {
-                    (Some(g), _) => Some(&g.embeddings),
+                    (Some(g), _) => Some(g.embeddings()),
                     (None, Inputs::Features { pool, .. }) => Some(pool),
                     _ => None,
                 };
@@ -215,6 +228,9 @@ impl Learner {
                 self.data.pool_len(),
                 k,
                 self.config.seed,
+            )),
+            ColdStart::Balanced => Err(LearnError::Data(
+                "a class-balanced first batch needs every item's label: the simulation picks it (strategy::balanced_random_subset)".into(),
             )),
         }
     }
@@ -245,6 +261,7 @@ impl Learner {
             network_accuracy: None,
             graph_accuracy: None,
             final_loss: None,
+            graph: None,
             ranking: Ranking {
                 version,
                 strategy: self.config.strategy,
@@ -272,10 +289,18 @@ impl Learner {
         let pairs = lab.pairs();
 
         let mut graph_round = None;
+        if self.background_graph.as_ref().is_some_and(|b| b.is_done()) {
+            let mut pending = self.background_graph.take().expect("checked above");
+            if let (Some(g), Some(done)) = (self.graph.as_mut(), pending.take_if_done()) {
+                tracing::info!("the {} graph is ready: the labels will judge it", done.name);
+                g.add_graph(done, pending.preferred);
+            }
+        }
         if self.config.learner.uses_graph() {
             if let Some(g) = self.graph.as_mut() {
                 let t = Instant::now();
-                let round = g.propagate(&pairs, self.data.classes)?;
+                let round = g.propagate(&pairs, self.data.classes, seed)?;
+                outcome.graph = Some(g.describe());
                 outcome.graph_accuracy = round
                     .test
                     .as_ref()

@@ -17,6 +17,7 @@ pub mod device;
 pub mod effnet_lite;
 pub mod features;
 pub mod graph;
+pub mod graph_choice;
 pub mod inputs;
 pub mod learner;
 pub mod model;
@@ -34,7 +35,9 @@ pub mod train;
 pub mod trainer;
 pub mod zero_shot;
 
-pub use config::{ColdStart, GraphConfig, LearnerConfig, LearnerKind, ModelKind};
+pub use config::{
+    ClassPrior, ColdStart, EmbeddingKind, GraphConfig, LearnerConfig, LearnerKind, ModelKind,
+};
 pub use data::LearnData;
 pub use device::DeviceChoice;
 pub use learner::{Learner, RoundOutcome, RoundProgress, RoundTimes};

@@ -7,13 +7,14 @@ use std::path::PathBuf;
 
 use tch::{Device, Kind, Tensor};
 
-use super::config::{LearnerConfig, ModelKind};
+use super::config::{ClassPrior, EmbeddingKind, LearnerConfig, ModelKind};
 use super::data::LearnData;
 use super::effnet_lite::Backbone;
-use super::features::{self, PoolFeatures};
+use super::features::{self, PoolFeatures, VAE_MAX_INPUTS};
+use super::graph_choice::EmbeddedGraph;
 use super::inputs::Inputs;
 use super::learner::{Learner, RoundProgress};
-use super::propagation::GraphLearner;
+use super::propagation::{ChoiceRule, GraphLearner};
 use super::LearnError;
 
 /// Where `scripts/setup-effnet.sh` puts `backbone`'s weights.
@@ -210,6 +211,7 @@ impl Learner {
         };
 
         let k = config.graph.k;
+        let mut background = None;
         let graph = if !config.learner.uses_graph() {
             None
         } else if data.pool_len() <= 2 * k {
@@ -225,36 +227,194 @@ impl Learner {
                 total: 1,
                 per_second: None,
             });
-            let embeddings = match (&features, &pixels) {
-                (Some(f), _) => features::feature_graph_embeddings(f, cache)?,
-                _ if data.channels == 1 => features::digit_graph_embeddings(&data, device, cache)?,
-                (None, Some((pool, test))) => {
-                    // Colour images without a backbone: PCA of the plain pixels.
-                    let unit = |pixels: &Tensor| -> Result<Tensor, LearnError> {
-                        Ok(pixels.f_flatten(1, -1)?.f_to_kind(Kind::Float)? / 255.0)
-                    };
-                    let pixels = PoolFeatures {
-                        pool: unit(pool)?,
-                        test: unit(test)?,
-                        cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
-                    };
-                    features::feature_graph_embeddings(&pixels, cache)?
+            // The autoencoder reads pixels: decoded, and small enough to be worth it.
+            let vae_applies =
+                data.pixels().is_ok() && data.channels * data.size * data.size <= VAE_MAX_INPUTS;
+            let mut graphs = Vec::new();
+            match config.graph.embedding {
+                EmbeddingKind::Vae if !vae_applies => {
+                    return Err(LearnError::Data(format!(
+                        "--embedding vae learns from the pixels of images of at most {VAE_MAX_INPUTS} values; these have {}×{}×{}{}",
+                        data.channels,
+                        data.size,
+                        data.size,
+                        if data.pixels().is_ok() { "" } else { " and are not decoded" }
+                    )))
                 }
-                (None, None) => unreachable!("pixels are uploaded whenever there are no features"),
-            };
-            if cancelled() {
-                return Err(LearnError::Cancelled);
+                EmbeddingKind::Vae => graphs.push(vae_graph(&data, device, k, cache, progress, cancelled)?),
+                EmbeddingKind::Pca | EmbeddingKind::Auto => {
+                    let (name, embeddings) = match (&features, &pixels) {
+                        (Some(f), _) => ("backbone-pca", features::feature_graph_embeddings(f, cache)?),
+                        _ if data.channels == 1 => (
+                            "deskew-pca",
+                            features::digit_graph_embeddings(&data, device, cache)?,
+                        ),
+                        (None, Some((pool, test))) => {
+                            // Colour images without a backbone: PCA of the plain pixels.
+                            let unit = |pixels: &Tensor| -> Result<Tensor, LearnError> {
+                                Ok(pixels.f_flatten(1, -1)?.f_to_kind(Kind::Float)? / 255.0)
+                            };
+                            let pixels = PoolFeatures {
+                                pool: unit(pool)?,
+                                test: unit(test)?,
+                                cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
+                            };
+                            ("pixel-pca", features::feature_graph_embeddings(&pixels, cache)?)
+                        }
+                        (None, None) => {
+                            unreachable!("pixels are uploaded whenever there are no features")
+                        }
+                    };
+                    if cancelled() {
+                        return Err(LearnError::Cancelled);
+                    }
+                    graphs.push(embedded(name, embeddings, k, cache)?);
+                    // Where PCA has nothing made for the images (no deskew, no backbone),
+                    // the autoencoder is the one to use until the labels say otherwise:
+                    // on the MNIST pool its graph beats PCA of the plain pixels by 3-8
+                    // points at 10-40 labels (`cargo bench --bench embedding`).
+                    let prefer_vae = name == "pixel-pca";
+                    if config.graph.embedding == EmbeddingKind::Auto && vae_applies {
+                        if config.graph.background {
+                            background = Some(BackgroundGraph::spawn(
+                                data.clone(),
+                                device,
+                                k,
+                                config.cache_dir.clone(),
+                                prefer_vae,
+                            ));
+                        } else {
+                            let vae = vae_graph(&data, device, k, cache, progress, cancelled)?;
+                            if prefer_vae {
+                                graphs.insert(0, vae);
+                            } else {
+                                graphs.push(vae);
+                            }
+                        }
+                    }
+                }
             }
-            let pool_graph = features::pool_graph(&embeddings, k, cache)?;
             progress(RoundProgress::Preparing {
                 what: "graph",
                 done: 1,
                 total: 1,
                 per_second: None,
             });
-            Some(GraphLearner::new(pool_graph, embeddings.pool))
+            let rule = ChoiceRule {
+                graphs: config.graph.embedding == EmbeddingKind::Auto,
+                prior: config.graph.class_prior == ClassPrior::Auto,
+                prior_default: config.graph.class_prior == ClassPrior::On,
+            };
+            Some(GraphLearner::new(graphs, rule))
         };
-        Self::assemble(config, data, device, model, inputs, graph)
+        let mut learner = Self::assemble(config, data, device, model, inputs, graph)?;
+        learner.background_graph = background;
+        Ok(learner)
+    }
+}
+
+/// The autoencoder's graph: train (or read) the embedding, then build (or read) the graph.
+fn vae_graph(
+    data: &LearnData,
+    device: Device,
+    k: usize,
+    cache: Option<&std::path::Path>,
+    progress: &mut dyn FnMut(RoundProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<EmbeddedGraph, LearnError> {
+    let embeddings = features::vae_graph_embeddings(
+        data,
+        device,
+        cache,
+        &mut |done, total| {
+            progress(RoundProgress::Preparing {
+                what: "autoencoder",
+                done,
+                total,
+                per_second: None,
+            })
+        },
+        cancelled,
+    )?;
+    embedded("vae", embeddings, k, cache)
+}
+
+fn embedded(
+    name: &str,
+    embeddings: PoolFeatures,
+    k: usize,
+    cache: Option<&std::path::Path>,
+) -> Result<EmbeddedGraph, LearnError> {
+    Ok(EmbeddedGraph {
+        name: name.to_string(),
+        graph: features::pool_graph(&embeddings, k, cache)?,
+        embeddings: embeddings.pool,
+    })
+}
+
+/// The autoencoder's graph trained on a thread of its own while the rounds go on with
+/// the first graph; the learner takes it in at the first round after it is done.
+pub(super) struct BackgroundGraph {
+    handle: Option<std::thread::JoinHandle<Result<EmbeddedGraph, LearnError>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the learner should move to this graph when it joins.
+    pub(super) preferred: bool,
+}
+
+impl BackgroundGraph {
+    fn spawn(
+        data: LearnData,
+        device: Device,
+        k: usize,
+        cache: Option<PathBuf>,
+        preferred: bool,
+    ) -> BackgroundGraph {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("glean-autoencoder".into())
+            .spawn(move || {
+                vae_graph(&data, device, k, cache.as_deref(), &mut |_| {}, &|| {
+                    stopped.load(Ordering::Relaxed)
+                })
+            })
+            .ok();
+        BackgroundGraph {
+            handle,
+            stop,
+            preferred,
+        }
+    }
+
+    /// Whether the thread has ended (or never started).
+    pub(super) fn is_done(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// The graph, once the thread is done: None while it runs, and when it failed
+    /// (logged; the rounds keep the graphs they have).
+    pub(super) fn take_if_done(&mut self) -> Option<EmbeddedGraph> {
+        if !self.is_done() {
+            return None;
+        }
+        match self.handle.take()?.join() {
+            Ok(Ok(graph)) => Some(graph),
+            Ok(Err(e)) => {
+                tracing::warn!("the autoencoder's graph failed: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("the autoencoder's thread panicked");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for BackgroundGraph {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -4,7 +4,8 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::graph::{CgOptions, PoolGraph, Propagation};
+use super::graph::{balance, CgOptions, Propagation};
+use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::learner::{index_tensor, min_sq_distances, Labeled, Learner};
 use super::ranking::{Ranking, RankingSource};
 use super::score::Predictions;
@@ -16,12 +17,26 @@ use super::LearnError;
 /// and the blend see are (at 4 a typical confident item gets above 0.9).
 const SHARPNESS: f64 = 4.0;
 
-/// A propagation over the pool graph, warm-started round to round.
+/// Propagation over the pool's graph, warm-started round to round: over one graph, or
+/// over the candidate the labels favour (graph_choice.rs).
 pub struct GraphLearner {
-    graph: PoolGraph,
-    /// The pool embeddings the graph was built on, `[N, D]`: k-means and the core-set
-    /// distances of a graph-only round use them.
-    pub embeddings: Tensor,
+    graphs: Vec<EmbeddedGraph>,
+    choice: Choice,
+    /// Whether the choice follows the labels: false when one embedding and one prior
+    /// setting were asked for.
+    choose: ChoiceRule,
+    /// Labels at the last cross-validation (0: none yet).
+    judged_at: usize,
+}
+
+/// What may be chosen between, when the learner has several candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChoiceRule {
+    /// Choose between the graphs (else the first is kept).
+    pub graphs: bool,
+    /// Choose whether the class-size prior applies (else `prior_default`).
+    pub prior: bool,
+    pub prior_default: bool,
 }
 
 /// One round of propagation, as probabilities.
@@ -34,18 +49,117 @@ pub struct GraphRound {
 }
 
 impl GraphLearner {
-    pub fn new(graph: PoolGraph, embeddings: Tensor) -> GraphLearner {
-        GraphLearner { graph, embeddings }
+    /// A learner over `graphs` (at least one), starting on the first: the one used
+    /// until the labels clearly favour another.
+    pub fn new(graphs: Vec<EmbeddedGraph>, rule: ChoiceRule) -> GraphLearner {
+        assert!(!graphs.is_empty(), "a graph learner needs a graph");
+        GraphLearner {
+            graphs,
+            choice: Choice {
+                graph: 0,
+                prior: rule.prior_default,
+            },
+            choose: rule,
+            judged_at: 0,
+        }
+    }
+
+    /// Adds a candidate graph (one that finished in the background), and moves to it
+    /// when it is `preferred`; the next round judges it against the others.
+    pub fn add_graph(&mut self, graph: EmbeddedGraph, preferred: bool) {
+        self.graphs.push(graph);
+        if preferred {
+            self.choice.graph = self.graphs.len() - 1;
+        }
+        self.judged_at = 0;
+    }
+
+    /// The names of the candidate graphs, first (the default) first.
+    pub fn candidates(&self) -> Vec<String> {
+        self.graphs.iter().map(|g| g.name.clone()).collect()
+    }
+
+    /// The embedding of the graph in use, `[N, D]`.
+    pub fn embeddings(&self) -> &Tensor {
+        &self.graphs[self.choice.graph].embeddings
+    }
+
+    /// What the graph in use is built on, with `+prior` when the class-size prior applies.
+    pub fn describe(&self) -> String {
+        let name = &self.graphs[self.choice.graph].name;
+        if self.choice.prior {
+            format!("{name}+prior")
+        } else {
+            name.clone()
+        }
+    }
+
+    /// Cross-validates the candidates on `labeled` when there is a choice to make and
+    /// the labels have grown by half since the last time (it costs two propagations a
+    /// candidate), and takes the winner.
+    fn choose(
+        &mut self,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        seed: u64,
+    ) -> Result<(), LearnError> {
+        let rule = self.choose;
+        let graphs = if rule.graphs { self.graphs.len() } else { 1 };
+        if graphs * if rule.prior { 2 } else { 1 } < 2 {
+            return Ok(());
+        }
+        if self.judged_at > 0 && 2 * labeled.len() < 3 * self.judged_at {
+            return Ok(());
+        }
+        let (mut scores, judged) =
+            cross_validate(&self.graphs[..graphs], labeled, classes, rule.prior, seed)?;
+        if judged == 0 {
+            return Ok(());
+        }
+        if !rule.prior {
+            // Every score was measured without the prior: compare as such.
+            scores
+                .iter_mut()
+                .for_each(|s| s.choice.prior = rule.prior_default);
+        }
+        self.judged_at = labeled.len();
+        let before = self.describe();
+        self.choice = pick(self.choice, &scores);
+        tracing::info!(
+            "graph candidates judged on {judged} of {} labels: {}; {before} → {}",
+            labeled.len(),
+            scores
+                .iter()
+                .map(|s| format!(
+                    "{}{} {}",
+                    self.graphs[s.choice.graph].name,
+                    if s.choice.prior { "+prior" } else { "" },
+                    s.right()
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.describe()
+        );
+        if self.describe() != before {
+            self.graphs.iter_mut().for_each(|g| g.graph.reset());
+        }
+        Ok(())
     }
 
     pub fn propagate(
         &mut self,
         labeled: &[(usize, u16)],
         classes: usize,
+        seed: u64,
     ) -> Result<GraphRound, LearnError> {
-        let out =
-            self.graph
-                .propagate(Propagation::Poisson, labeled, classes, CgOptions::default())?;
+        self.choose(labeled, classes, seed)?;
+        let graph = &mut self.graphs[self.choice.graph].graph;
+        let mut out =
+            graph.propagate(Propagation::Poisson, labeled, classes, CgOptions::default())?;
+        if self.choice.prior {
+            let given: Vec<u16> = labeled.iter().map(|&(_, c)| c).collect();
+            graph.balance(&mut out, &balance::label_priors(&given, classes))?;
+        }
         let scale = out.pool.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
         let probs = |u: &Tensor| (u / scale).softmax(-1, Kind::Float);
         Ok(GraphRound {
@@ -114,9 +228,9 @@ impl Learner {
         )?;
         let wants_embeddings = st.needs_embeddings();
         let (embeddings, min_sq) = if wants_embeddings {
-            let cand = g.embeddings.index_select(0, cand_tensor);
+            let cand = g.embeddings().index_select(0, cand_tensor);
             let labeled = g
-                .embeddings
+                .embeddings()
                 .index_select(0, &index_tensor(&lab.indices, self.device)?);
             let flat = Vec::<f32>::try_from(cand.to_device(Device::Cpu).view([-1]))?;
             (Some(flat), Some(min_sq_distances(&cand, &labeled)?))
@@ -132,7 +246,7 @@ impl Learner {
             candidates,
             predictions: &predictions,
             classes: self.data.classes,
-            embed_dim: g.embeddings.size()[1] as usize,
+            embed_dim: g.embeddings().size()[1] as usize,
             min_sq_to_labeled: min_sq,
         };
         Ok(select::rank(

@@ -226,6 +226,47 @@ pub fn random_subset(n: usize, m: usize, seed: u64) -> Vec<usize> {
     chosen
 }
 
+/// `count` items drawn at random with the classes as even as `labels` allow (the
+/// papers' protocol: "random class-balanced labels"): `count / classes` of every class,
+/// the remainder one each to classes drawn at random; a class with too few items gives
+/// all it has and the rest come from the others. Sorted pool indices.
+pub fn balanced_random_subset(
+    labels: &[u16],
+    classes: usize,
+    count: usize,
+    seed: u64,
+) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &c) in labels.iter().enumerate() {
+        if let Some(items) = by_class.get_mut(c as usize) {
+            items.push(i);
+        }
+    }
+    for items in &mut by_class {
+        items.shuffle(&mut rng);
+    }
+    let count = count.min(by_class.iter().map(Vec::len).sum());
+    let mut class_order: Vec<usize> = (0..classes).collect();
+    class_order.shuffle(&mut rng);
+    // Round-robin over the classes in a random order: even shares, the remainder spread.
+    let mut taken = vec![0usize; classes];
+    let mut chosen = Vec::with_capacity(count);
+    while chosen.len() < count {
+        for &c in &class_order {
+            if chosen.len() == count {
+                break;
+            }
+            if let Some(&i) = by_class[c].get(taken[c]) {
+                chosen.push(i);
+                taken[c] += 1;
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
 fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
@@ -451,6 +492,28 @@ mod tests {
         for (x, y) in a.iter().zip(b) {
             assert!((x - y).abs() < 1e-5, "{a:?} != {b:?}");
         }
+    }
+
+    #[test]
+    fn balanced_random_takes_even_shares_and_spreads_the_rest() {
+        // Class 0 has 10 items, class 1 six, class 2 only two.
+        let labels: Vec<u16> = [vec![0u16; 10], vec![1; 6], vec![2; 2]].concat();
+        let count_of = |picks: &[usize], c: u16| picks.iter().filter(|&&i| labels[i] == c).count();
+        let six = balanced_random_subset(&labels, 3, 6, 1);
+        assert_eq!([0, 1, 2].map(|c| count_of(&six, c)), [2, 2, 2]);
+        // Seven: one class gets a third, which one depends on the seed.
+        let seven = balanced_random_subset(&labels, 3, 7, 1);
+        let mut counts = [0, 1, 2].map(|c| count_of(&seven, c));
+        counts.sort_unstable();
+        assert_eq!(counts, [2, 2, 3]);
+        // Class 2 runs out at two; the others share the rest.
+        let twelve = balanced_random_subset(&labels, 3, 12, 4);
+        assert_eq!([0, 1, 2].map(|c| count_of(&twelve, c)), [5, 5, 2]);
+        assert_eq!(balanced_random_subset(&labels, 3, 100, 4).len(), 18);
+        // Seeded: the same seed, the same items; sorted and distinct.
+        assert_eq!(six, balanced_random_subset(&labels, 3, 6, 1));
+        assert_ne!(six, balanced_random_subset(&labels, 3, 6, 2));
+        assert!(twelve.windows(2).all(|w| w[0] < w[1]));
     }
 
     const PROBS: [f32; 9] = [

@@ -15,10 +15,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::dataset::{self, ScanOptions};
 use crate::learn::effnet_lite::EffnetLite;
 use crate::learn::features::backbone_features;
+use crate::learn::strategy::balanced_random_subset;
 use crate::learn::zero_shot::ZeroShot;
 use crate::learn::{
-    ColdStart, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, Strategy,
-    TrainSchedule,
+    ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
+    ModelKind, Ranking, Strategy, TrainSchedule,
 };
 use report::{Curves, Point};
 
@@ -50,6 +51,32 @@ pub struct SimulateOptions {
     pub cache_dir: PathBuf,
     /// Draw progress bars (off in tests and when not on a terminal).
     pub progress: bool,
+    /// Where accuracy is measured: the test (or validation) split, or the pool items
+    /// still unlabeled (the graph papers' protocol).
+    pub accuracy_on: AccuracyOn,
+    /// What the graph is built on, and whether its scores get the class-size prior.
+    pub graph: GraphConfig,
+}
+
+/// Which items a round's accuracy counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccuracyOn {
+    /// The test split (or the validation split cut from the pool).
+    #[default]
+    Test,
+    /// The pool items not labeled yet, each judged by the prediction that ranked it.
+    Pool,
+}
+
+impl std::str::FromStr for AccuracyOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "test" => Ok(AccuracyOn::Test),
+            "pool" => Ok(AccuracyOn::Pool),
+            other => Err(format!("unknown split `{other}` (expected test or pool)")),
+        }
+    }
 }
 
 /// What a run measured.
@@ -65,9 +92,9 @@ pub struct Outcome {
 pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>, Vec<String>)> {
     let loaded = dataset::load(&opts.data, &opts.scan, None, &opts.cache_dir)
         .with_context(|| format!("loading {}", opts.data.display()))?;
-    if loaded.pool.test.is_empty() {
+    if loaded.pool.test.is_empty() && opts.accuracy_on == AccuracyOn::Test {
         bail!(
-            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, --test DIR, --holdout N or --validation N)",
+            "{}: no test split to measure accuracy on (use train/ and test/ folders, IDX test files, --test DIR, --holdout N or --validation N, or --accuracy-on pool)",
             opts.data.display()
         );
     }
@@ -139,6 +166,9 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     if opts.budget < opts.init {
         bail!("--budget {} is below --init {}", opts.budget, opts.init);
     }
+    if opts.accuracy_on == AccuracyOn::Pool && opts.pool_subset.is_some() {
+        bail!("--accuracy-on pool judges every unlabeled item: it cannot be combined with --pool-subset");
+    }
     let (data, oracle, names) = load(opts)?;
     let budget = opts.budget.min(data.pool_len());
     std::fs::create_dir_all(&opts.out)
@@ -182,12 +212,19 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 model: opts.model,
                 weights: opts.weights.clone(),
                 cache_dir: Some(opts.cache_dir.clone()),
+                graph: opts.graph.clone(),
                 ..LearnerConfig::default()
             };
             let mut logged = Ok(());
-            let points = run_trial(&data, &oracle, config, budget, &mut |p: &Point| {
+            let run = TrialRun {
+                data: &data,
+                oracle: &oracle,
+                budget,
+                accuracy_on: opts.accuracy_on,
+            };
+            let points = run_trial(&run, config, &mut |p: &Point, graph: Option<&str>| {
                 if logged.is_ok() {
-                    logged = csv.append(strategy.name(), trial + 1, p);
+                    logged = csv.append(strategy.name(), trial + 1, p, graph);
                 }
                 bar.inc(1);
                 bar.set_message(format!(
@@ -230,14 +267,20 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
 
     let dataset_name = opts.data.display().to_string();
     let zero_shot = zero_shot(opts, &data, &names)?;
-    let measured_on = report::MeasuredOn {
-        split: if opts.scan.validation.is_some() {
-            "validation"
-        } else {
-            "test"
-        }
-        .into(),
-        images: data.test_len(),
+    let measured_on = match opts.accuracy_on {
+        AccuracyOn::Pool => report::MeasuredOn {
+            split: "pool".into(),
+            images: data.pool_len(),
+        },
+        AccuracyOn::Test => report::MeasuredOn {
+            split: if opts.scan.validation.is_some() {
+                "validation"
+            } else {
+                "test"
+            }
+            .into(),
+            images: data.test_len(),
+        },
     };
     let title = format!(
         "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s), {} split",
@@ -265,37 +308,59 @@ pub fn cold_start_for(strategy: Strategy, chosen: Option<ColdStart>) -> ColdStar
     })
 }
 
-/// One trial: the cold start, then rounds until `budget` labels, recording test
-/// accuracy after each round.
+/// What a trial runs on: the data, the oracle's label of every pool item, the label
+/// count at which it stops, and where accuracy is measured.
+pub struct TrialRun<'a> {
+    pub data: &'a LearnData,
+    pub oracle: &'a [u16],
+    pub budget: usize,
+    pub accuracy_on: AccuracyOn,
+}
+
+/// One trial: the cold start, then rounds until `budget` labels, recording the
+/// accuracy after each round (given to `on_round` with what the graph ran on).
 pub fn run_trial(
-    data: &LearnData,
-    oracle: &[u16],
+    run: &TrialRun<'_>,
     config: LearnerConfig,
-    budget: usize,
-    on_round: &mut dyn FnMut(&Point),
+    on_round: &mut dyn FnMut(&Point, Option<&str>),
 ) -> anyhow::Result<Vec<Point>> {
-    let init = config.init;
+    let TrialRun {
+        data,
+        oracle,
+        budget,
+        accuracy_on,
+    } = *run;
+    let init = config.init.min(budget);
     let batch = config.batch;
+    let first_balanced = (config.cold_start == ColdStart::Balanced)
+        .then(|| balanced_random_subset(oracle, data.classes, init, config.seed));
     let mut learner = Learner::new(data.clone(), config)?;
     let mut labeled: Vec<(usize, u16)> = Vec::new();
     let mut points = Vec::new();
     let mut version = 0u64;
-    let mut next = learner
-        .round(&[], version, &|| false, &mut |_| {})?
-        .ranking
-        .batch(init.min(budget));
+    let mut next = match first_balanced {
+        Some(picks) => picks,
+        None => learner
+            .round(&[], version, &|| false, &mut |_| {})?
+            .ranking
+            .batch(init),
+    };
     loop {
         labeled.extend(next.iter().map(|&i| (i, oracle[i])));
         version += 1;
         let started = Instant::now();
         let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
-        let accuracy = out.accuracy.context("the round measured no accuracy")?;
+        let accuracy = match accuracy_on {
+            AccuracyOn::Test => out.accuracy.context("the round measured no accuracy")?,
+            AccuracyOn::Pool => pool_accuracy(&out.ranking, oracle)
+                .context("no unlabeled pool item is left to measure on")?,
+        };
         let point = Point {
             labels: labeled.len(),
             accuracy,
             seconds: started.elapsed().as_secs_f64(),
         };
-        on_round(&point);
+        on_round(&point, out.graph.as_deref());
         points.push(point);
         if labeled.len() >= budget || out.ranking.items.is_empty() {
             return Ok(points);
@@ -304,16 +369,30 @@ pub fn run_trial(
     }
 }
 
+/// The share of the ranking's items (the unlabeled pool) whose top class is the
+/// oracle's; None for an empty ranking.
+pub fn pool_accuracy(ranking: &Ranking, oracle: &[u16]) -> Option<f64> {
+    if ranking.items.is_empty() {
+        return None;
+    }
+    let right = ranking
+        .items
+        .iter()
+        .filter(|item| item.top.first().map(|t| t.class) == Some(oracle[item.pool_index]))
+        .count();
+    Some(right as f64 / ranking.items.len() as f64)
+}
+
 /// Runs, writes the files, and prints the table.
 pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let outcome = run(opts)?;
     let mut stdout = std::io::stdout().lock();
     if let Some(on) = &outcome.summary.measured_on {
-        let note = if on.split == "validation" {
-            " cut from the pool (--validation; the test split was not read)"
-        } else {
-            ""
+        let note = match on.split.as_str() {
+            "validation" => " cut from the pool (--validation; the test split was not read)",
+            "pool" => " (the items still unlabeled after each round, --accuracy-on pool)",
+            _ => "",
         };
         println!(
             "accuracy on the {} split, {} images{note}",
@@ -356,6 +435,30 @@ fn display(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_accuracy_counts_the_ranked_items_whose_top_class_is_right() {
+        use crate::learn::{ClassProb, RankedItem, RankingSource};
+        let item = |pool_index, class| RankedItem {
+            pool_index,
+            score: 0.0,
+            top: vec![ClassProb { class, prob: 0.9 }],
+        };
+        let oracle = [0u16, 1, 2, 1, 0];
+        let ranking = Ranking {
+            version: 1,
+            strategy: Strategy::Margin,
+            source: RankingSource::Graph,
+            // Item 0 is labeled (not ranked); 1 and 4 right, 2 and 3 wrong.
+            items: vec![item(1, 1), item(2, 0), item(3, 2), item(4, 0)],
+        };
+        assert_eq!(pool_accuracy(&ranking, &oracle), Some(0.5));
+        let empty = Ranking {
+            items: Vec::new(),
+            ..ranking
+        };
+        assert_eq!(pool_accuracy(&empty, &oracle), None);
+    }
 
     #[test]
     fn random_is_random_from_its_first_batch_unless_told() {

@@ -91,8 +91,9 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// `curves.csv`: `strategy,trial,labels,accuracy,seconds`, one row per round, written
-/// and flushed as each round ends, so a long run that is stopped keeps what it measured.
+/// `curves.csv`: `strategy,trial,labels,accuracy,seconds,graph`, one row per round
+/// (`graph`: what the graph propagated on, empty without one), written and flushed as
+/// each round ends, so a long run that is stopped keeps what it measured.
 pub struct CurvesCsv {
     path: std::path::PathBuf,
     writer: csv::Writer<std::fs::File>,
@@ -102,7 +103,9 @@ impl CurvesCsv {
     pub fn create(path: &Path) -> anyhow::Result<Self> {
         let mut writer =
             csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-        writer.write_record(["strategy", "trial", "labels", "accuracy", "seconds"])?;
+        writer.write_record([
+            "strategy", "trial", "labels", "accuracy", "seconds", "graph",
+        ])?;
         let mut log = Self {
             path: path.to_path_buf(),
             writer,
@@ -112,7 +115,13 @@ impl CurvesCsv {
     }
 
     /// Appends one round of `trial` (counted from 1) and flushes it to the file.
-    pub fn append(&mut self, strategy: &str, trial: usize, p: &Point) -> anyhow::Result<()> {
+    pub fn append(
+        &mut self,
+        strategy: &str,
+        trial: usize,
+        p: &Point,
+        graph: Option<&str>,
+    ) -> anyhow::Result<()> {
         self.writer
             .write_record([
                 strategy.to_string(),
@@ -120,6 +129,7 @@ impl CurvesCsv {
                 p.labels.to_string(),
                 format!("{:.4}", p.accuracy),
                 format!("{:.3}", p.seconds),
+                graph.unwrap_or_default().to_string(),
             ])
             .with_context(|| format!("writing {}", self.path.display()))?;
         self.flush()
@@ -358,7 +368,8 @@ mod tests {
         let mut log = CurvesCsv::create(&path).unwrap();
         for (t, points) in c.trials.iter().enumerate() {
             for p in points {
-                log.append(&c.strategy, t + 1, p).unwrap();
+                log.append(&c.strategy, t + 1, p, Some("deskew-pca"))
+                    .unwrap();
             }
             // Read while the writer is still open: a stopped run keeps these rows.
             let read = read_csv(&path).unwrap();
@@ -373,10 +384,13 @@ mod tests {
         assert_eq!(read_csv(&path).unwrap(), vec![unnamed]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("strategy,trial,labels,accuracy,seconds\n"),
+            text.starts_with("strategy,trial,labels,accuracy,seconds,graph\n"),
             "{text}"
         );
-        assert!(text.contains("margin,3,40,0.9700,1.000\n"), "{text}");
+        assert!(
+            text.contains("margin,3,40,0.9700,1.000,deskew-pca\n"),
+            "{text}"
+        );
     }
 
     #[test]

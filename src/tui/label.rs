@@ -326,6 +326,12 @@ fn run(
         weights: start_weights.is_file().then_some(start_weights),
         cache_dir: Some(crate::paths::cache_dir()),
         save_model: Some(session.model_path()),
+        // The autoencoder's graph trains beside the rounds: the person never waits
+        // for it.
+        graph: crate::learn::GraphConfig {
+            background: true,
+            ..crate::learn::GraphConfig::default()
+        },
         ..LearnerConfig::default()
     };
     let (tx, rx) = crossbeam_channel::unbounded();

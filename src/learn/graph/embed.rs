@@ -151,6 +151,37 @@ impl Pca {
     }
 }
 
+/// Several embeddings of the same rows side by side, each centred and scaled to a mean
+/// squared row norm of one, so that each weighs the same in a distance.
+pub fn joint_embedding(parts: &[&Tensor]) -> Result<Tensor, LearnError> {
+    let rows = parts.first().map(|p| p.size()[0]);
+    if parts.is_empty()
+        || parts
+            .iter()
+            .any(|p| p.dim() != 2 || Some(p.size()[0]) != rows)
+    {
+        return Err(LearnError::Data(
+            "joining embeddings needs one or more [N, D] matrices with the same rows".into(),
+        ));
+    }
+    let _guard = tch::no_grad_guard();
+    let scaled: Vec<Tensor> = parts
+        .iter()
+        .map(|p| {
+            let p = p.to_kind(Kind::Float);
+            let centred = &p - p.mean_dim(0, true, Kind::Float);
+            let spread = centred
+                .square()
+                .sum_dim_intlist(1, false, Kind::Float)
+                .mean(Kind::Float)
+                .sqrt()
+                .clamp_min(1e-12);
+            centred / spread
+        })
+        .collect();
+    Ok(Tensor::cat(&scaled, 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +209,20 @@ mod tests {
         let imgs = Tensor::zeros([4, 1, 28, 28], (Kind::Uint8, Device::Cpu));
         assert!(digit_embeddings(&imgs, 0).is_err());
         assert!(digit_embeddings(&imgs, 785).is_err());
+    }
+
+    #[test]
+    fn joined_embeddings_weigh_the_same() {
+        let a = Tensor::from_slice(&[0.0f32, 10.0, 20.0, 30.0]).view([2, 2]);
+        let b = Tensor::from_slice(&[1.0f32, 1.001]).view([2, 1]);
+        let j = joint_embedding(&[&a, &b]).unwrap();
+        assert_eq!(j.size(), vec![2, 3]);
+        let norm = |t: Tensor| t.square().sum(Kind::Float).double_value(&[]) / 2.0;
+        assert!((norm(j.narrow(1, 0, 2)) - 1.0).abs() < 1e-4);
+        assert!((norm(j.narrow(1, 2, 1)) - 1.0).abs() < 1e-3);
+        let short = Tensor::zeros([3, 1], (Kind::Float, Device::Cpu));
+        assert!(joint_embedding(&[&a, &short]).is_err());
+        assert!(joint_embedding(&[]).is_err());
     }
 
     #[test]

@@ -13,17 +13,20 @@
 //! let round = pg.propagate(Propagation::Poisson, &labels, classes, CgOptions::default())?;
 //! ```
 
+pub mod balance;
 pub mod cg_cpu;
 pub mod csr;
 pub mod embed;
 pub mod kmeans;
 pub mod knn;
 pub mod poisson;
+pub mod vae;
 
-pub use embed::{deskew, digit_embeddings, Pca};
+pub use embed::{deskew, digit_embeddings, joint_embedding, Pca};
 pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
 pub use knn::{nearest, KnnGraph, Neighbours};
 pub use poisson::{conjugate_gradient, laplace, poisson, CgOptions, Solution};
+pub use vae::{vae_embeddings, VaeOptions, VaeProgress};
 
 use tch::Tensor;
 
@@ -106,11 +109,7 @@ impl PoolGraph {
         classes: usize,
         opts: CgOptions,
     ) -> Result<Propagated, LearnError> {
-        let warm = self.last.iter().find(|(m, _)| *m == method).map(|(_, t)| t);
-        let solution = match method {
-            Propagation::Poisson => poisson(&self.graph, labeled, classes, warm, opts)?,
-            Propagation::Laplace => laplace(&self.graph, labeled, classes, warm, opts)?,
-        };
+        let solution = self.solve(method, labeled, classes, opts)?;
         self.last.retain(|(m, _)| *m != method);
         self.last.push((method, solution.scores.shallow_clone()));
         let test = self.test.as_ref().map(|nb| nb.classify(&solution.scores));
@@ -120,6 +119,46 @@ impl PoolGraph {
             iterations: solution.iterations,
             residual: solution.residual,
         })
+    }
+
+    /// Propagates like `propagate`, from this method's last solution, but leaves that
+    /// warm start as it was and classifies no test item: a trial propagation (on part
+    /// of the labels, say) that must not disturb the rounds.
+    pub fn propagate_trial(
+        &self,
+        method: Propagation,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        opts: CgOptions,
+    ) -> Result<Tensor, LearnError> {
+        Ok(self.solve(method, labeled, classes, opts)?.scores)
+    }
+
+    /// `method`'s solution for `labeled`, warm-started from its last one.
+    fn solve(
+        &self,
+        method: Propagation,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        opts: CgOptions,
+    ) -> Result<Solution, LearnError> {
+        let warm = self.last.iter().find(|(m, _)| *m == method).map(|(_, t)| t);
+        match method {
+            Propagation::Poisson => poisson(&self.graph, labeled, classes, warm, opts),
+            Propagation::Laplace => laplace(&self.graph, labeled, classes, warm, opts),
+        }
+    }
+
+    /// Applies the class-size prior to a propagation's result: the pool scores are
+    /// reweighted per class until the predicted class shares match `priors`
+    /// (`balance::class_weights`), and the test items are classified again from the
+    /// reweighted scores. The warm start keeps the raw solution. Returns the share
+    /// error reached.
+    pub fn balance(&self, out: &mut Propagated, priors: &[f64]) -> Result<f64, LearnError> {
+        let (pool, error) = balance::balanced(&out.pool, priors)?;
+        out.test = self.test.as_ref().map(|nb| nb.classify(&pool));
+        out.pool = pool;
+        Ok(error)
     }
 
     /// Forgets the warm starts (after an undo, say; they stay valid but start farther).

@@ -1,0 +1,36 @@
+//! What the benches share: knobs from the environment, and the MNIST IDX images.
+#![allow(dead_code)] // each bench takes what it needs
+
+use std::path::Path;
+
+use tch::Tensor;
+
+/// The environment variable `name` parsed, or `default` when unset or unreadable.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The images of an IDX file as `[N, 1, rows, cols]` u8.
+pub fn idx_images(path: &Path) -> anyhow::Result<Tensor> {
+    let idx = glean::dataset::read_idx_images(path)?;
+    Ok(Tensor::from_slice(&idx.data).view([idx.count as i64, 1, idx.rows as i64, idx.cols as i64]))
+}
+
+/// The full MNIST's IDX folder (GLEAN_MNIST_DIR, else glean's cache), or None after
+/// saying that `bench` is skipped without it.
+pub fn mnist_dir(bench: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("GLEAN_MNIST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| glean::paths::cache_dir().join("mnist/package/data"));
+    if dir.join("train-images-idx3-ubyte").exists() {
+        return Some(dir);
+    }
+    println!(
+        "{bench} bench: no MNIST IDX files in {} (run make mnist, or set GLEAN_MNIST_DIR); skipped",
+        dir.display()
+    );
+    None
+}

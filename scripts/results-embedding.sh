@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The graph-embedding figures the README quotes, regenerated into results/embedding/
+# (each a `glean simulate` output: summary.json, curves.csv, curves.svg/png). Needs a
+# release build, the full MNIST (make mnist), the EfficientNet-Lite2 weights (make
+# effnet) and the CIFAR-10 photos in ../shared/datasets. About an hour on 2 cores.
+#
+# usage: scripts/results-embedding.sh [papers|cifar|mnist-margin]...   (default: all)
+set -euo pipefail
+glean=target/release/glean
+mnist=$(scripts/fetch-mnist.sh)
+cifar=../shared/datasets/cifar10-test
+out=results/embedding
+
+# The graph papers' protocol (Calder et al. 2020): random class-balanced labels, 5
+# trials, the graph alone; on MNIST measured on the unlabeled pool as the papers do, on
+# CIFAR-10 on the 2,000 held-out photos. pca and vae without the class-size prior; auto
+# is the rule (cross-validation on the labels picks the graph and the prior).
+protocol() { # name data embedding labels [simulate flags]
+  local name=$1 data=$2 embedding=$3 n=$4
+  shift 4
+  local prior=off
+  [ "$embedding" = auto ] && prior=auto
+  "$glean" simulate "$data" --learner graph --cold-start balanced --strategies random \
+    --init "$n" --budget "$n" --trials 5 --embedding "$embedding" --class-prior "$prior" \
+    "$@" --out "$out/$name/$embedding-$n"
+}
+
+papers() {
+  for n in 10 20 40; do
+    for e in pca vae auto; do
+      protocol mnist-papers "$mnist" "$e" "$n" --accuracy-on pool
+    done
+  done
+}
+
+cifar() {
+  for n in 10 20 40; do
+    for e in pca vae auto; do
+      protocol cifar10-lite2 "$cifar" "$e" "$n" --holdout 2000 --model effnet-lite2
+      protocol cifar10-pixels "$cifar" "$e" "$n" --holdout 2000 --model cnn
+    done
+  done
+  # Active learning as the README's CIFAR-10 table runs it, with the rule.
+  "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies margin,random \
+    --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid-auto"
+  "$glean" simulate "$cifar" --holdout 2000 --model cnn --strategies margin,random \
+    --budget 300 --trials 3 --out "$out/cifar10-pixels-hybrid-auto"
+  "$glean" simulate "$cifar" --holdout 2000 --model cnn --strategies margin,random \
+    --budget 300 --trials 3 --embedding pca --class-prior off \
+    --out "$out/cifar10-pixels-hybrid-pca"
+}
+
+# The README's MNIST table (k-means first batch of 20, margin, batches of 10) with the
+# rule: is it still as good?
+mnist_margin() {
+  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 700 --trials 3 \
+    --out "$out/mnist-hybrid-margin-auto"
+}
+
+[ $# -eq 0 ] && set -- papers cifar mnist-margin
+for part in "$@"; do
+  case $part in
+    papers) papers ;;
+    cifar) cifar ;;
+    mnist-margin) mnist_margin ;;
+    *) echo "unknown part $part (papers, cifar, mnist-margin)" >&2; exit 2 ;;
+  esac
+done
