@@ -2,7 +2,7 @@
 # The graph-embedding figures the README quotes, regenerated into results/embedding/
 # (each a `glean simulate` output: summary.json, curves.csv, curves.svg/png). Needs a
 # release build, the full MNIST (make mnist), the EfficientNet-Lite2 weights (make
-# effnet) and the CIFAR-10 photos in ../shared/datasets. About an hour on 2 cores.
+# effnet) and the CIFAR-10 photos in ../shared/datasets. About half an hour on 2 cores.
 #
 # usage: scripts/results-embedding.sh [papers|cifar|mnist-margin]...   (default: all)
 set -euo pipefail
@@ -43,17 +43,12 @@ cifar() {
   # Active learning as the README's CIFAR-10 table runs it, with the rule.
   "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies margin,random \
     --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid-auto"
-  "$glean" simulate "$cifar" --holdout 2000 --model cnn --strategies margin,random \
-    --budget 300 --trials 3 --out "$out/cifar10-pixels-hybrid-auto"
-  "$glean" simulate "$cifar" --holdout 2000 --model cnn --strategies margin,random \
-    --budget 300 --trials 3 --embedding pca --class-prior off \
-    --out "$out/cifar10-pixels-hybrid-pca"
 }
 
 # The README's MNIST table (k-means first batch of 20, margin, batches of 10) with the
-# rule: is it still as good?
+# rule, to 300 labels: is it still as good?
 mnist_margin() {
-  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 700 --trials 3 \
+  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 300 --trials 3 \
     --out "$out/mnist-hybrid-margin-auto"
 }
 

@@ -23,6 +23,8 @@ fn graph_learner(
             embedding,
             class_prior,
             background,
+            // The sample's 1,300 digits are below the autoencoder's default minimum.
+            vae_min_images: 0,
             ..GraphConfig::default()
         },
         ..quick_learner(Strategy::Margin)
@@ -51,6 +53,15 @@ fn auto_judges_both_embeddings_and_runs_as_it_chose_the_same_every_time() {
     );
     assert!(accuracy > 0.75, "graph {graph}: {accuracy}");
     assert_eq!(run(), (graph, accuracy, ranking));
+}
+
+#[test]
+fn auto_leaves_the_autoencoder_out_below_its_minimum_of_images() {
+    let (data, _) = mnist_sample();
+    let mut config = graph_learner(EmbeddingKind::Auto, ClassPrior::Auto, false);
+    config.graph.vae_min_images = data.pool_len() + data.test_len() + 1;
+    let learner = Learner::new(data, config).unwrap();
+    assert_eq!(learner.graph_candidates(), ["deskew-pca"]);
 }
 
 #[test]

@@ -260,6 +260,10 @@ pub struct GraphConfig {
     /// the first graph until it is ready (the labeler); else before the first round, so
     /// that a run is the same whatever the timing (simulations, tests).
     pub background: bool,
+    /// `EmbeddingKind::Auto` trains the autoencoder only for at least this many images
+    /// (pool and test): 50 passes over a few hundred are too few steps to learn from
+    /// (300 CIFAR-10 photos: chance).
+    pub vae_min_images: usize,
 }
 
 impl Default for GraphConfig {
@@ -270,6 +274,7 @@ impl Default for GraphConfig {
             embedding: EmbeddingKind::Auto,
             class_prior: ClassPrior::Auto,
             background: false,
+            vae_min_images: 2_000,
         }
     }
 }

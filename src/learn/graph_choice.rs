@@ -12,9 +12,9 @@
 //! grayscale images, PCA of the backbone's features for photos, and the autoencoder for
 //! other colour images (prepare.rs says why).
 //!
-//! The labels of an active learner are the items its ranking found hardest, but every
-//! candidate is judged on the same held-out labels with the same training labels, so
-//! the contest is fair among them.
+//! Only the labels no candidate chose are judged on (`GraphLearner::propagate`): the
+//! labels an active learner's ranking picked are the items its graph found hardest,
+//! which would favour the other candidates.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -25,7 +25,7 @@ use super::ranking::{Ranking, RankingSource};
 use super::referee::{Pick, Referee};
 use super::score::{self, Want};
 use super::select::{self, Scored};
-use super::strategy;
+use super::strategy::{self, Strategy};
 use super::train::FitProgress;
 use super::LearnError;
 
@@ -299,7 +299,12 @@ impl Learner {
         if self.config.learner.uses_graph() {
             if let Some(g) = self.graph.as_mut() {
                 let t = Instant::now();
-                let round = g.propagate(&pairs, self.data.classes, seed)?;
+                // The labels no ranking chose: the first batch, or all under random.
+                let unchosen = match self.config.strategy {
+                    Strategy::Random => pairs.len(),
+                    _ => self.config.init,
+                };
+                let round = g.propagate(&pairs, unchosen, self.data.classes, seed)?;
                 outcome.graph = Some(g.describe());
                 outcome.graph_accuracy = round
                     .test

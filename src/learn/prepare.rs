@@ -274,7 +274,11 @@ impl Learner {
                     // on the MNIST pool its graph beats PCA of the plain pixels by 3-8
                     // points at 10-40 labels (`cargo bench --bench embedding`).
                     let prefer_vae = name == "pixel-pca";
-                    if config.graph.embedding == EmbeddingKind::Auto && vae_applies {
+                    let images = data.pool_len() + data.test_len();
+                    if config.graph.embedding == EmbeddingKind::Auto
+                        && vae_applies
+                        && images >= config.graph.vae_min_images
+                    {
                         if config.graph.background {
                             background = Some(BackgroundGraph::spawn(
                                 data.clone(),

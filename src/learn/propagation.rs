@@ -146,13 +146,20 @@ impl GraphLearner {
         Ok(())
     }
 
+    /// Propagates `labeled` over the graph in use, after judging the candidates (when
+    /// due) on the first `unchosen` labels: those no candidate's ranking picked (the
+    /// cold-start batch; every label under the random strategy). The labels a ranking
+    /// picked are the items its graph found hardest, so judging on them would favour
+    /// the others: on the full MNIST with margin the rule then left deskewed PCA for the
+    /// autoencoder at 410 labels and fell 0.3 points.
     pub fn propagate(
         &mut self,
         labeled: &[(usize, u16)],
+        unchosen: usize,
         classes: usize,
         seed: u64,
     ) -> Result<GraphRound, LearnError> {
-        self.choose(labeled, classes, seed)?;
+        self.choose(&labeled[..unchosen.min(labeled.len())], classes, seed)?;
         let graph = &mut self.graphs[self.choice.graph].graph;
         let mut out =
             graph.propagate(Propagation::Poisson, labeled, classes, CgOptions::default())?;

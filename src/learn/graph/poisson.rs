@@ -230,7 +230,11 @@ pub fn poisson(
     let rows = &balanced - &component_mean;
     let source = Tensor::zeros([graph.len() as i64, classes as i64], (Kind::Float, device))
         .index_add(0, &idx, &rows);
-    let x0 = warm_or_zero(graph, classes, warm);
+    // A class without labels has no source and its answer is zero: a warm start left
+    // from rounds when it had some would be measured against a zero right-hand side
+    // and blow the relative residual up to NaN.
+    let has_labels = onehot.sum_dim_intlist(0, true, Kind::Float).gt(0.0);
+    let x0 = warm_or_zero(graph, classes, warm) * has_labels.to_kind(Kind::Float);
     let fused = graph.device() == Device::Cpu;
     let (u, iterations, residual) = solve_laplacian(graph, &source, x0, None, opts, fused)?;
     diverged(residual)?;
@@ -346,6 +350,29 @@ mod tests {
             let diff = (centre(a) - centre(t)).abs().max().double_value(&[]);
             assert!(diff < 1e-3, "fused and tensor solutions differ by {diff}");
         }
+    }
+
+    #[test]
+    fn a_class_that_lost_its_labels_starts_from_zero_not_from_its_warm_start() {
+        let _generator = crate::learn::torch_rng::seeded(6);
+        let pts = Tensor::randn([300, 2], (Kind::Float, Device::Cpu));
+        let g = KnnGraph::build(&pts, 8).unwrap();
+        let o = CgOptions::default();
+        let all = [(0, 0), (1, 1), (2, 2)];
+        let warm = poisson(&g, &all, 3, None, o).unwrap().scores;
+        // Class 2's label is gone; its old answer must not poison the solve.
+        let out = poisson(&g, &all[..2], 3, Some(&warm), o).unwrap();
+        assert!(
+            out.residual.is_finite() && out.residual <= o.tol,
+            "{}",
+            out.residual
+        );
+        let class2 = out.scores.narrow(1, 2, 1).abs().max().double_value(&[]);
+        let class0 = out.scores.narrow(1, 0, 1).abs().max().double_value(&[]);
+        assert!(
+            class2 < 1e-6 * class0.max(1e-12) + 1e-12,
+            "{class2} vs {class0}"
+        );
     }
 
     #[test]
