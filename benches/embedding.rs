@@ -35,6 +35,8 @@ fn mean_sd(accs: &[f64]) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    // As the glean binary does: OpenMP threads wait passively (src/openmp.rs).
+    glean::openmp::wait_passively();
     let Some(dir) = support::mnist_dir("embedding") else {
         return Ok(());
     };

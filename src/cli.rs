@@ -93,7 +93,7 @@ pub struct SimulateArgs {
     pub accuracy_on: crate::simulate::AccuracyOn,
     /// What the graph is built on: pca (of deskewed pixels for grayscale, of the
     /// backbone's features for photos, of the pixels for other colour images), vae (an
-    /// autoencoder trained on the images: about 2.5 minutes for 70,000 digits on 2
+    /// autoencoder trained on the images: about 3 minutes for 70,000 digits on 2
     /// cores, cached), or auto (both where the autoencoder applies, and the one the
     /// labels favour, judged by cross-validation).
     #[arg(long, value_name = "auto|pca|vae", default_value = "auto")]

@@ -39,9 +39,9 @@ use super::{LearnData, LearnError};
 pub const DIGIT_DIMS: usize = 50;
 /// Dimensions the backbone features are reduced to for the graph.
 pub const FEATURE_GRAPH_DIMS: usize = 64;
-/// Passes the autoencoder makes over the pool: as many as fit in about two and a half
-/// minutes for 60,000 digits on 2 cores (`cargo bench --bench embedding`: 2.4-3.5 s an
-/// epoch over 70,000), chosen by cost, not by accuracy. The papers train 100.
+/// Passes the autoencoder makes over the pool: as many as fit in the 3 minutes allowed
+/// for 60,000 digits on 2 cores (`cargo bench --bench embedding`: 2.4-4.0 s an epoch
+/// over 70,000), chosen by cost, not by accuracy. The papers train 100.
 pub const VAE_EPOCHS: usize = 50;
 /// The autoencoder is a candidate for images of at most this many values (32×32 colour,
 /// 55×55 grayscale): its first layer grows with the image, and bigger images are
