@@ -5,12 +5,13 @@
 
 use std::path::PathBuf;
 
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use super::config::{ClassPrior, EmbeddingKind, LearnerConfig, ModelKind};
 use super::data::LearnData;
 use super::effnet_lite::Backbone;
 use super::features::{self, PoolFeatures, VAE_MAX_INPUTS};
+use super::graph::vae;
 use super::graph_choice::EmbeddedGraph;
 use super::inputs::Inputs;
 use super::learner::{Learner, RoundProgress};
@@ -251,12 +252,9 @@ impl Learner {
                         ),
                         (None, Some((pool, test))) => {
                             // Colour images without a backbone: PCA of the plain pixels.
-                            let unit = |pixels: &Tensor| -> Result<Tensor, LearnError> {
-                                Ok(pixels.f_flatten(1, -1)?.f_to_kind(Kind::Float)? / 255.0)
-                            };
                             let pixels = PoolFeatures {
-                                pool: unit(pool)?,
-                                test: unit(test)?,
+                                pool: vae::pixel_rows(pool, device)?,
+                                test: vae::pixel_rows(test, device)?,
                                 cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
                             };
                             ("pixel-pca", features::feature_graph_embeddings(&pixels, cache)?)
@@ -271,8 +269,8 @@ impl Learner {
                     graphs.push(embedded(name, embeddings, k, cache)?);
                     // Where PCA has nothing made for the images (no deskew, no backbone),
                     // the autoencoder is the one to use until the labels say otherwise:
-                    // on the MNIST pool its graph beats PCA of the plain pixels by 3-8
-                    // points at 10-40 labels (`cargo bench --bench embedding`).
+                    // on the MNIST pool its graph beats PCA of the plain pixels by 2.6-8.4
+                    // points at 10-40 labels (`results/embedding-mnist.txt`).
                     let prefer_vae = name == "pixel-pca";
                     let images = data.pool_len() + data.test_len();
                     if config.graph.embedding == EmbeddingKind::Auto

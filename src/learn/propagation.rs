@@ -22,8 +22,8 @@ const SHARPNESS: f64 = 4.0;
 pub struct GraphLearner {
     graphs: Vec<EmbeddedGraph>,
     choice: Choice,
-    /// Whether the choice follows the labels: false when one embedding and one prior
-    /// setting were asked for.
+    /// What the labels may choose: nothing when one embedding and one prior setting
+    /// were asked for.
     choose: ChoiceRule,
     /// Labels at the last cross-validation (0: none yet).
     judged_at: usize,

@@ -183,8 +183,8 @@ pub fn vae_embeddings(
     Ok(Tensor::cat(&means, 0))
 }
 
-/// Pixels `[N, C, H, W]` (u8, 0..=255) as the autoencoder's rows: `[N, C·H·W]` floats in
-/// 0..=1 on `device`.
+/// Pixels `[N, C, H, W]` (u8, 0..=255) as rows `[N, C·H·W]` of floats in 0..=1 on
+/// `device`: the autoencoder's input, and what PCA of the plain pixels reduces.
 pub fn pixel_rows(pixels: &Tensor, device: Device) -> Result<Tensor, LearnError> {
     Ok(pixels
         .f_flatten(1, -1)?
