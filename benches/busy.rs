@@ -4,7 +4,9 @@
 //! machine always runs something else.
 //!
 //! Rounds (the median of GLEAN_BENCH_REPEATS, default 3, of each, quiet and busy in
-//! turn), with how long of each the labeler waits for a new ranking:
+//! turn), with how long of each the labeler waits for a new ranking (until the ranking
+//! it shows is known, and recorded in the session as the labeler records it: the queue
+//! of the next 500 items appended to the journal and fsync'd):
 //! - the network alone (`--learner cnn`) on the bundled MNIST sample, from 60 labels;
 //! - the hybrid on the full MNIST (60,000 pool, 10,000 test), from 300 labels, when
 //!   `make mnist` has fetched it;
@@ -19,10 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use glean::dataset::{self, Holdout, ScanOptions};
+use glean::dataset::{self, Holdout, Pool, ScanOptions};
 use glean::learn::{
     strategy, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind,
 };
+use glean::session::{DataSpec, Session, SessionConfig};
 
 /// A program that keeps one core busy until dropped.
 struct BusyCore(Child);
@@ -45,6 +48,8 @@ impl Drop for BusyCore {
 /// Labels added per round, and the most rounds timed per case.
 const BATCH: usize = 10;
 const MAX_ROUNDS: usize = 41;
+/// Items of the ranking the labeler records as its queue (`tui::executor`'s SAVED_QUEUE).
+const QUEUE_RECORD: usize = 500;
 
 struct Case {
     name: String,
@@ -52,9 +57,20 @@ struct Case {
     /// The first labels, then the batches of the rounds to come.
     labels: usize,
     labeled: Vec<(usize, u16)>,
+    /// Pool item ids, for the queue record.
+    ids: Vec<String>,
+    /// A session of this pool in a temporary folder, which the queue records go to.
+    session: Session,
+    _session_dir: tempfile::TempDir,
 }
 
-fn load(root: &Path, scan: &ScanOptions, cache: &Path) -> anyhow::Result<(LearnData, Vec<u16>)> {
+struct Loaded {
+    data: LearnData,
+    oracle: Vec<u16>,
+    pool: Pool,
+}
+
+fn load(root: &Path, scan: &ScanOptions, cache: &Path) -> anyhow::Result<Loaded> {
     let loaded = dataset::load(root, scan, None, cache)?;
     let oracle = loaded
         .pool
@@ -62,15 +78,41 @@ fn load(root: &Path, scan: &ScanOptions, cache: &Path) -> anyhow::Result<(LearnD
         .iter()
         .map(|i| i.label.unwrap_or(0))
         .collect();
-    Ok((LearnData::from_loaded(&loaded)?, oracle))
+    Ok(Loaded {
+        data: LearnData::from_loaded(&loaded)?,
+        oracle,
+        pool: loaded.pool,
+    })
 }
 
-fn case(
-    name: &str,
-    (data, oracle): (LearnData, Vec<u16>),
-    config: LearnerConfig,
-    labels: usize,
-) -> anyhow::Result<Case> {
+/// A fresh session over `pool` in a temporary folder (on the same disk as the cache,
+/// as a user's sessions folder would be).
+fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let spec = SessionConfig {
+        data: DataSpec {
+            root: pool.root.clone(),
+            layout: pool.layout,
+            test: None,
+            label_pattern: None,
+            classes_arg: None,
+            holdout: None,
+        },
+        classes: pool.classes.clone(),
+        pool_size: pool.items.len(),
+        strategy: config.strategy.to_string(),
+        batch: config.batch,
+        model: config.model.to_string(),
+        device: "cpu".into(),
+        seed: config.seed,
+        learner: config.learner.to_string(),
+    };
+    Ok((Session::create(dir.path(), "bench", spec)?, dir))
+}
+
+fn case(name: &str, loaded: Loaded, config: LearnerConfig, labels: usize) -> anyhow::Result<Case> {
+    let Loaded { data, oracle, pool } = loaded;
+    let (session, session_dir) = session(&pool, &config)?;
     // `labels`, then 10 more for each round the bench runs (a person's next batch: a
     // round on the same labels again would start from its own answer).
     let order = strategy::random_scores(data.pool_len(), 7);
@@ -93,12 +135,16 @@ fn case(
         learner,
         labels,
         labeled,
+        ids: pool.items.into_iter().map(|i| i.id).collect(),
+        session,
+        _session_dir: session_dir,
     })
 }
 
 /// A round's whole time, and how long of it the labeler waited for a ranking: for the
 /// graph learners the propagation and the ranking from it (`times.propagate`, after
-/// which the preliminary ranking is sent and the queue recorded), else the whole round.
+/// which the preliminary ranking is sent), else the whole round; either way then the
+/// queue record of that ranking, which the labeler writes before it shows the queue.
 fn timed_round(case: &mut Case, version: u64) -> anyhow::Result<(f64, f64)> {
     let labeled = &case.labeled[..case.labels + BATCH * version as usize];
     let t = Instant::now();
@@ -106,12 +152,20 @@ fn timed_round(case: &mut Case, version: u64) -> anyhow::Result<(f64, f64)> {
         .learner
         .round(labeled, version, &|| false, &mut |_| {})?;
     let total = t.elapsed().as_secs_f64();
-    let wait = if out.times.propagate > 0.0 {
+    let ranked = if out.times.propagate > 0.0 {
         out.times.propagate
     } else {
         total
     };
-    Ok((total, wait))
+    let t = Instant::now();
+    let queue = out
+        .ranking
+        .batch(QUEUE_RECORD)
+        .into_iter()
+        .map(|i| case.ids[i].clone())
+        .collect();
+    case.session.set_queue(version, queue)?;
+    Ok((total, ranked + t.elapsed().as_secs_f64()))
 }
 
 fn median(mut times: Vec<f64>) -> f64 {

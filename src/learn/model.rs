@@ -29,6 +29,7 @@ const WIDTH2: i64 = 32;
 
 impl Cnn {
     pub fn new(vs: &nn::Path, channels: usize, size: usize, classes: usize) -> Cnn {
+        crate::learn::torch_rng::expect_held("a new network's initial weights");
         let conv1 = nn::conv2d(
             vs / "conv1",
             channels as i64,
@@ -95,6 +96,7 @@ impl Cnn {
 /// `t` dropout masks over the embedding (kept units scaled by 1 / keep), `t × EMBED_DIM`:
 /// the sampled networks of Monte-Carlo dropout.
 pub fn dropout_masks(t: usize, device: tch::Device) -> Tensor {
+    crate::learn::torch_rng::expect_held("Monte-Carlo dropout masks");
     let keep = 1.0 - HEAD_DROPOUT;
     Tensor::rand([t as i64, EMBED_DIM], (tch::Kind::Float, device))
         .lt(keep)
@@ -116,6 +118,7 @@ pub struct Head {
 
 impl Head {
     pub fn new(vs: &nn::Path, features: i64, classes: usize) -> Head {
+        crate::learn::torch_rng::expect_held("a new head's initial weights");
         Head {
             fc1: nn::linear(vs / "fc1", features, EMBED_DIM, Default::default()),
             fc2: nn::linear(vs / "fc2", EMBED_DIM, classes as i64, Default::default()),

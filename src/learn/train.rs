@@ -89,6 +89,7 @@ impl Normalise {
 /// Random affine warp of a `[0, 1]` batch: rotation ±12°, scale 0.9–1.1, shift ±8 %.
 /// Padding is zero (black), which suits digits on a dark background.
 pub fn augment(unit: &Tensor) -> Tensor {
+    crate::learn::torch_rng::expect_held("augmentation");
     let b = unit.size()[0];
     let opts = (Kind::Float, unit.device());
     let angle = (Tensor::rand([b], opts) * 2.0 - 1.0) * 12f64.to_radians();
@@ -162,6 +163,8 @@ pub fn fit(
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(FitProgress),
 ) -> Result<f64, LearnError> {
+    // Batch order and dropout draw from libtorch's generator.
+    crate::learn::torch_rng::expect_held("training");
     let n = set.indices.size()[0];
     if n == 0 {
         return Err(LearnError::Data("nothing labeled to train on".into()));
@@ -253,6 +256,7 @@ mod tests {
 
     #[test]
     fn nan_loss_is_an_error() {
+        let _generator = crate::learn::torch_rng::seeded(1);
         let vs = nn::VarStore::new(Device::Cpu);
         let net = Cnn::new(&vs.root(), 1, 8, 2);
         // A NaN standard deviation poisons every input.
@@ -282,6 +286,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_between_batches() {
+        let _generator = crate::learn::torch_rng::seeded(2);
         let vs = nn::VarStore::new(Device::Cpu);
         let net = Cnn::new(&vs.root(), 1, 8, 2);
         let indices = Tensor::from_slice(&[0i64, 1, 2, 3]);

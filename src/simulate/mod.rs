@@ -269,16 +269,15 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     let zero_shot = zero_shot(opts, &data, &names)?;
     let measured_on = match opts.accuracy_on {
         AccuracyOn::Pool => report::MeasuredOn {
-            split: "pool".into(),
+            split: report::Split::Pool,
             images: data.pool_len(),
         },
         AccuracyOn::Test => report::MeasuredOn {
             split: if opts.scan.validation.is_some() {
-                "validation"
+                report::Split::Validation
             } else {
-                "test"
-            }
-            .into(),
+                report::Split::Test
+            },
             images: data.test_len(),
         },
     };
@@ -389,10 +388,14 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
     let outcome = run(opts)?;
     let mut stdout = std::io::stdout().lock();
     if let Some(on) = &outcome.summary.measured_on {
-        let note = match on.split.as_str() {
-            "validation" => " cut from the pool (--validation; the test split was not read)",
-            "pool" => " (the items still unlabeled after each round, --accuracy-on pool)",
-            _ => "",
+        let note = match on.split {
+            report::Split::Validation => {
+                " cut from the pool (--validation; the test split was not read)"
+            }
+            report::Split::Pool => {
+                " (the items still unlabeled after each round, --accuracy-on pool)"
+            }
+            report::Split::Test => "",
         };
         println!(
             "accuracy on the {} split, {} images{note}",

@@ -173,10 +173,36 @@ pub struct Summary {
 /// Which split the accuracies are measured on, and its size.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MeasuredOn {
-    /// `test`, or `validation` (cut from the pool by `--validation`; the test split
-    /// was then not read).
-    pub split: String,
+    pub split: Split,
     pub images: usize,
+}
+
+/// A split accuracy is measured on, written in lower case (`"test"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// The held-out test split.
+    Test,
+    /// Cut from the pool by `--validation`; the test split was then not read.
+    Validation,
+    /// The items still unlabeled after each round (`--accuracy-on pool`).
+    Pool,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Validation => "validation",
+            Split::Pool => "pool",
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The backbone's suggestions before any label, measured on the same split as the rest.
@@ -343,7 +369,7 @@ mod tests {
     #[test]
     fn summary_has_the_issue_shape() {
         let on = MeasuredOn {
-            split: "validation".into(),
+            split: Split::Validation,
             images: 40,
         };
         let s = summarize("assets/mnist", on, &[curves()], None, None);

@@ -1,6 +1,10 @@
 use super::*;
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
+// The integration tests' rule for data a machine may lack, shared rather than repeated.
+#[path = "../../tests/support/require.rs"]
+mod require;
+
 /// Mean squared error of the art against the image, both on a 2×6-per-cell grid that
 /// every cell shape divides.
 fn error_on_common_grid(image: &DynamicImage, cols: u16, rows: u16, shape: CellShape) -> f64 {
@@ -104,21 +108,10 @@ fn fit_keeps_aspect_for_two_to_one_cells() {
 fn finer_cells_reproduce_a_dog_photo_better() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/datasets/imagenet-dogs/n02085620_Chihuahua.JPEG");
-    let photo = match image::open(&path) {
-        Ok(photo) => photo,
-        // As the integration tests' `support::needs` for ../shared data: a note, or a
-        // failure when CI found the shared data sets beside its clone.
-        Err(e) if std::env::var("GLEAN_REQUIRE_DATA").as_deref() == Ok("1") => {
-            panic!("GLEAN_REQUIRE_DATA=1, and {}: {e}", path.display())
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: this test needs {}, which is missing",
-                path.display()
-            );
-            return;
-        }
-    };
+    if !require::needs("../shared/datasets/imagenet-dogs", path.is_file()) {
+        return;
+    }
+    let photo = image::open(&path).expect("a readable JPEG");
     let (cols, rows) = fit(photo.width(), photo.height(), 60, 20);
     let half = error_on_common_grid(&photo, cols, rows, CellShape::Half);
     let quadrant = error_on_common_grid(&photo, cols, rows, CellShape::Quadrant);

@@ -56,6 +56,7 @@ struct Vae {
 
 impl Vae {
     fn new(vs: &nn::Path, input: i64, opts: &VaeOptions) -> Vae {
+        crate::learn::torch_rng::expect_held("the autoencoder's initial weights");
         let lin = |name: &str, i, o| nn::linear(vs / name, i, o, Default::default());
         Vae {
             enc: lin("enc", input, opts.hidden),
