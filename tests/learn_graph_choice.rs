@@ -195,3 +195,60 @@ fn colour_images_without_a_backbone_start_on_the_autoencoder() {
     };
     assert_eq!(graph.as_deref(), Some("vae"));
 }
+
+/// The trainer tells the labeler how far the autoencoder beside the rounds is, while it
+/// waits for jobs, and that it is gone once a round has taken its graph in.
+#[test]
+fn the_trainer_reports_the_autoencoder_until_a_round_takes_it_in() {
+    use glean::learn::{BackgroundWork, Job, Trainer, TrainerEvent};
+    let (data, oracle) = mnist_sample();
+    let labeled = labels_of(&balanced_random_subset(&oracle, 10, 20, 4), &oracle);
+    let (trainer, events) = Trainer::spawn(
+        data,
+        graph_learner(EmbeddingKind::Auto, ClassPrior::Off, true),
+    );
+    let next = || {
+        events
+            .recv_timeout(Duration::from_secs(300))
+            .expect("the trainer goes on")
+    };
+    let mut seen: Vec<BackgroundWork> = Vec::new();
+    // No job yet: the idle trainer looks in on the autoencoder until it is done.
+    while !seen.last().is_some_and(|w| w.finished) {
+        match next() {
+            TrainerEvent::Background(Some(work)) => {
+                assert_eq!(work.what, "autoencoder");
+                seen.push(work);
+            }
+            TrainerEvent::Background(None) => panic!("gone before any round: {seen:?}"),
+            TrainerEvent::Error { message, .. } => panic!("{message}"),
+            _ => {}
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|w| w.total > 0 && w.done > 0 && w.done < w.total),
+        "no epoch between the first and the last: {seen:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0].done <= w[1].done), "{seen:?}");
+    trainer.submit(Job {
+        version: 1,
+        labeled,
+    });
+    let mut ranked = false;
+    loop {
+        match next() {
+            TrainerEvent::Ranked {
+                preliminary: false, ..
+            } => ranked = true,
+            TrainerEvent::Background(None) => break,
+            TrainerEvent::Background(Some(work)) => panic!("still {work:?} after {seen:?}"),
+            TrainerEvent::Error { message, .. } => panic!("{message}"),
+            _ => {}
+        }
+    }
+    assert!(
+        ranked,
+        "reported gone before the round that took it in ended"
+    );
+}

@@ -432,6 +432,38 @@ fn the_status_line_shows_the_preparation_before_the_first_ranking() {
 }
 
 #[test]
+fn the_status_line_shows_the_autoencoder_training_beside_the_rounds() {
+    use glean::tui::{BackgroundStatus, TrainerEvent};
+    let mut app = dogs_app();
+    let work = |done, total, finished| {
+        TrainerEvent::Background(Some(BackgroundStatus {
+            what: "autoencoder".into(),
+            done,
+            total,
+            finished,
+        }))
+    };
+    app.on_trainer(work(0, 0, false));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("batch 0/5 │ autoencoder…"), "{screen}");
+    // Beside a round's own progress, not instead of it.
+    app.on_trainer(TrainerEvent::RoundStarted { labels: 20 });
+    app.on_trainer(work(12, 50, false));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("trainer: training… │ model v0"), "{screen}");
+    assert!(screen.contains("│ autoencoder 12/50 epochs"), "{screen}");
+    app.on_trainer(work(50, 50, true));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("│ autoencoder ready (next round)"),
+        "{screen}"
+    );
+    app.on_trainer(TrainerEvent::Background(None));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(!screen.contains("autoencoder"), "{screen}");
+}
+
+#[test]
 fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
     let mut app = dogs_app();
     // The backbone's guesses for every photo: its own breed first, then two others

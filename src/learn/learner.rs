@@ -181,6 +181,12 @@ impl Learner {
             .map_or_else(Vec::new, |g| g.candidates())
     }
 
+    /// What this learner does beside its rounds (the autoencoder training for the
+    /// graph), until the round that takes it in; None when nothing.
+    pub fn background_work(&self) -> Option<super::prepare::BackgroundWork> {
+        self.background_graph.as_ref().map(|b| b.work())
+    }
+
     /// What the learner's predictions come from: `hybrid`, `graph`, or the network's
     /// name (the graph learners fall back to the network on pools too small for a graph).
     pub fn describe(&self) -> String {

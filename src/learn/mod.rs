@@ -41,6 +41,7 @@ pub use config::{
 pub use data::LearnData;
 pub use device::DeviceChoice;
 pub use learner::{Learner, RoundOutcome, RoundProgress, RoundTimes};
+pub use prepare::BackgroundWork;
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 pub use startup::{provisional_order, PoolInput, ScannedPool};
 pub use strategy::Strategy;

@@ -359,8 +359,22 @@ fn embedded(
 pub(super) struct BackgroundGraph {
     handle: Option<std::thread::JoinHandle<Result<EmbeddedGraph, LearnError>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Epochs done and planned, as the thread reports them (0 of 0 until it starts, and
+    /// when it read its embedding from the cache).
+    epochs: std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>,
     /// Whether the learner should move to this graph when it joins.
     pub(super) preferred: bool,
+}
+
+/// Work a learner does beside its rounds, as the labeler shows it: the autoencoder's
+/// training, `done` of `total` epochs (0 of 0 before the first, or when the embedding
+/// came from the cache), `finished` once its graph waits for the next round to join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackgroundWork {
+    pub what: &'static str,
+    pub done: usize,
+    pub total: usize,
+    pub finished: bool,
 }
 
 impl BackgroundGraph {
@@ -371,13 +385,21 @@ impl BackgroundGraph {
         cache: Option<PathBuf>,
         preferred: bool,
     ) -> BackgroundGraph {
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let stopped = std::sync::Arc::clone(&stop);
+        let epochs = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let reported = std::sync::Arc::clone(&epochs);
         let handle = std::thread::Builder::new()
             .name("glean-autoencoder".into())
             .spawn(move || {
-                vae_graph(&data, device, k, cache.as_deref(), &mut |_| {}, &|| {
+                let mut progress = |p: RoundProgress| {
+                    if let RoundProgress::Preparing { done, total, .. } = p {
+                        reported[1].store(total, Ordering::Relaxed);
+                        reported[0].store(done, Ordering::Relaxed);
+                    }
+                };
+                vae_graph(&data, device, k, cache.as_deref(), &mut progress, &|| {
                     stopped.load(Ordering::Relaxed)
                 })
             })
@@ -385,7 +407,20 @@ impl BackgroundGraph {
         BackgroundGraph {
             handle,
             stop,
+            epochs,
             preferred,
+        }
+    }
+
+    /// How far the training is: epochs done of those planned.
+    pub(super) fn work(&self) -> BackgroundWork {
+        use std::sync::atomic::Ordering;
+        let total = self.epochs[1].load(Ordering::Relaxed);
+        BackgroundWork {
+            what: "autoencoder",
+            done: self.epochs[0].load(Ordering::Relaxed).min(total),
+            total,
+            finished: self.is_done(),
         }
     }
 

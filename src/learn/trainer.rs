@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::config::LearnerConfig;
 use super::device::describe;
 use super::learner::{Learner, RoundProgress, RoundTimes};
+use super::prepare::BackgroundWork;
 use super::ranking::{ClassProb, Ranking};
 use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
 use super::LearnError;
@@ -57,6 +58,9 @@ pub enum TrainerEvent {
         steps: usize,
         loss: f64,
     },
+    /// Work beside the rounds (the autoencoder's training) has moved on; None once the
+    /// round that took it in is done (or there was none to take in).
+    Background(Option<BackgroundWork>),
     /// Test accuracy of the model trained for job `version`.
     Evaluated {
         version: u64,
@@ -271,7 +275,23 @@ fn run<F>(
     }) {
         return;
     }
-    while let Ok(first) = jobs.recv() {
+    let mut shown = None;
+    loop {
+        if !report_background(&learner, &mut shown, &mut post) {
+            return;
+        }
+        // While something trains beside the rounds, look in on it between jobs.
+        let first = match shown {
+            Some(_) => match jobs.recv_timeout(BACKGROUND_POLL) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            None => match jobs.recv() {
+                Ok(message) => message,
+                Err(_) => return,
+            },
+        };
         // Coalesce: of everything queued, only the newest job runs.
         let mut newest = first;
         while let Ok(next) = jobs.try_recv() {
@@ -360,6 +380,23 @@ fn run<F>(
             return;
         }
     }
+}
+
+/// How often an idle trainer looks at the work beside its rounds.
+const BACKGROUND_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Posts the learner's background work when it changed since `shown`; false when no
+/// one listens any more.
+fn report_background<F>(learner: &Learner, shown: &mut Option<BackgroundWork>, post: &mut F) -> bool
+where
+    F: FnMut(TrainerEvent) -> bool,
+{
+    let now = learner.background_work();
+    if now == *shown {
+        return true;
+    }
+    *shown = now;
+    post(TrainerEvent::Background(now))
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {

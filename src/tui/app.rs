@@ -12,8 +12,8 @@ use super::picker::ClassPicker;
 #[path = "app_keys.rs"]
 mod keys;
 use super::types::{
-    ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem, Ranking,
-    TrainerEvent, TrainerStatus,
+    BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
+    Ranking, TrainerEvent, TrainerStatus,
 };
 
 /// Keys that are commands; a class cannot take one of them (the picker reaches it).
@@ -87,6 +87,8 @@ pub struct App {
     pub learner: Option<String>,
     pub ranking_version: Option<u64>,
     pub trainer: TrainerStatus,
+    /// What the trainer does beside its rounds (the autoencoder), until it joins them.
+    pub background: Option<BackgroundStatus>,
     pub model_version: u64,
     pub device: Option<String>,
     pub last_round: Option<Duration>,
@@ -156,6 +158,7 @@ impl App {
             learner: None,
             ranking_version: None,
             trainer: TrainerStatus::Starting,
+            background: None,
             model_version: restored.model_version,
             device: None,
             last_round: None,
@@ -411,6 +414,7 @@ impl App {
                     per_second,
                 };
             }
+            TrainerEvent::Background(work) => self.background = work,
             TrainerEvent::Suggested(items) => self.suggested.extend(items),
             TrainerEvent::Unusable(items) => self.leave_out(items),
             TrainerEvent::Ready { device } => {

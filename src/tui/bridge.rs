@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::learn;
 
-use super::types::{ClassProb, RankedItem, Ranking, TrainerEvent};
+use super::types::{BackgroundStatus, ClassProb, RankedItem, Ranking, TrainerEvent};
 
 /// Labels each submitted job trained on, by job version (filled by whoever submits).
 pub type JobSizes = Arc<Mutex<HashMap<u64, usize>>>;
@@ -109,6 +109,12 @@ impl Bridge {
                 }
                 out
             }
+            L::Background(work) => vec![TrainerEvent::Background(work.map(|w| BackgroundStatus {
+                what: w.what.to_string(),
+                done: w.done,
+                total: w.total,
+                finished: w.finished,
+            }))],
             L::Evaluated { version, accuracy } => {
                 self.accuracy = Some(accuracy);
                 vec![

@@ -19,6 +19,6 @@ pub mod view;
 
 pub use app::{App, AppConfig, Overlay, Restored};
 pub use types::{
-    ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem, Ranking,
-    TrainerEvent, TrainerStatus,
+    BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
+    Ranking, TrainerEvent, TrainerStatus,
 };

@@ -68,6 +68,9 @@ pub enum TrainerEvent {
     Unusable(Vec<(usize, String)>),
     /// The trainer is ready; which device it runs on.
     Ready { device: String },
+    /// Work beside the rounds (e.g. the autoencoder's training) has moved on; None once
+    /// it has joined the rounds.
+    Background(Option<BackgroundStatus>),
     /// A round started with this many labels.
     RoundStarted { labels: usize },
     /// Training progress: optimiser step `step` of `steps`.
@@ -96,6 +99,17 @@ pub enum TrainerEvent {
     Cancelled,
     /// The round failed; the app keeps serving the last ranking.
     Error(String),
+}
+
+/// Work the trainer does beside its rounds, as the status line shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackgroundStatus {
+    pub what: String,
+    /// Steps (epochs) done of `total`; 0 of 0 while nothing is counted yet.
+    pub done: usize,
+    pub total: usize,
+    /// Done; it joins at the next round.
+    pub finished: bool,
 }
 
 /// What the trainer is doing now, as the status line shows it.

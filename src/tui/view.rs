@@ -14,7 +14,7 @@ use super::app::{escape_name, App, Overlay, GUESS_KEYS};
 use super::guess::GuessSource;
 use super::overlays;
 use super::picker::sorted_by_name;
-use super::types::TrainerStatus;
+use super::types::{BackgroundStatus, TrainerStatus};
 
 /// Smallest terminal the layout works in.
 pub const MIN_WIDTH: u16 = 64;
@@ -384,6 +384,19 @@ fn status_line(app: &App) -> Line<'static> {
         app.labels_since_round(),
         app.batch
     )));
+    // Last but the warnings: the line is cut at the screen's edge, and the counts matter
+    // more.
+    if let Some(work) = &app.background {
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled(
+            background(work),
+            Style::new().fg(if work.finished {
+                Color::Green
+            } else {
+                Color::Yellow
+            }),
+        ));
+    }
     let left_out = app.unusable_count();
     if left_out > 0 {
         spans.push(Span::raw(format!(" │ {left_out} undecodable")));
@@ -395,6 +408,19 @@ fn status_line(app: &App) -> Line<'static> {
         ));
     }
     Line::from(spans)
+}
+
+/// The work beside the rounds: `autoencoder 12/50 epochs`, then `autoencoder ready
+/// (next round)` while its graph waits to join.
+fn background(work: &BackgroundStatus) -> String {
+    let what = &work.what;
+    if work.finished {
+        format!("{what} ready (next round)")
+    } else if work.total == 0 {
+        format!("{what}…")
+    } else {
+        format!("{what} {}/{} epochs", work.done, work.total)
+    }
 }
 
 /// `what done/total`, with the rate and the time left when the step measures them.
