@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -87,6 +87,16 @@ results-busy: mnist effnet
 	$(TORCH) && cargo bench --bench busy | tee results/busy-passive.txt
 	$(TORCH) && OMP_WAIT_POLICY= cargo bench --bench busy | tee results/busy-openmp-default.txt
 	$(TORCH) && OMP_WAIT_POLICY=ACTIVE cargo bench --bench busy | tee results/busy-active.txt
+
+# The autoencoder's batch and learning rate against its cost, on the MNIST pool: its
+# own loss (no labels) and the time for 50 epochs, with the papers' table beside them.
+results-vae-settings: mnist
+	mkdir -p results/embedding-vae-settings
+	for s in 128:0.001 256:0.0015 512:0.001 512:0.002; do \
+		$(TORCH) && GLEAN_BENCH_VAE_BATCH=$${s%%:*} GLEAN_BENCH_VAE_LR=$${s##*:} \
+			cargo bench --bench embedding \
+			| tee results/embedding-vae-settings/batch$${s%%:*}-lr$${s##*:}.txt || exit 1; \
+	done
 
 # The graph's embeddings: the autoencoder's cost and each embedding's accuracy on the
 # MNIST pool (quiet, then with one core busy), and the graph papers' protocol and the

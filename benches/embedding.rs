@@ -7,6 +7,8 @@
 //! `cargo bench --bench embedding`. Knobs (environment):
 //! - GLEAN_MNIST_DIR: the IDX folder (default: glean's cache, mnist/package/data)
 //! - GLEAN_BENCH_EPOCHS (default: the learner's, `features::VAE_EPOCHS`)
+//! - GLEAN_BENCH_VAE_BATCH, GLEAN_BENCH_VAE_LR: the autoencoder's batch and Adam's
+//!   learning rate (default: the learner's, `VaeOptions::default()`)
 //! - GLEAN_BENCH_TRIALS (default 5): seeds 1..=TRIALS for the labels
 
 mod support;
@@ -70,9 +72,12 @@ fn main() -> anyhow::Result<()> {
     println!("PCA 50 of the pixels: {:.2} s", t.elapsed().as_secs_f64());
     embeddings.push(("PCA 50 of the pixels", plain));
 
+    let defaults = VaeOptions::default();
     let opts = VaeOptions {
         epochs,
-        ..VaeOptions::default()
+        batch: env_or("GLEAN_BENCH_VAE_BATCH", defaults.batch),
+        learning_rate: env_or("GLEAN_BENCH_VAE_LR", defaults.learning_rate),
+        ..defaults
     };
     // GLEAN_BENCH_VAE_CACHE=FILE keeps the trained embedding between runs (the
     // accuracy table without the training time).
@@ -105,10 +110,12 @@ fn main() -> anyhow::Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "autoencoder {}-{}-{}, {epochs} epochs over {total} images: {secs:.1} s ({:.2} s an epoch; {:.1} s for {n} images at this rate)",
+        "autoencoder {}-{}-{}, batch {}, learning rate {}, {epochs} epochs over {total} images: {secs:.1} s ({:.2} s an epoch; {:.1} s for {n} images at this rate)",
         rows.size()[1],
         opts.hidden,
         opts.latent,
+        opts.batch,
+        opts.learning_rate,
         secs / epochs as f64,
         secs * n as f64 / total as f64
     );
