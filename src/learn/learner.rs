@@ -151,6 +151,9 @@ impl Learner {
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
+            // Its initial weights draw from libtorch's generator, which rounds elsewhere
+            // in the process may hold: wait for it (the draws are thrown away).
+            let _generator = super::torch_rng::seeded(learner.config.seed);
             learner.new_network()?;
         }
         Ok(learner)
