@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod dataset;
+pub mod keys;
 pub mod learn;
 pub mod openmp;
 pub mod paths;

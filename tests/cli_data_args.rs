@@ -139,7 +139,8 @@ fn glean(tmp: &Path) -> Process {
     let mut cmd = Process::new(env!("CARGO_BIN_EXE_glean"));
     cmd.env("GLEAN_CACHE_DIR", tmp.join("cache"))
         .env("GLEAN_DATA_DIR", tmp.join("data"))
-        .env("GLEAN_SESSION_DIR", tmp.join("sessions"));
+        .env("GLEAN_SESSION_DIR", tmp.join("sessions"))
+        .env("GLEAN_CONFIG_DIR", tmp.join("config"));
     cmd
 }
 
@@ -256,4 +257,24 @@ fn glean_label_and_resume_scan_the_data_with_the_holdout() {
         stderr.contains("session pets: its recorded --holdout \"lots\""),
         "{stderr}"
     );
+}
+
+/// A keymap file that does not make sense stops `glean label` before it makes a session,
+/// with the file and the fault named.
+#[test]
+fn a_bad_keymap_stops_label_with_its_fault_and_makes_no_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("pets");
+    class_folders(&root);
+    std::fs::create_dir_all(tmp.path().join("config")).unwrap();
+    std::fs::write(tmp.path().join("config/keymap.ron"), "{ undo: [\"s\"] }\n").unwrap();
+    let out = glean(tmp.path()).arg("label").arg(&root).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("config/keymap.ron"), "{stderr}");
+    assert!(
+        stderr.contains("s is the key of both undo and skip"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("sessions").exists());
 }

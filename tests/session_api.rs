@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use chrono::Utc;
 use glean::session::{
     journal_path, list, load, most_recent, snapshot_path, RoundRecord, Session, SessionError,
-    Source,
+    SessionState, Source,
 };
 use session_common::{config, copy_session};
 
@@ -23,6 +23,7 @@ fn round(version: u64, labels: usize, acc: Option<f64>) -> RoundRecord {
         seconds: 1.5,
         learner: "cnn".into(),
         time: Utc::now(),
+        label_digest: None,
     }
 }
 
@@ -84,6 +85,53 @@ fn journal_alone_restores_the_state() {
     assert_eq!(back.labels(), s.labels());
     assert_eq!(back.skipped(), s.skipped());
     assert_eq!(back.rounds(), s.rounds());
+}
+
+/// The labeler undoes by item: a label with later ones behind it goes, the later ones
+/// stay and keep their place, in the live session, after a crash (journal replay) and
+/// after compaction.
+#[test]
+fn undo_of_an_item_takes_back_its_label_wherever_it_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "i", config(&d)).unwrap();
+    for (i, item) in ["a", "b", "c", "d"].iter().enumerate() {
+        s.label(item, i as u16 % 3, Source::Human).unwrap();
+    }
+    let undone = s.undo_item("b").unwrap().expect("b is labeled");
+    assert_eq!((undone.item.as_str(), undone.class), ("b", 1));
+    assert_eq!(s.undo_item("b").unwrap(), None, "b has no label left");
+    let order = |s: &SessionState| -> Vec<(String, u16)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class))
+            .collect()
+    };
+    let expected = vec![
+        ("a".to_string(), 0),
+        ("c".to_string(), 2),
+        ("d".to_string(), 0),
+    ];
+    assert_eq!(order(s.state()), expected);
+    assert_eq!(s.state().label_of("d").map(|l| l.class), Some(0));
+    assert!(s.state().label_of("b").is_none());
+    // The later labels' places moved up: they can still be undone, and relabeled.
+    s.undo_item("c").unwrap().expect("c is labeled");
+    s.label("c", 1, Source::Human).unwrap();
+    let expected = vec![
+        ("a".to_string(), 0),
+        ("d".to_string(), 0),
+        ("c".to_string(), 1),
+    ];
+    assert_eq!(order(s.state()), expected);
+    copy_session(&d, &crash, "i");
+    let (replayed, report) = load(&crash, "i").unwrap();
+    assert_eq!(report.replayed, 7);
+    assert_eq!(order(&replayed), expected);
+    s.compact().unwrap();
+    drop(s);
+    let (reopened, _) = Session::open(&d, "i").unwrap();
+    assert_eq!(order(reopened.state()), expected);
 }
 
 #[test]

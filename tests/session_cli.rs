@@ -38,6 +38,7 @@ fn make_session(dir: &Path) {
         seconds: 3.0,
         learner: "cnn".into(),
         time: Utc::now(),
+        label_digest: None,
     })
     .unwrap();
     // Left open on purpose: the commands read a session that another process labels.

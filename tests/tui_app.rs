@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use glean::tui::{
-    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, Overlay,
+    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Overlay,
     RankedItem, Ranking, Restored, TrainerEvent, TrainerStatus,
 };
 
@@ -35,6 +35,7 @@ fn digits_config(pool: usize, batch: usize) -> AppConfig {
         initial_order: (0..pool).collect(),
         auto_interval: Duration::from_millis(300),
         has_test_split: true,
+        keymap: Keymap::default(),
     }
 }
 
@@ -44,7 +45,7 @@ fn app(pool: usize, batch: usize) -> App {
 
 fn ranking(items: &[usize]) -> Ranking {
     Ranking {
-        version: 1,
+        labels: 1,
         strategy: "margin".into(),
         learner: "cnn".into(),
         items: items
@@ -349,6 +350,7 @@ fn trainer_events_drive_the_status() {
         accuracy: 0.4,
     });
     app.on_trainer(TrainerEvent::RoundDone {
+        job: 1,
         version: 1,
         labels: 5,
         accuracy: None,
@@ -512,6 +514,7 @@ fn breeds_app(pool: usize) -> App {
             initial_order: (0..pool).collect(),
             auto_interval: Duration::from_millis(300),
             has_test_split: false,
+            keymap: Keymap::default(),
         },
         Restored::default(),
     )
@@ -583,7 +586,7 @@ fn the_model_takes_over_the_guesses_once_it_is_right_more_often() {
     app.on_trainer(TrainerEvent::Suggested(suggested));
     let right: Vec<usize> = (0..40).collect();
     app.on_trainer(TrainerEvent::Ranked(Ranking {
-        version: 1,
+        labels: 1,
         strategy: "margin".into(),
         learner: "graph".into(),
         items: right
@@ -607,4 +610,46 @@ fn the_model_takes_over_the_guesses_once_it_is_right_more_often() {
     assert_eq!(chart.len(), 1);
     // Labels 1..=10: item 0's label is class 0, which zero-shot guessed right.
     assert_eq!(chart[0], (10, 0.1));
+}
+
+/// A user's keymap moves commands to other keys; a class key it takes goes to the
+/// picker, and the auto-oracle labels through the same actions as the keys.
+#[test]
+fn a_users_keymap_moves_the_commands() {
+    let mut config = digits_config(20, 5);
+    config.keymap = Keymap::from_ron(r#"{ undo: ["z", "Backspace"], skip: ["7"] }"#).unwrap();
+    let mut app = App::new(config, Restored::default());
+    assert_eq!(app.classes[7].key, None, "7 is the skip key now");
+    let label = |item, class| Effect::Label {
+        item,
+        class,
+        oracle: false,
+        guessed: Guesses::default(),
+    };
+    assert_eq!(app.on_key(key('3')), vec![label(0, 3)]);
+    assert_eq!(app.on_key(key('7')), vec![Effect::Skip { item: 1 }]);
+    assert_eq!(
+        app.on_key(key('z')),
+        vec![Effect::Undo { item: 0, class: 3 }]
+    );
+    // `u` is free: no command and no class.
+    assert!(app.on_key(key('u')).is_empty());
+    assert_eq!(app.message.as_deref(), Some("no class on key u"));
+    assert_eq!(app.on_key(key('4')), vec![label(0, 4)]);
+    assert_eq!(
+        app.on_key(code(KeyCode::Backspace)),
+        vec![Effect::Undo { item: 0, class: 4 }]
+    );
+    // The auto-oracle's label is the same action, from the file name.
+    app.on_key(key('a'));
+    let effects = app.on_tick(Duration::from_secs(1));
+    assert_eq!(
+        effects.first(),
+        Some(&Effect::Label {
+            item: 0,
+            class: 0,
+            oracle: true,
+            guessed: Guesses::default(),
+        })
+    );
 }

@@ -1,8 +1,9 @@
 //! End to end in tmux: run the real binary on `assets/mnist`, label 25 images by keys
 //! (the digit the folder names), see a retrain happen and the accuracy chart change,
 //! undo one, quit, resume (the same image is next), stop it with SIGTERM (the terminal
-//! comes back), and check the session holds 24 labels; then a second session in the
-//! same folder, started from the first one's network, keeps its own files. Without tmux, see
+//! comes back), and check the session holds 24 labels; resume twice more (the model
+//! version rises on new labels only); then a second session in the same folder,
+//! started from the first one's network, keeps its own files. Without tmux, see
 //! `support::needs`.
 
 use std::path::PathBuf;
@@ -165,6 +166,30 @@ fn label_retrain_undo_quit_resume_in_tmux() {
         let (item, class) = (fields[0], fields[2]);
         assert_eq!(digit_of(item).to_string(), class, "{row}");
     }
+
+    // A resume ranks the pool with a round on the labels it finds. Labels the last model
+    // had not seen make a new model version; the same labels again make none (each
+    // resume used to add one).
+    let resume_once = |window: &str| {
+        tmux.start(
+            window,
+            &glean_command(dirs.path(), "resume e2e --device cpu"),
+        );
+        let settled = tmux.wait(window, wait, "the resumed session's round", |s| {
+            labeled(s) == Some(24) && s.contains("trainer: idle")
+        });
+        tmux.keys(window, "q");
+        tmux.wait(window, wait, "glean to exit", |s| {
+            s.contains("GLEAN-EXIT=0")
+        });
+        model_version(&settled)
+    };
+    let on_new_labels = resume_once("resume-2");
+    assert!(
+        on_new_labels >= 3,
+        "24 labels after a round on 20: v{on_new_labels}"
+    );
+    assert_eq!(resume_once("resume-3"), on_new_labels);
 
     // A second session in the same folder, its networks started from the first's: the
     // first session's network stays as it was, the second writes its own.

@@ -11,7 +11,7 @@ use glean::tui::event_loop::{AppEvent, Executor, Runner};
 use glean::tui::images::{ImageRequest, Pictures};
 use glean::tui::render_mode::Renderer;
 use glean::tui::{
-    App, AppConfig, ClassView, Effect, Guesses, ItemView, RankedItem, Ranking, Restored,
+    App, AppConfig, ClassView, Effect, Guesses, ItemView, Keymap, RankedItem, Ranking, Restored,
     TrainerEvent,
 };
 use image::{DynamicImage, GrayImage, Luma};
@@ -67,6 +67,7 @@ fn runner(
             initial_order: (0..20).collect(),
             auto_interval: Duration::from_millis(300),
             has_test_split: true,
+            keymap: Keymap::default(),
         },
         Restored::default(),
     );
@@ -164,7 +165,7 @@ fn trainer_events_reach_the_app_and_the_executor() {
     let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
     requests.try_iter().for_each(drop);
     let ranking = Ranking {
-        version: 1,
+        labels: 1,
         strategy: "margin".into(),
         learner: "cnn".into(),
         items: [9, 8, 7, 6, 5]
@@ -180,7 +181,7 @@ fn trainer_events_reach_the_app_and_the_executor() {
         .handle(AppEvent::Trainer(TrainerEvent::Ranked(ranking)))
         .unwrap();
     assert_eq!(runner.executor.trainer.len(), 1);
-    assert_eq!(runner.app.ranking_version, Some(1));
+    assert_eq!(runner.app.ranking_labels, Some(1));
     // the new order's next images are requested
     assert_eq!(
         requests.try_iter().map(|r| r.item).collect::<Vec<_>>(),

@@ -7,7 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use glean::tui::blockart::{self, CellShape};
 use glean::tui::view::{self, ImagePane};
 use glean::tui::{
-    App, AppConfig, ClassProb, ClassView, ItemView, RankedItem, Ranking, Restored, TrainerEvent,
+    App, AppConfig, ClassProb, ClassView, ItemView, Keymap, RankedItem, Ranking, Restored,
+    TrainerEvent,
 };
 use image::{DynamicImage, GrayImage, Luma};
 use ratatui::backend::TestBackend;
@@ -34,8 +35,8 @@ impl ImagePane for RingPane {
     }
 }
 
-fn digits_app() -> App {
-    let config = AppConfig {
+fn digits_config() -> AppConfig {
+    AppConfig {
         classes: (0..10)
             .map(|d| ClassView {
                 name: [
@@ -56,8 +57,12 @@ fn digits_app() -> App {
         initial_order: (0..1000).collect(),
         auto_interval: Duration::from_millis(300),
         has_test_split: true,
-    };
-    App::new(config, Restored::default())
+        keymap: Keymap::default(),
+    }
+}
+
+fn digits_app() -> App {
+    App::new(digits_config(), Restored::default())
 }
 
 /// The 118 ImageNet dog breeds (as in ../shared/datasets/imagenet-dogs), sorted.
@@ -234,6 +239,7 @@ fn dogs_app() -> App {
         initial_order: (0..118).collect(),
         auto_interval: Duration::from_millis(300),
         has_test_split: false,
+        keymap: Keymap::default(),
     };
     App::new(config, Restored::default())
 }
@@ -258,7 +264,7 @@ fn trained(app: &mut App) {
         app.on_trainer(TrainerEvent::Evaluated { labels, accuracy });
     }
     app.on_trainer(TrainerEvent::Ranked(Ranking {
-        version: 4,
+        labels: 40,
         strategy: "margin".into(),
         learner: "cnn".into(),
         items: (0..50)
@@ -283,6 +289,7 @@ fn trained(app: &mut App) {
             .collect(),
     }));
     app.on_trainer(TrainerEvent::RoundDone {
+        job: 4,
         version: 4,
         labels: 5,
         accuracy: None,
@@ -305,6 +312,38 @@ fn main_screen_after_rounds_idle() {
     let mut app = digits_app();
     trained(&mut app);
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+/// An image labeled before the newest ranking and then undone is not in that ranking:
+/// the panel says so rather than claiming there has been no ranking.
+#[test]
+fn an_undone_image_the_ranking_left_out_says_why_it_is_back() {
+    let mut app = digits_app();
+    let first = app.current().unwrap();
+    press(&mut app, KeyCode::Char('1'));
+    app.on_trainer(TrainerEvent::Ranked(Ranking {
+        labels: 1,
+        strategy: "margin".into(),
+        learner: "cnn".into(),
+        items: (0..1000)
+            .filter(|&item| item != first)
+            .map(|item| RankedItem {
+                item,
+                score: 0.5,
+                top: Vec::new(),
+            })
+            .collect(),
+    }));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("why: margin pick"), "{screen}");
+    press(&mut app, KeyCode::Char('u'));
+    assert_eq!(app.current(), Some(first));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("why: back after an undo; not ranked yet"),
+        "{screen}"
+    );
+    assert!(!screen.contains("until the 1st ranking"), "{screen}");
 }
 
 #[test]
@@ -383,6 +422,7 @@ fn control_characters_in_names_are_escaped() {
         initial_order: vec![0],
         auto_interval: Duration::from_millis(300),
         has_test_split: true,
+        keymap: Keymap::default(),
     };
     config.classes.push(ClassView {
         name: "dog".into(),
@@ -491,4 +531,29 @@ fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
     }
     assert_eq!(app.label_accuracy(), vec![(5, 0.0), (10, 0.5)]);
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
+}
+
+/// The help and the status line name the keys of the user's keymap.
+#[test]
+fn the_help_and_the_status_line_show_the_users_keys() {
+    let mut config = digits_config();
+    config.keymap =
+        Keymap::from_ron(r#"{ undo: ["z", "Backspace"], accept_guess: ["Tab"] }"#).unwrap();
+    let mut app = App::new(config, Restored::default());
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("Tab 1st guess  / pick  z undo  s skip"),
+        "{screen}"
+    );
+    press(&mut app, KeyCode::Char('?'));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("z Backspace undo the last label"),
+        "{screen}"
+    );
+    assert!(
+        // The keys' column widened to fit "z Backspace".
+        screen.contains(" Tab         label with the first guess"),
+        "{screen}"
+    );
 }

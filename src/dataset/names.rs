@@ -7,9 +7,6 @@ use super::Class;
 
 /// Keys that label classes, in the order they are handed out.
 const LABEL_KEYS: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
-/// Keys the UI keeps for itself (DESIGN.md "Conventions"): undo, skip, auto-oracle, quit,
-/// help, class picker.
-const RESERVED_KEYS: &[char] = &['u', 's', 'a', 'q', '?', '/'];
 
 /// How many classes can each have a key of their own; beyond that the labeler gives
 /// its keys to the guesses for each image instead.
@@ -98,7 +95,8 @@ pub(crate) fn split_key_prefix(folder: &str) -> (Option<char>, &str) {
 }
 
 fn is_label_key(k: char) -> bool {
-    LABEL_KEYS.contains(k) && !RESERVED_KEYS.contains(&k)
+    // The labeler's commands keep their default keys.
+    LABEL_KEYS.contains(k) && !crate::keys::reserved_chars().any(|r| r == k)
 }
 
 /// Builds classes from (name, requested key) pairs in their final order. Requested

@@ -11,8 +11,9 @@
 //! networks start from). Each is the session's own: sessions share a folder.
 //!
 //! Opening folds the journal into the snapshot's state; `compact` (every
-//! `COMPACT_EVERY` changes, on `close` and on drop) writes the folded state as the new
-//! snapshot atomically and empties the journal. This module knows nothing of tch.
+//! `COMPACT_EVERY` changes, or when the owner says after `defer_compaction`; on `close`
+//! and on drop) writes the folded state as the new snapshot atomically and empties the
+//! journal. This module knows nothing of tch.
 
 pub mod commands;
 mod error;
@@ -39,7 +40,8 @@ pub use list::{list, most_recent, sessions_table, SessionSummary};
 pub use load::{load, LoadReport};
 pub use snapshot::FORMAT_VERSION;
 pub use types::{
-    DataSpec, Guesses, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState, Source,
+    label_digest, DataSpec, Guesses, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState,
+    Source,
 };
 
 use journal::{Record, Writer};
@@ -112,6 +114,8 @@ pub struct Session {
     journal: Writer,
     since_compaction: usize,
     compact_every: usize,
+    /// Changes leave the compaction to [`Session::compact_if_due`].
+    deferred_compaction: bool,
     closed: bool,
     // Last, so the lock is released after everything else is dropped.
     _lock: SessionLock,
@@ -184,6 +188,7 @@ impl Session {
             journal,
             since_compaction: 0,
             compact_every: COMPACT_EVERY,
+            deferred_compaction: false,
             closed: false,
             _lock: lock,
         }
@@ -226,6 +231,26 @@ impl Session {
         self.compact_every = changes.max(1);
     }
 
+    /// From now on a change only appends to the journal; the owner compacts when it
+    /// suits it with [`Session::compact_if_due`] (the labeler does between rankings, so
+    /// that no keypress waits for the snapshot to be rewritten).
+    pub fn defer_compaction(&mut self) {
+        self.deferred_compaction = true;
+    }
+
+    /// Compacts when enough changes have gone to the journal since the last compaction;
+    /// true when it did.
+    pub fn compact_if_due(&mut self) -> Result<bool> {
+        // A compaction rewrites every label, so large sessions compact less often (at
+        // most once per labels/2 changes): the cost per change stays bounded.
+        let threshold = self.compact_every.max(self.state.labels.len() / 2);
+        if self.since_compaction < threshold {
+            return Ok(false);
+        }
+        self.compact()?;
+        Ok(true)
+    }
+
     /// Labels `item` with class index `class`. When this returns Ok the label is on disk.
     /// An item that already has a label must be undone first.
     pub fn label(&mut self, item: &str, class: u16, source: Source) -> Result<&LabelRecord> {
@@ -250,6 +275,19 @@ impl Session {
         };
         self.commit(Op::Label(record))?;
         Ok(self.state.labels.last().expect("label was just applied"))
+    }
+
+    /// Undoes the label of `item` and returns it (None when it has none), wherever it
+    /// stands: the labeler undoes what it shows, and the session may hold later labels
+    /// it does not show (of files gone from the folder since).
+    pub fn undo_item(&mut self, item: &str) -> Result<Option<LabelRecord>> {
+        let Some(label) = self.state.label_of(item).cloned() else {
+            return Ok(None);
+        };
+        self.commit(Op::Undo {
+            item: item.to_string(),
+        })?;
+        Ok(Some(label))
     }
 
     /// Undoes the last label still standing and returns it (None when there is none);
@@ -337,13 +375,10 @@ impl Session {
         self.state.last_used = self.state.last_used.max(record.time);
         self.state.apply(record.op);
         self.since_compaction += 1;
-        // A compaction rewrites every label, so large sessions compact less often (at
-        // most once per labels/2 changes): the cost per change stays bounded.
-        let threshold = self.compact_every.max(self.state.labels.len() / 2);
-        if self.since_compaction >= threshold {
+        if !self.deferred_compaction {
             // The change is already safe in the journal; a failed compaction only means
             // a longer replay next time, so it must not fail the change.
-            if let Err(e) = self.compact() {
+            if let Err(e) = self.compact_if_due() {
                 tracing::warn!("session {}: compaction failed: {e}", self.name());
             }
         }

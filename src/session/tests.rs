@@ -70,6 +70,7 @@ fn full_state() -> SessionState {
             seconds: 12.75,
             learner: "cnn".into(),
             time: t0,
+            label_digest: Some(u64::MAX - 7),
         }),
         Op::Round(RoundRecord {
             model_version: 4,
@@ -78,6 +79,7 @@ fn full_state() -> SessionState {
             seconds: 0.0,
             learner: "propagation".into(),
             time: t0,
+            label_digest: None,
         }),
         Op::Label(LabelRecord {
             item: "pug_9.jpg".into(),
@@ -396,4 +398,15 @@ fn sessions_can_move_to_another_thread() {
     fn assert_send<T: Send>() {}
     assert_send::<Session>();
     assert_send::<SessionState>();
+}
+
+/// Rounds store the digest: it must not depend on label order, and must never change.
+#[test]
+fn label_digest_is_order_free_and_fixed() {
+    use super::label_digest;
+    let digest = label_digest([("a/1.png", 1), ("b/2.png", 0)]);
+    assert_eq!(digest, label_digest([("b/2.png", 0), ("a/1.png", 1)]));
+    assert_ne!(digest, label_digest([("a/1.png", 0), ("b/2.png", 1)]));
+    assert_ne!(digest, label_digest([("a/1.png", 1)]));
+    assert_eq!(digest, 0x33c3_fbf1_863e_0af8);
 }

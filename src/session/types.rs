@@ -133,6 +133,32 @@ pub struct RoundRecord {
     /// Which learner ranked the pool after this round.
     pub learner: String,
     pub time: DateTime<Utc>,
+    /// Fingerprint of the labels it trained on ([`label_digest`]), so that a resume
+    /// can tell whether the labels changed since; None in rounds recorded before it
+    /// was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_digest: Option<u64>,
+}
+
+/// A fingerprint of a set of labels that does not depend on their order and is the
+/// same in every build (FNV-1a over the sorted item ids and classes): stored with each
+/// round, so it must never change.
+pub fn label_digest<'a>(labels: impl IntoIterator<Item = (&'a str, u16)>) -> u64 {
+    let mut sorted: Vec<(&str, u16)> = labels.into_iter().collect();
+    sorted.sort_unstable();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (item, class) in sorted {
+        eat(&(item.len() as u64).to_le_bytes());
+        eat(item.as_bytes());
+        eat(&class.to_le_bytes());
+    }
+    hash
 }
 
 /// The ranked items of the batch being labeled, so a resumed session shows the same
@@ -148,7 +174,9 @@ pub struct Queue {
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Label(LabelRecord),
-    /// Removes the last label, which must be for `item`.
+    /// Removes the label of `item` (an item has one label at most). Journals written
+    /// before this could undo any label wrote it only for the last one, which reads the
+    /// same.
     Undo {
         item: String,
     },
@@ -264,13 +292,9 @@ impl SessionState {
                 }
                 Ok(())
             }
-            Op::Undo { item } => match self.labels.last() {
-                Some(last) if last.item == *item => Ok(()),
-                Some(last) => Err(format!(
-                    "undo of {item:?} but the last label is for {:?}",
-                    last.item
-                )),
-                None => Err(format!("undo of {item:?} but there are no labels")),
+            Op::Undo { item } => match self.label_of(item) {
+                Some(_) => Ok(()),
+                None => Err(format!("undo of {item:?}, which has no label")),
             },
             Op::Round(r) => {
                 let finite = r.seconds.is_finite() && r.seconds >= 0.0;
@@ -300,9 +324,16 @@ impl SessionState {
                 self.labeled.insert(l.item.clone(), self.labels.len());
                 self.labels.push(l);
             }
-            Op::Undo { .. } => {
-                if let Some(l) = self.labels.pop() {
-                    self.labeled.remove(&l.item);
+            Op::Undo { item } => {
+                if let Some(at) = self.labeled.remove(&item) {
+                    self.labels.remove(at);
+                    // The labels after it moved up by one.
+                    for l in &self.labels[at..] {
+                        *self
+                            .labeled
+                            .get_mut(&l.item)
+                            .expect("every label is indexed") -= 1;
+                    }
                 }
             }
             Op::Skip { item } => {
@@ -314,6 +345,11 @@ impl SessionState {
             Op::Queue(q) => self.queue = q,
             Op::PoolSize { size } => self.config.pool_size = size,
         }
+    }
+
+    /// [`label_digest`] of the labels standing now.
+    pub fn label_digest(&self) -> u64 {
+        label_digest(self.labels.iter().map(|l| (l.item.as_str(), l.class)))
     }
 
     /// The class's name, or its number when it is out of range.

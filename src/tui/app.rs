@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use super::guess::{self, GuessSource};
+use super::keymap::{Action, Keymap};
 use super::picker::ClassPicker;
 
 #[path = "app_keys.rs"]
@@ -15,9 +16,6 @@ use super::types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
     Ranking, TrainerEvent, TrainerStatus,
 };
-
-/// Keys that are commands; a class cannot take one of them (the picker reaches it).
-pub const RESERVED_KEYS: [char; 6] = ['u', 's', 'a', 'q', '?', '/'];
 
 /// With more classes than keys, these keys take the shown guesses, best first.
 pub const GUESS_KEYS: [char; 3] = ['1', '2', '3'];
@@ -38,6 +36,8 @@ pub struct AppConfig {
     /// Whether the data has a labeled test split (else the chart shows accuracy on the
     /// person's own labels).
     pub has_test_split: bool,
+    /// The commands' keys.
+    pub keymap: Keymap,
 }
 
 /// Earlier work, replayed from the session on resume.
@@ -85,7 +85,8 @@ pub struct App {
     ranked: HashMap<usize, RankedItem>,
     pub strategy: String,
     pub learner: Option<String>,
-    pub ranking_version: Option<u64>,
+    /// Labels the latest ranking learned from; None until the first ranking.
+    pub ranking_labels: Option<usize>,
     pub trainer: TrainerStatus,
     /// What the trainer does beside its rounds (the autoencoder), until it joins them.
     pub background: Option<BackgroundStatus>,
@@ -101,12 +102,13 @@ pub struct App {
     /// A short note for the person (e.g. "nothing to undo"); cleared by the next key.
     pub message: Option<String>,
     pub quit: bool,
+    pub keymap: Keymap,
 }
 
 impl App {
     pub fn new(config: AppConfig, restored: Restored) -> Self {
         let n = config.items.len();
-        let mut classes = assign_keys(config.classes);
+        let mut classes = assign_keys(config.classes, &config.keymap);
         let many_classes = classes.len() > crate::dataset::keyed_class_capacity();
         if many_classes {
             for class in &mut classes {
@@ -156,7 +158,7 @@ impl App {
             ranked: HashMap::new(),
             strategy: config.strategy,
             learner: None,
-            ranking_version: None,
+            ranking_labels: None,
             trainer: TrainerStatus::Starting,
             background: None,
             model_version: restored.model_version,
@@ -170,6 +172,7 @@ impl App {
             last_auto: None,
             message: None,
             quit: false,
+            keymap: config.keymap,
         };
         app.rebuild_queue(&config.initial_order, None);
         app
@@ -385,7 +388,10 @@ impl App {
         match self.items[item].oracle {
             Some(class) => {
                 self.last_auto = Some(now);
-                self.label_current_by(class, true)
+                self.perform(Action::Label {
+                    class,
+                    oracle: true,
+                })
             }
             None => {
                 self.auto = false;
@@ -450,7 +456,7 @@ impl App {
                 self.last_round = Some(elapsed);
                 self.last_error = None;
             }
-            TrainerEvent::Cancelled => self.trainer = TrainerStatus::Idle,
+            TrainerEvent::Cancelled { .. } => self.trainer = TrainerStatus::Idle,
             TrainerEvent::Error(error) => {
                 self.trainer = TrainerStatus::Idle;
                 self.last_error = Some(error);
@@ -489,7 +495,7 @@ impl App {
         let order: Vec<usize> = ranking.items.iter().map(|r| r.item).collect();
         self.strategy = ranking.strategy;
         self.learner = Some(ranking.learner);
-        self.ranking_version = Some(ranking.version);
+        self.ranking_labels = Some(ranking.labels);
         self.ranked = ranking.items.into_iter().map(|r| (r.item, r)).collect();
         // The image on screen stays: a key pressed for it must not label its successor.
         let keep = self.current();
@@ -529,9 +535,10 @@ impl App {
     }
 }
 
-/// Drop keys that are commands or already taken, so every key does one thing.
-fn assign_keys(classes: Vec<ClassView>) -> Vec<ClassView> {
-    let mut taken: Vec<char> = RESERVED_KEYS.to_vec();
+/// Drop keys that are commands or already taken, so every key does one thing (a class
+/// that loses its key is reached by the picker).
+fn assign_keys(classes: Vec<ClassView>, keymap: &Keymap) -> Vec<ClassView> {
+    let mut taken: Vec<char> = keymap.command_chars();
     classes
         .into_iter()
         .map(|mut class| {

@@ -1,8 +1,8 @@
-//! The keymap: what each key press does to the app, overlays first.
+//! Key presses to actions, overlays first; the actions themselves.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{escape_name, App, ClassPicker, Effect, Overlay, GUESS_KEYS};
+use super::{escape_name, Action, App, ClassPicker, Effect, Overlay, GUESS_KEYS};
 
 impl App {
     /// Handle one key event. Releases and repeats are ignored.
@@ -54,13 +54,44 @@ impl App {
     }
 
     fn on_main_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => self.quit(),
-            KeyCode::Char('?') => {
-                self.overlay = Overlay::Help;
-                Vec::new()
+        match self.action_for(key.code) {
+            Some(action) => self.perform(action),
+            None => Vec::new(),
+        }
+    }
+
+    /// What a key on the main screen asks for: a command first, then a guess key (with
+    /// more classes than keys), then a class key.
+    fn action_for(&mut self, code: KeyCode) -> Option<Action> {
+        if let Some(command) = self.keymap.command(code) {
+            return Some(command.into());
+        }
+        let KeyCode::Char(c) = code else {
+            return None;
+        };
+        if self.many_classes {
+            if let Some(rank) = GUESS_KEYS.iter().position(|&k| k == c) {
+                return Some(Action::AcceptGuess(rank));
             }
-            KeyCode::Char('/') => {
+        }
+        match self.class_for_key(c) {
+            Some(class) => Some(Action::Label {
+                class,
+                oracle: false,
+            }),
+            None => {
+                self.message = Some(format!("no class on key {}", escape_name(&c.to_string())));
+                None
+            }
+        }
+    }
+
+    /// Carry out an action, from a key or from the auto-oracle.
+    pub fn perform(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Label { class, oracle } => self.label_current_by(class, oracle),
+            Action::AcceptGuess(rank) => self.accept_guess(rank),
+            Action::Pick => {
                 let guesses = self
                     .current_guesses()
                     .map(|(_, top)| top.iter().map(|p| p.class).collect())
@@ -68,28 +99,17 @@ impl App {
                 self.overlay = Overlay::Picker(ClassPicker::with_guesses(guesses));
                 Vec::new()
             }
-            KeyCode::Enter => self.accept_guess(0),
-            KeyCode::Char('u') => self.undo(),
-            KeyCode::Char('s') => self.skip(),
-            KeyCode::Char('a') => {
+            Action::Undo => self.undo(),
+            Action::Skip => self.skip(),
+            Action::ToggleAuto => {
                 self.toggle_auto();
                 Vec::new()
             }
-            KeyCode::Char(c) if self.many_classes && GUESS_KEYS.contains(&c) => {
-                let rank = GUESS_KEYS
-                    .iter()
-                    .position(|&k| k == c)
-                    .expect("a guess key");
-                self.accept_guess(rank)
+            Action::Help => {
+                self.overlay = Overlay::Help;
+                Vec::new()
             }
-            KeyCode::Char(c) => match self.class_for_key(c) {
-                Some(class) => self.label_current(class),
-                None => {
-                    self.message = Some(format!("no class on key {}", escape_name(&c.to_string())));
-                    Vec::new()
-                }
-            },
-            _ => Vec::new(),
+            Action::Quit => self.quit(),
         }
     }
 

@@ -9,12 +9,22 @@ use crate::learn;
 
 use super::types::{BackgroundStatus, ClassProb, RankedItem, Ranking, TrainerEvent};
 
-/// Labels each submitted job trained on, by job version (filled by whoever submits).
-pub type JobSizes = Arc<Mutex<HashMap<u64, usize>>>;
+/// What the bridge must know of each job sent and not yet ended, by job version
+/// (filled by whoever submits).
+pub type SentJobs = Arc<Mutex<HashMap<u64, SentJob>>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentJob {
+    /// Labels it trains on.
+    pub labels: usize,
+    /// Its labels are those of the last model made (a resume, or an undo given back):
+    /// its round ranks the pool anew but makes no new model version.
+    pub refresh: bool,
+}
 
 /// Converts trainer messages, remembering the round in progress.
 pub struct Bridge {
-    job_sizes: JobSizes,
+    jobs: SentJobs,
     /// Display name of the trained model (e.g. `cnn`).
     model: String,
     /// Rounds that trained a model so far: the model version.
@@ -24,9 +34,9 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    pub fn new(job_sizes: JobSizes, model: String, rounds_so_far: u64) -> Self {
+    pub fn new(jobs: SentJobs, model: String, rounds_so_far: u64) -> Self {
         Bridge {
-            job_sizes,
+            jobs,
             model,
             rounds: rounds_so_far,
             running: None,
@@ -34,11 +44,27 @@ impl Bridge {
         }
     }
 
-    fn labels_of(&self, version: u64) -> usize {
-        self.job_sizes
+    fn job(&self, version: u64) -> SentJob {
+        let unknown = SentJob {
+            labels: 0,
+            refresh: false,
+        };
+        self.jobs
             .lock()
-            .map(|sizes| sizes.get(&version).copied().unwrap_or(0))
-            .unwrap_or(0)
+            .map(|jobs| jobs.get(&version).copied().unwrap_or(unknown))
+            .unwrap_or(unknown)
+    }
+
+    fn labels_of(&self, version: u64) -> usize {
+        self.job(version).labels
+    }
+
+    /// Job `job` ended: it and every job before it (done, or replaced by it while
+    /// queued) will post nothing more.
+    fn forget_up_to(&self, job: u64) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.retain(|&version, _| version > job);
+        }
     }
 
     /// What ranked, as the screen shows it: the network's name, `graph`, or both.
@@ -132,7 +158,7 @@ impl Bridge {
             } => {
                 // The graph's ranking of a hybrid round: serve it now, the round goes on.
                 vec![TrainerEvent::Ranked(Ranking {
-                    version: self.rounds,
+                    labels: self.labels_of(ranking.version),
                     strategy: ranking.strategy.name().to_string(),
                     learner: self.learner_name(ranking.source),
                     items: convert_items(ranking.items),
@@ -145,9 +171,10 @@ impl Bridge {
                 preliminary: false,
             } => {
                 let version = ranking.version;
-                let labels = self.labels_of(version);
+                let job = self.job(version);
+                let labels = job.labels;
                 let trained = ranking.source.is_learned();
-                if trained {
+                if trained && !job.refresh {
                     self.rounds += 1;
                 }
                 self.running = None;
@@ -165,12 +192,14 @@ impl Bridge {
                     out.push(TrainerEvent::Evaluated { labels, accuracy });
                 }
                 out.push(TrainerEvent::Ranked(Ranking {
-                    version: self.rounds,
+                    labels,
                     strategy,
                     learner,
                     items,
                 }));
+                self.forget_up_to(version);
                 out.push(TrainerEvent::RoundDone {
+                    job: version,
                     version: self.rounds,
                     labels,
                     accuracy,
@@ -180,12 +209,16 @@ impl Bridge {
                 self.accuracy = None;
                 out
             }
-            L::Cancelled { .. } => {
+            L::Cancelled { version } => {
                 self.running = None;
-                vec![TrainerEvent::Cancelled]
+                self.forget_up_to(version);
+                vec![TrainerEvent::Cancelled { job: version }]
             }
             L::Error { version, message } => {
                 self.running = None;
+                if let Some(job) = version {
+                    self.forget_up_to(job);
+                }
                 let message = match version {
                     Some(_) => message,
                     None => format!("the trainer could not start: {message}"),
@@ -237,11 +270,54 @@ mod tests {
         }
     }
 
+    fn sent(labels: usize) -> SentJob {
+        SentJob {
+            labels,
+            refresh: false,
+        }
+    }
+
+    /// A resumed session's first round, on the labels of its last model, ranks the pool
+    /// but is no new model: the version stays.
+    #[test]
+    fn a_round_on_the_last_models_labels_keeps_the_model_version() {
+        let jobs: SentJobs = Arc::default();
+        jobs.lock().unwrap().insert(
+            1,
+            SentJob {
+                labels: 40,
+                refresh: true,
+            },
+        );
+        jobs.lock().unwrap().insert(2, sent(50));
+        let mut bridge = Bridge::new(jobs, "cnn".into(), 4);
+        let done = |bridge: &mut Bridge, job: u64| {
+            let ev = bridge.convert(learn::TrainerEvent::Ranked {
+                ranking: ranking(job, RankingSource::Model),
+                accuracy: None,
+                times: RoundTimes::default(),
+                preliminary: false,
+            });
+            let Some(TrainerEvent::RoundDone {
+                version, labels, ..
+            }) = ev.last()
+            else {
+                panic!("{ev:?}")
+            };
+            (*version, *labels)
+        };
+        assert_eq!(done(&mut bridge, 1), (4, 40));
+        assert_eq!(done(&mut bridge, 2), (5, 50));
+    }
+
     #[test]
     fn a_round_becomes_start_progress_scoring_accuracy_ranking_done() {
-        let sizes: JobSizes = Arc::default();
-        sizes.lock().unwrap().insert(12, 20);
-        let mut bridge = Bridge::new(sizes, "cnn".into(), 3);
+        let jobs: SentJobs = Arc::default();
+        // Job 11 was replaced by 12 while queued; 13 is queued behind 12.
+        jobs.lock()
+            .unwrap()
+            .extend([(11, sent(10)), (12, sent(20)), (13, sent(30))]);
+        let mut bridge = Bridge::new(jobs.clone(), "cnn".into(), 3);
         let ev = bridge.convert(learn::TrainerEvent::Progress {
             version: 12,
             step: 1,
@@ -300,8 +376,8 @@ mod tests {
             panic!("{ev:?}")
         };
         assert_eq!(
-            (r.version, r.learner.as_str(), r.strategy.as_str()),
-            (4, "cnn", "margin")
+            (r.labels, r.learner.as_str(), r.strategy.as_str()),
+            (20, "cnn", "margin")
         );
         assert_eq!(
             r.items[0],
@@ -317,6 +393,7 @@ mod tests {
         assert_eq!(
             ev[1],
             TrainerEvent::RoundDone {
+                job: 12,
                 version: 4,
                 labels: 20,
                 accuracy: Some(0.5),
@@ -324,6 +401,9 @@ mod tests {
                 elapsed: Duration::from_secs(2)
             }
         );
+        // Only the queued job's size is kept: the map does not grow without bound.
+        let kept: Vec<u64> = jobs.lock().unwrap().keys().copied().collect();
+        assert_eq!(kept, [13]);
     }
 
     #[test]
@@ -339,7 +419,7 @@ mod tests {
             panic!("{ev:?}")
         };
         assert_eq!(
-            (r.version, r.strategy.as_str(), r.learner.as_str()),
+            (r.labels, r.strategy.as_str(), r.learner.as_str()),
             (0, "cold start", "no model yet")
         );
         let ev = bridge.convert(learn::TrainerEvent::Error {
@@ -354,15 +434,15 @@ mod tests {
         );
         assert_eq!(
             bridge.convert(learn::TrainerEvent::Cancelled { version: 3 }),
-            vec![TrainerEvent::Cancelled]
+            vec![TrainerEvent::Cancelled { job: 3 }]
         );
     }
 
     #[test]
     fn a_preliminary_graph_ranking_is_served_while_the_round_goes_on() {
-        let sizes: JobSizes = Arc::default();
-        sizes.lock().unwrap().insert(5, 30);
-        let mut bridge = Bridge::new(sizes, "cnn".into(), 2);
+        let jobs: SentJobs = Arc::default();
+        jobs.lock().unwrap().insert(5, sent(30));
+        let mut bridge = Bridge::new(jobs, "cnn".into(), 2);
         let ev = bridge.convert(learn::TrainerEvent::Ready {
             device: "cpu".into(),
             learner: "hybrid (effnet-lite0)".into(),
@@ -385,7 +465,8 @@ mod tests {
         let TrainerEvent::Ranked(r) = &ev[0] else {
             panic!("{ev:?}")
         };
-        assert_eq!((r.version, r.learner.as_str()), (2, "graph"));
+        // It learned from the round's labels (the model version is still the last one).
+        assert_eq!((r.labels, r.learner.as_str()), (30, "graph"));
         let ev = bridge.convert(learn::TrainerEvent::Ranked {
             ranking: ranking(5, RankingSource::Hybrid),
             accuracy: Some(0.95),
@@ -397,7 +478,7 @@ mod tests {
         else {
             panic!("{ev:?}")
         };
-        assert_eq!((r.version, r.learner.as_str()), (3, "graph+effnet-lite0"));
+        assert_eq!((r.labels, r.learner.as_str()), (30, "graph+effnet-lite0"));
         assert!(matches!(
             ev.last(),
             Some(TrainerEvent::RoundDone {

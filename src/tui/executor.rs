@@ -3,15 +3,15 @@
 //! of a label the running round used) sends the trainer a new job; finished rounds and
 //! the queue are recorded so a resume shows the same next image.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{bail, Context};
 
 use crate::learn::{Job, TrainerHandle};
-use crate::session::{RoundRecord, Session, Source};
+use crate::session::{label_digest, RoundRecord, Session, Source};
 
 use super::app::App;
-use super::bridge::JobSizes;
+use super::bridge::{SentJob, SentJobs};
 use super::event_loop::Executor;
 use super::types::{Effect, TrainerEvent};
 
@@ -20,35 +20,48 @@ const SAVED_QUEUE: usize = 500;
 /// How long quitting waits for the trainer to stop.
 pub const STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// A job sent to the trainer that has not ended.
+struct Outstanding {
+    /// Pool items it trains on.
+    items: HashSet<usize>,
+    /// [`label_digest`] of its labels, recorded with its round.
+    digest: u64,
+    /// Its labels are the last recorded round's: no new model version, no new record.
+    refresh: bool,
+}
+
 pub struct SessionExecutor {
     pub session: Session,
     trainer: TrainerHandle,
     /// Pool index → item id (what the session stores).
     ids: Vec<String>,
-    job_sizes: JobSizes,
+    sent_jobs: SentJobs,
     model: String,
     /// Bumped on every change of the labels; jobs carry it.
     version: u64,
-    /// The job the trainer works on, and the items it trains on.
-    running: Option<(u64, HashSet<usize>)>,
+    /// Jobs sent that have not ended (the one running and any queued behind it; the
+    /// trainer runs only the newest of those queued).
+    outstanding: BTreeMap<u64, Outstanding>,
 }
 
 impl SessionExecutor {
     pub fn new(
-        session: Session,
+        mut session: Session,
         trainer: TrainerHandle,
         ids: Vec<String>,
-        job_sizes: JobSizes,
+        sent_jobs: SentJobs,
         model: String,
     ) -> Self {
+        // Compaction rewrites the snapshot: between rankings, never inside a keypress.
+        session.defer_compaction();
         SessionExecutor {
             session,
             trainer,
             ids,
-            job_sizes,
+            sent_jobs,
             model,
             version: 0,
-            running: None,
+            outstanding: BTreeMap::new(),
         }
     }
 
@@ -56,22 +69,51 @@ impl SessionExecutor {
     pub fn submit(&mut self, app: &App) {
         self.version += 1;
         let labeled: Vec<(usize, u16)> = app.history().iter().map(|r| (r.item, r.class)).collect();
-        if let Ok(mut sizes) = self.job_sizes.lock() {
-            sizes.insert(self.version, labeled.len());
+        let digest = label_digest(
+            labeled
+                .iter()
+                .filter_map(|&(item, class)| Some((self.ids.get(item)?.as_str(), class))),
+        );
+        // The labels of the last model made (a resume, an undo given back as it was):
+        // the round ranks anew but is no new model.
+        let refresh = !labeled.is_empty()
+            && self.session.rounds().last().and_then(|r| r.label_digest) == Some(digest);
+        if let Ok(mut jobs) = self.sent_jobs.lock() {
+            jobs.insert(
+                self.version,
+                SentJob {
+                    labels: labeled.len(),
+                    refresh,
+                },
+            );
         }
         tracing::info!(
-            "round requested: job {} with {} labels",
+            "round requested: job {} with {} labels{}",
             self.version,
-            labeled.len()
+            labeled.len(),
+            if refresh {
+                " (as the last model's)"
+            } else {
+                ""
+            }
         );
-        self.running = Some((
+        self.outstanding.insert(
             self.version,
-            labeled.iter().map(|&(item, _)| item).collect(),
-        ));
+            Outstanding {
+                items: labeled.iter().map(|&(item, _)| item).collect(),
+                digest,
+                refresh,
+            },
+        );
         self.trainer.submit(Job {
             version: self.version,
             labeled,
         });
+    }
+
+    /// Job `job` ended: so did every job before it (the trainer ran it instead of them).
+    fn job_ended(&mut self, job: u64) {
+        self.outstanding.retain(|&version, _| version > job);
     }
 
     fn id(&self, item: usize) -> anyhow::Result<&str> {
@@ -120,21 +162,31 @@ impl Executor for SessionExecutor {
                 self.session.label_guessed(&id, class, source, guessed)?;
             }
             Effect::Undo { item, class } => {
-                let expected = self.id(item)?.to_string();
-                match self.session.undo()? {
-                    Some(undone) if undone.item == expected && undone.class == class => {}
-                    Some(undone) => bail!(
-                        "the session's last label is {:?}, not {expected:?}: the data folder changed since it was labeled",
-                        undone.item
+                let id = self.id(item)?.to_string();
+                // By item: the session may hold later labels of files gone from the
+                // folder, which the labeler does not show and must not take back.
+                match self.session.state().label_of(&id) {
+                    Some(label) if label.class == class => {}
+                    Some(label) => bail!(
+                        "the session labels {id:?} {}, not {}: not undone",
+                        self.session.state().class_name(label.class),
+                        self.session.state().class_name(class)
                     ),
-                    None => bail!("the session has no label to undo for {expected:?}"),
+                    None => bail!("the session has no label to undo for {id:?}"),
                 }
-                // A round that trained on the undone label is stale: replace it.
-                if let Some((version, items)) = &self.running {
-                    if items.contains(&item) {
-                        self.trainer.cancel_up_to(*version);
-                        self.submit(app);
-                    }
+                self.session.undo_item(&id)?;
+                // A round that trains on the undone label, running or queued, is stale:
+                // cancel it and send one without the label.
+                let stale = self
+                    .outstanding
+                    .iter()
+                    .filter(|(_, job)| job.items.contains(&item))
+                    .map(|(&job, _)| job)
+                    .max();
+                if let Some(job) = stale {
+                    self.trainer.cancel_up_to(job);
+                    self.outstanding.retain(|&version, _| version > job);
+                    self.submit(app);
                 }
             }
             Effect::Skip { item } => {
@@ -149,8 +201,16 @@ impl Executor for SessionExecutor {
 
     fn trainer_event(&mut self, event: &TrainerEvent, app: &App) -> anyhow::Result<()> {
         match event {
-            TrainerEvent::Ranked(_) => self.save_queue(app)?,
+            TrainerEvent::Ranked(_) => {
+                self.save_queue(app)?;
+                // Everything is in the journal already: a failed compaction only means
+                // a longer replay next time.
+                if let Err(e) = self.session.compact_if_due() {
+                    tracing::warn!("session {}: compaction failed: {e}", self.session.name());
+                }
+            }
             TrainerEvent::RoundDone {
+                job,
                 version,
                 labels,
                 accuracy,
@@ -161,8 +221,9 @@ impl Executor for SessionExecutor {
                     "round done: model v{version}, {labels} labels, accuracy {accuracy:?}, {:.1}s",
                     elapsed.as_secs_f64()
                 );
-                self.running = None;
-                if *trained {
+                let sent = self.outstanding.get(job).map(|j| (j.digest, j.refresh));
+                self.job_ended(*job);
+                if let (true, Some((digest, false))) = (*trained, sent) {
                     self.session.record_round(RoundRecord {
                         model_version: *version,
                         labels: *labels,
@@ -170,10 +231,14 @@ impl Executor for SessionExecutor {
                         seconds: elapsed.as_secs_f64(),
                         learner: self.model.clone(),
                         time: chrono::Utc::now(),
+                        label_digest: Some(digest),
                     })?;
                 }
             }
-            TrainerEvent::Cancelled => tracing::info!("round cancelled"),
+            TrainerEvent::Cancelled { job } => {
+                tracing::info!("round cancelled: job {job}");
+                self.job_ended(*job);
+            }
             TrainerEvent::Error(message) => tracing::error!("trainer: {message}"),
             _ => {}
         }
@@ -191,6 +256,7 @@ mod tests {
     use crate::learn::{DeviceChoice, LearnData, LearnerConfig, Trainer};
     use crate::session::{DataSpec, SessionConfig};
     use crate::tui::app::{AppConfig, Restored};
+    use crate::tui::keymap::Keymap;
     use crate::tui::types::{ClassView, ItemView};
 
     fn setup(dir: &std::path::Path) -> (SessionExecutor, App) {
@@ -254,6 +320,7 @@ mod tests {
                 initial_order: (0..6).collect(),
                 auto_interval: Duration::from_millis(1),
                 has_test_split: false,
+                keymap: Keymap::default(),
             },
             Restored::default(),
         );
@@ -295,7 +362,9 @@ mod tests {
         ));
         run(&mut executor, &app, effects);
         assert_eq!(executor.session.state().skipped(), ["a/1.png".to_string()]);
+        // The undo replaced job 1 with job 2, whose round this is.
         let done = TrainerEvent::RoundDone {
+            job: 2,
             version: 1,
             labels: 2,
             accuracy: Some(0.5),
@@ -313,13 +382,187 @@ mod tests {
         assert_eq!(reopened.rounds().len(), 1);
     }
 
+    /// Labels only append to the journal; the snapshot is rewritten after a ranking,
+    /// not inside a keypress.
     #[test]
-    fn an_undo_the_session_disagrees_with_is_an_error() {
+    fn the_session_compacts_after_a_ranking_not_on_a_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        executor.session.set_compact_every(2);
+        let journal = || {
+            std::fs::read_to_string(crate::session::journal_path(dir.path(), "t"))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        for _ in 0..4 {
+            for effect in app.label_current(1) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        assert_eq!(journal(), 4, "a label compacted the session");
+        let ranking = TrainerEvent::Ranked(crate::tui::types::Ranking {
+            labels: 4,
+            strategy: "margin".into(),
+            learner: "cnn".into(),
+            items: Vec::new(),
+        });
+        app.on_trainer(ranking.clone());
+        executor.trainer_event(&ranking, &app).unwrap();
+        assert_eq!(journal(), 0, "the ranking did not compact it");
+        let (reopened, _) = crate::session::load(dir.path(), "t").unwrap();
+        assert_eq!(reopened.labels().len(), 4);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// A resume sends the labels of the last recorded round: its round ranks the pool
+    /// but records no new model; a label more makes one.
+    #[test]
+    fn a_round_on_the_last_rounds_labels_is_not_a_new_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        for _ in 0..2 {
+            for effect in app.label_current(1) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        let done = |job: u64, version: u64| TrainerEvent::RoundDone {
+            job,
+            version,
+            labels: 2,
+            accuracy: None,
+            trained: true,
+            elapsed: Duration::from_secs(1),
+        };
+        executor.trainer_event(&done(1, 1), &app).unwrap();
+        assert_eq!(executor.session.rounds().len(), 1);
+        assert_eq!(
+            executor.session.rounds()[0].label_digest,
+            Some(executor.session.state().label_digest())
+        );
+        // As a resume does: the same labels again.
+        executor.submit(&app);
+        assert!(executor.outstanding[&2].refresh);
+        assert!(executor.sent_jobs.lock().unwrap()[&2].refresh);
+        executor.trainer_event(&done(2, 1), &app).unwrap();
+        assert_eq!(executor.session.rounds().len(), 1, "no new model");
+        // Undone and given back as it was: still the same model's labels.
+        let undo = app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        ));
+        executor.execute(&undo[0], &app).unwrap();
+        for effect in app.label_current(1) {
+            executor.execute(&effect, &app).unwrap();
+        }
+        let newest = |executor: &SessionExecutor| {
+            let (&job, sent) = executor.outstanding.iter().next_back().unwrap();
+            (job, sent.refresh)
+        };
+        executor.submit(&app);
+        assert!(newest(&executor).1);
+        for effect in app.label_current(0) {
+            executor.execute(&effect, &app).unwrap();
+        }
+        executor.submit(&app);
+        let (job, refresh) = newest(&executor);
+        assert!(!refresh);
+        executor.trainer_event(&done(job, 2), &app).unwrap();
+        assert_eq!(executor.session.rounds().len(), 2);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// Jobs coalesce: a round ends for job 1 while job 2 waits behind it. Undoing a
+    /// label job 2 trains on must still cancel job 2 and send one without the label.
+    #[test]
+    fn undo_while_a_coalesced_job_is_queued_replaces_that_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        // Two batches of two: each sends a job.
+        for _ in 0..4 {
+            for effect in app.label_current(0) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
+            executor
+                .outstanding
+                .iter()
+                .map(|(&job, sent)| {
+                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
+                    items.sort_unstable();
+                    (job, items)
+                })
+                .collect()
+        };
+        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        let done = TrainerEvent::RoundDone {
+            job: 1,
+            version: 1,
+            labels: 2,
+            accuracy: None,
+            trained: true,
+            elapsed: Duration::from_secs(1),
+        };
+        executor.trainer_event(&done, &app).unwrap();
+        assert_eq!(jobs(&executor), [(2, vec![0, 1, 2, 3])]);
+        let undo = app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        ));
+        assert_eq!(undo, [Effect::Undo { item: 3, class: 0 }]);
+        executor.execute(&undo[0], &app).unwrap();
+        assert_eq!(jobs(&executor), [(3, vec![0, 1, 2])]);
+        // A cancelled job ends it and the ones before it, not the newer one.
+        executor
+            .trainer_event(&TrainerEvent::Cancelled { job: 2 }, &app)
+            .unwrap();
+        assert_eq!(jobs(&executor), [(3, vec![0, 1, 2])]);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// A label of a file since gone from the folder (the app does not show it) stands
+    /// after the labels the person can see: undoing theirs takes back theirs only.
+    #[test]
+    fn undo_after_a_labeled_file_left_the_folder_keeps_that_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        for effect in app.label_current(1) {
+            executor.execute(&effect, &app).unwrap();
+        }
+        executor
+            .session
+            .label("a/gone.png", 0, Source::Human)
+            .unwrap();
+        let undo = app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        ));
+        assert_eq!(undo, [Effect::Undo { item: 0, class: 1 }]);
+        executor.execute(&undo[0], &app).unwrap();
+        let items = |labels: &[crate::session::LabelRecord]| -> Vec<String> {
+            labels.iter().map(|l| l.item.clone()).collect()
+        };
+        assert_eq!(items(executor.session.labels()), ["a/gone.png"]);
+        // The label the person sees again can be given again.
+        for effect in app.label_current(0) {
+            executor.execute(&effect, &app).unwrap();
+        }
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+        let (reopened, _) = Session::open(dir.path(), "t").unwrap();
+        assert_eq!(items(reopened.labels()), ["a/gone.png", "a/0.png"]);
+    }
+
+    #[test]
+    fn an_undo_the_session_disagrees_with_is_an_error_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (mut executor, app) = setup(dir.path());
         let error = executor
             .execute(&Effect::Undo { item: 3, class: 0 }, &app)
             .unwrap_err();
         assert!(error.to_string().contains("no label to undo"), "{error}");
+        executor.session.label("a/3.png", 1, Source::Human).unwrap();
+        let error = executor
+            .execute(&Effect::Undo { item: 3, class: 0 }, &app)
+            .unwrap_err();
+        assert!(error.to_string().contains("not undone"), "{error}");
+        assert_eq!(executor.session.labels().len(), 1);
     }
 }

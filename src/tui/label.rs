@@ -16,10 +16,11 @@ use crate::learn::{
 use crate::session::{self, DataSpec, Session, SessionConfig};
 
 use super::app::{App, AppConfig, Restored};
-use super::bridge::{Bridge, JobSizes};
+use super::bridge::{Bridge, SentJobs};
 use super::event_loop::AppEvent;
 use super::executor::SessionExecutor;
 use super::images::PoolImages;
+use super::keymap::Keymap;
 use super::render_mode::RenderMode;
 use super::terminal::{self, Screen};
 use super::types::{ClassView, ItemView, LabelRecord};
@@ -85,6 +86,8 @@ pub fn default_session_name(data: &Path) -> String {
 }
 
 pub fn label(options: LabelOptions) -> anyhow::Result<()> {
+    // Read first: a bad keymap stops glean before a session is made.
+    let keymap = Keymap::load(&crate::paths::config_dir())?;
     let dir = options
         .session_dir
         .clone()
@@ -146,10 +149,18 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         std::fs::copy(w, &copy)
             .with_context(|| format!("copying --weights {} into the session", w.display()))?;
     }
-    run(session, scanned, options.render, options.oracle, None)
+    run(
+        session,
+        scanned,
+        keymap,
+        options.render,
+        options.oracle,
+        None,
+    )
 }
 
 pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
+    let keymap = Keymap::load(&crate::paths::config_dir())?;
     let dir = options
         .session_dir
         .clone()
@@ -169,6 +180,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
     run(
         session,
         scanned,
+        keymap,
         options.render,
         options.oracle,
         options.device,
@@ -252,6 +264,7 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
 fn run(
     mut session: Session,
     scanned: Scanned,
+    keymap: Keymap,
     render: RenderMode,
     oracle: bool,
     device: Option<String>,
@@ -307,6 +320,7 @@ fn run(
             initial_order: initial_order.clone(),
             auto_interval: AUTO_INTERVAL,
             has_test_split: !pool.test.is_empty(),
+            keymap,
         },
         restored,
     );
@@ -335,8 +349,8 @@ fn run(
         ..LearnerConfig::default()
     };
     let (tx, rx) = crossbeam_channel::unbounded();
-    let job_sizes: JobSizes = Arc::default();
-    let mut bridge = Bridge::new(Arc::clone(&job_sizes), config.model.clone(), rounds_so_far);
+    let sent_jobs: SentJobs = Arc::default();
+    let mut bridge = Bridge::new(Arc::clone(&sent_jobs), config.model.clone(), rounds_so_far);
     let trainer_tx = tx.clone();
     let input = ScannedPool {
         pool: scanned.pool.clone(),
@@ -352,7 +366,7 @@ fn run(
     });
     let name = session.name().to_string();
     let dir = session.dir().to_path_buf();
-    let mut executor = SessionExecutor::new(session, trainer, ids, job_sizes, config.model.clone());
+    let mut executor = SessionExecutor::new(session, trainer, ids, sent_jobs, config.model.clone());
     // The first job: the cold-start ranking, or a model for the labels of a resumed session.
     executor.submit(&app);
     let screen = Screen {

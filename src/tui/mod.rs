@@ -9,6 +9,7 @@ pub mod event_loop;
 pub mod executor;
 pub mod guess;
 pub mod images;
+pub mod keymap;
 pub mod label;
 pub mod overlays;
 pub mod picker;
@@ -18,6 +19,7 @@ pub mod types;
 pub mod view;
 
 pub use app::{App, AppConfig, Overlay, Restored};
+pub use keymap::{Action, Command, Keymap};
 pub use types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
     Ranking, TrainerEvent, TrainerStatus,

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::app::{escape_name, App};
+use super::keymap::Command;
 use super::picker::ClassPicker;
 use super::view::{MIN_HEIGHT, MIN_WIDTH};
 
@@ -42,35 +43,70 @@ fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> 
 }
 
 pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
-    let key = |k: &str, what: &str| {
-        Line::from(vec![
-            Span::styled(
-                format!(" {k:<10}"),
-                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(what.to_string()),
-        ])
-    };
     let keyed = app.classes.iter().filter(|c| c.key.is_some()).count();
-    let mut lines = vec![if app.many_classes {
-        key("1 2 3", "label with the first, second or third guess")
+    let labeling = if app.many_classes {
+        (
+            "1 2 3".to_string(),
+            "label with the first, second or third guess".to_string(),
+        )
     } else {
-        key(
-            "keys",
-            &format!(
+        (
+            "keys".to_string(),
+            format!(
                 "label with the key next to the class ({keyed} of {})",
                 app.classes.len()
             ),
         )
-    }];
+    };
+    let keys = |command| app.keymap.describe(command);
+    let rows = [
+        labeling,
+        (
+            keys(Command::AcceptGuess),
+            "label with the first guess (the guesses panel)".into(),
+        ),
+        (
+            keys(Command::Pick),
+            "pick a class by typing part of its name".into(),
+        ),
+        (
+            keys(Command::Undo),
+            "undo the last label (again and again)".into(),
+        ),
+        (
+            keys(Command::Skip),
+            "skip this image (it comes back at the end)".into(),
+        ),
+        (
+            keys(Command::Auto),
+            "auto-oracle on/off: labels from the file names".into(),
+        ),
+        (keys(Command::Help), "this help".into()),
+        (
+            format!("{} ^C", keys(Command::Quit)),
+            "quit (every label is already saved)".into(),
+        ),
+    ];
+    // The keys' column fits a user's longer keys too.
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {k:<width$}"),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(what),
+            ])
+        })
+        .collect();
     lines.extend([
-        key("Enter", "label with the first guess (the guesses panel)"),
-        key("/", "pick a class by typing part of its name"),
-        key("u", "undo the last label (again and again)"),
-        key("s", "skip this image (it comes back at the end)"),
-        key("a", "auto-oracle on/off: labels from the file names"),
-        key("?", "this help"),
-        key("q Esc ^C", "quit (every label is already saved)"),
         Line::from(""),
         Line::from(format!(
             " The model retrains after every {} labels and re-ranks",
@@ -79,7 +115,7 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
         Line::from(" the pool; until then labeling goes on with the last"),
         Line::from(" ranking. Any key closes this help."),
     ]);
-    let inner = popup(size, 62, lines.len() as u16 + 2, "help", buf);
+    let inner = popup(size, 52 + width as u16, lines.len() as u16 + 2, "help", buf);
     Paragraph::new(lines).render(inner, buf);
 }
 

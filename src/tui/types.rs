@@ -40,8 +40,8 @@ pub struct RankedItem {
 /// A new ranking of the unlabeled pool, most useful first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranking {
-    /// Model version the ranking was scored with.
-    pub version: u64,
+    /// Labels the ranking learned from (0 for a cold start).
+    pub labels: usize,
     /// Strategy name, e.g. `margin`, shown as the reason an image was picked.
     pub strategy: String,
     /// Which learner ranked and predicts (e.g. `cnn`, `propagation`).
@@ -85,18 +85,19 @@ pub enum TrainerEvent {
     Evaluated { labels: usize, accuracy: f64 },
     /// The pool was re-ranked.
     Ranked(Ranking),
-    /// The round finished (after its ranking): the model version it produced, the
-    /// labels it used, its test accuracy, whether it trained a model (not a cold start),
-    /// and how long it took.
+    /// The round finished (after its ranking): the job it ran (jobs before it are done
+    /// or were replaced by it), the model version it produced, the labels it used, its
+    /// test accuracy, whether it trained a model (not a cold start), and how long it took.
     RoundDone {
+        job: u64,
         version: u64,
         labels: usize,
         accuracy: Option<f64>,
         trained: bool,
         elapsed: Duration,
     },
-    /// The round was cancelled (its labels changed); a newer one follows.
-    Cancelled,
+    /// Job `job` was cancelled (its labels changed); a newer one follows.
+    Cancelled { job: u64 },
     /// The round failed; the app keeps serving the last ranking.
     Error(String),
 }

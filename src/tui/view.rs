@@ -12,6 +12,7 @@ use ratatui::Frame;
 
 use super::app::{escape_name, App, Overlay, GUESS_KEYS};
 use super::guess::GuessSource;
+use super::keymap::Command;
 use super::overlays;
 use super::picker::sorted_by_name;
 use super::types::{BackgroundStatus, TrainerStatus};
@@ -166,11 +167,11 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
                 GuessSource::ZeroShot => "ImageNet head".to_string(),
                 GuessSource::Model => {
                     let learner = app.learner.as_deref().unwrap_or("model");
-                    let version = app
-                        .ranking_version
-                        .map(|v| format!(" v{v}"))
-                        .unwrap_or_default();
-                    format!("{learner}{version}")
+                    match app.ranking_labels {
+                        Some(1) => format!("{learner} (1 label)"),
+                        Some(n) => format!("{learner} ({n} labels)"),
+                        None => learner.to_string(),
+                    }
                 }
             };
             lines.push(Line::from(format!(" by {by} · ⏎ takes the 1st")).dim());
@@ -187,6 +188,10 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
         .dim(),
         Some(ranked) => {
             Line::from(format!(" why: {} score {:.3}", app.strategy, ranked.score)).dim()
+        }
+        // Labeled when the ranking was made, then undone: the next ranking scores it.
+        None if app.ranking_labels.is_some() => {
+            Line::from(" why: back after an undo; not ranked yet").dim()
         }
         None => Line::from(" order: shuffled until the 1st ranking").dim(),
     });
@@ -447,11 +452,19 @@ fn key_line(app: &App) -> Line<'static> {
         _ if app.many_classes => "1-3 guess".to_string(),
         (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} label"),
         (Some(a), _) => format!("{a} label"),
-        _ => "/ label".into(),
+        _ => format!("{} label", app.keymap.short(Command::Pick)),
     };
-    let auto = if app.auto { "a auto ON" } else { "a auto" };
+    let key = |command| app.keymap.short(command);
+    let auto = if app.auto { " ON" } else { "" };
     let mut spans = vec![Span::raw(format!(
-        " {label_keys}  ⏎ 1st guess  / pick  u undo  s skip  {auto}  ? help  q quit"
+        " {label_keys}  {} 1st guess  {} pick  {} undo  {} skip  {} auto{auto}  {} help  {} quit",
+        key(Command::AcceptGuess),
+        key(Command::Pick),
+        key(Command::Undo),
+        key(Command::Skip),
+        key(Command::Auto),
+        key(Command::Help),
+        key(Command::Quit),
     ))
     .dim()];
     if let Some(message) = &app.message {

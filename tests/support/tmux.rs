@@ -118,7 +118,8 @@ impl Drop for Tmux {
 pub fn glean_command(dirs: &Path, args: &str) -> String {
     format!(
         "env GLEAN_RENDER=halfblocks GLEAN_SESSION_DIR={d}/sessions GLEAN_DATA_DIR={d}/data \
-         GLEAN_CACHE_DIR={d}/cache {bin} {args}; echo GLEAN-EXIT=$?; sleep 600",
+         GLEAN_CACHE_DIR={d}/cache GLEAN_CONFIG_DIR={d}/config {bin} {args}; echo GLEAN-EXIT=$?; \
+         sleep 600",
         d = dirs.display(),
         bin = env!("CARGO_BIN_EXE_glean"),
     )
