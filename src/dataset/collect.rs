@@ -8,18 +8,11 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use super::idx::{read_idx_labels, read_images_header, IdxFiles};
-use super::walk::{dir_id, list_dir, walk, EntryKind, FileEntry};
+use super::walk::{dir_id, has_image_extension, list_dir, walk, EntryKind, FileEntry};
 use super::{display_path, DatasetError, SkipReason, Skipped, Source};
 
-/// Extensions taken for images; anything else is counted as "not an image".
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"];
 /// Files bigger than this are not read at all.
 pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
-pub(crate) fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-}
 
 /// How the images of one folder get their class.
 #[derive(Clone, Copy)]

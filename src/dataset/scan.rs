@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::collect::{collect, has_image_extension, scan_idx, Found, Mode};
+use super::collect::{collect, scan_idx, Found, Mode};
 use super::holdout;
 use super::idx::IdxFiles;
 use super::names::{assign_keys, natural_cmp, split_key_prefix};
+use super::walk::has_image_extension;
 use super::walk::{list_dir, Entry, EntryKind};
 use super::{
     display_path, Class, DatasetError, Fingerprint, Item, Layout, Pool, ScanOptions, SkipReason,

@@ -13,6 +13,16 @@ use rayon::prelude::*;
 
 use super::SkipReason;
 
+/// Extensions taken for images; anything else is counted as "not an image".
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"];
+
+/// Whether a file's name says it is an image.
+pub(crate) fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
 /// A regular file found by the walk.
 #[derive(Debug, Clone)]
 pub(crate) struct FileEntry {
@@ -150,9 +160,7 @@ pub(crate) fn walk(dir: &Path, rel: &Path, ancestors: &[(u64, u64)]) -> Walk {
             EntryKind::Dir { id, .. } if ancestors.contains(&id) => {
                 out.skipped.push((SkipReason::SymlinkLoop, entry_rel))
             }
-            EntryKind::Dir { .. }
-                if super::collect::has_image_extension(Path::new(&entry.name)) =>
-            {
+            EntryKind::Dir { .. } if has_image_extension(Path::new(&entry.name)) => {
                 out.skipped.push((SkipReason::NotRegularFile, entry_rel))
             }
             EntryKind::Dir { path, id } => subdirs.push((path, entry_rel, id)),

@@ -413,11 +413,11 @@ impl Learner {
             // Both from the copies already on the CPU.
             let width = self.data.classes;
             let graph_all: Vec<Option<u16>> =
-                top_classes(graph_pool_probs, width).map(Some).collect();
+                argmax_rows(graph_pool_probs, width).map(Some).collect();
             let mut network_all = vec![None; self.data.pool_len()];
             for (&i, c) in candidates
                 .iter()
-                .zip(top_classes(&predictions.probs, width))
+                .zip(argmax_rows(&predictions.probs, width))
             {
                 network_all[i] = Some(c);
             }
@@ -541,7 +541,7 @@ impl Learner {
 }
 
 /// The most likely class of each row of `probs` (`classes` wide; ties: lower class).
-fn top_classes(probs: &[f32], classes: usize) -> impl Iterator<Item = u16> + '_ {
+fn argmax_rows(probs: &[f32], classes: usize) -> impl Iterator<Item = u16> + '_ {
     probs
         .chunks(classes)
         .map(|row| strategy::top_k(row, 1)[0] as u16)

@@ -54,65 +54,6 @@ pub struct FitProgress {
     pub loss: f64,
 }
 
-/// Pixel scaling shared by training and inference: u8 → [0, 1] → standardised.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Normalise {
-    pub mean: f64,
-    pub std: f64,
-}
-
-impl Normalise {
-    /// Mean and standard deviation of a u8 image tensor, from an evenly strided sample
-    /// of at most about 5,000 images (pools are often sorted by class).
-    pub fn of(pixels: &Tensor) -> Normalise {
-        let n = pixels.size()[0];
-        let step = (n / 5000).max(1);
-        let sample = pixels.slice(0, 0, n, step).to_kind(Kind::Float) / 255.0;
-        let mean = sample.mean(Kind::Float).double_value(&[]);
-        let std = sample.std(true).double_value(&[]).max(1e-3);
-        Normalise { mean, std }
-    }
-
-    pub fn unit(&self, pixels: &Tensor) -> Tensor {
-        pixels.to_kind(Kind::Float) / 255.0
-    }
-
-    pub fn standardise(&self, unit: &Tensor) -> Tensor {
-        (unit - self.mean) / self.std
-    }
-
-    pub fn apply(&self, pixels: &Tensor) -> Tensor {
-        self.standardise(&self.unit(pixels))
-    }
-}
-
-/// Random affine warp of a `[0, 1]` batch: rotation ±12°, scale 0.9–1.1, shift ±8 %.
-/// Padding is zero (black), which suits digits on a dark background.
-pub fn augment(unit: &Tensor) -> Tensor {
-    crate::learn::torch_rng::expect_held("augmentation");
-    let b = unit.size()[0];
-    let opts = (Kind::Float, unit.device());
-    let angle = (Tensor::rand([b], opts) * 2.0 - 1.0) * 12f64.to_radians();
-    let scale = Tensor::rand([b], opts) * 0.2 + 0.9;
-    let shift = (Tensor::rand([b, 2], opts) * 2.0 - 1.0) * 0.16;
-    let (cos, sin) = (angle.cos() / &scale, angle.sin() / &scale);
-    let theta = Tensor::stack(
-        &[
-            &cos,
-            &(-&sin),
-            &shift.select(1, 0),
-            &sin,
-            &cos,
-            &shift.select(1, 1),
-        ],
-        1,
-    )
-    .view([b, 2, 3]);
-    let grid = Tensor::affine_grid_generator(&theta, unit.size(), false);
-    // Bilinear (0) sampling with zero (0) padding.
-    unit.grid_sampler(&grid, 0, 0, false)
-}
-
 /// Pool rows to train on: the labeled items, and optionally pseudo-labeled ones (i64
 /// index and class tensors on the model's device).
 pub struct TrainSet<'a> {
@@ -219,6 +160,7 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::learn::inputs::{augment, Normalise};
     use crate::learn::model::Cnn;
 
     fn pixels(n: i64) -> Inputs {

@@ -240,7 +240,7 @@ pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
             if let Some(signal) = signals.next() {
                 tracing::warn!("signal {signal} again: leaving at once");
                 ratatui::restore();
-                super::terminal::leave_now(128 + signal);
+                leave_now(128 + signal);
             }
         })?;
     Ok(())
@@ -251,4 +251,16 @@ pub fn image_sink(
     tx: Sender<AppEvent>,
 ) -> impl Fn(usize, Loaded, Option<BlockArt>) -> bool + Send + 'static {
     move |item, loaded, art| tx.send(AppEvent::Image { item, loaded, art }).is_ok()
+}
+
+/// Ends the process at once with `code`, after flushing stdout and stderr, without
+/// running exit handlers: for when everything is saved and only a thread stuck in
+/// libtorch is left, whose teardown by the handlers could hang or crash the exit.
+pub fn leave_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit takes no pointers and never returns; nothing of ours needs the
+    // handlers it skips (files are synced by the session, the log guard was dropped).
+    unsafe { libc::_exit(code) }
 }

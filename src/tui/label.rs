@@ -389,7 +389,7 @@ fn run(
         // short. Leave without it rather than wait, and without the exit handlers, whose
         // C++ destructors would pull libtorch from under the running thread.
         drop(log);
-        terminal::leave_now(0);
+        super::event_loop::leave_now(0);
     }
     Ok(())
 }

@@ -1,32 +1,14 @@
-//! What is drawn over (or instead of) the main screen: the help, the class picker and
-//! the too-small-terminal message.
+//! What is drawn over the main screen: the help and the class picker.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::app::{escape_name, App};
 use super::keymap::Command;
 use super::picker::ClassPicker;
-use super::view::{MIN_HEIGHT, MIN_WIDTH};
-
-pub fn too_small(size: Rect, buf: &mut Buffer) {
-    let text = vec![
-        Line::from("Terminal too small").bold(),
-        Line::from(format!(
-            "{}×{} now, glean needs {MIN_WIDTH}×{MIN_HEIGHT}",
-            size.width, size.height
-        )),
-        Line::from("Enlarge the window, or q to quit."),
-    ];
-    let area = size.centered_vertically(Constraint::Length(3));
-    Paragraph::new(text)
-        .centered()
-        .wrap(Wrap { trim: true })
-        .render(area, buf);
-}
 
 fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> Rect {
     let area = size.centered(

@@ -32,18 +32,6 @@ pub fn init_logging() -> Option<WorkerGuard> {
     installed.ok().map(|_| guard)
 }
 
-/// Ends the process at once with `code`, after flushing stdout and stderr, without
-/// running exit handlers: for when everything is saved and only a thread stuck in
-/// libtorch is left, whose teardown by the handlers could hang or crash the exit.
-pub fn leave_now(code: i32) -> ! {
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: _exit takes no pointers and never returns; nothing of ours needs the
-    // handlers it skips (files are synced by the session, the log guard was dropped).
-    unsafe { libc::_exit(code) }
-}
-
 /// Restores the terminal when dropped, whichever way the screen is left.
 struct RestoreOnDrop;
 

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
 use super::app::{escape_name, App, Overlay, GUESS_KEYS};
@@ -87,7 +87,7 @@ pub fn draw_to_buffer(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn Im
         keys,
     }) = areas(size, app)
     else {
-        overlays::too_small(size, buf);
+        too_small(size, buf);
         return;
     };
     draw_image(image, buf, app, pane);
@@ -474,4 +474,21 @@ fn key_line(app: &App) -> Line<'static> {
         ));
     }
     Line::from(spans)
+}
+
+/// Drawn instead of the main screen when the terminal is below the minimum size.
+pub fn too_small(size: Rect, buf: &mut Buffer) {
+    let text = vec![
+        Line::from("Terminal too small").bold(),
+        Line::from(format!(
+            "{}×{} now, glean needs {MIN_WIDTH}×{MIN_HEIGHT}",
+            size.width, size.height
+        )),
+        Line::from("Enlarge the window, or q to quit."),
+    ];
+    let area = size.centered_vertically(Constraint::Length(3));
+    Paragraph::new(text)
+        .centered()
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
 }

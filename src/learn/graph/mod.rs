@@ -22,10 +22,11 @@ pub mod knn;
 pub mod poisson;
 pub mod vae;
 
+pub use cg_cpu::CgOptions;
 pub use embed::{deskew, digit_embeddings, joint_embedding, Pca};
 pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
 pub use knn::{nearest, KnnGraph, Neighbours};
-pub use poisson::{conjugate_gradient, laplace, poisson, CgOptions, Solution};
+pub use poisson::{conjugate_gradient, laplace, poisson, Solution};
 pub use vae::{vae_embeddings, VaeOptions, VaeProgress};
 
 use tch::Tensor;
