@@ -1,6 +1,6 @@
 //! glean: an active-learning image labeler for the terminal.
 //!
-//! Module borders follow `DESIGN.md`: `dataset` and `session` know nothing of tch,
+//! Module borders follow `docs/DESIGN.md`: `dataset` and `session` know nothing of tch,
 //! `learn` is the only place that touches it, `tui` draws, `simulate` runs the loop
 //! headless.
 

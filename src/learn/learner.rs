@@ -13,17 +13,21 @@
 
 use std::time::Instant;
 
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use super::config::{ColdStart, LearnerConfig, LearnerKind, ModelKind};
 use super::data::LearnData;
+use super::features::PoolFeatures;
 use super::inputs::Inputs;
 use super::model::EMBED_DIM;
-use super::network::Trained;
-use super::propagation::{pseudo_labels, GraphLearner};
+use super::network::{NetworkSpec, Trained};
+use super::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+use super::prepare::{BackgroundGraph, BackgroundWork, Prepared};
+use super::propagation::{pseudo_labels, GraphLearner, GraphRound};
 use super::ranking::{Ranking, RankingSource};
 use super::referee::{Pick, Referee};
-use super::score::{self, Want};
+use super::round_input::{index_tensor, Labeled, RankingInputs};
+use super::score::{self, min_sq_distances, Predictions, Want};
 use super::select::{self, Scored};
 use super::strategy::{self, Strategy};
 use super::train::FitProgress;
@@ -34,90 +38,40 @@ use super::LearnError;
 /// changes nothing; where they disagree the more confident one wins.
 pub const BLEND_NETWORK_WEIGHT: f64 = 0.5;
 
-/// Where a round is, for progress displays.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RoundProgress {
-    /// Once-per-pool preparation (backbone features, graph): `done` of `total` steps,
-    /// at `per_second` where the step measures its rate.
-    Preparing {
-        what: &'static str,
-        done: usize,
-        total: usize,
-        per_second: Option<f64>,
-    },
-    Fit(FitProgress),
-    /// Test accuracy is known; scoring the pool comes next.
-    Evaluated {
-        accuracy: f64,
-    },
-    /// A hybrid round's graph ranking, ready before the network trains; the round's
-    /// final outcome follows.
-    Preliminary(Box<RoundOutcome>),
-}
-
-/// Wall-clock seconds of each phase of a round.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
-pub struct RoundTimes {
-    /// Graph propagation, with its evaluation and ranking.
-    pub propagate: f64,
-    pub train: f64,
-    pub evaluate: f64,
-    pub score: f64,
-    pub total: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoundOutcome {
-    pub version: u64,
-    pub labeled: usize,
-    /// Test accuracy of what ranked (`ranking.source`); None before any labels or
-    /// without a test split.
-    pub accuracy: Option<f64>,
-    /// Test accuracy of the network alone and of the graph alone, where they ran.
-    pub network_accuracy: Option<f64>,
-    pub graph_accuracy: Option<f64>,
-    pub final_loss: Option<f64>,
-    /// What the graph propagated on this round (`graph_choice.rs`), where one ran.
-    pub graph: Option<String>,
-    pub ranking: Ranking,
-    pub times: RoundTimes,
-}
-
 /// Owns the pool's inputs, the graph and the network between rounds. Every tch value
 /// lives here; construct and use it on one thread.
 pub struct Learner {
-    pub(super) config: LearnerConfig,
-    pub(super) data: LearnData,
-    pub(super) device: Device,
+    config: LearnerConfig,
+    data: LearnData,
+    device: Device,
     /// The network actually trained (`Auto` resolved).
-    pub(super) model: ModelKind,
-    pub(super) inputs: Inputs,
-    pub(super) test_labels: Tensor,
-    pub(super) graph: Option<GraphLearner>,
-    pub(super) trained: Option<Trained>,
+    model: ModelKind,
+    inputs: Inputs,
+    test_labels: Tensor,
+    graph: Option<GraphLearner>,
+    trained: Option<Trained>,
     /// Which of the hybrid's predictors ranks (referee.rs).
     referee: Referee,
     /// Last round's network probabilities for the whole pool (the graph's where the
     /// network scored nothing), for this round's pseudo-labels.
     network_pool: Option<Tensor>,
     /// A candidate graph still being built beside the rounds.
-    pub(super) background_graph: Option<super::prepare::BackgroundGraph>,
+    background_graph: Option<BackgroundGraph>,
 }
 
-/// Labeled pool indices and classes, checked, each item once.
-pub(super) struct Labeled {
-    pub(super) indices: Vec<usize>,
-    pub(super) classes: Vec<i64>,
+/// A round's labels, as its stages read them.
+struct RoundLabels {
+    lab: Labeled,
+    /// (pool index, class), each item once.
+    pairs: Vec<(usize, u16)>,
+    is_labeled: Vec<bool>,
 }
 
-impl Labeled {
-    pub(super) fn pairs(&self) -> Vec<(usize, u16)> {
-        self.indices
-            .iter()
-            .zip(&self.classes)
-            .map(|(&i, &c)| (i, c as u16))
-            .collect()
-    }
+/// A propagation of this round's labels, with its pool probabilities copied to the CPU
+/// once for the pseudo-labels and the referee.
+struct Propagated {
+    round: GraphRound,
+    pool_probs: Vec<f32>,
 }
 
 impl Learner {
@@ -126,14 +80,42 @@ impl Learner {
         Self::prepare(data, config, &mut |_| {}, &|| false)
     }
 
-    pub(super) fn assemble(
-        config: LearnerConfig,
+    /// Sets the learner up for `data`, reporting the slow steps through `progress`
+    /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
+    pub fn prepare(
         data: LearnData,
-        device: Device,
-        model: ModelKind,
-        inputs: Inputs,
-        graph: Option<GraphLearner>,
+        config: LearnerConfig,
+        progress: &mut dyn FnMut(RoundProgress),
+        cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
+        Self::assemble(Prepared::new(data, config, progress, cancelled)?)
+    }
+
+    /// Sets the learner up over backbone features computed elsewhere (the labeler
+    /// streams them in while the person labels); `data` may be `undecoded`.
+    pub fn prepare_with_features(
+        data: LearnData,
+        config: LearnerConfig,
+        model: ModelKind,
+        features: PoolFeatures,
+        progress: &mut dyn FnMut(RoundProgress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Self, LearnError> {
+        Self::assemble(Prepared::with_features(
+            data, config, model, features, progress, cancelled,
+        )?)
+    }
+
+    fn assemble(prepared: Prepared) -> Result<Self, LearnError> {
+        let Prepared {
+            data,
+            config,
+            device,
+            model,
+            inputs,
+            graph,
+            background,
+        } = prepared;
         let labels: Vec<i64> = data.test_labels.iter().map(|&l| l as i64).collect();
         let test_labels = Tensor::f_from_slice(&labels)?.f_to_device(device)?;
         let learner = Self {
@@ -147,7 +129,7 @@ impl Learner {
             trained: None,
             referee: Referee::default(),
             network_pool: None,
-            background_graph: None,
+            background_graph: background,
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
@@ -186,7 +168,7 @@ impl Learner {
 
     /// What this learner does beside its rounds (the autoencoder training for the
     /// graph), until the round that takes it in; None when nothing.
-    pub fn background_work(&self) -> Option<super::prepare::BackgroundWork> {
+    pub fn background_work(&self) -> Option<BackgroundWork> {
         self.background_graph.as_ref().map(|b| b.work())
     }
 
@@ -245,7 +227,9 @@ impl Learner {
     }
 
     /// Runs one round for `labeled` (pool index, class). With nothing labeled, returns
-    /// the cold-start ranking without training.
+    /// the cold-start ranking without training. The stages: the graph's propagation and
+    /// ranking (posted at once in a hybrid round), the network's fit, its test
+    /// accuracy, its predictions and the referee's choice, the ranking.
     pub fn round(
         &mut self,
         labeled: &[(usize, u16)],
@@ -255,10 +239,7 @@ impl Learner {
     ) -> Result<RoundOutcome, LearnError> {
         let start = Instant::now();
         let lab = self.check_labeled(labeled)?;
-        let mut is_labeled = vec![false; self.data.pool_len()];
-        for &i in &lab.indices {
-            is_labeled[i] = true;
-        }
+        let is_labeled = lab.mask(self.data.pool_len());
         let unlabeled: Vec<usize> = (0..self.data.pool_len())
             .filter(|&i| !is_labeled[i])
             .collect();
@@ -287,17 +268,94 @@ impl Learner {
             outcome.times.total = outcome.times.score;
             return Ok(outcome);
         }
-        let candidates = match self.config.pool_subset {
+        let candidates = self.candidates(unlabeled, seed);
+        let candidate_rows = index_tensor(&candidates, self.device)?;
+        let labeled_rows = index_tensor(&lab.indices, self.device)?;
+        let ri = RankingInputs {
+            candidates: &candidates,
+            candidate_rows: &candidate_rows,
+            labeled_rows: &labeled_rows,
+            strategy: self.config.strategy,
+            batch: self.config.batch,
+            classes: self.data.classes,
+            version,
+            seed,
+        };
+        let labels = RoundLabels {
+            pairs: lab.pairs(),
+            lab,
+            is_labeled,
+        };
+
+        self.take_in_background_graph();
+        let propagated = match self.config.learner.uses_graph() {
+            true => self.propagate(&labels, &ri, &mut outcome)?,
+            false => None,
+        };
+        if propagated.is_some() {
+            outcome.times.total = start.elapsed().as_secs_f64();
+            if self.config.learner == LearnerKind::Graph {
+                return Ok(outcome);
+            }
+            progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
+        }
+
+        // Held to the end of the round: training and BALD's masks draw from it.
+        let _generator = super::torch_rng::seeded(seed);
+        let pseudo = self.pseudo_labels(&labels, propagated.as_ref())?;
+        let t = Instant::now();
+        let final_loss = self.fit(&labels.lab, &pseudo, cancelled, &mut |p| {
+            progress(RoundProgress::Fit(p))
+        })?;
+        outcome.final_loss = Some(final_loss);
+        outcome.times.train = t.elapsed().as_secs_f64();
+        self.save_model()?;
+
+        let t = Instant::now();
+        let network_test = self.network_test_probs(cancelled)?;
+        outcome.network_accuracy = network_test
+            .as_ref()
+            .map(|p| score::accuracy(p, &self.test_labels));
+        outcome.times.evaluate = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let mut predictions = self.predict(&candidate_rows, cancelled)?;
+        let (source, test_probs) = match &propagated {
+            Some(propagated) => self.referee_choice(
+                &labels,
+                &ri,
+                propagated,
+                network_test.as_ref(),
+                &mut predictions,
+                &outcome,
+            )?,
+            None => (RankingSource::Model, network_test),
+        };
+        outcome.accuracy = test_probs
+            .as_ref()
+            .map(|p| score::accuracy(p, &self.test_labels));
+        if let Some(acc) = outcome.accuracy {
+            progress(RoundProgress::Evaluated { accuracy: acc });
+        }
+        outcome.ranking = self.network_ranking(&ri, &predictions, source)?;
+        outcome.times.score = t.elapsed().as_secs_f64();
+        outcome.times.total = start.elapsed().as_secs_f64();
+        Ok(outcome)
+    }
+
+    /// The unlabeled items this round ranks: all, or a seeded subset (`--pool-subset`).
+    fn candidates(&self, unlabeled: Vec<usize>, seed: u64) -> Vec<usize> {
+        match self.config.pool_subset {
             Some(m) if m < unlabeled.len() => strategy::random_subset(unlabeled.len(), m, seed)
                 .into_iter()
                 .map(|p| unlabeled[p])
                 .collect(),
             _ => unlabeled,
-        };
-        let cand_tensor = index_tensor(&candidates, self.device)?;
-        let pairs = lab.pairs();
+        }
+    }
 
-        let mut graph_round = None;
+    /// A graph built beside the rounds joins the candidates once it is done.
+    fn take_in_background_graph(&mut self) {
         if self.background_graph.as_ref().is_some_and(|b| b.is_done()) {
             let mut pending = self.background_graph.take().expect("checked above");
             if let (Some(g), Some(done)) = (self.graph.as_mut(), pending.take_if_done()) {
@@ -305,162 +363,235 @@ impl Learner {
                 g.add_graph(done, pending.preferred);
             }
         }
-        if self.config.learner.uses_graph() {
-            if let Some(g) = self.graph.as_mut() {
-                let t = Instant::now();
-                // The labels no ranking chose: the first batch, or all under random.
-                let unchosen = match self.config.strategy {
-                    Strategy::Random => pairs.len(),
-                    _ => self.config.init,
-                };
-                let round = g.propagate(&pairs, unchosen, self.data.classes, seed)?;
-                outcome.graph = Some(g.describe());
-                outcome.graph_accuracy = round
-                    .test
-                    .as_ref()
-                    .map(|t| score::accuracy(t, &self.test_labels));
-                outcome.accuracy = outcome.graph_accuracy;
-                outcome.ranking =
-                    self.graph_ranking(&round, &candidates, &cand_tensor, &lab, version, seed)?;
-                outcome.times.propagate = t.elapsed().as_secs_f64();
-                if self.config.learner == LearnerKind::Graph {
-                    outcome.times.total = start.elapsed().as_secs_f64();
-                    return Ok(outcome);
-                }
-                outcome.times.total = start.elapsed().as_secs_f64();
-                progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
-                graph_round = Some(round);
-            }
-        }
+    }
 
-        // The network: on the labels, plus the graph's surest guesses in a hybrid round.
-        // Held to the end of the round: training and BALD's masks draw from it.
-        let _generator = super::torch_rng::seeded(seed);
-        let graph_pool_probs = match &graph_round {
-            Some(round) => Some(Vec::<f32>::try_from(
-                round.pool.to_device(Device::Cpu).view([-1]),
-            )?),
-            None => None,
+    /// Stage 1: propagates the labels over the graph and ranks by it, filling the
+    /// outcome's graph fields; None without a graph.
+    fn propagate(
+        &mut self,
+        labels: &RoundLabels,
+        ri: &RankingInputs,
+        outcome: &mut RoundOutcome,
+    ) -> Result<Option<Propagated>, LearnError> {
+        let Some(g) = self.graph.as_mut() else {
+            return Ok(None);
         };
-        // Pseudo-labels come from the graph until the referee trusts the network's side:
-        // then from the blend of this graph and last round's network, which is surer
-        // (MNIST, margin, one trial, rounds ranked by the blend at 380-420 labels: 98.9-99.0 %
-        // against 98.5-98.7 % with the graph's pseudo-labels).
-        let blended = match (&graph_round, &self.network_pool) {
-            (Some(round), Some(network)) if self.referee.pick() != Pick::Graph => {
-                Some(Vec::<f32>::try_from(
-                    blend(network, &round.pool)
-                        .to_device(Device::Cpu)
-                        .view([-1]),
-                )?)
-            }
+        let t = Instant::now();
+        // The labels no ranking chose: the first batch, or all under random.
+        let unchosen = match self.config.strategy {
+            Strategy::Random => labels.pairs.len(),
+            _ => self.config.init,
+        };
+        let round = g.propagate(&labels.pairs, unchosen, self.data.classes, ri.seed)?;
+        outcome.graph = Some(g.describe());
+        outcome.graph_accuracy = round
+            .test
+            .as_ref()
+            .map(|t| score::accuracy(t, &self.test_labels));
+        outcome.accuracy = outcome.graph_accuracy;
+        outcome.ranking = g.ranking(&round, ri)?;
+        outcome.times.propagate = t.elapsed().as_secs_f64();
+        let pool_probs = Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
+        Ok(Some(Propagated { round, pool_probs }))
+    }
+
+    /// The network's extra training labels in a hybrid round: the graph's surest
+    /// guesses, or the blend's once the referee trusts the network's side (MNIST,
+    /// margin, one trial, rounds ranked by the blend at 380-420 labels: 98.9-99.0 %
+    /// against 98.5-98.7 % with the graph's pseudo-labels). None without a graph.
+    fn pseudo_labels(
+        &self,
+        labels: &RoundLabels,
+        propagated: Option<&Propagated>,
+    ) -> Result<Vec<(usize, u16)>, LearnError> {
+        let Some(propagated) = propagated else {
+            return Ok(Vec::new());
+        };
+        let blended = match &self.network_pool {
+            Some(network) if self.referee.pick() != Pick::Graph => Some(Vec::<f32>::try_from(
+                blend(network, &propagated.round.pool)
+                    .to_device(Device::Cpu)
+                    .view([-1]),
+            )?),
             _ => None,
         };
-        let pseudo = match blended.as_ref().or(graph_pool_probs.as_ref()) {
-            Some(probs) => pseudo_labels(
-                probs,
-                self.data.classes,
-                &is_labeled,
-                self.config.graph.pseudo_fraction,
-            ),
-            None => Vec::new(),
-        };
-        let t = Instant::now();
-        let final_loss = self.fit(&lab, &pseudo, cancelled, &mut |p| {
-            progress(RoundProgress::Fit(p))
-        })?;
-        outcome.final_loss = Some(final_loss);
-        outcome.times.train = t.elapsed().as_secs_f64();
-        self.save_model()?;
-        let net = &self.trained.as_ref().expect("fit stores a network").net;
+        Ok(pseudo_labels(
+            blended.as_ref().unwrap_or(&propagated.pool_probs),
+            self.data.classes,
+            &labels.is_labeled,
+            self.config.graph.pseudo_fraction,
+        ))
+    }
 
-        let t = Instant::now();
-        let graph_test = graph_round.as_ref().and_then(|g| g.test.as_ref());
-        let mut network_test = None;
-        if self.data.test_len() > 0 {
-            let probs = score::test_probs(net.as_ref(), &self.inputs, cancelled)?;
-            outcome.network_accuracy = Some(score::accuracy(&probs, &self.test_labels));
-            network_test = Some(probs);
+    fn network_spec(&self) -> NetworkSpec<'_> {
+        NetworkSpec {
+            device: self.device,
+            inputs: &self.inputs,
+            data: &self.data,
+            model: self.model,
+            weights: self.config.weights.as_deref(),
         }
-        outcome.times.evaluate = t.elapsed().as_secs_f64();
+    }
 
-        let t = Instant::now();
+    /// A fresh network: random weights, or the configured checkpoint.
+    fn new_network(&self) -> Result<Trained, LearnError> {
+        Trained::new(&self.network_spec())
+    }
+
+    /// Stage 2: fits the network (a fresh one, unless warm-started) on the labels and
+    /// pseudo-labels; returns the final loss.
+    fn fit(
+        &mut self,
+        lab: &Labeled,
+        pseudo: &[(usize, u16)],
+        cancelled: &dyn Fn() -> bool,
+        progress: &mut dyn FnMut(FitProgress),
+    ) -> Result<f64, LearnError> {
+        let warm = self.config.warm_start || self.config.learner.always_warm();
+        if !warm || self.trained.is_none() {
+            self.trained = Some(self.new_network()?);
+        }
+        let trained = self.trained.as_ref().expect("just built");
+        let result = trained.fit(
+            &self.inputs,
+            lab,
+            pseudo,
+            &self.config.schedule,
+            cancelled,
+            progress,
+        );
+        if result.is_err() {
+            // A half-trained or diverged model must not be warm-started from.
+            self.trained = None;
+        }
+        result
+    }
+
+    /// Writes the trained network where the config asks.
+    fn save_model(&self) -> Result<(), LearnError> {
+        match (&self.config.save_model, &self.trained) {
+            (Some(path), Some(trained)) => trained.save(path),
+            _ => Ok(()),
+        }
+    }
+
+    fn network(&self) -> &Trained {
+        self.trained.as_ref().expect("fit stores a network")
+    }
+
+    /// Stage 3: the network's test-split probabilities; None without a test split.
+    fn network_test_probs(
+        &self,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<Tensor>, LearnError> {
+        if self.data.test_len() == 0 {
+            return Ok(None);
+        }
+        let net = &self.network().net;
+        Ok(Some(score::test_probs(
+            net.as_ref(),
+            &self.inputs,
+            cancelled,
+        )?))
+    }
+
+    /// Stage 4: the network's predictions for the candidates, with what the strategy
+    /// needs besides (MC-dropout samples, embeddings).
+    fn predict(
+        &self,
+        candidate_rows: &Tensor,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Predictions, LearnError> {
         let st = self.config.strategy;
-        let wants_embeddings = st.needs_embeddings();
         let want = Want {
             mc_samples: if st.needs_mc_samples() {
                 self.config.mc_samples.max(2)
             } else {
                 0
             },
-            embeddings: wants_embeddings,
+            embeddings: st.needs_embeddings(),
         };
-        let mut predictions =
-            score::predict(net.as_ref(), &self.inputs, &cand_tensor, want, cancelled)?;
-        let mut source = RankingSource::Model;
-        let mut test_probs = network_test.as_ref().map(|p| p.shallow_clone());
-        if let (Some(round), Some(graph_pool_probs)) = (&graph_round, &graph_pool_probs) {
-            let classes = self.data.classes as i64;
-            let network_p = Tensor::f_from_slice(&predictions.probs)?
-                .f_view([-1, classes])?
-                .f_to_device(self.device)?;
-            let graph_p = round.pool.index_select(0, &cand_tensor);
-            let blend_p = blend(&network_p, &graph_p);
-            self.network_pool = Some(round.pool.f_index_copy(0, &cand_tensor, &network_p)?);
-            // Judge last round's predictions on the labels that came since, remember
-            // this round's, and rank with the graph or the blend, as the referee says.
-            self.referee.observe(&pairs);
-            // Both from the copies already on the CPU.
-            let width = self.data.classes;
-            let graph_all: Vec<Option<u16>> =
-                argmax_rows(graph_pool_probs, width).map(Some).collect();
-            let mut network_all = vec![None; self.data.pool_len()];
-            for (&i, c) in candidates
-                .iter()
-                .zip(argmax_rows(&predictions.probs, width))
-            {
-                network_all[i] = Some(c);
-            }
-            self.referee.remember(&is_labeled, [graph_all, network_all]);
-            let pick = self.referee.pick();
-            let (chosen, test) = match pick {
-                Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
-                Pick::Blend => (
-                    blend_p,
-                    network_test
-                        .as_ref()
-                        .zip(graph_test)
-                        .map(|(n, g)| blend(n, g)),
-                ),
-            };
-            source = match pick {
-                Pick::Graph => RankingSource::Graph,
-                Pick::Blend => RankingSource::Hybrid,
-            };
-            let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
-            let [graph_only, network_only] = self.referee.split();
-            tracing::debug!(
-                "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; fresh labels only one got right: graph {}, network {} ({:.1} sd past a healthy network's share); graph and network disagree on {:.2}% of the unlabeled pool; {} conjugate-gradient steps",
-                pairs.len(),
-                pct(outcome.graph_accuracy),
-                pct(outcome.network_accuracy),
-                pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
-                graph_only,
-                network_only,
-                self.referee.graph_lead(),
-                self.referee.disagreement() * 100.0,
-                round.iterations,
-            );
-            predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
-            test_probs = test;
+        let net = &self.network().net;
+        score::predict(net.as_ref(), &self.inputs, candidate_rows, want, cancelled)
+    }
+
+    /// Stage 5, in a hybrid round: the referee judges last round's predictions on the
+    /// labels that came since, remembers this round's, and picks the graph or the blend
+    /// to rank and predict with. Replaces the predictions' probabilities with the pick's
+    /// and returns its source and test probabilities.
+    fn referee_choice(
+        &mut self,
+        labels: &RoundLabels,
+        ri: &RankingInputs,
+        propagated: &Propagated,
+        network_test: Option<&Tensor>,
+        predictions: &mut Predictions,
+        outcome: &RoundOutcome,
+    ) -> Result<(RankingSource, Option<Tensor>), LearnError> {
+        let round = &propagated.round;
+        let classes = self.data.classes as i64;
+        let network_p = Tensor::f_from_slice(&predictions.probs)?
+            .f_view([-1, classes])?
+            .f_to_device(self.device)?;
+        let graph_p = round.pool.index_select(0, ri.candidate_rows);
+        let blend_p = blend(&network_p, &graph_p);
+        self.network_pool = Some(round.pool.f_index_copy(0, ri.candidate_rows, &network_p)?);
+        self.referee.observe(&labels.pairs);
+        // Both from the copies already on the CPU.
+        let width = self.data.classes;
+        let graph_all: Vec<Option<u16>> = argmax_rows(&propagated.pool_probs, width)
+            .map(Some)
+            .collect();
+        let mut network_all = vec![None; self.data.pool_len()];
+        for (&i, c) in ri
+            .candidates
+            .iter()
+            .zip(argmax_rows(&predictions.probs, width))
+        {
+            network_all[i] = Some(c);
         }
-        outcome.accuracy = test_probs
-            .as_ref()
-            .map(|p| score::accuracy(p, &self.test_labels));
-        if let Some(acc) = outcome.accuracy {
-            progress(RoundProgress::Evaluated { accuracy: acc });
-        }
-        let min_sq = if wants_embeddings {
+        self.referee
+            .remember(&labels.is_labeled, [graph_all, network_all]);
+        let pick = self.referee.pick();
+        let graph_test = round.test.as_ref();
+        let (chosen, test) = match pick {
+            Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
+            Pick::Blend => (
+                blend_p,
+                network_test.zip(graph_test).map(|(n, g)| blend(n, g)),
+            ),
+        };
+        let source = match pick {
+            Pick::Graph => RankingSource::Graph,
+            Pick::Blend => RankingSource::Hybrid,
+        };
+        let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
+        let [graph_only, network_only] = self.referee.split();
+        tracing::debug!(
+            "hybrid round, {} labels: {pick:?} ranks; test accuracy graph {}, network {}, picked {}; fresh labels only one got right: graph {}, network {} ({:.1} sd past a healthy network's share); graph and network disagree on {:.2}% of the unlabeled pool; {} conjugate-gradient steps",
+            labels.pairs.len(),
+            pct(outcome.graph_accuracy),
+            pct(outcome.network_accuracy),
+            pct(test.as_ref().map(|t| score::accuracy(t, &self.test_labels))),
+            graph_only,
+            network_only,
+            self.referee.graph_lead(),
+            self.referee.disagreement() * 100.0,
+            round.iterations,
+        );
+        predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
+        Ok((source, test))
+    }
+
+    /// Stage 6: the strategy over the predictions (the core-set methods measure
+    /// distance in the network's embedding space).
+    fn network_ranking(
+        &self,
+        ri: &RankingInputs,
+        predictions: &Predictions,
+        source: RankingSource,
+    ) -> Result<Ranking, LearnError> {
+        let min_sq = if ri.strategy.needs_embeddings() {
             let emb = predictions
                 .embeddings
                 .as_ref()
@@ -468,24 +599,28 @@ impl Learner {
             let cand = Tensor::f_from_slice(emb)?
                 .f_view([-1, EMBED_DIM])?
                 .f_to_device(self.device)?;
-            let labeled_idx = index_tensor(&lab.indices, self.device)?;
+            let net = &self.network().net;
             let labeled_emb =
-                tch::no_grad(|| net.embed(&self.inputs.pool_rows(&labeled_idx), false));
+                tch::no_grad(|| net.embed(&self.inputs.pool_rows(ri.labeled_rows), false));
             Some(min_sq_distances(&cand, &labeled_emb)?)
         } else {
             None
         };
         let scored = Scored {
-            candidates: &candidates,
-            predictions: &predictions,
-            classes: self.data.classes,
+            candidates: ri.candidates,
+            predictions,
+            classes: ri.classes,
             embed_dim: EMBED_DIM as usize,
             min_sq_to_labeled: min_sq,
         };
-        outcome.ranking = select::rank(st, source, scored, self.config.batch, version, seed);
-        outcome.times.score = t.elapsed().as_secs_f64();
-        outcome.times.total = start.elapsed().as_secs_f64();
-        Ok(outcome)
+        Ok(select::rank(
+            ri.strategy,
+            source,
+            scored,
+            ri.batch,
+            ri.version,
+            ri.seed,
+        ))
     }
 
     /// Trains on all of `labeled` and returns the network's test accuracy, without
@@ -498,45 +633,13 @@ impl Learner {
         let lab = self.check_labeled(labeled)?;
         let _generator = super::torch_rng::seeded(self.round_seed(lab.indices.len()));
         self.fit(&lab, &[], cancelled, &mut |_| {})?;
-        let net = &self.trained.as_ref().expect("fit stores a network").net;
-        if self.data.test_len() == 0 {
-            return Ok(None);
-        }
-        let probs = score::test_probs(net.as_ref(), &self.inputs, cancelled)?;
-        Ok(Some(score::accuracy(&probs, &self.test_labels)))
+        Ok(self
+            .network_test_probs(cancelled)?
+            .map(|probs| score::accuracy(&probs, &self.test_labels)))
     }
 
-    pub(super) fn check_labeled(&self, labeled: &[(usize, u16)]) -> Result<Labeled, LearnError> {
-        let mut seen = vec![false; self.data.pool_len()];
-        let mut indices = Vec::with_capacity(labeled.len());
-        let mut classes = Vec::with_capacity(labeled.len());
-        for &(i, c) in labeled {
-            if i >= self.data.pool_len() {
-                return Err(LearnError::Data(format!(
-                    "pool index {i} is beyond the {} pool items",
-                    self.data.pool_len()
-                )));
-            }
-            if c as usize >= self.data.classes {
-                return Err(LearnError::Data(format!(
-                    "class {c} is not below the {} classes",
-                    self.data.classes
-                )));
-            }
-            // A relabeled item counts once, with its newest label.
-            if seen[i] {
-                let at = indices
-                    .iter()
-                    .position(|&j| j == i)
-                    .expect("seen items are listed");
-                classes[at] = c as i64;
-                continue;
-            }
-            seen[i] = true;
-            indices.push(i);
-            classes.push(c as i64);
-        }
-        Ok(Labeled { indices, classes })
+    fn check_labeled(&self, labeled: &[(usize, u16)]) -> Result<Labeled, LearnError> {
+        Labeled::check(labeled, self.data.pool_len(), self.data.classes)
     }
 }
 
@@ -550,27 +653,4 @@ fn argmax_rows(probs: &[f32], classes: usize) -> impl Iterator<Item = u16> + '_ 
 /// The hybrid prediction: see `BLEND_NETWORK_WEIGHT`.
 fn blend(network: &Tensor, graph: &Tensor) -> Tensor {
     network * BLEND_NETWORK_WEIGHT + graph * (1.0 - BLEND_NETWORK_WEIGHT)
-}
-
-/// Each row of `cand`'s squared distance to its nearest row of `labeled`, by blocked
-/// matrix products on the device.
-pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
-    let lab_sq = labeled.square().sum_dim_intlist(1, false, Kind::Float);
-    let n = cand.size()[0];
-    let mut out = Vec::with_capacity(n as usize);
-    let mut start = 0;
-    while start < n {
-        let len = 4096.min(n - start);
-        let c = cand.narrow(0, start, len);
-        let c_sq = c.square().sum_dim_intlist(1, true, Kind::Float);
-        let d = (c_sq - c.matmul(&labeled.tr()) * 2.0 + lab_sq.unsqueeze(0)).clamp_min(0.0);
-        out.extend(Vec::<f32>::try_from(d.amin(1, false))?);
-        start += len;
-    }
-    Ok(out)
-}
-
-pub(super) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
-    let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
-    Ok(Tensor::f_from_slice(&v)?.f_to_device(device)?)
 }

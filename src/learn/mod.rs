@@ -3,9 +3,10 @@
 //! and the trainer thread. The rest of the program sees only the plain types
 //! re-exported here.
 //!
-//! Once per pool, `Learner::prepare` (prepare.rs) sets up the network's inputs (pixels,
-//! or backbone features: features.rs, effnet_lite0.rs) and the kNN graph (graph/). One
-//! round is `Learner::round` (learner.rs): propagation over the graph (propagation.rs)
+//! Once per pool, `Learner::prepare` (the work is in prepare.rs) sets up the network's
+//! inputs (pixels, or backbone features: features.rs, effnet_lite0.rs) and the kNN graph
+//! (graph/). One round is `Learner::round` (learner.rs, a method per stage; what a
+//! round reports is in outcome.rs): propagation over the graph (propagation.rs)
 //! → fit of the network on labels and pseudo-labels (train.rs) → test accuracy and pool
 //! predictions (score.rs, batched under `no_grad`) → a strategy over plain `Vec<f32>`
 //! (strategy.rs, select.rs) → a `Ranking` (ranking.rs). The trainer thread (trainer.rs)
@@ -22,10 +23,12 @@ pub mod inputs;
 pub mod learner;
 pub mod model;
 mod network;
+pub mod outcome;
 pub mod prepare;
 pub mod propagation;
 pub mod ranking;
 pub mod referee;
+mod round_input;
 pub mod score;
 pub mod select;
 pub mod startup;
@@ -40,7 +43,8 @@ pub use config::{
 };
 pub use data::LearnData;
 pub use device::DeviceChoice;
-pub use learner::{Learner, RoundOutcome, RoundProgress, RoundTimes};
+pub use learner::Learner;
+pub use outcome::{RoundOutcome, RoundProgress, RoundTimes};
 pub use prepare::BackgroundWork;
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 pub use startup::{provisional_order, PoolInput, ScannedPool};

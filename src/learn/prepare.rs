@@ -14,7 +14,7 @@ use super::features::{self, PoolFeatures, VAE_MAX_INPUTS};
 use super::graph::vae;
 use super::graph_choice::EmbeddedGraph;
 use super::inputs::Inputs;
-use super::learner::{Learner, RoundProgress};
+use super::outcome::RoundProgress;
 use super::propagation::{ChoiceRule, GraphLearner};
 use super::LearnError;
 
@@ -104,10 +104,22 @@ impl LearnerConfig {
     }
 }
 
-impl Learner {
-    /// Sets the learner up for `data`, reporting the slow steps through `progress`
+/// A learner's parts, prepared for its pool.
+pub(super) struct Prepared {
+    pub(super) data: LearnData,
+    pub(super) config: LearnerConfig,
+    pub(super) device: Device,
+    pub(super) model: ModelKind,
+    pub(super) inputs: Inputs,
+    pub(super) graph: Option<GraphLearner>,
+    /// A candidate graph still being built beside the rounds.
+    pub(super) background: Option<BackgroundGraph>,
+}
+
+impl Prepared {
+    /// Prepares for `data`, reporting the slow steps through `progress`
     /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
-    pub fn prepare(
+    pub(super) fn new(
         data: LearnData,
         config: LearnerConfig,
         progress: &mut dyn FnMut(RoundProgress),
@@ -134,7 +146,7 @@ impl Learner {
             )?),
             None => None,
         };
-        Self::prepare_from(
+        Self::from_inputs(
             data,
             config,
             setup.device,
@@ -145,9 +157,9 @@ impl Learner {
         )
     }
 
-    /// Sets the learner up over backbone features computed elsewhere (the labeler
-    /// streams them in while the person labels); `data` may be `undecoded`.
-    pub fn prepare_with_features(
+    /// Prepares over backbone features computed elsewhere (the labeler streams them in
+    /// while the person labels); `data` may be `undecoded`.
+    pub(super) fn with_features(
         data: LearnData,
         config: LearnerConfig,
         model: ModelKind,
@@ -170,7 +182,7 @@ impl Learner {
             test: features.test.f_to_device(setup.device)?,
             cache_name: features.cache_name,
         };
-        Self::prepare_from(
+        Self::from_inputs(
             data,
             config,
             setup.device,
@@ -183,7 +195,7 @@ impl Learner {
 
     /// The rest of the preparation, once the network's inputs are known: the head's
     /// thread count, the inputs on the device, and the graph.
-    fn prepare_from(
+    fn from_inputs(
         data: LearnData,
         config: LearnerConfig,
         device: Device,
@@ -309,9 +321,15 @@ impl Learner {
             };
             Some(GraphLearner::new(graphs, rule))
         };
-        let mut learner = Self::assemble(config, data, device, model, inputs, graph)?;
-        learner.background_graph = background;
-        Ok(learner)
+        Ok(Prepared {
+            data,
+            config,
+            device,
+            model,
+            inputs,
+            graph,
+            background,
+        })
     }
 }
 

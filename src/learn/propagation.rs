@@ -6,9 +6,9 @@ use tch::{Device, Kind, Tensor};
 
 use super::graph::{balance, CgOptions, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
-use super::learner::{index_tensor, min_sq_distances, Labeled, Learner};
 use super::ranking::{Ranking, RankingSource};
-use super::score::Predictions;
+use super::round_input::RankingInputs;
+use super::score::{min_sq_distances, Predictions};
 use super::select::{self, Scored};
 use super::LearnError;
 
@@ -212,33 +212,24 @@ pub fn pseudo_labels(
     out
 }
 
-impl Learner {
+impl GraphLearner {
     /// The ranking a graph round gives: the strategy over the propagated probabilities
     /// (the core-set methods measure distance in the graph's embedding space).
-    pub(super) fn graph_ranking(
+    pub(super) fn ranking(
         &self,
         round: &GraphRound,
-        candidates: &[usize],
-        cand_tensor: &Tensor,
-        lab: &Labeled,
-        version: u64,
-        seed: u64,
+        ri: &RankingInputs,
     ) -> Result<Ranking, LearnError> {
-        let g = self.graph.as_ref().expect("a graph round has a graph");
-        let st = self.config.strategy;
         let probs = Vec::<f32>::try_from(
             round
                 .pool
-                .index_select(0, cand_tensor)
+                .index_select(0, ri.candidate_rows)
                 .to_device(Device::Cpu)
                 .view([-1]),
         )?;
-        let wants_embeddings = st.needs_embeddings();
-        let (embeddings, min_sq) = if wants_embeddings {
-            let cand = g.embeddings().index_select(0, cand_tensor);
-            let labeled = g
-                .embeddings()
-                .index_select(0, &index_tensor(&lab.indices, self.device)?);
+        let (embeddings, min_sq) = if ri.strategy.needs_embeddings() {
+            let cand = self.embeddings().index_select(0, ri.candidate_rows);
+            let labeled = self.embeddings().index_select(0, ri.labeled_rows);
             let flat = Vec::<f32>::try_from(cand.to_device(Device::Cpu).view([-1]))?;
             (Some(flat), Some(min_sq_distances(&cand, &labeled)?))
         } else {
@@ -250,19 +241,19 @@ impl Learner {
             embeddings,
         };
         let scored = Scored {
-            candidates,
+            candidates: ri.candidates,
             predictions: &predictions,
-            classes: self.data.classes,
-            embed_dim: g.embeddings().size()[1] as usize,
+            classes: ri.classes,
+            embed_dim: self.embeddings().size()[1] as usize,
             min_sq_to_labeled: min_sq,
         };
         Ok(select::rank(
-            st,
+            ri.strategy,
             RankingSource::Graph,
             scored,
-            self.config.batch,
-            version,
-            seed,
+            ri.batch,
+            ri.version,
+            ri.seed,
         ))
     }
 }

@@ -143,3 +143,21 @@ pub fn accuracy(scores: &Tensor, labels: &Tensor) -> f64 {
         .int64_value(&[]);
     hits as f64 / n as f64
 }
+
+/// Each row of `cand`'s squared distance to its nearest row of `labeled`, by blocked
+/// matrix products on the device.
+pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
+    let lab_sq = labeled.square().sum_dim_intlist(1, false, Kind::Float);
+    let n = cand.size()[0];
+    let mut out = Vec::with_capacity(n as usize);
+    let mut start = 0;
+    while start < n {
+        let len = 4096.min(n - start);
+        let c = cand.narrow(0, start, len);
+        let c_sq = c.square().sum_dim_intlist(1, true, Kind::Float);
+        let d = (c_sq - c.matmul(&labeled.tr()) * 2.0 + lab_sq.unsqueeze(0)).clamp_min(0.0);
+        out.extend(Vec::<f32>::try_from(d.amin(1, false))?);
+        start += len;
+    }
+    Ok(out)
+}

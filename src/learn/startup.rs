@@ -17,7 +17,8 @@ use super::features::{
     backbone_cache_name, cached_backbone_features, compute_backbone_features, BackboneFeatures,
     FeatureRequest, FileRows, PoolFeatures,
 };
-use super::learner::{Learner, RoundProgress};
+use super::learner::Learner;
+use super::outcome::RoundProgress;
 use super::prepare::Setup;
 use super::ranking::{ClassProb, Ranking};
 use super::zero_shot::ZeroShot;

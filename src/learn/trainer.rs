@@ -11,7 +11,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::config::LearnerConfig;
 use super::device::describe;
-use super::learner::{Learner, RoundProgress, RoundTimes};
+use super::learner::Learner;
+use super::outcome::{RoundProgress, RoundTimes};
 use super::prepare::BackgroundWork;
 use super::ranking::{ClassProb, Ranking};
 use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
