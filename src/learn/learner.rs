@@ -288,17 +288,28 @@ impl Learner {
         };
 
         self.take_in_background_graph();
-        let propagated = match self.config.learner.uses_graph() {
-            true => self.propagate(&labels, &ri, &mut outcome)?,
-            false => None,
+        let graph_round = if self.config.learner.uses_graph() {
+            self.propagate(&labels, &ri, &mut outcome)?
+        } else {
+            None
         };
-        if propagated.is_some() {
+        if graph_round.is_some() {
             outcome.times.total = start.elapsed().as_secs_f64();
             if self.config.learner == LearnerKind::Graph {
                 return Ok(outcome);
             }
             progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
         }
+        // Only a round that goes on to the network reads the graph's probabilities on
+        // the CPU (pseudo-labels, the referee): copied once, here.
+        let propagated = match graph_round {
+            Some(round) => {
+                let pool_probs =
+                    Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
+                Some(Propagated { round, pool_probs })
+            }
+            None => None,
+        };
 
         // Held to the end of the round: training and BALD's masks draw from it.
         let _generator = super::torch_rng::seeded(seed);
@@ -372,7 +383,7 @@ impl Learner {
         labels: &RoundLabels,
         ri: &RankingInputs,
         outcome: &mut RoundOutcome,
-    ) -> Result<Option<Propagated>, LearnError> {
+    ) -> Result<Option<GraphRound>, LearnError> {
         let Some(g) = self.graph.as_mut() else {
             return Ok(None);
         };
@@ -391,8 +402,7 @@ impl Learner {
         outcome.accuracy = outcome.graph_accuracy;
         outcome.ranking = g.ranking(&round, ri)?;
         outcome.times.propagate = t.elapsed().as_secs_f64();
-        let pool_probs = Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
-        Ok(Some(Propagated { round, pool_probs }))
+        Ok(Some(round))
     }
 
     /// The network's extra training labels in a hybrid round: the graph's surest

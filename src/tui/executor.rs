@@ -185,7 +185,7 @@ impl Executor for SessionExecutor {
                     .max();
                 if let Some(job) = stale {
                     self.trainer.cancel_up_to(job);
-                    self.outstanding.retain(|&version, _| version > job);
+                    self.job_ended(job);
                     self.submit(app);
                 }
             }
