@@ -249,6 +249,48 @@ fn automatic_compaction_empties_the_journal() {
 }
 
 #[test]
+fn leaving_keeps_the_journal_and_counts_it_toward_the_next_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(d, "q"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let mut s = Session::create(d, "q", config(d)).unwrap();
+    s.defer_compaction();
+    for i in 0..5 {
+        s.label(&i.to_string(), 0, Source::Human).unwrap();
+    }
+    s.set_queue(1, vec!["7".into(), "8".into()]).unwrap();
+    // The same queue again, as a quit stores it, writes nothing.
+    s.set_queue(1, vec!["7".into(), "8".into()]).unwrap();
+    assert_eq!(journal_lines(), 6);
+    let before = s.state().clone();
+    s.leave().unwrap();
+    assert_eq!(journal_lines(), 6, "leaving compacted a session not due");
+
+    let (mut s, report) = Session::open(d, "q").unwrap();
+    assert_eq!(report.replayed, 6);
+    assert_eq!(s.state().labels(), before.labels());
+    assert_eq!(s.state().queue(), before.queue());
+    // Six changes from the last run and 250 of this one make the 256 that are due.
+    s.defer_compaction();
+    for i in 0..249 {
+        s.skip(&format!("s{i}")).unwrap();
+    }
+    assert!(!s.compact_if_due().unwrap());
+    s.skip("s249").unwrap();
+    assert!(s.compact_if_due().unwrap(), "the replayed changes were not counted");
+    assert_eq!(journal_lines(), 0);
+    s.leave().unwrap();
+    let (s, report) = Session::open(d, "q").unwrap();
+    assert_eq!(report.replayed, 0);
+    assert_eq!(s.state().labels(), before.labels());
+}
+
+#[test]
 fn reconcile_reports_vanished_items_and_keeps_labels() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

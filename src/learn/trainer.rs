@@ -118,16 +118,21 @@ impl TrainerHandle {
         self.stop();
     }
 
-    /// Asks the thread to stop and waits at most `limit` for it; true when it ended.
-    /// A thread inside a step that cannot be interrupted (a forward pass, the graph's
-    /// construction) is left to stop at its next check, or to end with the process.
-    pub fn stop_within(mut self, limit: std::time::Duration) -> bool {
+    /// Asks the thread to stop without waiting for it: every job is cancelled and no
+    /// new one is taken. [`TrainerHandle::stop_by`] then waits.
+    pub fn request_stop(&self) {
         self.cancel_below.store(u64::MAX, Ordering::SeqCst);
         let _ = self.jobs.send(Message::Shutdown);
+    }
+
+    /// Asks the thread to stop and waits until `deadline` at most; true when it ended.
+    /// A thread inside a step that cannot be interrupted (a forward pass, the graph's
+    /// construction) is left to stop at its next check, or to end with the process.
+    pub fn stop_by(mut self, deadline: std::time::Instant) -> bool {
+        self.request_stop();
         let Some(thread) = self.thread.take() else {
             return true;
         };
-        let deadline = std::time::Instant::now() + limit;
         while !thread.is_finished() {
             if std::time::Instant::now() >= deadline {
                 tracing::info!("the trainer is inside a step that cannot be cut short: leaving it");
@@ -140,8 +145,7 @@ impl TrainerHandle {
     }
 
     fn stop(&mut self) {
-        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
-        let _ = self.jobs.send(Message::Shutdown);
+        self.request_stop();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

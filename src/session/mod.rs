@@ -162,7 +162,9 @@ impl Session {
         let lock = SessionLock::acquire(&file_path(dir, name, "lock"), name)?;
         let loaded = load_files(dir, name)?;
         let journal = Writer::open(&journal_path(dir, name), loaded.journal_intact_len)?;
-        let session = Session::with(dir, loaded.state, journal, lock);
+        let mut session = Session::with(dir, loaded.state, journal, lock);
+        // A session left without compacting goes on counting toward its next compaction.
+        session.since_compaction = loaded.report.replayed;
         Ok((session, loaded.report))
     }
 
@@ -326,10 +328,15 @@ impl Session {
     /// Stores the ranked items of the batch being labeled, so a resume shows the same
     /// next image; `state().queue()` gives back the ones not yet labeled or skipped.
     pub fn set_queue(&mut self, model_version: u64, items: Vec<String>) -> Result<()> {
-        self.commit(Op::Queue(Queue {
+        let queue = Queue {
             model_version,
             items,
-        }))
+        };
+        // The same queue again (a quit stores it twice) costs no journal write.
+        if self.state.queue == queue {
+            return Ok(());
+        }
+        self.commit(Op::Queue(queue))
     }
 
     /// Compares the session with the items now in the data folder's pool: sets the pool
@@ -361,6 +368,14 @@ impl Session {
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.compact()
+    }
+
+    /// Releases the lock, compacting only when [`Session::compact_if_due`] would: every
+    /// change is in the journal already, so a quit need not wait for a snapshot's writes
+    /// and syncs (the next open replays the journal and counts it toward compaction).
+    pub fn leave(mut self) -> Result<()> {
+        self.closed = true;
+        self.compact_if_due().map(|_| ())
     }
 
     fn commit(&mut self, op: Op) -> Result<()> {

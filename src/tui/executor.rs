@@ -134,13 +134,17 @@ impl SessionExecutor {
         Ok(())
     }
 
-    /// Store the queue, compact the session and stop the trainer, waiting for it at
-    /// most `STOP_WAIT`: true when it stopped, false when it is still inside a step
+    /// Stop the trainer, store the queue and leave the session (compacted only when
+    /// due: the journal holds every change), waiting for the trainer at most `STOP_WAIT`
+    /// from the start: true when it stopped, false when it is still inside a step
     /// (everything is saved by then, so the process may end without it).
     pub fn finish(mut self, app: &App) -> anyhow::Result<bool> {
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        // Asked first, the trainer winds down while the queue is written.
+        self.trainer.request_stop();
         self.save_queue(app)?;
-        self.session.close()?;
-        Ok(self.trainer.stop_within(STOP_WAIT))
+        self.session.leave()?;
+        Ok(self.trainer.stop_by(deadline))
     }
 }
 
