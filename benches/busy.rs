@@ -106,6 +106,8 @@ fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, temp
         device: "cpu".into(),
         seed: config.seed,
         learner: config.learner.to_string(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     };
     Ok((Session::create(dir.path(), "bench", spec)?, dir))
 }

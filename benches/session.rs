@@ -33,6 +33,8 @@ fn config(classes: usize, pool: usize) -> SessionConfig {
         device: "cpu".into(),
         seed: 1,
         learner: "propagation".into(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     }
 }
 

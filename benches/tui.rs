@@ -110,6 +110,8 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
         device: "cpu".into(),
         seed: 1,
         learner: "cnn".into(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     };
     let session = Session::create(dir, "bench", config).expect("session");
     let pixels: Vec<u8> = vec![0; names.len() * 16];

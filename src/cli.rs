@@ -91,18 +91,6 @@ pub struct SimulateArgs {
     /// each round (the graph-learning papers' protocol; no test split needed).
     #[arg(long, value_name = "test|pool", default_value = "test")]
     pub accuracy_on: crate::simulate::AccuracyOn,
-    /// What the graph is built on: pca (of deskewed pixels for grayscale, of the
-    /// backbone's features for photos, of the pixels for other colour images), vae (an
-    /// autoencoder trained on the images: about 3 minutes for 70,000 digits on 2
-    /// cores, cached), or auto (both where the autoencoder applies, and the one the
-    /// labels favour, judged by cross-validation).
-    #[arg(long, value_name = "auto|pca|vae", default_value = "auto")]
-    pub embedding: crate::learn::EmbeddingKind,
-    /// Reweight the graph's scores per class so that the predicted class sizes follow
-    /// the labels' class shares: on, off, or auto (as cross-validation on the labels
-    /// favours).
-    #[arg(long, value_name = "auto|on|off", default_value = "auto")]
-    pub class_prior: crate::learn::ClassPrior,
 }
 
 /// What learns and where: shared by `label` and `simulate`.
@@ -125,6 +113,18 @@ pub struct LearningArgs {
     /// starts from instead of random weights.
     #[arg(long, value_name = "FILE")]
     pub weights: Option<std::path::PathBuf>,
+    /// What the graph is built on: pca (of deskewed pixels for grayscale, of the
+    /// backbone's features for photos, of the pixels for other colour images), vae (an
+    /// autoencoder trained on the images: about 3 minutes for 70,000 digits on 2
+    /// cores, cached), or auto (both where the autoencoder applies, and the one the
+    /// labels favour, judged by cross-validation).
+    #[arg(long, value_name = "auto|pca|vae", default_value = "auto")]
+    pub embedding: crate::learn::EmbeddingKind,
+    /// Reweight the graph's scores per class so that the predicted class sizes follow
+    /// the labels' class shares: on, off, or auto (as cross-validation on the labels
+    /// favours).
+    #[arg(long, value_name = "auto|on|off", default_value = "auto")]
+    pub class_prior: crate::learn::ClassPrior,
 }
 
 /// Arguments of `glean label`.
@@ -263,6 +263,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             model: args.learning.model,
             learner: args.learning.learner,
             weights: args.learning.weights,
+            embedding: args.learning.embedding,
+            class_prior: args.learning.class_prior,
             render: args.render,
             oracle: args.oracle,
             seed: args.seed,
@@ -342,8 +344,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
                 accuracy_on: args.accuracy_on,
                 graph: crate::learn::GraphConfig {
-                    embedding: args.embedding,
-                    class_prior: args.class_prior,
+                    embedding: args.learning.embedding,
+                    class_prior: args.learning.class_prior,
                     ..crate::learn::GraphConfig::default()
                 },
             };

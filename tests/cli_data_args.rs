@@ -206,6 +206,8 @@ fn session_with_holdout(sessions: &Path, root: &Path, holdout: &str) {
         device: "cpu".into(),
         seed: 1,
         learner: "propagation".into(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     };
     drop(Session::create(sessions, "pets", config).unwrap());
 }

@@ -282,7 +282,10 @@ fn leaving_keeps_the_journal_and_counts_it_toward_the_next_compaction() {
     }
     assert!(!s.compact_if_due().unwrap());
     s.skip("s249").unwrap();
-    assert!(s.compact_if_due().unwrap(), "the replayed changes were not counted");
+    assert!(
+        s.compact_if_due().unwrap(),
+        "the replayed changes were not counted"
+    );
     assert_eq!(journal_lines(), 0);
     s.leave().unwrap();
     let (s, report) = Session::open(d, "q").unwrap();

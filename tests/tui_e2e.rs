@@ -221,3 +221,80 @@ fn label_retrain_undo_quit_resume_in_tmux() {
     assert_ne!(second_model, first_model);
     assert!(!sessions.join("model.safetensors").exists());
 }
+
+/// `--embedding` and `--class-prior` reach the learner, are recorded by the session and
+/// hold when it is resumed without them; a session made without them gets glean's
+/// defaults. The learner's log line names the graphs it was built over.
+#[test]
+fn graph_settings_given_to_label_hold_on_resume() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mnist = root.join("assets/mnist");
+    if !support::needs("tmux", support::available())
+        || !support::needs("assets/mnist", mnist.join("train").is_dir())
+    {
+        return;
+    }
+    let dirs = tempfile::tempdir().unwrap();
+    let tmux = Tmux {
+        socket: format!("glean-graph-settings-{}", std::process::id()),
+    };
+    let wait = Duration::from_secs(240);
+    let log = dirs.path().join("data/logs/glean.log");
+    let graph_lines = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                l.split_once("graph learner over ")
+                    .map(|(_, r)| r.to_string())
+            })
+            .collect()
+    };
+    // Until the first ranking is on screen, then `q`.
+    let run_once = |window: &str, args: &str| {
+        tmux.start(window, &glean_command(dirs.path(), args));
+        tmux.wait(window, wait, "the first ranking", |s| {
+            s.contains("trainer: idle")
+        });
+        tmux.keys(window, "q");
+        let end = tmux.wait(window, wait, "glean to exit", |s| s.contains("GLEAN-EXIT="));
+        assert!(end.contains("GLEAN-EXIT=0"), "{end}");
+    };
+    let data = mnist.display();
+    run_once(
+        "made",
+        &format!(
+            "label {data} --session emb --device cpu --learner graph --embedding vae --class-prior off"
+        ),
+    );
+    run_once(
+        "resumed",
+        &format!("label {data} --session emb --device cpu"),
+    );
+    run_once(
+        "plain",
+        &format!("label {data} --session plain --device cpu"),
+    );
+
+    let vae = "vae (embedding vae, class-size prior off)";
+    // 1,300 images are too few for `auto` to train the autoencoder.
+    let plain = "deskew-pca (embedding auto, class-size prior auto)";
+    assert_eq!(graph_lines(), [vae, vae, plain], "{}", log.display());
+    let sessions = dirs.path().join("sessions");
+    let (emb, _) = glean::session::load(&sessions, "emb").unwrap();
+    assert_eq!(
+        (
+            emb.config().embedding.as_str(),
+            emb.config().class_prior.as_str()
+        ),
+        ("vae", "off")
+    );
+    let (plain, _) = glean::session::load(&sessions, "plain").unwrap();
+    assert_eq!(
+        (
+            plain.config().embedding.as_str(),
+            plain.config().class_prior.as_str()
+        ),
+        ("auto", "auto")
+    );
+}

@@ -228,8 +228,8 @@ pub fn vae_graph_embeddings(
     };
     let name = data.cache_key.as_ref().map(|k| {
         format!(
-            "{k}-vae{}x{}-h{}-e{}-s{}",
-            opts.latent, opts.batch, opts.hidden, opts.epochs, opts.seed
+            "{k}-vae{}x{}-h{}-e{}-lr{}-s{}",
+            opts.latent, opts.batch, opts.hidden, opts.epochs, opts.learning_rate, opts.seed
         )
     });
     let rows = (data.pool_len() as i64, data.test_len() as i64);

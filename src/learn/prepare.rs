@@ -319,6 +319,21 @@ impl Prepared {
                 prior: config.graph.class_prior == ClassPrior::Auto,
                 prior_default: config.graph.class_prior == ClassPrior::On,
             };
+            tracing::info!(
+                "graph learner over {} (embedding {}, class-size prior {}{})",
+                graphs
+                    .iter()
+                    .map(|g| g.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                config.graph.embedding,
+                config.graph.class_prior,
+                if background.is_some() {
+                    "; the autoencoder's graph to come"
+                } else {
+                    ""
+                }
+            );
             Some(GraphLearner::new(graphs, rule))
         };
         Ok(Prepared {

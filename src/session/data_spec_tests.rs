@@ -65,6 +65,25 @@ fn a_snapshot_from_before_holdout_loads_and_writes_back_unchanged() {
 }
 
 #[test]
+fn a_snapshot_from_before_the_graph_settings_loads_them_as_auto_and_round_trips_others() {
+    let state = snapshot::parse(SNAPSHOT_BEFORE_HOLDOUT.as_bytes(), Path::new("pets.ron")).unwrap();
+    assert_eq!(state.config().embedding, "auto");
+    assert_eq!(state.config().class_prior, "auto");
+    let mut config = config();
+    config.embedding = "vae".into();
+    config.class_prior = "off".into();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let state = SessionState::new("dogs", config, t0);
+    let text = snapshot::to_text(&state).unwrap();
+    assert!(
+        text.contains("\n    embedding: \"vae\",\n    class_prior: \"off\",\n"),
+        "{text}"
+    );
+    let back = snapshot::parse(text.as_bytes(), Path::new("dogs.ron")).unwrap();
+    assert_eq!(back, state);
+}
+
+#[test]
 fn snapshot_round_trips_a_holdout_on_the_data_line() {
     for holdout in [Holdout::Count(2000), Holdout::Fraction(0.2)] {
         let text_of_flag = holdout.to_string();

@@ -36,10 +36,20 @@ struct SnapshotFile {
     device: String,
     seed: u64,
     learner: String,
+    // Left out when `auto`, so that snapshots from before these settings stay
+    // byte-identical.
+    #[serde(default = "super::types::auto", skip_serializing_if = "is_auto")]
+    embedding: String,
+    #[serde(default = "super::types::auto", skip_serializing_if = "is_auto")]
+    class_prior: String,
     labels: Vec<LabelRecord>,
     skipped: Vec<String>,
     rounds: Vec<RoundRecord>,
     queue: Queue,
+}
+
+fn is_auto(setting: &str) -> bool {
+    setting == "auto"
 }
 
 #[derive(Deserialize)]
@@ -65,6 +75,8 @@ pub(crate) fn to_text(state: &SessionState) -> Result<String> {
         device: c.device.clone(),
         seed: c.seed,
         learner: c.learner.clone(),
+        embedding: c.embedding.clone(),
+        class_prior: c.class_prior.clone(),
         labels: state.labels.clone(),
         skipped: state.skipped.clone(),
         rounds: state.rounds.clone(),
@@ -128,6 +140,8 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
         device: file.device,
         seed: file.seed,
         learner: file.learner,
+        embedding: file.embedding,
+        class_prior: file.class_prior,
     };
     let mut labeled = HashMap::with_capacity(file.labels.len());
     for (i, label) in file.labels.iter().enumerate() {

@@ -39,6 +39,8 @@ pub(super) fn config() -> SessionConfig {
         device: "cuda:0".into(),
         seed: u64::MAX,
         learner: "propagation".into(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     }
 }
 

@@ -67,6 +67,17 @@ pub struct SessionConfig {
     pub device: String,
     pub seed: u64,
     pub learner: String,
+    /// What the graph is built on (`auto`, `pca`, `vae`); `auto` in older sessions.
+    #[serde(default = "auto")]
+    pub embedding: String,
+    /// The graph's class-size prior (`auto`, `on`, `off`); `auto` in older sessions.
+    #[serde(default = "auto")]
+    pub class_prior: String,
+}
+
+/// What sessions made before a setting existed had: glean's default then.
+pub(crate) fn auto() -> String {
+    "auto".into()
 }
 
 /// Who gave a label.

@@ -291,6 +291,8 @@ mod tests {
             device: "cpu".into(),
             seed: 1,
             learner: "cnn".into(),
+            embedding: "auto".into(),
+            class_prior: "auto".into(),
         };
         let session = Session::create(dir, "t", config).unwrap();
         let pool: Vec<u8> = (0..6 * 16).map(|i| (i * 7 % 256) as u8).collect();

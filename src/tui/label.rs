@@ -10,8 +10,8 @@ use anyhow::{bail, Context};
 
 use crate::dataset::{self, DecodeSpec, Pool, ScanOptions};
 use crate::learn::{
-    provisional_order, DeviceChoice, LearnerConfig, LearnerKind, ModelKind, ScannedPool, Strategy,
-    Trainer,
+    provisional_order, ClassPrior, DeviceChoice, EmbeddingKind, GraphConfig, LearnerConfig,
+    LearnerKind, ModelKind, ScannedPool, Strategy, Trainer,
 };
 use crate::session::{self, DataSpec, Session, SessionConfig};
 
@@ -43,6 +43,8 @@ pub struct LabelOptions {
     pub learner: LearnerKind,
     /// A checkpoint every new network starts from.
     pub weights: Option<PathBuf>,
+    pub embedding: EmbeddingKind,
+    pub class_prior: ClassPrior,
     pub render: RenderMode,
     pub oracle: bool,
     pub seed: u64,
@@ -141,6 +143,8 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         device: options.device.to_string(),
         seed: options.seed,
         learner: options.learner.name().to_string(),
+        embedding: options.embedding.name().to_string(),
+        class_prior: options.class_prior.name().to_string(),
     };
     let session = Session::create(&dir, &name, config)?;
     if let Some(w) = &options.weights {
@@ -261,6 +265,48 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
     )
 }
 
+/// The learner's settings as the session recorded them; `device` overrides its device.
+fn learner_config(session: &Session, device: Option<&str>) -> anyhow::Result<LearnerConfig> {
+    let config = session.config();
+    let name = session.name();
+    let start_weights = session.start_weights_path();
+    Ok(LearnerConfig {
+        device: device
+            .unwrap_or(&config.device)
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+        strategy: recorded_setting(name, "strategy", &config.strategy)?,
+        batch: config.batch,
+        seed: config.seed,
+        model: recorded_setting(name, "model", &config.model)?,
+        learner: recorded_setting(name, "learner", &config.learner)?,
+        weights: start_weights.is_file().then_some(start_weights),
+        cache_dir: Some(crate::paths::cache_dir()),
+        save_model: Some(session.model_path()),
+        graph: GraphConfig {
+            embedding: recorded_setting(name, "embedding", &config.embedding)?,
+            class_prior: recorded_setting(name, "class-prior", &config.class_prior)?,
+            // The autoencoder's graph trains beside the rounds: the person never waits
+            // for it.
+            background: true,
+            ..GraphConfig::default()
+        },
+        ..LearnerConfig::default()
+    })
+}
+
+/// A setting the session recorded, read back; an error names the session and the
+/// setting (a snapshot edited by hand, or written by another glean).
+fn recorded_setting<T: std::str::FromStr<Err = String>>(
+    session: &str,
+    what: &str,
+    value: &str,
+) -> anyhow::Result<T> {
+    value
+        .parse()
+        .map_err(|e| anyhow::anyhow!("session {session}: its {what} `{value}`: {e}"))
+}
+
 fn run(
     mut session: Session,
     scanned: Scanned,
@@ -269,6 +315,9 @@ fn run(
     oracle: bool,
     device: Option<String>,
 ) -> anyhow::Result<()> {
+    // Read first: a setting that does not parse stops glean before anything is written.
+    let learner = learner_config(&session, device.as_deref())?;
+    let strategy = learner.strategy;
     let log = terminal::init_logging();
     let pool = &scanned.pool;
     let ids: Vec<String> = pool.items.iter().map(|i| i.id.clone()).collect();
@@ -290,12 +339,6 @@ fn run(
     // shuffle, the order the backbone takes the photos in too.
     let mut initial_order = saved_queue;
     initial_order.extend(provisional_order(pool.items.len(), config.seed));
-    let strategy: Strategy = config.strategy.parse().map_err(anyhow::Error::msg)?;
-    let device: DeviceChoice = device
-        .as_deref()
-        .unwrap_or(&config.device)
-        .parse()
-        .map_err(anyhow::Error::msg)?;
     let rounds_so_far = restored.model_version;
     let mut app = App::new(
         AppConfig {
@@ -329,25 +372,6 @@ fn run(
     }
 
     let images = Arc::new(PoolImages::new(pool));
-    let start_weights = session.start_weights_path();
-    let learner = LearnerConfig {
-        device,
-        strategy,
-        batch: config.batch,
-        seed: config.seed,
-        model: config.model.parse().map_err(anyhow::Error::msg)?,
-        learner: config.learner.parse().map_err(anyhow::Error::msg)?,
-        weights: start_weights.is_file().then_some(start_weights),
-        cache_dir: Some(crate::paths::cache_dir()),
-        save_model: Some(session.model_path()),
-        // The autoencoder's graph trains beside the rounds: the person never waits
-        // for it.
-        graph: crate::learn::GraphConfig {
-            background: true,
-            ..crate::learn::GraphConfig::default()
-        },
-        ..LearnerConfig::default()
-    };
     let (tx, rx) = crossbeam_channel::unbounded();
     let sent_jobs: SentJobs = Arc::default();
     let mut bridge = Bridge::new(Arc::clone(&sent_jobs), config.model.clone(), rounds_so_far);
@@ -406,5 +430,60 @@ mod tests {
             "my_dogs__2_"
         );
         assert_eq!(default_session_name(Path::new("/")), "session");
+    }
+
+    fn session_with(dir: &Path, embedding: &str, class_prior: &str) -> Session {
+        let config = SessionConfig {
+            data: DataSpec {
+                root: dir.to_path_buf(),
+                layout: dataset::Layout::ClassFolders,
+                test: None,
+                label_pattern: None,
+                classes_arg: None,
+                holdout: None,
+            },
+            classes: vec![dataset::Class {
+                name: "a".into(),
+                key: Some('1'),
+            }],
+            pool_size: 6,
+            strategy: "entropy".into(),
+            batch: 3,
+            model: "cnn".into(),
+            device: "cpu".into(),
+            seed: 9,
+            learner: "graph".into(),
+            embedding: embedding.into(),
+            class_prior: class_prior.into(),
+        };
+        Session::create(dir, "s", config).unwrap()
+    }
+
+    #[test]
+    fn the_learner_runs_with_the_settings_the_session_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = session_with(dir.path(), "vae", "off");
+        let config = learner_config(&session, None).unwrap();
+        assert_eq!(config.graph.embedding, EmbeddingKind::Vae);
+        assert_eq!(config.graph.class_prior, ClassPrior::Off);
+        assert!(config.graph.background);
+        assert_eq!(config.strategy, Strategy::Entropy);
+        assert_eq!(config.learner, LearnerKind::Graph);
+        assert_eq!(config.model, ModelKind::Cnn);
+        assert_eq!((config.batch, config.seed), (3, 9));
+        assert_eq!(config.device, DeviceChoice::Cpu);
+        let config = learner_config(&session, Some("auto")).unwrap();
+        assert_eq!(config.device, DeviceChoice::Auto);
+    }
+
+    #[test]
+    fn a_recorded_setting_that_does_not_parse_names_the_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = session_with(dir.path(), "umap", "auto");
+        let err = learner_config(&session, None).unwrap_err().to_string();
+        assert!(
+            err.contains("session s: its embedding `umap`") && err.contains("auto, pca or vae"),
+            "{err}"
+        );
     }
 }

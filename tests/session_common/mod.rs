@@ -32,6 +32,8 @@ pub fn config(root: &Path) -> SessionConfig {
         device: "cpu".into(),
         seed: 7,
         learner: "propagation".into(),
+        embedding: "auto".into(),
+        class_prior: "auto".into(),
     }
 }
 
