@@ -10,6 +10,11 @@
 //! - GLEAN_BENCH_VAE_BATCH, GLEAN_BENCH_VAE_LR: the autoencoder's batch and Adam's
 //!   learning rate (default: the learner's, `VaeOptions::default()`)
 //! - GLEAN_BENCH_TRIALS (default 5): seeds 1..=TRIALS for the labels
+//! - GLEAN_BENCH_MBO=1: also Poisson-MBO (`graph/mbo.rs`) after each propagation, on
+//!   the labels' class shares and on the shares Poisson predicts (slow: 800 graph
+//!   products a run)
+//! - GLEAN_BENCH_EMBEDDINGS: `;`-separated names of the embeddings to measure (default:
+//!   all), e.g. `deskew + PCA 50;autoencoder`
 
 mod support;
 
@@ -20,10 +25,10 @@ use std::time::Instant;
 
 use glean::dataset::read_idx_labels;
 use glean::learn::features::VAE_EPOCHS;
-use glean::learn::graph::balance::label_priors;
+use glean::learn::graph::balance::{self, label_priors, predicted_priors};
 use glean::learn::graph::{
-    accuracy, digit_embeddings, joint_embedding, vae, CgOptions, KnnGraph, Pca, PoolGraph,
-    Propagation, VaeOptions,
+    accuracy, digit_embeddings, joint_embedding, poisson_mbo, vae, CgOptions, KnnGraph, MboOptions,
+    Pca, PoolGraph, Propagation, VaeOptions,
 };
 use glean::learn::strategy::balanced_random_subset;
 use tch::{Device, Kind, Tensor};
@@ -123,6 +128,11 @@ fn main() -> anyhow::Result<()> {
     embeddings.push(("autoencoder", learned));
     embeddings.push(("deskew + PCA 50 beside the autoencoder", joint));
 
+    // GLEAN_BENCH_EMBEDDINGS="name;name" measures only the embeddings named.
+    let only: Option<Vec<String>> = std::env::var("GLEAN_BENCH_EMBEDDINGS")
+        .ok()
+        .map(|v| v.split(';').map(str::to_string).collect());
+    let with_mbo = std::env::var("GLEAN_BENCH_MBO").is_ok_and(|v| v == "1");
     let counts = [10usize, 20, 40];
     println!(
         "\nPoisson learning, k = 10; accuracy on the unlabeled pool, {trials} trials of random class-balanced labels"
@@ -139,9 +149,17 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let mut graph = PoolGraph::with_graph(KnnGraph::build(&pool, 10)?, &pool, None)?;
         let build = t.elapsed().as_secs_f64();
-        // [plain, class-size prior][count] = accuracies over trials
-        let mut accs = vec![vec![Vec::new(); counts.len()]; 2];
+        if only
+            .as_ref()
+            .is_some_and(|names| !names.iter().any(|n| n == name))
+        {
+            continue;
+        }
+        // [plain, class-size prior, Poisson-MBO on the labels' sizes, on the predicted
+        // sizes][count] = accuracies over trials
+        let mut accs = vec![vec![Vec::new(); counts.len()]; 4];
         let mut balance_secs = Vec::new();
+        let mut mbo_secs = Vec::new();
         for (ci, &count) in counts.iter().enumerate() {
             for seed in 1..=trials {
                 let picks = balanced_random_subset(&truth, 10, count, seed);
@@ -157,19 +175,54 @@ fn main() -> anyhow::Result<()> {
                 let mut round =
                     graph.propagate(Propagation::Poisson, &labeled, 10, CgOptions::default())?;
                 accs[0][ci].push(100.0 * accuracy(&round.pool.index_select(0, &rest), &rest_truth));
-                let t = Instant::now();
                 let given: Vec<u16> = labeled.iter().map(|&(_, c)| c).collect();
-                graph.balance(&mut round, &label_priors(&given, 10))?;
+                let priors = label_priors(&given, 10);
+                if with_mbo {
+                    let t = Instant::now();
+                    let mbo = poisson_mbo(
+                        &graph.graph,
+                        &labeled,
+                        10,
+                        &round.pool,
+                        &priors,
+                        MboOptions::default(),
+                    )?;
+                    mbo_secs.push(t.elapsed().as_secs_f64());
+                    accs[2][ci].push(100.0 * accuracy(&mbo.index_select(0, &rest), &rest_truth));
+                    let mbo = poisson_mbo(
+                        &graph.graph,
+                        &labeled,
+                        10,
+                        &round.pool,
+                        &predicted_priors(&round.pool)?,
+                        MboOptions::default(),
+                    )?;
+                    accs[3][ci].push(100.0 * accuracy(&mbo.index_select(0, &rest), &rest_truth));
+                }
+                let t = Instant::now();
+                round.pool = balance::balanced(&round.pool, &priors)?.0;
                 balance_secs.push(t.elapsed().as_secs_f64());
                 accs[1][ci].push(100.0 * accuracy(&round.pool.index_select(0, &rest), &rest_truth));
             }
         }
-        for (prior, accs) in ["", ", class-size prior"].iter().zip(&accs) {
+        let methods = [
+            "",
+            ", class-size prior",
+            ", Poisson-MBO (class sizes from the labels)",
+            ", Poisson-MBO (class sizes Poisson predicts)",
+        ];
+        let measured = if with_mbo { 4 } else { 2 };
+        for (prior, accs) in methods.iter().zip(&accs).take(measured) {
             let cells: Vec<String> = accs.iter().map(|a| mean_sd(a)).collect();
             println!("| {name}{prior} | {build:.1} | {} |", cells.join(" | "));
         }
         let worst = balance_secs.iter().cloned().fold(0.0, f64::max);
-        println!("(class-size prior: at most {worst:.2} s a round)");
+        match mbo_secs.iter().cloned().reduce(f64::max) {
+            Some(mbo) => println!(
+                "(class-size prior: at most {worst:.2} s a round; Poisson-MBO at most {mbo:.2} s)"
+            ),
+            None => println!("(class-size prior: at most {worst:.2} s a round)"),
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 scripts/results-embedding.sh: one row per embedding, one column per label count, the
 mean ± standard deviation over trials, and (for auto) which graph each trial used.
 
-usage: protocol-table.py DIR [--counts 10,20,40] [--embeddings pca,vae,auto]
+usage: protocol-table.py DIR [--counts 10,20,40] [--embeddings pca,pca-mbo,vae,vae-mbo,auto]
 (DIR holds <embedding>-<count>/curves.csv, e.g. results/embedding/mnist-papers)
 """
 import argparse
@@ -17,7 +17,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("dir", type=Path)
     parser.add_argument("--counts", default="10,20,40")
-    parser.add_argument("--embeddings", default="pca,vae,auto")
+    parser.add_argument("--embeddings", default="pca,pca-mbo,vae,vae-mbo,auto")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     print("| embedding | " + " | ".join(f"{c} labels" for c in counts) + " |")

@@ -13,21 +13,23 @@ out=results/embedding
 
 # The graph papers' protocol (Calder et al. 2020): random class-balanced labels, 5
 # trials, the graph alone; on MNIST measured on the unlabeled pool as the papers do, on
-# CIFAR-10 on the 2,000 held-out photos. pca and vae without the class-size prior; auto
-# is the rule (cross-validation on the labels picks the graph and the prior).
-protocol() { # name data embedding labels [simulate flags]
-  local name=$1 data=$2 embedding=$3 n=$4
+# CIFAR-10 on the 2,000 held-out photos. Variants: pca and vae alone, each also followed
+# by Poisson-MBO (pca-mbo, vae-mbo: --class-prior on), and auto (cross-validation on
+# the labels picks the graph and whether MBO follows).
+protocol() { # name data variant labels [simulate flags]
+  local name=$1 data=$2 variant=$3 n=$4
   shift 4
-  local prior=off
+  local embedding=${variant%-mbo} prior=off
+  [ "$variant" != "$embedding" ] && prior=on
   [ "$embedding" = auto ] && prior=auto
   "$glean" simulate "$data" --learner graph --cold-start balanced --strategies random \
     --init "$n" --budget "$n" --trials 5 --embedding "$embedding" --class-prior "$prior" \
-    "$@" --out "$out/$name/$embedding-$n"
+    "$@" --out "$out/$name/$variant-$n"
 }
 
 papers() {
   for n in 10 20 40; do
-    for e in pca vae auto; do
+    for e in pca pca-mbo vae vae-mbo auto; do
       protocol mnist-papers "$mnist" "$e" "$n" --accuracy-on pool
     done
   done
@@ -35,7 +37,7 @@ papers() {
 
 cifar() {
   for n in 10 20 40; do
-    for e in pca vae auto; do
+    for e in pca pca-mbo vae vae-mbo auto; do
       protocol cifar10-lite2 "$cifar" "$e" "$n" --holdout 2000 --model effnet-lite2
       protocol cifar10-pixels "$cifar" "$e" "$n" --holdout 2000 --model cnn
     done

@@ -120,9 +120,9 @@ pub struct LearningArgs {
     /// labels favour, judged by cross-validation).
     #[arg(long, value_name = "auto|pca|vae", default_value = "auto")]
     pub embedding: crate::learn::EmbeddingKind,
-    /// Reweight the graph's scores per class so that the predicted class sizes follow
-    /// the labels' class shares: on, off, or auto (as cross-validation on the labels
-    /// favours).
+    /// Poisson-MBO after the propagation: the scores diffused over the graph and
+    /// projected to the class sizes the propagation predicts, twenty times (Calder et
+    /// al. 2020): on, off, or auto (as cross-validation on the labels favours).
     #[arg(long, value_name = "auto|on|off", default_value = "auto")]
     pub class_prior: crate::learn::ClassPrior,
 }

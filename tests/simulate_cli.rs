@@ -97,7 +97,7 @@ fn simulate_writes_curves_summary_and_plots() {
         assert!(row[4].parse::<f64>().unwrap() > 0.0);
         // The default graph is the one cross-validation on the labels favours.
         assert!(
-            ["deskew-pca", "deskew-pca+prior", "vae", "vae+prior"].contains(&row[5].as_str()),
+            ["deskew-pca", "deskew-pca+mbo", "vae", "vae+mbo"].contains(&row[5].as_str()),
             "{csv}"
         );
     }

@@ -276,9 +276,9 @@ fn graph_settings_given_to_label_hold_on_resume() {
         &format!("label {data} --session plain --device cpu"),
     );
 
-    let vae = "vae (embedding vae, class-size prior off)";
+    let vae = "vae (embedding vae, Poisson-MBO off)";
     // 1,300 images are too few for `auto` to train the autoencoder.
-    let plain = "deskew-pca (embedding auto, class-size prior auto)";
+    let plain = "deskew-pca (embedding auto, Poisson-MBO auto)";
     assert_eq!(graph_lines(), [vae, vae, plain], "{}", log.display());
     let sessions = dirs.path().join("sessions");
     let (emb, _) = glean::session::load(&sessions, "emb").unwrap();

@@ -201,8 +201,8 @@ impl std::fmt::Display for EmbeddingKind {
     }
 }
 
-/// Whether the graph's scores are reweighted to the class sizes the labels suggest
-/// (`graph/balance.rs`).
+/// Whether Poisson learning's scores go through Poisson-MBO's class-size step
+/// (`graph/mbo.rs`: heat flow and projection to the class sizes the propagation predicts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ClassPrior {
     /// As the labels favour (graph_choice.rs).
@@ -253,8 +253,7 @@ pub struct GraphConfig {
     pub pseudo_fraction: f64,
     /// What the graph is built on.
     pub embedding: EmbeddingKind,
-    /// Whether the propagated scores are reweighted per class so that the predicted
-    /// class sizes follow the labels' (`graph/balance.rs`).
+    /// Whether the propagated scores go through Poisson-MBO (`graph/mbo.rs`).
     pub class_prior: ClassPrior,
     /// Train the autoencoder of `EmbeddingKind::Auto` beside the rounds, which run on
     /// the first graph until it is ready (the labeler); else before the first round, so

@@ -1,6 +1,6 @@
 //! Which graph the graph learner propagates on, chosen by evidence rather than by data
-//! set: every candidate (an embedding's kNN graph, with or without the class-size
-//! prior) is judged on the labels the person gave, each label predicted by a
+//! set: every candidate (an embedding's kNN graph, with or without Poisson-MBO's
+//! class-size step) is judged on the labels the person gave, each label predicted by a
 //! propagation that did not see it. The labels are split in two folds, class by class;
 //! each fold is predicted from the other (a class with a single label stays on the
 //! training side, as a class without a source cannot be predicted at all). A candidate
@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 
-use super::graph::{balance, CgOptions, PoolGraph, Propagation};
+use super::graph::{balance, poisson_mbo, CgOptions, MboOptions, PoolGraph, Propagation};
 use super::LearnError;
 
 /// A graph the learner may propagate on: the pool's embedding and its kNN graph.
@@ -33,7 +33,7 @@ pub struct EmbeddedGraph {
     pub embeddings: Tensor,
 }
 
-/// A candidate: which graph, and whether its scores get the class-size prior.
+/// A candidate: which graph, and whether its scores go through Poisson-MBO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Choice {
     pub graph: usize,
@@ -80,9 +80,9 @@ pub fn folds(labeled: &[(usize, u16)], classes: usize, seed: u64) -> [Vec<usize>
     out
 }
 
-/// Cross-validates every graph, with the prior and without when `priors` is true (else
-/// without only), on `labeled`; the scores in candidate order (graph by graph, without
-/// the prior first) and the number of labels judged. Nothing is judged (0) when no
+/// Cross-validates every graph, with Poisson-MBO and without when `priors` is true
+/// (else without only), on `labeled`; the scores in candidate order (graph by graph,
+/// without MBO first) and the number of labels judged. Nothing is judged (0) when no
 /// class has two labels.
 pub fn cross_validate(
     graphs: &[EmbeddedGraph],
@@ -115,8 +115,6 @@ pub fn cross_validate(
             .map(|(&l, _)| l)
             .collect();
         let test: Vec<(usize, u16)> = held_out.iter().map(|&p| labeled[p]).collect();
-        let train_classes: Vec<u16> = train.iter().map(|&(_, c)| c).collect();
-        let priors_of_train = balance::label_priors(&train_classes, classes);
         for (g, candidate) in graphs.iter().enumerate() {
             let u = candidate.graph.propagate_trial(
                 Propagation::Poisson,
@@ -126,7 +124,9 @@ pub fn cross_validate(
             )?;
             for score in scores.iter_mut().filter(|s| s.choice.graph == g) {
                 let u = if score.choice.prior {
-                    balance::balanced(&u, &priors_of_train)?.0
+                    let sizes = balance::predicted_priors(&u)?;
+                    let graph = &candidate.graph.graph;
+                    poisson_mbo(graph, &train, classes, &u, &sizes, MboOptions::default())?
                 } else {
                     u.shallow_clone()
                 };

@@ -320,7 +320,7 @@ impl Prepared {
                 prior_default: config.graph.class_prior == ClassPrior::On,
             };
             tracing::info!(
-                "graph learner over {} (embedding {}, class-size prior {}{})",
+                "graph learner over {} (embedding {}, Poisson-MBO {}{})",
                 graphs
                     .iter()
                     .map(|g| g.name.as_str())

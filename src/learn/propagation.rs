@@ -4,7 +4,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::graph::{balance, CgOptions, Propagation};
+use super::graph::{CgOptions, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
 use super::round_input::RankingInputs;
@@ -34,7 +34,7 @@ pub struct GraphLearner {
 pub struct ChoiceRule {
     /// Choose between the graphs (else the first is kept).
     pub graphs: bool,
-    /// Choose whether the class-size prior applies (else `prior_default`).
+    /// Choose whether Poisson-MBO's class-size step applies (else `prior_default`).
     pub prior: bool,
     pub prior_default: bool,
 }
@@ -84,11 +84,12 @@ impl GraphLearner {
         &self.graphs[self.choice.graph].embeddings
     }
 
-    /// What the graph in use is built on, with `+prior` when the class-size prior applies.
+    /// What the graph in use is built on, with `+mbo` when Poisson-MBO's class-size step
+    /// applies.
     pub fn describe(&self) -> String {
         let name = &self.graphs[self.choice.graph].name;
         if self.choice.prior {
-            format!("{name}+prior")
+            format!("{name}+mbo")
         } else {
             name.clone()
         }
@@ -133,7 +134,7 @@ impl GraphLearner {
                 .map(|s| format!(
                     "{}{} {}",
                     self.graphs[s.choice.graph].name,
-                    if s.choice.prior { "+prior" } else { "" },
+                    if s.choice.prior { "+mbo" } else { "" },
                     s.right()
                 ))
                 .collect::<Vec<_>>()
@@ -164,8 +165,7 @@ impl GraphLearner {
         let mut out =
             graph.propagate(Propagation::Poisson, labeled, classes, CgOptions::default())?;
         if self.choice.prior {
-            let given: Vec<u16> = labeled.iter().map(|&(_, c)| c).collect();
-            graph.balance(&mut out, &balance::label_priors(&given, classes))?;
+            graph.mbo(&mut out, labeled, classes)?;
         }
         let scale = out.pool.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
         let probs = |u: &Tensor| (u / scale).softmax(-1, Kind::Float);

@@ -70,7 +70,8 @@ pub struct SessionConfig {
     /// What the graph is built on (`auto`, `pca`, `vae`); `auto` in older sessions.
     #[serde(default = "auto")]
     pub embedding: String,
-    /// The graph's class-size prior (`auto`, `on`, `off`); `auto` in older sessions.
+    /// Poisson-MBO after the graph's propagation (`--class-prior auto|on|off`); `auto`
+    /// in older sessions.
     #[serde(default = "auto")]
     pub class_prior: String,
 }

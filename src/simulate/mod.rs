@@ -54,7 +54,7 @@ pub struct SimulateOptions {
     /// Where accuracy is measured: the test (or validation) split, or the pool items
     /// still unlabeled (the graph papers' protocol).
     pub accuracy_on: AccuracyOn,
-    /// What the graph is built on, and whether its scores get the class-size prior.
+    /// What the graph is built on, and whether its scores go through Poisson-MBO.
     pub graph: GraphConfig,
 }
 

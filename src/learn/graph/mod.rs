@@ -19,6 +19,7 @@ pub mod csr;
 pub mod embed;
 pub mod kmeans;
 pub mod knn;
+pub mod mbo;
 pub mod poisson;
 pub mod vae;
 
@@ -26,6 +27,7 @@ pub use cg_cpu::CgOptions;
 pub use embed::{deskew, digit_embeddings, joint_embedding, Pca};
 pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
 pub use knn::{nearest, KnnGraph, Neighbours};
+pub use mbo::{poisson_mbo, MboOptions};
 pub use poisson::{conjugate_gradient, laplace, poisson, Solution};
 pub use vae::{vae_embeddings, VaeOptions, VaeProgress};
 
@@ -150,16 +152,27 @@ impl PoolGraph {
         }
     }
 
-    /// Applies the class-size prior to a propagation's result: the pool scores are
-    /// reweighted per class until the predicted class shares match `priors`
-    /// (`balance::class_weights`), and the test items are classified again from the
-    /// reweighted scores. The warm start keeps the raw solution. Returns the share
-    /// error reached.
-    pub fn balance(&self, out: &mut Propagated, priors: &[f64]) -> Result<f64, LearnError> {
-        let (pool, error) = balance::balanced(&out.pool, priors)?;
+    /// Poisson-MBO on a Poisson propagation's result for `labeled` (`mbo.rs`), with the
+    /// class sizes that propagation predicts: the pool scores are replaced by MBO's and
+    /// the test items classified again from them. The warm start keeps the raw solution.
+    pub fn mbo(
+        &self,
+        out: &mut Propagated,
+        labeled: &[(usize, u16)],
+        classes: usize,
+    ) -> Result<(), LearnError> {
+        let sizes = balance::predicted_priors(&out.pool)?;
+        let pool = mbo::poisson_mbo(
+            &self.graph,
+            labeled,
+            classes,
+            &out.pool,
+            &sizes,
+            mbo::MboOptions::default(),
+        )?;
         out.test = self.test.as_ref().map(|nb| nb.classify(&pool));
         out.pool = pool;
-        Ok(error)
+        Ok(())
     }
 
     /// Forgets the warm starts (after an undo, say; they stay valid but start farther).
