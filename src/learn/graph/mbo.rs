@@ -8,6 +8,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::balance;
+use super::cpu_floats as floats;
 use super::knn::KnnGraph;
 use crate::learn::LearnError;
 
@@ -87,15 +88,6 @@ pub fn poisson_mbo(
         u = projected(&flowed, priors)?;
     }
     Ok(balance::balanced(&flowed, priors)?.0)
-}
-
-fn floats(t: &Tensor) -> Result<Vec<f32>, LearnError> {
-    Ok(Vec::try_from(
-        t.to_device(Device::Cpu)
-            .to_kind(Kind::Float)
-            .contiguous()
-            .view([-1]),
-    )?)
 }
 
 /// One-hot rows of the argmax of `scores` reweighted to `priors`.

@@ -181,6 +181,16 @@ impl PoolGraph {
     }
 }
 
+/// A float tensor's values in row-major order, copied to the CPU.
+pub(crate) fn cpu_floats(t: &Tensor) -> Result<Vec<f32>, LearnError> {
+    Ok(Vec::try_from(
+        t.to_device(tch::Device::Cpu)
+            .to_kind(tch::Kind::Float)
+            .contiguous()
+            .view([-1]),
+    )?)
+}
+
 /// Fraction of rows whose argmax equals `truth` (i64 labels on any device).
 pub fn accuracy(scores: &Tensor, truth: &[u16]) -> f64 {
     if truth.is_empty() {

@@ -107,14 +107,7 @@ pub(crate) fn solve_laplacian(
         return Ok(conjugate_gradient(apply, b, &inv_degree, x0, opts));
     }
     let shape = b.size();
-    let to_vec = |t: &Tensor| -> Result<Vec<f32>, LearnError> {
-        Ok(Vec::try_from(
-            t.to_device(Device::Cpu)
-                .to_kind(Kind::Float)
-                .contiguous()
-                .view([-1]),
-        )?)
-    };
+    let to_vec = super::cpu_floats;
     let free: Option<Vec<bool>> = free
         .map(|f| Ok::<_, LearnError>(to_vec(f)?.into_iter().map(|v| v != 0.0).collect()))
         .transpose()?;
