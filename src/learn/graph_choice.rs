@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 
-use super::graph::{balance, poisson_mbo, CgOptions, MboOptions, PoolGraph, Propagation};
+use super::graph::{mbo, CgOptions, PoolGraph, Propagation};
 use super::LearnError;
 
 /// A graph the learner may propagate on: the pool's embedding and its kNN graph.
@@ -124,9 +124,7 @@ pub fn cross_validate(
             )?;
             for score in scores.iter_mut().filter(|s| s.choice.graph == g) {
                 let u = if score.choice.prior {
-                    let sizes = balance::predicted_priors(&u)?;
-                    let graph = &candidate.graph.graph;
-                    poisson_mbo(graph, &train, classes, &u, &sizes, MboOptions::default())?
+                    mbo::at_predicted_sizes(&candidate.graph.graph, &train, classes, &u)?
                 } else {
                     u.shallow_clone()
                 };

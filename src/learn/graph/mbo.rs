@@ -10,12 +10,13 @@ use tch::{Device, Kind, Tensor};
 use super::balance;
 use super::cpu_floats as floats;
 use super::knn::KnnGraph;
+use super::poisson::onehot_rows;
 use crate::learn::LearnError;
 
 /// The paper's iteration counts and fidelity (`graphlearning.ssl.poisson_mbo`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MboOptions {
-    /// Heat-flow and projection rounds.
+    /// Heat-flow and projection rounds (at least one is run).
     pub outer: usize,
     /// Heat-flow steps per round.
     pub inner: usize,
@@ -50,25 +51,19 @@ pub fn poisson_mbo(
     }
     let _guard = tch::no_grad_guard();
     let device = graph.device();
-    let idx = Tensor::from_slice(&labeled.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>())
-        .to_device(device);
-    let onehot = Tensor::from_slice(&labeled.iter().map(|&(_, c)| c as i64).collect::<Vec<_>>())
-        .to_device(device)
-        .one_hot(classes as i64)
-        .to_kind(Kind::Float);
+    let (idx, onehot) = onehot_rows(graph, labeled, classes);
     // Explicit Euler on du/dt = -L u + fidelity · source is stable for dt ≤ 1 / max degree.
     let dt = 1.0 / graph.degree.max().double_value(&[]).max(1e-12);
     let rows = &onehot - onehot.mean_dim(0, true, Kind::Float);
     let forcing = Tensor::zeros([graph.len() as i64, classes as i64], (Kind::Float, device))
         .index_add(0, &idx, &rows)
         * (opts.fidelity * dt);
-    let mut u = projected(poisson, priors)?;
-    let mut flowed = u.shallow_clone();
+    let mut u = projected(&balance::balanced(poisson, priors)?.0);
     let cpu = (device == Device::Cpu)
         .then(|| -> Result<_, LearnError> { Ok((floats(&graph.degree)?, floats(&forcing)?)) })
         .transpose()?;
-    for _ in 0..opts.outer {
-        flowed = match &cpu {
+    for round in 1..=opts.outer.max(1) {
+        let flowed = match &cpu {
             // The same steps as below, in one pass over the matrix each.
             Some((degree, forcing)) => {
                 let mut x = floats(&u)?;
@@ -85,19 +80,41 @@ pub fn poisson_mbo(
                 x
             }
         };
-        u = projected(&flowed, priors)?;
+        let balanced = balance::balanced(&flowed, priors)?.0;
+        // The last round's scores are the answer; every other round projects them.
+        if round >= opts.outer {
+            return Ok(balanced);
+        }
+        u = projected(&balanced);
     }
-    Ok(balance::balanced(&flowed, priors)?.0)
+    unreachable!("the loop returns in its last round")
 }
 
-/// One-hot rows of the argmax of `scores` reweighted to `priors`.
-fn projected(scores: &Tensor, priors: &[f64]) -> Result<Tensor, LearnError> {
-    let (balanced, _) = balance::balanced(scores, priors)?;
-    let classes = balanced.size()[1];
-    Ok(balanced
+/// Poisson-MBO at the class sizes `poisson` (Poisson learning's solution for
+/// `labeled`) predicts, with the paper's constants: what glean runs.
+pub fn at_predicted_sizes(
+    graph: &KnnGraph,
+    labeled: &[(usize, u16)],
+    classes: usize,
+    poisson: &Tensor,
+) -> Result<Tensor, LearnError> {
+    let sizes = balance::predicted_priors(poisson)?;
+    poisson_mbo(
+        graph,
+        labeled,
+        classes,
+        poisson,
+        &sizes,
+        MboOptions::default(),
+    )
+}
+
+/// One-hot rows of the argmax of `balanced` (scores already reweighted to the sizes).
+fn projected(balanced: &Tensor) -> Tensor {
+    balanced
         .argmax(1, false)
-        .one_hot(classes)
-        .to_kind(Kind::Float))
+        .one_hot(balanced.size()[1])
+        .to_kind(Kind::Float)
 }
 
 #[cfg(test)]
@@ -121,20 +138,16 @@ mod tests {
         Vec::<i64>::try_from(scores.argmax(1, false)).unwrap()
     }
 
+    /// Poisson learning then Poisson-MBO at `priors`, with the paper's constants.
+    fn mbo_after_poisson(graph: &KnnGraph, labeled: &[(usize, u16)], priors: &[f64]) -> Tensor {
+        let p = poisson(graph, labeled, 2, None, CgOptions::default()).unwrap();
+        poisson_mbo(graph, labeled, 2, &p.scores, priors, MboOptions::default()).unwrap()
+    }
+
     #[test]
     fn the_border_stays_at_the_gap() {
         let (graph, truth) = a_line_with_a_gap();
-        let labeled = [(15usize, 0u16), (39, 1)];
-        let p = poisson(&graph, &labeled, 2, None, CgOptions::default()).unwrap();
-        let scores = poisson_mbo(
-            &graph,
-            &labeled,
-            2,
-            &p.scores,
-            &[0.5, 0.5],
-            MboOptions::default(),
-        )
-        .unwrap();
+        let scores = mbo_after_poisson(&graph, &[(15, 0), (39, 1)], &[0.5, 0.5]);
         assert_eq!(scores.size(), [40, 2]);
         assert_eq!(predicted(&scores), truth);
     }
@@ -142,17 +155,7 @@ mod tests {
     #[test]
     fn the_class_sizes_follow_the_priors() {
         let (graph, _) = a_line_with_a_gap();
-        let labeled = [(0usize, 0u16), (39, 1)];
-        let p = poisson(&graph, &labeled, 2, None, CgOptions::default()).unwrap();
-        let scores = poisson_mbo(
-            &graph,
-            &labeled,
-            2,
-            &p.scores,
-            &[0.75, 0.25],
-            MboOptions::default(),
-        )
-        .unwrap();
+        let scores = mbo_after_poisson(&graph, &[(0, 0), (39, 1)], &[0.75, 0.25]);
         let predicted = predicted(&scores);
         assert_eq!(
             predicted.iter().filter(|&&c| c == 0).count(),

@@ -161,15 +161,7 @@ impl PoolGraph {
         labeled: &[(usize, u16)],
         classes: usize,
     ) -> Result<(), LearnError> {
-        let sizes = balance::predicted_priors(&out.pool)?;
-        let pool = mbo::poisson_mbo(
-            &self.graph,
-            labeled,
-            classes,
-            &out.pool,
-            &sizes,
-            mbo::MboOptions::default(),
-        )?;
+        let pool = mbo::at_predicted_sizes(&self.graph, labeled, classes, &out.pool)?;
         out.test = self.test.as_ref().map(|nb| nb.classify(&pool));
         out.pool = pool;
         Ok(())

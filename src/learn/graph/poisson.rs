@@ -160,7 +160,11 @@ fn per_component_mean(
     (sums / totals.clamp_min(1e-30).unsqueeze(1)).index_select(0, comp)
 }
 
-fn onehot_rows(graph: &KnnGraph, labeled: &[(usize, u16)], classes: usize) -> (Tensor, Tensor) {
+pub(super) fn onehot_rows(
+    graph: &KnnGraph,
+    labeled: &[(usize, u16)],
+    classes: usize,
+) -> (Tensor, Tensor) {
     let device = graph.device();
     let idx = Tensor::from_slice(&labeled.iter().map(|&(i, _)| i as i64).collect::<Vec<_>>())
         .to_device(device);
