@@ -51,8 +51,22 @@ const STEP: f64 = 0.1;
 /// rescaled to 0..=1 (over the whole matrix) so that multiplying is monotone.
 /// Returns the weights and the share error reached.
 pub fn class_weights(scores: &[f32], classes: usize, priors: &[f64]) -> (Vec<f64>, f64) {
-    let mut weights = vec![1.0f64; classes];
+    class_weights_from(scores, classes, priors, vec![1.0; classes])
+}
+
+/// `class_weights`, starting the search at `weights` instead of all ones: Poisson-MBO
+/// projects scores that move little from one round to the next, so the last round's
+/// weights are most of the way there.
+pub fn class_weights_from(
+    scores: &[f32],
+    classes: usize,
+    priors: &[f64],
+    mut weights: Vec<f64>,
+) -> (Vec<f64>, f64) {
     let n = scores.len() / classes.max(1);
+    if weights.len() != classes {
+        weights = vec![1.0; classes];
+    }
     if n == 0 || classes < 2 || priors.len() != classes {
         return (weights, 0.0);
     }
@@ -126,6 +140,17 @@ pub fn reweight(scores: &mut [f32], classes: usize, weights: &[f64]) {
 /// multiplied per class by `class_weights`. Returns them (on the scores' device) with
 /// the share error reached.
 pub fn balanced(scores: &Tensor, priors: &[f64]) -> Result<(Tensor, f64), LearnError> {
+    let classes = scores.size()[1] as usize;
+    balanced_from(scores, priors, vec![1.0; classes]).map(|(t, error, _)| (t, error))
+}
+
+/// `balanced` with the weights' search started at `weights` (`class_weights_from`);
+/// also returns the weights found.
+pub fn balanced_from(
+    scores: &Tensor,
+    priors: &[f64],
+    weights: Vec<f64>,
+) -> Result<(Tensor, f64, Vec<f64>), LearnError> {
     let shape = scores.size();
     let classes = shape[1] as usize;
     let mut flat = Vec::<f32>::try_from(
@@ -135,12 +160,12 @@ pub fn balanced(scores: &Tensor, priors: &[f64]) -> Result<(Tensor, f64), LearnE
             .contiguous()
             .view([-1]),
     )?;
-    let (weights, error) = class_weights(&flat, classes, priors);
+    let (weights, error) = class_weights_from(&flat, classes, priors, weights);
     reweight(&mut flat, classes, &weights);
     let out = Tensor::f_from_slice(&flat)?
         .f_view([shape[0], shape[1]])?
         .f_to_device(scores.device())?;
-    Ok((out, error))
+    Ok((out, error, weights))
 }
 
 #[cfg(test)]
@@ -187,6 +212,23 @@ mod tests {
         let mut again = balanced.clone();
         reweight(&mut again, 2, &w);
         assert_eq!(count0(&again), 5);
+    }
+
+    #[test]
+    fn a_search_started_at_weights_that_meet_the_sizes_keeps_them() {
+        let scores: Vec<f32> = (0..10)
+            .flat_map(|i| {
+                let x = i as f32 / 9.0;
+                [1.2 - x, x]
+            })
+            .collect();
+        let (w, _) = class_weights(&scores, 2, &[0.3, 0.7]);
+        let (again, error) = class_weights_from(&scores, 2, &[0.3, 0.7], w.clone());
+        assert_eq!(again, w);
+        assert!(error <= TOLERANCE);
+        // Weights of the wrong length are not a start: the search begins at ones.
+        let (fresh, _) = class_weights_from(&scores, 2, &[0.3, 0.7], vec![5.0; 3]);
+        assert_eq!(fresh, w);
     }
 
     #[test]

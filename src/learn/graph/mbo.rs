@@ -58,7 +58,10 @@ pub fn poisson_mbo(
     let forcing = Tensor::zeros([graph.len() as i64, classes as i64], (Kind::Float, device))
         .index_add(0, &idx, &rows)
         * (opts.fidelity * dt);
-    let mut u = projected(&balance::balanced(poisson, priors)?.0);
+    // Each projection's weight search starts from the last one's weights: the scores
+    // move little from round to round, so it needs a few steps instead of hundreds.
+    let (first, _, mut weights) = balance::balanced_from(poisson, priors, vec![1.0; classes])?;
+    let mut u = projected(&first);
     let cpu = (device == Device::Cpu)
         .then(|| -> Result<_, LearnError> { Ok((floats(&graph.degree)?, floats(&forcing)?)) })
         .transpose()?;
@@ -80,7 +83,8 @@ pub fn poisson_mbo(
                 x
             }
         };
-        let balanced = balance::balanced(&flowed, priors)?.0;
+        let (balanced, _, found) = balance::balanced_from(&flowed, priors, weights)?;
+        weights = found;
         // The last round's scores are the answer; every other round projects them.
         if round >= opts.outer {
             return Ok(balanced);
