@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use glean::learn::strategy::balanced_random_subset;
 use glean::learn::{
-    ClassPrior, EmbeddingKind, GraphConfig, Learner, LearnerConfig, LearnerKind, Strategy,
+    ClassPrior, EmbeddingKind, GraphConfig, Learner, LearnerConfig, LearnerKind, RoundProgress,
+    Strategy,
 };
 use support::fixtures::{labels_of, mnist_sample, quick_learner};
 
@@ -53,6 +54,64 @@ fn auto_judges_both_embeddings_and_runs_as_it_chose_the_same_every_time() {
     );
     assert!(accuracy > 0.75, "graph {graph}: {accuracy}");
     assert_eq!(run(), (graph, accuracy, ranking));
+}
+
+#[test]
+fn auto_starts_with_poisson_mbo_before_the_labels_can_judge_it() {
+    let (data, oracle) = mnist_sample();
+    let round = |labels: usize| {
+        let labeled = labels_of(&balanced_random_subset(&oracle, 10, labels, 3), &oracle);
+        let config = graph_learner(EmbeddingKind::Pca, ClassPrior::Auto, false);
+        let mut learner = Learner::new(data.clone(), config).unwrap();
+        let out = learner.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
+        out.graph.expect("a graph round names its graph")
+    };
+    // One label a class: nothing to judge, so the default (on) holds.
+    assert_eq!(round(10), "deskew-pca+mbo");
+}
+
+/// MBO takes several times as long as the propagation on a large pool: the
+/// propagation's own ranking goes out first, the same as a round without MBO gives.
+#[test]
+fn a_round_with_poisson_mbo_posts_the_propagations_ranking_first() {
+    let (data, oracle) = mnist_sample();
+    let labeled = labels_of(&balanced_random_subset(&oracle, 10, 30, 2), &oracle);
+    let mut plain = Learner::new(
+        data.clone(),
+        graph_learner(EmbeddingKind::Pca, ClassPrior::Off, false),
+    )
+    .unwrap();
+    let mut posted = Vec::new();
+    let without = plain
+        .round(&labeled, 5, &|| false, &mut |p| posted.push(p))
+        .unwrap();
+    assert!(
+        posted
+            .iter()
+            .all(|p| !matches!(p, RoundProgress::Preliminary(_))),
+        "a graph round without MBO posts its ranking once, at the end"
+    );
+    let mut mbo = Learner::new(
+        data,
+        graph_learner(EmbeddingKind::Pca, ClassPrior::On, false),
+    )
+    .unwrap();
+    let mut early = Vec::new();
+    let with = mbo
+        .round(&labeled, 5, &|| false, &mut |p| {
+            if let RoundProgress::Preliminary(o) = p {
+                early.push(*o);
+            }
+        })
+        .unwrap();
+    assert_eq!(early.len(), 1);
+    let early = &early[0];
+    assert_eq!(early.graph.as_deref(), Some("deskew-pca"));
+    assert_eq!(with.graph.as_deref(), Some("deskew-pca+mbo"));
+    assert_eq!(early.ranking.version, 5);
+    assert_eq!(early.ranking.items, without.ranking.items);
+    assert_eq!(early.graph_accuracy, without.graph_accuracy);
+    assert_ne!(with.ranking.items, early.ranking.items);
 }
 
 #[test]

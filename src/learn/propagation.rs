@@ -4,7 +4,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::graph::{CgOptions, Propagation};
+use super::graph::{CgOptions, Propagated, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
 use super::round_input::RankingInputs;
@@ -153,27 +153,49 @@ impl GraphLearner {
     /// picked are the items its graph found hardest, so judging on them would favour
     /// the others: on the full MNIST with margin the rule then left deskewed PCA for the
     /// autoencoder at 410 labels and fell 0.3 points.
+    ///
+    /// When Poisson-MBO follows, `before_mbo` is first handed plain Poisson's round
+    /// (with this learner, for `ranking`): MBO takes several times as long on a large
+    /// pool, and a ranking from the propagation alone can go out meanwhile.
     pub fn propagate(
         &mut self,
         labeled: &[(usize, u16)],
         unchosen: usize,
         classes: usize,
         seed: u64,
+        before_mbo: &mut dyn FnMut(&GraphLearner, &GraphRound) -> Result<(), LearnError>,
     ) -> Result<GraphRound, LearnError> {
         self.choose(&labeled[..unchosen.min(labeled.len())], classes, seed)?;
-        let graph = &mut self.graphs[self.choice.graph].graph;
-        let mut out =
-            graph.propagate(Propagation::Poisson, labeled, classes, CgOptions::default())?;
+        let mut out = self.graphs[self.choice.graph].graph.propagate(
+            Propagation::Poisson,
+            labeled,
+            classes,
+            CgOptions::default(),
+        )?;
         if self.choice.prior {
-            graph.mbo(&mut out, labeled, classes)?;
+            before_mbo(self, &probabilities(&out))?;
+            self.graphs[self.choice.graph]
+                .graph
+                .mbo(&mut out, labeled, classes)?;
         }
-        let scale = out.pool.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
-        let probs = |u: &Tensor| (u / scale).softmax(-1, Kind::Float);
-        Ok(GraphRound {
-            pool: probs(&out.pool),
-            test: out.test.as_ref().map(probs),
-            iterations: out.iterations,
-        })
+        Ok(probabilities(&out))
+    }
+
+    /// The name of the embedding in use, without the `+mbo` of `describe`.
+    pub fn embedding_name(&self) -> &str {
+        &self.graphs[self.choice.graph].name
+    }
+}
+
+/// Scores as class probabilities: a softmax over them divided by their standard
+/// deviation (`SHARPNESS`).
+fn probabilities(out: &Propagated) -> GraphRound {
+    let scale = out.pool.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
+    let probs = |u: &Tensor| (u / scale).softmax(-1, Kind::Float);
+    GraphRound {
+        pool: probs(&out.pool),
+        test: out.test.as_ref().map(probs),
+        iterations: out.iterations,
     }
 }
 
