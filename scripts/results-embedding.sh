@@ -2,14 +2,17 @@
 # The graph-embedding figures the README quotes, regenerated into results/embedding/
 # (each a `glean simulate` output: summary.json, curves.csv, curves.svg/png). Needs a
 # release build, the full MNIST (make mnist), the EfficientNet-Lite2 weights (make
-# effnet) and the CIFAR-10 photos in ../shared/datasets. About half an hour on 2 cores.
+# effnet) and the CIFAR-10 photos in ../shared/datasets. About two hours on 2 cores.
 #
-# usage: scripts/results-embedding.sh [papers|cifar|mnist-margin]...   (default: all)
+# usage: scripts/results-embedding.sh [validation|papers|cifar|mnist-margin|mnist-margin-long]...
+# (default: all)
+# VARIANTS="pca-mbo auto" limits papers and cifar to those rows (default: all five).
 set -euo pipefail
 glean=target/release/glean
 mnist=$(scripts/fetch-mnist.sh)
 cifar=../shared/datasets/cifar10-test
 out=results/embedding
+variants=${VARIANTS:-pca pca-mbo vae vae-mbo auto}
 
 # The graph papers' protocol (Calder et al. 2020): random class-balanced labels, 5
 # trials, the graph alone; on MNIST measured on the unlabeled pool as the papers do, on
@@ -29,7 +32,7 @@ protocol() { # name data variant labels [simulate flags]
 
 papers() {
   for n in 10 20 40; do
-    for e in pca pca-mbo vae vae-mbo auto; do
+    for e in $variants; do
       protocol mnist-papers "$mnist" "$e" "$n" --accuracy-on pool
     done
   done
@@ -37,7 +40,7 @@ papers() {
 
 cifar() {
   for n in 10 20 40; do
-    for e in pca pca-mbo vae vae-mbo auto; do
+    for e in $variants; do
       protocol cifar10-lite2 "$cifar" "$e" "$n" --holdout 2000 --model effnet-lite2
       protocol cifar10-pixels "$cifar" "$e" "$n" --holdout 2000 --model cnn
     done
@@ -47,6 +50,29 @@ cifar() {
     --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid-auto"
 }
 
+# Whether the rule starts with Poisson-MBO's class-size step on or off (auto), chosen
+# on validation splits cut from the pools (--validation: the test splits are not read):
+# each embedding with and without it, in the protocol above.
+validation() {
+  for n in 10 20 40; do
+    for e in pca pca-mbo vae vae-mbo; do
+      protocol validation/mnist "$mnist" "$e" "$n" --validation 10000
+      protocol validation/cifar10-pixels "$cifar" "$e" "$n" --holdout 2000 --validation 2000 \
+        --model cnn
+    done
+    for e in pca pca-mbo; do
+      protocol validation/cifar10-lite2 "$cifar" "$e" "$n" --holdout 2000 --validation 2000 \
+        --model effnet-lite2
+    done
+  done
+  # And active learning with the hybrid, with and without it.
+  for p in on off; do
+    "$glean" simulate "$cifar" --holdout 2000 --validation 2000 --model effnet-lite2 \
+      --strategies random,margin --budget 300 --trials 3 --class-prior "$p" \
+      --out "$out/validation/cifar10-lite2-hybrid-mbo-$p"
+  done
+}
+
 # The README's MNIST table (k-means first batch of 20, margin, batches of 10) with the
 # rule, to 300 labels: is it still as good?
 mnist_margin() {
@@ -54,12 +80,20 @@ mnist_margin() {
     --out "$out/mnist-hybrid-margin-auto"
 }
 
-[ $# -eq 0 ] && set -- papers cifar mnist-margin
+# One trial of the same past 99 % (the README's table reaches it at 600-730 labels).
+mnist_margin_long() {
+  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 800 --trials 1 \
+    --out "$out/mnist-hybrid-margin-auto-800"
+}
+
+[ $# -eq 0 ] && set -- validation papers cifar mnist-margin mnist-margin-long
 for part in "$@"; do
   case $part in
+    validation) validation ;;
     papers) papers ;;
     cifar) cifar ;;
     mnist-margin) mnist_margin ;;
-    *) echo "unknown part $part (papers, cifar, mnist-margin)" >&2; exit 2 ;;
+    mnist-margin-long) mnist_margin_long ;;
+    *) echo "unknown part $part (validation, papers, cifar, mnist-margin, mnist-margin-long)" >&2; exit 2 ;;
   esac
 done

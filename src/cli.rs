@@ -122,7 +122,8 @@ pub struct LearningArgs {
     pub embedding: crate::learn::EmbeddingKind,
     /// Poisson-MBO after the propagation: the scores diffused over the graph and
     /// projected to the class sizes the propagation predicts, twenty times (Calder et
-    /// al. 2020): on, off, or auto (as cross-validation on the labels favours).
+    /// al. 2020): on, off, or auto (on unless cross-validation on the labels clearly
+    /// favours it off).
     #[arg(long, value_name = "auto|on|off", default_value = "auto")]
     pub class_prior: crate::learn::ClassPrior,
 }

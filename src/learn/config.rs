@@ -205,7 +205,7 @@ impl std::fmt::Display for EmbeddingKind {
 /// (`graph/mbo.rs`: heat flow and projection to the class sizes the propagation predicts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ClassPrior {
-    /// As the labels favour (graph_choice.rs).
+    /// On, unless the labels clearly favour leaving it out (graph_choice.rs).
     #[default]
     Auto,
     On,

@@ -317,7 +317,10 @@ impl Prepared {
             let rule = ChoiceRule {
                 graphs: config.graph.embedding == EmbeddingKind::Auto,
                 prior: config.graph.class_prior == ClassPrior::Auto,
-                prior_default: config.graph.class_prior == ClassPrior::On,
+                // Under auto the class-size step is on until the labels clearly
+                // favour leaving it out: on validation splits it paid on digits and
+                // on backbone features (README, "Poisson-MBO").
+                prior_default: config.graph.class_prior != ClassPrior::Off,
             };
             tracing::info!(
                 "graph learner over {} (embedding {}, Poisson-MBO {}{})",
