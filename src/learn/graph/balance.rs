@@ -188,16 +188,20 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_weights_move_the_border_until_the_sizes_match() {
-        // Ten items on a line between two classes: class 0's score falls as class 1's
-        // rises. Unweighted, class 0 wins 6 of 10 (its scores are raised by 0.2).
-        let scores: Vec<f32> = (0..10)
+    /// Ten items on a line between two classes: class 0's score falls as class 1's
+    /// rises. Unweighted, class 0 wins 6 of 10 (its scores are raised by 0.2).
+    fn ten_on_a_line() -> Vec<f32> {
+        (0..10)
             .flat_map(|i| {
                 let x = i as f32 / 9.0;
                 [1.2 - x, x]
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_weights_move_the_border_until_the_sizes_match() {
+        let scores = ten_on_a_line();
         let count0 = |s: &[f32]| s.chunks(2).filter(|r| r[0] > r[1]).count();
         assert_eq!(count0(&scores), 6);
         let (w, error) = class_weights(&scores, 2, &[0.5, 0.5]);
@@ -216,12 +220,7 @@ mod tests {
 
     #[test]
     fn a_search_started_at_weights_that_meet_the_sizes_keeps_them() {
-        let scores: Vec<f32> = (0..10)
-            .flat_map(|i| {
-                let x = i as f32 / 9.0;
-                [1.2 - x, x]
-            })
-            .collect();
+        let scores = ten_on_a_line();
         let (w, _) = class_weights(&scores, 2, &[0.3, 0.7]);
         let (again, error) = class_weights_from(&scores, 2, &[0.3, 0.7], w.clone());
         assert_eq!(again, w);
