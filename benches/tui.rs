@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use glean::dataset::{Class, Layout};
-use glean::learn::{DeviceChoice, LearnData, LearnerConfig, Trainer};
+use glean::learn::{
+    ClassPrior, DeviceChoice, EmbeddingKind, LearnData, LearnerConfig, LearnerKind, ModelKind,
+    Strategy, Trainer,
+};
 use glean::session::{DataSpec, Session, SessionConfig};
 use glean::tui::blockart::{self, CellShape};
 use glean::tui::event_loop::{self, AppEvent, Runner};
@@ -104,14 +107,14 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
             })
             .collect(),
         pool_size: names.len(),
-        strategy: "margin".into(),
+        strategy: Strategy::Margin,
         batch: 1000,
-        model: "cnn".into(),
-        device: "cpu".into(),
+        model: ModelKind::Cnn,
+        device: DeviceChoice::Cpu,
         seed: 1,
-        learner: "cnn".into(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: LearnerKind::Cnn,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     };
     let session = Session::create(dir, "bench", config).expect("session");
     let pixels: Vec<u8> = vec![0; names.len() * 16];
@@ -130,13 +133,7 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
         ..LearnerConfig::default()
     };
     let (trainer, _events) = Trainer::spawn(data, learner);
-    SessionExecutor::new(
-        session,
-        trainer,
-        names.to_vec(),
-        Arc::default(),
-        "cnn".into(),
-    )
+    SessionExecutor::new(session, trainer, names.to_vec(), Arc::default())
 }
 
 fn keypress_to_frame() {

@@ -36,7 +36,9 @@ pub struct SessionExecutor {
     /// Pool index → item id (what the session stores).
     ids: Vec<String>,
     sent_jobs: SentJobs,
-    model: String,
+    /// The learner that made the last ranking (`graph`, `graph+cnn`, …): a round's
+    /// record names it.
+    ranked_by: String,
     /// Bumped on every change of the labels; jobs carry it.
     version: u64,
     /// Jobs sent that have not ended (the one running and any queued behind it; the
@@ -50,7 +52,6 @@ impl SessionExecutor {
         trainer: TrainerHandle,
         ids: Vec<String>,
         sent_jobs: SentJobs,
-        model: String,
     ) -> Self {
         // Compaction rewrites the snapshot: between rankings, never inside a keypress.
         session.defer_compaction();
@@ -59,7 +60,7 @@ impl SessionExecutor {
             trainer,
             ids,
             sent_jobs,
-            model,
+            ranked_by: String::new(),
             version: 0,
             outstanding: BTreeMap::new(),
         }
@@ -205,7 +206,8 @@ impl Executor for SessionExecutor {
 
     fn trainer_event(&mut self, event: &TrainerEvent, app: &App) -> anyhow::Result<()> {
         match event {
-            TrainerEvent::Ranked(_) => {
+            TrainerEvent::Ranked(ranking) => {
+                self.ranked_by.clone_from(&ranking.learner);
                 self.save_queue(app)?;
                 // Everything is in the journal already: a failed compaction only means
                 // a longer replay next time.
@@ -233,7 +235,7 @@ impl Executor for SessionExecutor {
                         labels: *labels,
                         test_accuracy: *accuracy,
                         seconds: elapsed.as_secs_f64(),
-                        learner: self.model.clone(),
+                        learner: self.ranked_by.clone(),
                         time: chrono::Utc::now(),
                         label_digest: Some(digest),
                     })?;
@@ -257,11 +259,14 @@ mod tests {
 
     use super::*;
     use crate::dataset::{Class, Layout};
-    use crate::learn::{DeviceChoice, LearnData, LearnerConfig, Trainer};
+    use crate::learn::{
+        ClassPrior, DeviceChoice, EmbeddingKind, LearnData, LearnerConfig, LearnerKind, ModelKind,
+        Strategy, Trainer,
+    };
     use crate::session::{DataSpec, SessionConfig};
     use crate::tui::app::{AppConfig, Restored};
     use crate::tui::keymap::Keymap;
-    use crate::tui::types::{ClassView, ItemView};
+    use crate::tui::types::{ClassView, ItemView, Ranking};
 
     fn setup(dir: &std::path::Path) -> (SessionExecutor, App) {
         let classes = vec![
@@ -285,14 +290,14 @@ mod tests {
             },
             classes: classes.clone(),
             pool_size: 6,
-            strategy: "margin".into(),
+            strategy: Strategy::Margin,
             batch: 2,
-            model: "cnn".into(),
-            device: "cpu".into(),
+            model: ModelKind::Cnn,
+            device: DeviceChoice::Cpu,
             seed: 1,
-            learner: "cnn".into(),
-            embedding: "auto".into(),
-            class_prior: "auto".into(),
+            learner: LearnerKind::Cnn,
+            embedding: EmbeddingKind::Auto,
+            class_prior: ClassPrior::Auto,
         };
         let session = Session::create(dir, "t", config).unwrap();
         let pool: Vec<u8> = (0..6 * 16).map(|i| (i * 7 % 256) as u8).collect();
@@ -331,7 +336,7 @@ mod tests {
             Restored::default(),
         );
         (
-            SessionExecutor::new(session, trainer, ids, Arc::default(), "cnn".into()),
+            SessionExecutor::new(session, trainer, ids, Arc::default()),
             app,
         )
     }
@@ -368,7 +373,15 @@ mod tests {
         ));
         run(&mut executor, &app, effects);
         assert_eq!(executor.session.state().skipped(), ["a/1.png".to_string()]);
-        // The undo replaced job 1 with job 2, whose round this is.
+        // The undo replaced job 1 with job 2, whose round this is: its ranking comes
+        // first, and the round's record names the learner that made it.
+        let ranked = TrainerEvent::Ranked(Ranking {
+            labels: 2,
+            strategy: "margin".into(),
+            learner: "graph+cnn".into(),
+            items: Vec::new(),
+        });
+        executor.trainer_event(&ranked, &app).unwrap();
         let done = TrainerEvent::RoundDone {
             job: 2,
             version: 1,
@@ -379,6 +392,7 @@ mod tests {
         };
         executor.trainer_event(&done, &app).unwrap();
         assert_eq!(executor.session.rounds()[0].test_accuracy, Some(0.5));
+        assert_eq!(executor.session.rounds()[0].learner, "graph+cnn");
         run(&mut executor, &app, vec![Effect::Quit]);
         let (_, queue) = executor.session.state().queue();
         assert_eq!(queue.first().copied(), Some("a/2.png"));
