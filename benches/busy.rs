@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use glean::dataset::{self, Holdout, Pool, ScanOptions};
 use glean::learn::{
-    strategy, DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind,
+    strategy, ClassPrior, DeviceChoice, EmbeddingKind, LearnData, Learner, LearnerConfig,
+    LearnerKind, ModelKind,
 };
 use glean::session::{DataSpec, Session, SessionConfig};
 
@@ -100,14 +101,14 @@ fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, temp
         },
         classes: pool.classes.clone(),
         pool_size: pool.items.len(),
-        strategy: config.strategy.to_string(),
+        strategy: config.strategy,
         batch: config.batch,
-        model: config.model.to_string(),
-        device: "cpu".into(),
+        model: config.model,
+        device: DeviceChoice::Cpu,
         seed: config.seed,
-        learner: config.learner.to_string(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: config.learner,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     };
     Ok((Session::create(dir.path(), "bench", spec)?, dir))
 }

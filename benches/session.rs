@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use glean::dataset::{Class, Layout};
+use glean::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
 use glean::session::{load, DataSpec, Session, SessionConfig, Source};
 
 fn config(classes: usize, pool: usize) -> SessionConfig {
@@ -27,14 +28,14 @@ fn config(classes: usize, pool: usize) -> SessionConfig {
             })
             .collect(),
         pool_size: pool,
-        strategy: "margin".into(),
+        strategy: Strategy::Margin,
         batch: 25,
-        model: "cnn".into(),
-        device: "cpu".into(),
+        model: ModelKind::Cnn,
+        device: DeviceChoice::Cpu,
         seed: 1,
-        learner: "propagation".into(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: LearnerKind::Hybrid,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::Command as Process;
 use clap::Parser;
 use glean::cli::{Cli, Command, DataArgs};
 use glean::dataset::{Class, Holdout, Layout, ScanOptions};
+use glean::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
 use glean::session::{DataSpec, Session, SessionConfig};
 
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
@@ -200,14 +201,14 @@ fn session_with_holdout(sessions: &Path, root: &Path, holdout: &str) {
             })
             .collect(),
         pool_size: 6,
-        strategy: "margin".into(),
+        strategy: Strategy::Margin,
         batch: 2,
-        model: "cnn".into(),
-        device: "cpu".into(),
+        model: ModelKind::Cnn,
+        device: DeviceChoice::Cpu,
         seed: 1,
-        learner: "propagation".into(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: LearnerKind::Hybrid,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     };
     drop(Session::create(sessions, "pets", config).unwrap());
 }

@@ -284,16 +284,16 @@ fn graph_settings_given_to_label_hold_on_resume() {
     let (emb, _) = glean::session::load(&sessions, "emb").unwrap();
     assert_eq!(
         (
-            emb.config().embedding.as_str(),
-            emb.config().class_prior.as_str()
+            emb.config().embedding.name(),
+            emb.config().class_prior.name()
         ),
         ("vae", "off")
     );
     let (plain, _) = glean::session::load(&sessions, "plain").unwrap();
     assert_eq!(
         (
-            plain.config().embedding.as_str(),
-            plain.config().class_prior.as_str()
+            plain.config().embedding.name(),
+            plain.config().class_prior.name()
         ),
         ("auto", "auto")
     );

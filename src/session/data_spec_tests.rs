@@ -9,6 +9,7 @@ use super::snapshot;
 use super::tests::config;
 use super::*;
 use crate::dataset::{Holdout, ScanOptions};
+use crate::learn::{ClassPrior, EmbeddingKind, LearnerKind};
 
 /// A snapshot as glean wrote it before `DataSpec` had a `holdout` field.
 const SNAPSHOT_BEFORE_HOLDOUT: &str = r#"(
@@ -34,7 +35,7 @@ const SNAPSHOT_BEFORE_HOLDOUT: &str = r#"(
     model: "cnn",
     device: "cpu",
     seed: 7,
-    learner: "propagation",
+    learner: "cnn",
     labels: [
         (item: "cat/0.png", class: 0, source: Human, round: 0, time: "2026-11-22T10:00:00Z"),
     ],
@@ -67,11 +68,11 @@ fn a_snapshot_from_before_holdout_loads_and_writes_back_unchanged() {
 #[test]
 fn a_snapshot_from_before_the_graph_settings_loads_them_as_auto_and_round_trips_others() {
     let state = snapshot::parse(SNAPSHOT_BEFORE_HOLDOUT.as_bytes(), Path::new("pets.ron")).unwrap();
-    assert_eq!(state.config().embedding, "auto");
-    assert_eq!(state.config().class_prior, "auto");
+    assert_eq!(state.config().embedding, EmbeddingKind::Auto);
+    assert_eq!(state.config().class_prior, ClassPrior::Auto);
     let mut config = config();
-    config.embedding = "vae".into();
-    config.class_prior = "off".into();
+    config.embedding = EmbeddingKind::Vae;
+    config.class_prior = ClassPrior::Off;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
     let state = SessionState::new("dogs", config, t0);
     let text = snapshot::to_text(&state).unwrap();
@@ -148,4 +149,42 @@ fn a_recorded_holdout_that_no_longer_parses_is_an_error_naming_the_session() {
         err.contains("session pets") && err.contains("at least 1"),
         "{err}"
     );
+}
+
+/// A setting this glean does not know stops the load at its line, naming it; a learner
+/// field holding a model name is a session from before `--learner`: the network.
+#[test]
+fn an_unknown_setting_is_reported_at_its_line_and_an_old_learner_field_reads_as_the_network() {
+    let bad =
+        SNAPSHOT_BEFORE_HOLDOUT.replace("    strategy: \"margin\",", "    strategy: \"hunch\",");
+    let err = snapshot::parse(bad.as_bytes(), Path::new("pets.ron"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("pets.ron:19:1: unknown strategy `hunch`"),
+        "{err}"
+    );
+    let bad =
+        SNAPSHOT_BEFORE_HOLDOUT.replace("    batch: 4,", "    batch: 4,\n    embedding: \"umap\",");
+    let err = snapshot::parse(bad.as_bytes(), Path::new("pets.ron"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("pets.ron:21:1: unknown embedding `umap`")
+            && err.contains("auto, pca or vae"),
+        "{err}"
+    );
+    for (recorded, learner) in [
+        ("cnn", LearnerKind::Cnn),
+        ("auto", LearnerKind::Cnn),
+        ("effnet-lite0", LearnerKind::Cnn),
+        ("graph", LearnerKind::Graph),
+    ] {
+        let old = SNAPSHOT_BEFORE_HOLDOUT.replace(
+            "    learner: \"cnn\",",
+            &format!("    learner: \"{recorded}\","),
+        );
+        let state = snapshot::parse(old.as_bytes(), Path::new("pets.ron")).unwrap();
+        assert_eq!(state.config().learner, learner, "{recorded}");
+    }
 }

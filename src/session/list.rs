@@ -56,7 +56,7 @@ fn summarize(dir: &Path, name: &str) -> SessionSummary {
             labeled: state.labels().len(),
             pool_size: state.config().pool_size,
             last_accuracy: state.last_accuracy(),
-            strategy: state.config().strategy.clone(),
+            strategy: state.config().strategy.name().to_string(),
             last_used: Some(state.last_used()),
             problem: None,
         },

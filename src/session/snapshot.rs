@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{Result, SessionError};
 use super::types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState};
 use crate::dataset::Class;
+use crate::learn::{LearnerKind, ModelKind};
 
 /// The snapshot format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -38,9 +39,9 @@ struct SnapshotFile {
     learner: String,
     // Left out when `auto`, so that snapshots from before these settings stay
     // byte-identical.
-    #[serde(default = "super::types::auto", skip_serializing_if = "is_auto")]
+    #[serde(default = "auto", skip_serializing_if = "is_auto")]
     embedding: String,
-    #[serde(default = "super::types::auto", skip_serializing_if = "is_auto")]
+    #[serde(default = "auto", skip_serializing_if = "is_auto")]
     class_prior: String,
     labels: Vec<LabelRecord>,
     skipped: Vec<String>,
@@ -50,6 +51,11 @@ struct SnapshotFile {
 
 fn is_auto(setting: &str) -> bool {
     setting == "auto"
+}
+
+/// What sessions made before a setting existed had: glean's default then.
+fn auto() -> String {
+    "auto".into()
 }
 
 #[derive(Deserialize)]
@@ -69,14 +75,14 @@ pub(crate) fn to_text(state: &SessionState) -> Result<String> {
         data: c.data.clone(),
         classes: c.classes.clone(),
         pool_size: c.pool_size,
-        strategy: c.strategy.clone(),
+        strategy: c.strategy.name().into(),
         batch: c.batch,
-        model: c.model.clone(),
-        device: c.device.clone(),
+        model: c.model.name().into(),
+        device: c.device.to_string(),
         seed: c.seed,
-        learner: c.learner.clone(),
-        embedding: c.embedding.clone(),
-        class_prior: c.class_prior.clone(),
+        learner: c.learner.name().into(),
+        embedding: c.embedding.name().into(),
+        class_prior: c.class_prior.name().into(),
         labels: state.labels.clone(),
         skipped: state.skipped.clone(),
         rounds: state.rounds.clone(),
@@ -130,18 +136,38 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
 }
 
 fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState> {
+    // A setting this glean does not know (edited by hand, or written by another glean)
+    // is reported at its line, before anything runs with it.
+    fn setting<T: std::str::FromStr<Err = String>>(
+        key: &str,
+        value: &str,
+        text: &str,
+        path: &Path,
+    ) -> Result<T> {
+        value.parse().map_err(|e| SessionError::Snapshot {
+            path: path.to_path_buf(),
+            line: line_of(text, &format!("{key}:")).unwrap_or(1),
+            col: 1,
+            message: e,
+        })
+    }
     let config = SessionConfig {
         data: file.data,
         classes: file.classes,
         pool_size: file.pool_size,
-        strategy: file.strategy,
+        strategy: setting("strategy", &file.strategy, text, path)?,
         batch: file.batch,
-        model: file.model,
-        device: file.device,
+        model: setting("model", &file.model, text, path)?,
+        device: setting("device", &file.device, text, path)?,
         seed: file.seed,
-        learner: file.learner,
-        embedding: file.embedding,
-        class_prior: file.class_prior,
+        // Sessions made before `--learner` existed recorded the model here, and their
+        // learner was the network.
+        learner: match file.learner.parse::<ModelKind>() {
+            Ok(_) if file.learner.parse::<LearnerKind>().is_err() => LearnerKind::Cnn,
+            _ => setting("learner", &file.learner, text, path)?,
+        },
+        embedding: setting("embedding", &file.embedding, text, path)?,
+        class_prior: setting("class_prior", &file.class_prior, text, path)?,
     };
     let mut labeled = HashMap::with_capacity(file.labels.len());
     for (i, label) in file.labels.iter().enumerate() {

@@ -11,6 +11,7 @@ use super::snapshot;
 use super::types::{Op, Queue};
 use super::*;
 use crate::dataset::{Class, Layout};
+use crate::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
 
 pub(super) fn config() -> SessionConfig {
     SessionConfig {
@@ -33,14 +34,14 @@ pub(super) fn config() -> SessionConfig {
             },
         ],
         pool_size: 1234,
-        strategy: "margin".into(),
+        strategy: Strategy::Margin,
         batch: 25,
-        model: "resnet18".into(),
-        device: "cuda:0".into(),
+        model: ModelKind::Cnn,
+        device: DeviceChoice::Cuda(0),
         seed: u64::MAX,
-        learner: "propagation".into(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: LearnerKind::Hybrid,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::SessionError;
 use crate::dataset::{Class, Holdout, Layout, ScanOptions};
+use crate::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
 
 /// The data a session labels, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,31 +55,24 @@ impl DataSpec {
     }
 }
 
-/// Everything chosen when the session was made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything chosen when the session was made. The snapshot stores the settings by
+/// their command-line names (`snapshot.rs`) and reads them back into these types.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionConfig {
     pub data: DataSpec,
     pub classes: Vec<Class>,
     /// Number of items in the pool (the denominator of "labeled / pool").
     pub pool_size: usize,
-    pub strategy: String,
+    pub strategy: Strategy,
     pub batch: usize,
-    pub model: String,
-    pub device: String,
+    pub model: ModelKind,
+    pub device: DeviceChoice,
     pub seed: u64,
-    pub learner: String,
-    /// What the graph is built on (`auto`, `pca`, `vae`); `auto` in older sessions.
-    #[serde(default = "auto")]
-    pub embedding: String,
-    /// Poisson-MBO after the graph's propagation (`--class-prior auto|on|off`); `auto`
-    /// in older sessions.
-    #[serde(default = "auto")]
-    pub class_prior: String,
-}
-
-/// What sessions made before a setting existed had: glean's default then.
-pub(crate) fn auto() -> String {
-    "auto".into()
+    pub learner: LearnerKind,
+    /// What the graph is built on; `auto` in older sessions.
+    pub embedding: EmbeddingKind,
+    /// Poisson-MBO after the graph's propagation; `auto` in older sessions.
+    pub class_prior: ClassPrior,
 }
 
 /// Who gave a label.

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use glean::dataset::{Class, Layout};
+use glean::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
 use glean::session::{DataSpec, SessionConfig};
 
 /// A configuration with three classes over a class-folder data set.
@@ -26,14 +27,14 @@ pub fn config(root: &Path) -> SessionConfig {
             })
             .collect(),
         pool_size: 10,
-        strategy: "margin".into(),
+        strategy: Strategy::Margin,
         batch: 4,
-        model: "cnn".into(),
-        device: "cpu".into(),
+        model: ModelKind::Cnn,
+        device: DeviceChoice::Cpu,
         seed: 7,
-        learner: "propagation".into(),
-        embedding: "auto".into(),
-        class_prior: "auto".into(),
+        learner: LearnerKind::Hybrid,
+        embedding: EmbeddingKind::Auto,
+        class_prior: ClassPrior::Auto,
     }
 }
 
