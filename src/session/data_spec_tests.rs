@@ -155,20 +155,19 @@ fn a_recorded_holdout_that_no_longer_parses_is_an_error_naming_the_session() {
 /// field holding a model name is a session from before `--learner`: the network.
 #[test]
 fn an_unknown_setting_is_reported_at_its_line_and_an_old_learner_field_reads_as_the_network() {
-    let bad =
-        SNAPSHOT_BEFORE_HOLDOUT.replace("    strategy: \"margin\",", "    strategy: \"hunch\",");
-    let err = snapshot::parse(bad.as_bytes(), Path::new("pets.ron"))
-        .unwrap_err()
-        .to_string();
+    // The snapshot with `from` replaced by `to`, read back: the error's text.
+    let error_of = |from: &str, to: &str| {
+        let bad = SNAPSHOT_BEFORE_HOLDOUT.replace(from, to);
+        snapshot::parse(bad.as_bytes(), Path::new("pets.ron"))
+            .unwrap_err()
+            .to_string()
+    };
+    let err = error_of("    strategy: \"margin\",", "    strategy: \"hunch\",");
     assert!(
         err.starts_with("pets.ron:19:1: unknown strategy `hunch`"),
         "{err}"
     );
-    let bad =
-        SNAPSHOT_BEFORE_HOLDOUT.replace("    batch: 4,", "    batch: 4,\n    embedding: \"umap\",");
-    let err = snapshot::parse(bad.as_bytes(), Path::new("pets.ron"))
-        .unwrap_err()
-        .to_string();
+    let err = error_of("    batch: 4,", "    batch: 4,\n    embedding: \"umap\",");
     assert!(
         err.starts_with("pets.ron:21:1: unknown embedding `umap`")
             && err.contains("auto, pca or vae"),
