@@ -95,14 +95,19 @@ pub(crate) fn to_text(state: &SessionState) -> Result<String> {
     Ok(text)
 }
 
-/// Reads a snapshot; `path` only names the file in errors.
-pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
-    let error = |line: usize, col: usize, message: String| SessionError::Snapshot {
+/// An error in the snapshot `path` at `line`, `col`.
+fn error_at(path: &Path, line: usize, col: usize, message: String) -> SessionError {
+    SessionError::Snapshot {
         path: path.to_path_buf(),
         line,
         col,
         message,
-    };
+    }
+}
+
+/// Reads a snapshot; `path` only names the file in errors.
+pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
+    let error = |line: usize, col: usize, message: String| error_at(path, line, col, message);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, col) = line_col(bytes, e.valid_up_to());
         error(line, col, "not UTF-8 text, so not a glean snapshot".into())
@@ -144,12 +149,9 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
         text: &str,
         path: &Path,
     ) -> Result<T> {
-        value.parse().map_err(|e| SessionError::Snapshot {
-            path: path.to_path_buf(),
-            line: line_of(text, &format!("{key}:")).unwrap_or(1),
-            col: 1,
-            message: e,
-        })
+        value
+            .parse()
+            .map_err(|e| error_at(path, line_of(text, &format!("{key}:")).unwrap_or(1), 1, e))
     }
     let config = SessionConfig {
         data: file.data,
@@ -162,9 +164,10 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
         seed: file.seed,
         // Sessions made before `--learner` existed recorded the model here, and their
         // learner was the network.
-        learner: match file.learner.parse::<ModelKind>() {
-            Ok(_) if file.learner.parse::<LearnerKind>().is_err() => LearnerKind::Cnn,
-            _ => setting("learner", &file.learner, text, path)?,
+        learner: match file.learner.parse::<LearnerKind>() {
+            Ok(learner) => learner,
+            Err(_) if file.learner.parse::<ModelKind>().is_ok() => LearnerKind::Cnn,
+            Err(_) => setting("learner", &file.learner, text, path)?,
         },
         embedding: setting("embedding", &file.embedding, text, path)?,
         class_prior: setting("class_prior", &file.class_prior, text, path)?,
@@ -193,12 +196,7 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
                 .map(|(n, _)| n + 1)
                 .collect();
             let line = lines.get(1).or(lines.first()).copied().unwrap_or(1);
-            return Err(SessionError::Snapshot {
-                path: path.to_path_buf(),
-                line,
-                col: 1,
-                message,
-            });
+            return Err(error_at(path, line, 1, message));
         }
     }
     Ok(SessionState {

@@ -59,7 +59,7 @@ pub fn poisson_mbo(
         .index_add(0, &idx, &rows)
         * (opts.fidelity * dt);
     // Each projection's weight search starts from the last one's weights: the scores
-    // move little from round to round, so it needs a few steps instead of hundreds.
+    // move little from round to round, so those are most of the way there.
     let (first, _, mut weights) = balance::balanced_from(poisson, priors, vec![1.0; classes])?;
     let mut u = projected(&first);
     let cpu = (device == Device::Cpu)
