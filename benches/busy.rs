@@ -109,6 +109,7 @@ fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, temp
         learner: config.learner,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     };
     Ok((Session::create(dir.path(), "bench", spec)?, dir))
 }

@@ -182,6 +182,7 @@ fn main() -> anyhow::Result<()> {
         progress: true,
         accuracy_on: Default::default(),
         graph: Default::default(),
+        query: Default::default(),
     };
     println!(
         "curves: {} × {} trial(s), init {}, batch {}, budget {} → {}",

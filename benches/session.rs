@@ -36,6 +36,7 @@ fn config(classes: usize, pool: usize) -> SessionConfig {
         learner: LearnerKind::Hybrid,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     }
 }
 

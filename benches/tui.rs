@@ -115,6 +115,7 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
         learner: LearnerKind::Cnn,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     };
     let session = Session::create(dir, "bench", config).expect("session");
     let pixels: Vec<u8> = vec![0; names.len() * 16];

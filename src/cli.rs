@@ -126,6 +126,31 @@ pub struct LearningArgs {
     /// favours it off).
     #[arg(long, value_name = "auto|on|off", default_value = "auto")]
     pub class_prior: crate::learn::ClassPrior,
+    /// The cluster-errors strategy's k-means clusters of the pool (default: one per
+    /// class).
+    #[arg(long, value_name = "K", value_parser = parse_clusters)]
+    pub clusters: Option<usize>,
+    /// How cluster-errors takes the items inside a cluster: margin (least sure first)
+    /// or random.
+    #[arg(long, value_name = "margin|random", default_value = "margin")]
+    pub cluster_pick: crate::learn::ClusterPick,
+}
+
+impl LearningArgs {
+    /// The structure-reading strategies' settings.
+    pub fn query(&self) -> crate::learn::QueryOptions {
+        crate::learn::QueryOptions {
+            clusters: self.clusters,
+            cluster_pick: self.cluster_pick,
+        }
+    }
+}
+
+fn parse_clusters(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!("`{s}` is not a number of clusters (1 or more)")),
+    }
 }
 
 /// Arguments of `glean label`.
@@ -263,6 +288,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             device: args.learning.device,
             model: args.learning.model,
             learner: args.learning.learner,
+            query: args.learning.query(),
             weights: args.learning.weights,
             embedding: args.learning.embedding,
             class_prior: args.learning.class_prior,
@@ -331,6 +357,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 device: args.learning.device,
                 learner: args.learning.learner,
                 model: args.learning.model,
+                query: args.learning.query(),
                 weights: args.learning.weights,
                 cold_start: args
                     .cold_start

@@ -209,6 +209,7 @@ fn session_with_holdout(sessions: &Path, root: &Path, holdout: &str) {
         learner: LearnerKind::Hybrid,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     };
     drop(Session::create(sessions, "pets", config).unwrap());
 }

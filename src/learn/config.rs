@@ -242,6 +242,53 @@ impl std::fmt::Display for ClassPrior {
     }
 }
 
+/// How cluster-errors orders the items inside a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ClusterPick {
+    /// Smallest margin first.
+    #[default]
+    Margin,
+    /// A seeded shuffle.
+    Random,
+}
+
+impl ClusterPick {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterPick::Margin => "margin",
+            ClusterPick::Random => "random",
+        }
+    }
+}
+
+impl std::str::FromStr for ClusterPick {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "margin" => Ok(ClusterPick::Margin),
+            "random" => Ok(ClusterPick::Random),
+            other => Err(format!(
+                "unknown cluster pick `{other}` (expected margin or random)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterPick {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The settings of the strategies that read the pool's structure (cluster-errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct QueryOptions {
+    /// k-means clusters of the pool; None: one per class.
+    pub clusters: Option<usize>,
+    pub cluster_pick: ClusterPick,
+}
+
 /// The graph learner's knobs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -304,6 +351,8 @@ pub struct LearnerConfig {
     pub threads: Option<usize>,
     pub schedule: TrainSchedule,
     pub graph: GraphConfig,
+    /// Cluster-errors' clusters and order.
+    pub query: QueryOptions,
     /// A checkpoint (tch VarStore file) every new network starts from instead of random
     /// weights: a user's own model, or one a session saved.
     pub weights: Option<PathBuf>,
@@ -334,6 +383,7 @@ impl Default for LearnerConfig {
             threads: None,
             schedule: TrainSchedule::default(),
             graph: GraphConfig::default(),
+            query: QueryOptions::default(),
             weights: None,
             models_dir: None,
             cache_dir: None,
@@ -373,5 +423,8 @@ mod tests {
             assert_eq!(p.name().parse::<ClassPrior>().unwrap(), p);
         }
         assert!("umap".parse::<EmbeddingKind>().unwrap_err().contains("vae"));
+        for p in [ClusterPick::Margin, ClusterPick::Random] {
+            assert_eq!(p.name().parse::<ClusterPick>().unwrap(), p);
+        }
     }
 }

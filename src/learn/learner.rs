@@ -11,6 +11,7 @@
 //! What is computed once per pool (backbone features, graph embeddings, the graph) is
 //! prepared in `Learner::prepare` (prepare.rs) and cached by `features`.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use tch::{Device, Tensor};
@@ -22,6 +23,7 @@ use super::inputs::Inputs;
 use super::model::EMBED_DIM;
 use super::network::{NetworkSpec, Trained};
 use super::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+use super::pool_structure::{pixel_embedding, PoolStructure};
 use super::prepare::{BackgroundGraph, BackgroundWork, Prepared};
 use super::propagation::{pseudo_labels, GraphLearner, GraphRound};
 use super::ranking::{Ranking, RankingSource};
@@ -57,6 +59,9 @@ pub struct Learner {
     network_pool: Option<Tensor>,
     /// A candidate graph still being built beside the rounds.
     background_graph: Option<BackgroundGraph>,
+    /// The pool's clusters and fixed embedding, built at the first round of a strategy
+    /// that reads them.
+    structure: Option<Rc<PoolStructure>>,
 }
 
 /// A round's labels, as its stages read them.
@@ -130,6 +135,7 @@ impl Learner {
             referee: Referee::default(),
             network_pool: None,
             background_graph: background,
+            structure: None,
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
@@ -271,21 +277,38 @@ impl Learner {
         let candidates = self.candidates(unlabeled, seed);
         let candidate_rows = index_tensor(&candidates, self.device)?;
         let labeled_rows = index_tensor(&lab.indices, self.device)?;
-        let ri = RankingInputs {
-            candidates: &candidates,
-            candidate_rows: &candidate_rows,
-            labeled_rows: &labeled_rows,
-            strategy: self.config.strategy,
-            batch: self.config.batch,
-            classes: self.data.classes,
-            version,
-            seed,
-        };
         let labels = RoundLabels {
             pairs: lab.pairs(),
             lab,
             is_labeled,
         };
+        let t = Instant::now();
+        let structure = self.pool_structure()?;
+        let unlabeled_odds = match (&structure, self.config.strategy) {
+            (Some(s), Strategy::Adversarial) => Some(super::discriminator::unlabeled_odds(
+                &s.standardised,
+                &labels.lab.indices,
+                &candidates,
+                seed,
+            )?),
+            _ => None,
+        };
+        let ri = RankingInputs {
+            candidates: &candidates,
+            candidate_rows: &candidate_rows,
+            labeled_rows: &labeled_rows,
+            labeled: &labels.pairs,
+            pool_len: self.data.pool_len(),
+            strategy: self.config.strategy,
+            batch: self.config.batch,
+            classes: self.data.classes,
+            version,
+            seed,
+            structure: structure.as_deref(),
+            unlabeled_odds: unlabeled_odds.as_deref(),
+            cluster_pick: self.config.query.cluster_pick,
+        };
+        outcome.times.rank = t.elapsed().as_secs_f64();
 
         self.take_in_background_graph();
         let graph_round = if self.config.learner.uses_graph() {
@@ -348,7 +371,10 @@ impl Learner {
         if let Some(acc) = outcome.accuracy {
             progress(RoundProgress::Evaluated { accuracy: acc });
         }
-        outcome.ranking = self.network_ranking(&ri, &predictions, source)?;
+        let ranked = Instant::now();
+        let labeled_probs = self.labeled_probs(&ri, propagated.as_ref(), source, cancelled)?;
+        outcome.ranking = self.network_ranking(&ri, &predictions, source, labeled_probs)?;
+        outcome.times.rank += ranked.elapsed().as_secs_f64();
         outcome.times.score = t.elapsed().as_secs_f64();
         outcome.times.total = start.elapsed().as_secs_f64();
         Ok(outcome)
@@ -418,7 +444,9 @@ impl Learner {
             },
         )?;
         graph_fields(outcome, g.describe(), &round);
+        let ranked = Instant::now();
         outcome.ranking = g.ranking(&round, ri)?;
+        outcome.times.rank += ranked.elapsed().as_secs_f64();
         outcome.times.propagate = t.elapsed().as_secs_f64();
         Ok(Some(round))
     }
@@ -611,6 +639,80 @@ impl Learner {
         Ok((source, test))
     }
 
+    /// The ranking predictor's probabilities for the labeled items, when the strategy
+    /// reads them: the network's, the graph's, or their blend, as `source` says.
+    fn labeled_probs(
+        &self,
+        ri: &RankingInputs,
+        propagated: Option<&Propagated>,
+        source: RankingSource,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<f32>>, LearnError> {
+        if !ri.strategy.needs_labeled_predictions() {
+            return Ok(None);
+        }
+        let graph = propagated.map(|p| p.round.pool.index_select(0, ri.labeled_rows));
+        let chosen = match (source, graph) {
+            (RankingSource::Graph, Some(graph)) => graph,
+            (_, graph) => {
+                let net = &self.network().net;
+                let network = score::predict(
+                    net.as_ref(),
+                    &self.inputs,
+                    ri.labeled_rows,
+                    Want::default(),
+                    cancelled,
+                )?;
+                let network = Tensor::f_from_slice(&network.probs)?
+                    .f_view([-1, ri.classes as i64])?
+                    .f_to_device(self.device)?;
+                match graph {
+                    Some(graph) => blend(&network, &graph),
+                    None => network,
+                }
+            }
+        };
+        Ok(Some(Vec::<f32>::try_from(
+            chosen.to_device(Device::Cpu).view([-1]),
+        )?))
+    }
+
+    /// The pool's structure for the strategies that read it, built on first use on
+    /// the embedding the cold start clusters (the graph's, the backbone's features, or
+    /// a PCA of the pixels); None for the other strategies.
+    fn pool_structure(&mut self) -> Result<Option<Rc<PoolStructure>>, LearnError> {
+        if !self.config.strategy.needs_pool_structure() {
+            return Ok(None);
+        }
+        if self.structure.is_none() {
+            let t = Instant::now();
+            let embeddings = match (&self.graph, &self.inputs) {
+                (Some(g), _) => g.embeddings().shallow_clone(),
+                (None, Inputs::Features { pool, .. }) => pool.shallow_clone(),
+                _ => {
+                    let (features, dim) = self.data.cold_start_features()?;
+                    pixel_embedding(&features, dim, self.device)?
+                }
+            };
+            let structure = PoolStructure::build(
+                &embeddings,
+                self.config.strategy,
+                self.config.query,
+                self.data.classes,
+                self.graph.is_some(),
+                self.config.seed,
+            )?;
+            tracing::info!(
+                "{}: the pool's structure ({} dimensions) in {:.1} s",
+                self.config.strategy,
+                embeddings.size()[1],
+                t.elapsed().as_secs_f64()
+            );
+            self.structure = Some(Rc::new(structure));
+        }
+        Ok(self.structure.clone())
+    }
+
     /// Stage 6: the strategy over the predictions (the core-set methods measure
     /// distance in the network's embedding space).
     fn network_ranking(
@@ -618,6 +720,7 @@ impl Learner {
         ri: &RankingInputs,
         predictions: &Predictions,
         source: RankingSource,
+        labeled_probs: Option<Vec<f32>>,
     ) -> Result<Ranking, LearnError> {
         let min_sq = if ri.strategy.needs_embeddings() {
             let emb = predictions
@@ -640,6 +743,7 @@ impl Learner {
             classes: ri.classes,
             embed_dim: EMBED_DIM as usize,
             min_sq_to_labeled: min_sq,
+            pool: ri.pool_context(labeled_probs, self.graph.as_ref().map(|g| g.neighbours())),
         };
         Ok(select::rank(
             ri.strategy,

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod discriminator;
 pub mod effnet_lite;
 pub mod features;
 pub mod graph;
@@ -24,6 +25,8 @@ pub mod learner;
 pub mod model;
 mod network;
 pub mod outcome;
+pub mod pool_strategies;
+mod pool_structure;
 pub mod prepare;
 pub mod propagation;
 pub mod ranking;
@@ -39,7 +42,8 @@ pub mod trainer;
 pub mod zero_shot;
 
 pub use config::{
-    ClassPrior, ColdStart, EmbeddingKind, GraphConfig, LearnerConfig, LearnerKind, ModelKind,
+    ClassPrior, ClusterPick, ColdStart, EmbeddingKind, GraphConfig, LearnerConfig, LearnerKind,
+    ModelKind, QueryOptions,
 };
 pub use data::LearnData;
 pub use device::DeviceChoice;

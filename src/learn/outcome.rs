@@ -33,6 +33,10 @@ pub struct RoundTimes {
     pub train: f64,
     pub evaluate: f64,
     pub score: f64,
+    /// The strategy's own work, inside the times above: its rankings, and for the
+    /// structure-reading strategies the pool's clusters or neighbours (first round),
+    /// the discriminator, the labeled items' predictions.
+    pub rank: f64,
     pub total: f64,
 }
 

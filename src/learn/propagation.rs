@@ -4,6 +4,7 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::graph::csr::Csr;
 use super::graph::{CgOptions, Propagated, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
@@ -82,6 +83,11 @@ impl GraphLearner {
     /// The embedding of the graph in use, `[N, D]`.
     pub fn embeddings(&self) -> &Tensor {
         &self.graphs[self.choice.graph].embeddings
+    }
+
+    /// The graph in use's weights: each item's nearest neighbours (neighbour-kl).
+    pub(super) fn neighbours(&self) -> &Csr {
+        &self.graphs[self.choice.graph].graph.graph.weights
     }
 
     /// What the graph in use is built on, with `+mbo` when Poisson-MBO's class-size step
@@ -257,6 +263,17 @@ impl GraphLearner {
         } else {
             (None, None)
         };
+        let labeled_probs = if ri.strategy.needs_labeled_predictions() {
+            Some(Vec::<f32>::try_from(
+                round
+                    .pool
+                    .index_select(0, ri.labeled_rows)
+                    .to_device(Device::Cpu)
+                    .view([-1]),
+            )?)
+        } else {
+            None
+        };
         let predictions = Predictions {
             probs,
             samples: None,
@@ -268,6 +285,7 @@ impl GraphLearner {
             classes: ri.classes,
             embed_dim: self.embeddings().size()[1] as usize,
             min_sq_to_labeled: min_sq,
+            pool: ri.pool_context(labeled_probs, Some(self.neighbours())),
         };
         Ok(select::rank(
             ri.strategy,

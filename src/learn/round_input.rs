@@ -3,6 +3,10 @@
 
 use tch::{Device, Tensor};
 
+use super::config::ClusterPick;
+use super::graph::csr::Csr;
+use super::pool_structure::PoolStructure;
+use super::select::PoolContext;
 use super::strategy::Strategy;
 use super::LearnError;
 
@@ -78,11 +82,43 @@ pub(super) struct RankingInputs<'a> {
     pub(super) candidate_rows: &'a Tensor,
     /// The labeled pool indices on the device (the core-set methods' distances).
     pub(super) labeled_rows: &'a Tensor,
+    /// (pool index, class), in `labeled_rows`' order.
+    pub(super) labeled: &'a [(usize, u16)],
+    pub(super) pool_len: usize,
     pub(super) strategy: Strategy,
     pub(super) batch: usize,
     pub(super) classes: usize,
     pub(super) version: u64,
     pub(super) seed: u64,
+    /// The pool's clusters and embedding, for the strategies that read them.
+    pub(super) structure: Option<&'a PoolStructure>,
+    /// The discriminator's odds for the candidates (adversarial).
+    pub(super) unlabeled_odds: Option<&'a [f32]>,
+    pub(super) cluster_pick: ClusterPick,
+}
+
+impl<'a> RankingInputs<'a> {
+    /// The pool context of a ranking by a predictor whose probabilities for the labeled
+    /// items are `labeled_probs`, over the graph `neighbours` (the learner's, or the
+    /// structure's own when it has none).
+    pub(super) fn pool_context(
+        &self,
+        labeled_probs: Option<Vec<f32>>,
+        neighbours: Option<&'a Csr>,
+    ) -> PoolContext<'a> {
+        PoolContext {
+            pool_len: self.pool_len,
+            labeled: self.labeled,
+            labeled_probs,
+            clusters: self
+                .structure
+                .and_then(|s| s.clusters.as_ref())
+                .map(|(c, k)| (c.as_slice(), *k)),
+            cluster_pick: self.cluster_pick,
+            neighbours: neighbours.or(self.structure.and_then(|s| s.knn.as_ref())),
+            unlabeled_odds: self.unlabeled_odds,
+        }
+    }
 }
 
 pub(super) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {

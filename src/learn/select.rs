@@ -1,6 +1,9 @@
 //! From predictions to a ranking: applies a strategy to the scored candidates and
 //! assembles the plain `Ranking` the rest of the program sees. Pure Rust.
 
+use super::config::ClusterPick;
+use super::graph::csr::Csr;
+use super::pool_strategies;
 use super::ranking::{top_classes, RankedItem, Ranking, RankingSource};
 use super::score::Predictions;
 use super::strategy::{self, Strategy, DIVERSITY_POOL_FACTOR};
@@ -14,6 +17,27 @@ pub struct Scored<'a> {
     pub classes: usize,
     pub embed_dim: usize,
     pub min_sq_to_labeled: Option<Vec<f32>>,
+    /// What the structure-reading strategies need besides.
+    pub pool: PoolContext<'a>,
+}
+
+/// The pool around the candidates, for cluster-errors, adversarial and neighbour-kl;
+/// empty (the default) for the other strategies.
+#[derive(Default)]
+pub struct PoolContext<'a> {
+    /// Items in the pool.
+    pub pool_len: usize,
+    /// (pool index, class) of the labeled items, in the order of `labeled_probs`.
+    pub labeled: &'a [(usize, u16)],
+    /// The predictor's probabilities for the labeled items, `classes` wide.
+    pub labeled_probs: Option<Vec<f32>>,
+    /// Each pool item's cluster, and how many clusters.
+    pub clusters: Option<(&'a [u32], usize)>,
+    pub cluster_pick: ClusterPick,
+    /// The pool's nearest-neighbour graph.
+    pub neighbours: Option<&'a Csr>,
+    /// The discriminator's odds that each candidate is unlabeled.
+    pub unlabeled_odds: Option<&'a [f32]>,
 }
 
 /// Ranks the candidates for `strategy`. The first `batch` items are the batch the
@@ -33,6 +57,7 @@ pub fn rank(
         classes,
         embed_dim,
         min_sq_to_labeled,
+        pool,
     } = scored;
     let probs = &predictions.probs;
     let (order, scores): (Vec<usize>, Vec<f32>) = match strategy {
@@ -89,6 +114,39 @@ pub fn rank(
             order.extend(by_margin.into_iter().filter(|&p| !picked[p]));
             (order, scores)
         }
+        Strategy::ClusterErrors => cluster_errors(candidates, probs, classes, &pool, batch, seed),
+        Strategy::Adversarial => {
+            let margins = strategy::margin(probs, classes);
+            match pool.unlabeled_odds {
+                Some(odds) => by_score(pool_strategies::adversarial(odds, &margins)),
+                None => by_score(margins),
+            }
+        }
+        Strategy::NeighbourKl => match (pool.neighbours, &pool.labeled_probs) {
+            (Some(graph), Some(labeled_probs)) => {
+                let mut pool_probs = vec![0.0f32; pool.pool_len * classes];
+                let mut known = vec![false; pool.pool_len];
+                let rows = candidates.iter().zip(probs.chunks(classes)).chain(
+                    pool.labeled
+                        .iter()
+                        .map(|(i, _)| i)
+                        .zip(labeled_probs.chunks(classes)),
+                );
+                for (&i, row) in rows {
+                    pool_probs[i * classes..(i + 1) * classes].copy_from_slice(row);
+                    known[i] = true;
+                }
+                let means = pool_strategies::neighbour_means(
+                    candidates,
+                    &pool_probs,
+                    &known,
+                    classes,
+                    graph,
+                );
+                by_score(pool_strategies::neighbour_kl(probs, &means, classes))
+            }
+            _ => by_score(strategy::margin(probs, classes)),
+        },
     };
     let items = order
         .into_iter()
@@ -104,6 +162,51 @@ pub fn rank(
         source,
         items,
     }
+}
+
+/// Cluster-errors' order: the clusters' quotas (`pool_strategies::cluster_quota`) taken
+/// by margin or a seeded shuffle inside each cluster, scored from 3 down towards 2 in
+/// pick order; then the rest by margin (scores ≤ 2). Without clusters or the labeled
+/// items' predictions, margin.
+fn cluster_errors(
+    candidates: &[usize],
+    probs: &[f32],
+    classes: usize,
+    pool: &PoolContext<'_>,
+    batch: usize,
+    seed: u64,
+) -> (Vec<usize>, Vec<f32>) {
+    let margins = strategy::margin(probs, classes);
+    let (Some((cluster_of, clusters)), Some(labeled_probs)) = (pool.clusters, &pool.labeled_probs)
+    else {
+        return by_score(margins);
+    };
+    let errors =
+        pool_strategies::cluster_errors(pool.labeled, labeled_probs, classes, cluster_of, clusters);
+    let candidate_cluster: Vec<u32> = candidates.iter().map(|&i| cluster_of[i]).collect();
+    let mut available = vec![0usize; clusters];
+    for &c in &candidate_cluster {
+        available[c as usize] += 1;
+    }
+    let quota = pool_strategies::cluster_quota(batch, &errors, &available);
+    let by_margin = strategy::rank_order(&margins);
+    let within = match pool.cluster_pick {
+        ClusterPick::Margin => by_margin.clone(),
+        ClusterPick::Random => {
+            strategy::rank_order(&strategy::random_scores(candidates.len(), seed))
+        }
+    };
+    let picks = pool_strategies::cluster_picks(&candidate_cluster, &quota, &within);
+    let mut scores = margins;
+    let mut picked = vec![false; candidates.len()];
+    for (pos, &p) in picks.iter().enumerate() {
+        scores[p] = 3.0 - pos as f32 / picks.len() as f32;
+        picked[p] = true;
+    }
+    tracing::debug!("cluster-errors: mistakes per cluster {errors:?}, picks per cluster {quota:?}");
+    let mut order = picks;
+    order.extend(by_margin.into_iter().filter(|&p| !picked[p]));
+    (order, scores)
 }
 
 fn by_score(scores: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
@@ -168,6 +271,7 @@ mod tests {
             classes: 2,
             embed_dim: 0,
             min_sq_to_labeled: None,
+            pool: PoolContext::default(),
         };
         let r = rank(Strategy::Margin, RankingSource::Model, scored, 1, 5, 0);
         assert_eq!(r.batch(3), vec![41, 42, 40]);
@@ -189,10 +293,108 @@ mod tests {
             classes: 2,
             embed_dim: 1,
             min_sq_to_labeled: Some(vec![0.0, 1.0, 25.0, 81.0]),
+            pool: PoolContext::default(),
         };
         let r = rank(Strategy::CoreSet, RankingSource::Model, scored, 2, 1, 0);
         assert_eq!(r.batch(4), vec![3, 2, 0, 1]);
         assert!((r.items[0].score - 11.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn cluster_errors_gives_the_cluster_with_mistakes_more_of_the_batch() {
+        // Labeled: item 0 (class 0, cluster 0) predicted right, item 1 (class 1,
+        // cluster 1) predicted wrong: errors [0, 1]. Batch 3: one a cluster, the third
+        // to cluster 1. Margin scores: item 2 0.8, 3 0.2, 4 0.1, 5 0.6.
+        let p = preds(vec![0.6, 0.4, 0.9, 0.1, 0.95, 0.05, 0.7, 0.3]);
+        let candidates = [2, 3, 4, 5];
+        let clusters = [0, 1, 0, 0, 1, 1];
+        let labeled = [(0, 0u16), (1, 1)];
+        let scored = Scored {
+            candidates: &candidates,
+            predictions: &p,
+            classes: 2,
+            embed_dim: 0,
+            min_sq_to_labeled: None,
+            pool: PoolContext {
+                pool_len: 6,
+                labeled: &labeled,
+                labeled_probs: Some(vec![0.8, 0.2, 0.7, 0.3]),
+                clusters: Some((&clusters, 2)),
+                ..PoolContext::default()
+            },
+        };
+        let r = rank(
+            Strategy::ClusterErrors,
+            RankingSource::Model,
+            scored,
+            3,
+            1,
+            0,
+        );
+        // Cluster 0 takes its best margin (2); cluster 1 its two (5, then 4); then 3.
+        // Margin alone would ask 2, 5, 3, 4.
+        assert_eq!(r.batch(4), vec![2, 5, 4, 3]);
+        let scores: Vec<f32> = r.items.iter().map(|i| i.score).collect();
+        assert_eq!(
+            scores,
+            [3.0, 3.0 - 1.0 / 3.0, 3.0 - 2.0 / 3.0, 1.0 - (0.9 - 0.1)]
+        );
+    }
+
+    #[test]
+    fn neighbour_kl_asks_first_where_the_neighbourhood_disagrees() {
+        // Path 0 - 1 - 2 (weights 1); item 0 labeled and predicted [1, 0].
+        // Item 1 [0.6, 0.4] against its neighbours' mean [0.75, 0.25]: KL 0.0541;
+        // item 2 [0.5, 0.5] against [0.6, 0.4]: KL 0.0204. Margin would ask 2 first.
+        let graph = Csr::from_triples(3, &[(0, 1, 1.0), (1, 0, 1.0), (1, 2, 1.0), (2, 1, 1.0)]);
+        let p = preds(vec![0.6, 0.4, 0.5, 0.5]);
+        let candidates = [1, 2];
+        let labeled = [(0, 0u16)];
+        let scored = Scored {
+            candidates: &candidates,
+            predictions: &p,
+            classes: 2,
+            embed_dim: 0,
+            min_sq_to_labeled: None,
+            pool: PoolContext {
+                pool_len: 3,
+                labeled: &labeled,
+                labeled_probs: Some(vec![1.0, 0.0]),
+                neighbours: Some(&graph),
+                ..PoolContext::default()
+            },
+        };
+        let r = rank(Strategy::NeighbourKl, RankingSource::Model, scored, 1, 1, 0);
+        assert_eq!(r.batch(2), vec![1, 2]);
+        let expected = [
+            0.6 * (0.6f32 / 0.75).ln() + 0.4 * (0.4f32 / 0.25).ln(),
+            0.5 * (0.5f32 / 0.6).ln() + 0.5 * (0.5f32 / 0.4).ln(),
+        ];
+        for (item, want) in r.items.iter().zip(expected) {
+            assert!((item.score - want).abs() < 1e-6, "{} vs {want}", item.score);
+        }
+    }
+
+    #[test]
+    fn adversarial_ranks_by_the_odds_of_being_unlabeled_times_margin() {
+        // Margin scores 1.0, 0.4, 0.8; odds 0.2, 0.9, 0.6: products 0.2, 0.36, 0.48.
+        let p = preds(vec![0.5, 0.5, 0.8, 0.2, 0.6, 0.4]);
+        let candidates = [0, 1, 2];
+        let odds = [0.2, 0.9, 0.6];
+        let scored = Scored {
+            candidates: &candidates,
+            predictions: &p,
+            classes: 2,
+            embed_dim: 0,
+            min_sq_to_labeled: None,
+            pool: PoolContext {
+                unlabeled_odds: Some(&odds),
+                ..PoolContext::default()
+            },
+        };
+        let r = rank(Strategy::Adversarial, RankingSource::Model, scored, 1, 1, 0);
+        assert_eq!(r.batch(3), vec![2, 1, 0]);
+        assert!((r.items[0].score - 0.48).abs() < 1e-6);
     }
 
     #[test]

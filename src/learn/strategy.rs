@@ -22,13 +22,23 @@ pub enum Strategy {
     /// k-center greedy among the `DIVERSITY_POOL_FACTOR × batch` lowest-margin items:
     /// uncertain, and not all alike.
     MarginCoreSet,
+    /// The batch split between k-means clusters of the pool in proportion to the
+    /// labeled items of each that the predictor gets wrong (each cluster at least one),
+    /// by margin inside a cluster.
+    ClusterErrors,
+    /// The items a discriminator over the pool's embedding is surest are unlabeled,
+    /// weighted by margin (VAAL-style: unlike what is labeled, and uncertain).
+    Adversarial,
+    /// The KL divergence of an item's prediction from its graph neighbours' mean
+    /// prediction: items the neighbourhood disagrees with.
+    NeighbourKl,
 }
 
 /// How many times the batch size `MarginCoreSet` draws its uncertain candidates from.
 pub const DIVERSITY_POOL_FACTOR: usize = 10;
 
 impl Strategy {
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 10] = [
         Strategy::Random,
         Strategy::LeastConfidence,
         Strategy::Margin,
@@ -36,6 +46,9 @@ impl Strategy {
         Strategy::Bald,
         Strategy::CoreSet,
         Strategy::MarginCoreSet,
+        Strategy::ClusterErrors,
+        Strategy::Adversarial,
+        Strategy::NeighbourKl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +60,9 @@ impl Strategy {
             Strategy::Bald => "bald",
             Strategy::CoreSet => "coreset",
             Strategy::MarginCoreSet => "margin-coreset",
+            Strategy::ClusterErrors => "cluster-errors",
+            Strategy::Adversarial => "adversarial",
+            Strategy::NeighbourKl => "neighbour-kl",
         }
     }
 
@@ -59,6 +75,22 @@ impl Strategy {
     /// distances in them).
     pub fn needs_embeddings(self) -> bool {
         matches!(self, Strategy::CoreSet | Strategy::MarginCoreSet)
+    }
+
+    /// Whether ranking needs the predictor's probabilities for the labeled items too
+    /// (cluster-errors counts its mistakes there; neighbour-kl averages over neighbours,
+    /// labeled ones included).
+    pub fn needs_labeled_predictions(self) -> bool {
+        matches!(self, Strategy::ClusterErrors | Strategy::NeighbourKl)
+    }
+
+    /// Whether ranking reads the pool's fixed embedding (`pool_structure.rs`): its
+    /// clusters, a discriminator over it, or its neighbours.
+    pub fn needs_pool_structure(self) -> bool {
+        matches!(
+            self,
+            Strategy::ClusterErrors | Strategy::Adversarial | Strategy::NeighbourKl
+        )
     }
 }
 
@@ -75,6 +107,8 @@ impl std::str::FromStr for Strategy {
         let alias = match wanted.as_str() {
             "lc" | "least-confident" | "confidence" => "least-confidence",
             "core-set" | "kcenter" | "k-center" => "coreset",
+            "neighbor-kl" | "neighbour-kl-divergence" => "neighbour-kl",
+            "vaal" | "discriminator" => "adversarial",
             other => other,
         };
         Strategy::ALL

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{Result, SessionError};
 use super::types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState};
 use crate::dataset::Class;
-use crate::learn::{LearnerKind, ModelKind};
+use crate::learn::{LearnerKind, ModelKind, QueryOptions};
 
 /// The snapshot format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -43,10 +43,22 @@ struct SnapshotFile {
     embedding: String,
     #[serde(default = "auto", skip_serializing_if = "is_auto")]
     class_prior: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clusters: Option<usize>,
+    #[serde(default = "margin", skip_serializing_if = "is_margin")]
+    cluster_pick: String,
     labels: Vec<LabelRecord>,
     skipped: Vec<String>,
     rounds: Vec<RoundRecord>,
     queue: Queue,
+}
+
+fn is_margin(setting: &str) -> bool {
+    setting == "margin"
+}
+
+fn margin() -> String {
+    "margin".into()
 }
 
 fn is_auto(setting: &str) -> bool {
@@ -83,6 +95,8 @@ pub(crate) fn to_text(state: &SessionState) -> Result<String> {
         learner: c.learner.name().into(),
         embedding: c.embedding.name().into(),
         class_prior: c.class_prior.name().into(),
+        clusters: c.query.clusters,
+        cluster_pick: c.query.cluster_pick.name().into(),
         labels: state.labels.clone(),
         skipped: state.skipped.clone(),
         rounds: state.rounds.clone(),
@@ -171,6 +185,10 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
         },
         embedding: setting("embedding", &file.embedding, text, path)?,
         class_prior: setting("class_prior", &file.class_prior, text, path)?,
+        query: QueryOptions {
+            clusters: file.clusters,
+            cluster_pick: setting("cluster_pick", &file.cluster_pick, text, path)?,
+        },
     };
     let mut labeled = HashMap::with_capacity(file.labels.len());
     for (i, label) in file.labels.iter().enumerate() {

@@ -42,6 +42,7 @@ pub(super) fn config() -> SessionConfig {
         learner: LearnerKind::Hybrid,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     }
 }
 

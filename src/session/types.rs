@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::SessionError;
 use crate::dataset::{Class, Holdout, Layout, ScanOptions};
-use crate::learn::{ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, Strategy};
+use crate::learn::{
+    ClassPrior, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, QueryOptions, Strategy,
+};
 
 /// The data a session labels, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +75,8 @@ pub struct SessionConfig {
     pub embedding: EmbeddingKind,
     /// Poisson-MBO after the graph's propagation; `auto` in older sessions.
     pub class_prior: ClassPrior,
+    /// Cluster-errors' clusters and order; the defaults in older sessions.
+    pub query: QueryOptions,
 }
 
 /// Who gave a label.

@@ -19,7 +19,7 @@ use crate::learn::strategy::balanced_random_subset;
 use crate::learn::zero_shot::ZeroShot;
 use crate::learn::{
     ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
-    ModelKind, Ranking, Strategy, TrainSchedule,
+    ModelKind, QueryOptions, Ranking, Strategy, TrainSchedule,
 };
 use report::{Curves, Point};
 
@@ -56,6 +56,8 @@ pub struct SimulateOptions {
     pub accuracy_on: AccuracyOn,
     /// What the graph is built on, and whether its scores go through Poisson-MBO.
     pub graph: GraphConfig,
+    /// Cluster-errors' clusters and order.
+    pub query: QueryOptions,
 }
 
 /// Which items a round's accuracy counts.
@@ -213,6 +215,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 weights: opts.weights.clone(),
                 cache_dir: Some(opts.cache_dir.clone()),
                 graph: opts.graph.clone(),
+                query: opts.query,
                 ..LearnerConfig::default()
             };
             let mut logged = Ok(());

@@ -298,6 +298,7 @@ mod tests {
             learner: LearnerKind::Cnn,
             embedding: EmbeddingKind::Auto,
             class_prior: ClassPrior::Auto,
+            query: Default::default(),
         };
         let session = Session::create(dir, "t", config).unwrap();
         let pool: Vec<u8> = (0..6 * 16).map(|i| (i * 7 % 256) as u8).collect();

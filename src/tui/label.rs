@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use crate::dataset::{self, DecodeSpec, Pool, ScanOptions};
 use crate::learn::{
     provisional_order, ClassPrior, DeviceChoice, EmbeddingKind, GraphConfig, LearnerConfig,
-    LearnerKind, ModelKind, ScannedPool, Strategy, Trainer,
+    LearnerKind, ModelKind, QueryOptions, ScannedPool, Strategy, Trainer,
 };
 use crate::session::{self, DataSpec, Session, SessionConfig};
 
@@ -45,6 +45,7 @@ pub struct LabelOptions {
     pub weights: Option<PathBuf>,
     pub embedding: EmbeddingKind,
     pub class_prior: ClassPrior,
+    pub query: QueryOptions,
     pub render: RenderMode,
     pub oracle: bool,
     pub seed: u64,
@@ -145,6 +146,7 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         learner: options.learner,
         embedding: options.embedding,
         class_prior: options.class_prior,
+        query: options.query,
     };
     let session = Session::create(&dir, &name, config)?;
     if let Some(w) = &options.weights {
@@ -290,6 +292,7 @@ fn learner_config(session: &Session, device: Option<&str>) -> anyhow::Result<Lea
             background: true,
             ..GraphConfig::default()
         },
+        query: config.query,
         ..LearnerConfig::default()
     })
 }
@@ -446,6 +449,7 @@ mod tests {
             learner: LearnerKind::Graph,
             embedding,
             class_prior,
+            query: Default::default(),
         };
         Session::create(dir, "s", config).unwrap()
     }

@@ -35,6 +35,7 @@ pub fn config(root: &Path) -> SessionConfig {
         learner: LearnerKind::Hybrid,
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
+        query: Default::default(),
     }
 }
 

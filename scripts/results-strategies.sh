@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The query strategies of issue #16 (cluster-errors, adversarial, neighbour-kl) next to
+# margin and random, regenerated into results/strategies/ (each a `glean simulate`
+# output: summary.json, curves.csv, curves.svg/png): 3 trials, k-means first batch of
+# 20, batches of 10, to 300 labels. Needs a release build, the full MNIST (make mnist),
+# the EfficientNet-Lite2 weights (make effnet) and the CIFAR-10 photos in
+# ../shared/datasets. About an hour and a half on 2 cores.
+#
+# usage: scripts/results-strategies.sh [cifar|mnist-cnn|mnist-hybrid]... (default: all)
+# Margin and random with the hybrid learner are the runs of results/embedding/
+# (mnist-hybrid-margin-auto, cifar10-lite2-hybrid-auto: the same flags, the same
+# seeds), not made again here.
+set -euo pipefail
+glean=${GLEAN:-target/release/glean}
+mnist=$(scripts/fetch-mnist.sh)
+cifar=../shared/datasets/cifar10-test
+out=results/strategies
+new=cluster-errors,adversarial,neighbour-kl
+
+for part in "${@:-cifar mnist-cnn mnist-hybrid}"; do
+  for p in $part; do
+    case $p in
+      # CIFAR-10: 8,000 pool, 2,000 held out, the hybrid learner on Lite2 features.
+      cifar) "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies "$new" \
+        --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid" ;;
+      # The full MNIST, the network alone (no graph): all five strategies.
+      mnist-cnn) "$glean" simulate "$mnist" --learner cnn \
+        --strategies "margin,random,$new" --budget 300 --trials 3 --out "$out/mnist-cnn" ;;
+      # The full MNIST, the hybrid learner (graph and network).
+      mnist-hybrid) "$glean" simulate "$mnist" --learner hybrid --strategies "random,$new" \
+        --budget 300 --trials 3 --out "$out/mnist-hybrid" ;;
+      *) echo "unknown part $p (cifar, mnist-cnn, mnist-hybrid)" >&2; exit 2 ;;
+    esac
+  done
+done
