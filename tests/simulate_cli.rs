@@ -295,3 +295,48 @@ fn simulate_measures_balanced_labels_on_the_unlabeled_pool() {
     let stderr = String::from_utf8_lossy(&subset.stderr);
     assert!(stderr.contains("--pool-subset"), "{stderr}");
 }
+
+#[test]
+fn cluster_errors_takes_its_clusters_and_order_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let result = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--learner", "cnn"])
+        .args(["--strategies", "cluster-errors", "--clusters", "3"])
+        .args(["--cluster-pick", "random", "--init", "10", "--batch", "10"])
+        .args([
+            "--budget", "20", "--trials", "1", "--device", "cpu", "--out",
+        ])
+        .arg(&out)
+        .env("GLEAN_LOG", "glean=debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    // The round at 10 labels splits its batch of 10 between three clusters.
+    let quota = stderr
+        .lines()
+        .find_map(|l| l.split("picks per cluster ").nth(1))
+        .unwrap_or_else(|| panic!("no cluster-errors line in\n{stderr}"));
+    let picks: Vec<usize> = quota
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(picks.len(), 3, "{quota}");
+    assert_eq!(picks.iter().sum::<usize>(), 10, "{quota}");
+    assert!(summary_in(&out)["strategies"]["cluster-errors"].is_object());
+
+    let zero = glean(tmp.path())
+        .args(["simulate", "assets/mnist", "--strategies", "cluster-errors"])
+        .args(["--clusters", "0", "--out"])
+        .arg(tmp.path().join("zero"))
+        .output()
+        .unwrap();
+    assert!(!zero.status.success());
+    let stderr = String::from_utf8_lossy(&zero.stderr);
+    assert!(
+        stderr.contains("`0` is not a number of clusters (1 or more)"),
+        "{stderr}"
+    );
+}

@@ -179,14 +179,23 @@ pub fn neighbour_kl(probs: &[f32], neighbour_means: &[f32], classes: usize) -> V
         .collect()
 }
 
-/// The adversarial score: the discriminator's odds that the item is unlabeled, times
-/// its margin score (`1 − (p₁ − p₂)`): items unlike the labeled ones, and uncertain.
+/// The adversarial score: how sure the discriminator is that the item is unlabeled, as
+/// the share of candidates it is less sure of (1 for the surest, near 0 for the least),
+/// times the item's margin score (`1 − (p₁ − p₂)`): items unlike the labeled ones, and
+/// uncertain. By rank rather than by the odds themselves: with a few labeled items
+/// among thousands the discriminator is above 0.99 for nearly every candidate, and the
+/// product would be margin's order.
 pub fn adversarial(unlabeled_odds: &[f32], margins: &[f32]) -> Vec<f32> {
     assert_eq!(unlabeled_odds.len(), margins.len(), "one odds per item");
-    unlabeled_odds
+    let n = unlabeled_odds.len() as f32;
+    let mut sureness = vec![0.0f32; unlabeled_odds.len()];
+    for (pos, i) in strategy::rank_order(unlabeled_odds).into_iter().enumerate() {
+        sureness[i] = 1.0 - pos as f32 / n;
+    }
+    sureness
         .iter()
         .zip(margins)
-        .map(|(&odds, &margin)| odds * margin)
+        .map(|(&sure, &margin)| sure * margin)
         .collect()
 }
 
@@ -266,10 +275,9 @@ mod tests {
     }
 
     #[test]
-    fn adversarial_weights_the_odds_of_being_unlabeled_by_margin() {
-        assert_eq!(
-            adversarial(&[0.9, 0.5, 1.0], &[0.5, 1.0, 0.0]),
-            [0.45, 0.5, 0.0]
-        );
+    fn adversarial_weights_the_rank_of_the_odds_of_being_unlabeled_by_margin() {
+        // Odds 0.999, 0.99, 0.9999, 0.5: surest first 2, 0, 1, 3 → 1, 3/4, 1/2, 1/4.
+        let scores = adversarial(&[0.999, 0.99, 0.9999, 0.5], &[0.5, 1.0, 0.2, 1.0]);
+        assert_eq!(scores, [0.375, 0.5, 0.2, 0.25]);
     }
 }

@@ -376,8 +376,9 @@ mod tests {
     }
 
     #[test]
-    fn adversarial_ranks_by_the_odds_of_being_unlabeled_times_margin() {
-        // Margin scores 1.0, 0.4, 0.8; odds 0.2, 0.9, 0.6: products 0.2, 0.36, 0.48.
+    fn adversarial_ranks_by_the_rank_of_the_odds_of_being_unlabeled_times_margin() {
+        // Margin scores 1.0, 0.4, 0.8; odds 0.2, 0.9, 0.6, surest first 1, 2, 0: by rank
+        // 1/3, 1, 2/3; products 1/3, 0.4, 0.533.
         let p = preds(vec![0.5, 0.5, 0.8, 0.2, 0.6, 0.4]);
         let candidates = [0, 1, 2];
         let odds = [0.2, 0.9, 0.6];
@@ -394,7 +395,7 @@ mod tests {
         };
         let r = rank(Strategy::Adversarial, RankingSource::Model, scored, 1, 1, 0);
         assert_eq!(r.batch(3), vec![2, 1, 0]);
-        assert!((r.items[0].score - 0.48).abs() < 1e-6);
+        assert!((r.items[0].score - 0.8 * 2.0 / 3.0).abs() < 1e-6);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::snapshot;
 use super::tests::config;
 use super::*;
 use crate::dataset::{Holdout, ScanOptions};
-use crate::learn::{ClassPrior, EmbeddingKind, LearnerKind};
+use crate::learn::{ClassPrior, ClusterPick, EmbeddingKind, LearnerKind, QueryOptions};
 
 /// A snapshot as glean wrote it before `DataSpec` had a `holdout` field.
 const SNAPSHOT_BEFORE_HOLDOUT: &str = r#"(
@@ -82,6 +82,32 @@ fn a_snapshot_from_before_the_graph_settings_loads_them_as_auto_and_round_trips_
     );
     let back = snapshot::parse(text.as_bytes(), Path::new("dogs.ron")).unwrap();
     assert_eq!(back, state);
+}
+
+#[test]
+fn the_cluster_settings_are_left_out_at_their_defaults_and_round_trip_otherwise() {
+    let state = snapshot::parse(SNAPSHOT_BEFORE_HOLDOUT.as_bytes(), Path::new("pets.ron")).unwrap();
+    assert_eq!(state.config().query, QueryOptions::default());
+    let mut config = config();
+    config.query = QueryOptions {
+        clusters: Some(25),
+        cluster_pick: ClusterPick::Random,
+    };
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
+    let state = SessionState::new("dogs", config, t0);
+    let text = snapshot::to_text(&state).unwrap();
+    assert!(
+        text.contains("\n    clusters: Some(25),\n    cluster_pick: \"random\",\n"),
+        "{text}"
+    );
+    let back = snapshot::parse(text.as_bytes(), Path::new("dogs.ron")).unwrap();
+    assert_eq!(back, state);
+    let bad = text.replace("cluster_pick: \"random\"", "cluster_pick: \"nearest\"");
+    let e = snapshot::parse(bad.as_bytes(), Path::new("dogs.ron")).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown cluster pick `nearest`"),
+        "{e}"
+    );
 }
 
 #[test]
