@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -116,3 +116,11 @@ results-mbo: mnist
 		cargo bench --bench embedding | tee results/embedding-mbo-deskew.txt
 	( $(BUSY) $(TORCH) && GLEAN_BENCH_MBO=1 GLEAN_BENCH_EMBEDDINGS="deskew + PCA 50" \
 		GLEAN_BENCH_EPOCHS=1 cargo bench --bench embedding | tee results/embedding-mbo-deskew-busy.txt )
+
+# The query strategies of issue 16 next to margin and random (scripts/results-strategies.sh,
+# results/strategies/), and each strategy's share of a round on the full MNIST, quiet and
+# with another program busy on one core.
+results-strategies: mnist effnet
+	$(TORCH) && cargo build --release && scripts/results-strategies.sh
+	$(TORCH) && cargo bench --bench strategies | tee results/strategies-bench.txt
+	( $(BUSY) $(TORCH) && cargo bench --bench strategies | tee results/strategies-bench-busy.txt )

@@ -17,14 +17,18 @@
 //! `cargo bench --bench busy`. glean's own waiting policy applies: OpenMP threads wait
 //! passively unless OMP_WAIT_POLICY is set (an empty value gives OpenMP's default).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::{oracle_pool, OraclePool};
+
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use glean::dataset::{self, Holdout, Pool, ScanOptions};
+use glean::dataset::{Holdout, Pool, ScanOptions};
 use glean::learn::{
-    strategy, ClassPrior, DeviceChoice, EmbeddingKind, LearnData, Learner, LearnerConfig,
-    LearnerKind, ModelKind,
+    strategy, ClassPrior, DeviceChoice, EmbeddingKind, Learner, LearnerConfig, LearnerKind,
+    ModelKind,
 };
 use glean::session::{DataSpec, Session, SessionConfig};
 
@@ -65,27 +69,6 @@ struct Case {
     _session_dir: tempfile::TempDir,
 }
 
-struct Loaded {
-    data: LearnData,
-    oracle: Vec<u16>,
-    pool: Pool,
-}
-
-fn load(root: &Path, scan: &ScanOptions, cache: &Path) -> anyhow::Result<Loaded> {
-    let loaded = dataset::load(root, scan, None, cache)?;
-    let oracle = loaded
-        .pool
-        .items
-        .iter()
-        .map(|i| i.label.unwrap_or(0))
-        .collect();
-    Ok(Loaded {
-        data: LearnData::from_loaded(&loaded)?,
-        oracle,
-        pool: loaded.pool,
-    })
-}
-
 /// A fresh session over `pool` in a temporary folder (on the same disk as the cache,
 /// as a user's sessions folder would be).
 fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, tempfile::TempDir)> {
@@ -114,8 +97,15 @@ fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, temp
     Ok((Session::create(dir.path(), "bench", spec)?, dir))
 }
 
-fn case(name: &str, loaded: Loaded, config: LearnerConfig, labels: usize) -> anyhow::Result<Case> {
-    let Loaded { data, oracle, pool } = loaded;
+fn case(
+    name: &str,
+    loaded: OraclePool,
+    config: LearnerConfig,
+    labels: usize,
+) -> anyhow::Result<Case> {
+    let OraclePool {
+        data, oracle, pool, ..
+    } = loaded;
     let (session, session_dir) = session(&pool, &config)?;
     // `labels`, then 10 more for each round the bench runs (a person's next batch: a
     // round on the same labels again would start from its own answer).
@@ -194,7 +184,7 @@ fn main() -> anyhow::Result<()> {
 
     let mut cases = vec![case(
         "cnn, bundled MNIST sample, from 60 labels",
-        load(&root.join("assets/mnist"), &ScanOptions::default(), &cache)?,
+        oracle_pool(&root.join("assets/mnist"), &ScanOptions::default(), &cache)?,
         LearnerConfig {
             learner: LearnerKind::Cnn,
             ..cpu.clone()
@@ -205,7 +195,7 @@ fn main() -> anyhow::Result<()> {
     if mnist.join("train-images-idx3-ubyte").exists() {
         cases.push(case(
             "hybrid, full MNIST, from 300 labels",
-            load(&mnist, &ScanOptions::default(), &cache)?,
+            oracle_pool(&mnist, &ScanOptions::default(), &cache)?,
             cpu.clone(),
             300,
         )?);
@@ -224,7 +214,7 @@ fn main() -> anyhow::Result<()> {
         };
         cases.push(case(
             "hybrid, CIFAR-10 Lite2 features, from 100 labels",
-            load(&cifar, &scan, &cache)?,
+            oracle_pool(&cifar, &scan, &cache)?,
             LearnerConfig {
                 model: ModelKind::EffnetLite2,
                 ..cpu.clone()

@@ -16,15 +16,15 @@
 
 mod support;
 
-use support::env_or;
+use support::{env_or, OraclePool};
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use glean::dataset::{self, ScanOptions};
+use glean::dataset::ScanOptions;
 use glean::learn::{
-    strategy, ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
-    ModelKind, Strategy, TrainSchedule,
+    strategy, ColdStart, DeviceChoice, GraphConfig, Learner, LearnerConfig, LearnerKind, ModelKind,
+    Strategy, TrainSchedule,
 };
 use glean::simulate::{self, SimulateOptions};
 
@@ -48,20 +48,18 @@ fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let cache = std::env::temp_dir().join("glean-bench-cache");
     let t = Instant::now();
-    let loaded = dataset::load(&mnist, &ScanOptions::default(), None, &cache)?;
-    let oracle: Vec<u16> = loaded
-        .pool
-        .items
-        .iter()
-        .map(|i| i.label.unwrap_or(0))
-        .collect();
-    let data = LearnData::from_loaded(&loaded)?;
+    let OraclePool {
+        data,
+        oracle,
+        from_cache,
+        ..
+    } = support::oracle_pool(&mnist, &ScanOptions::default(), &cache)?;
     println!(
         "MNIST: {} pool, {} test, loaded in {:.1} s (cache: {}); libtorch threads: {}; learner {learner_kind}",
         data.pool_len(),
         data.test_len(),
         t.elapsed().as_secs_f64(),
-        loaded.from_cache,
+        from_cache,
         threads.map_or("all".to_string(), |n| n.to_string())
     );
 

@@ -43,7 +43,7 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub dataset: DataArgs,
     /// Comma-separated: margin, least-confidence, entropy, bald, coreset,
-    /// margin-coreset, random.
+    /// margin-coreset, cluster-errors, adversarial, neighbour-kl, random.
     #[arg(long, default_value = "margin,random")]
     pub strategies: String,
     /// Size of the first batch (chosen by the cold start).
@@ -166,7 +166,8 @@ pub struct LabelArgs {
     /// Folder of saved sessions (default: the platform data folder).
     #[arg(long, env = "GLEAN_SESSION_DIR", value_name = "DIR")]
     pub session_dir: Option<std::path::PathBuf>,
-    /// Query strategy: margin, least-confidence, entropy, bald, coreset, margin-coreset, random.
+    /// Query strategy: margin, least-confidence, entropy, bald, coreset, margin-coreset,
+    /// cluster-errors, adversarial, neighbour-kl, random.
     #[arg(long, default_value = "margin")]
     pub strategy: String,
     /// Labels per training round.

@@ -222,43 +222,56 @@ fn label_retrain_undo_quit_resume_in_tmux() {
     assert!(!sessions.join("model.safetensors").exists());
 }
 
+/// `assets/mnist`, a temporary home for glean's folders and a tmux server named after
+/// `name`; None (the test skips, saying why) without tmux or the sample.
+fn mnist_in_tmux(name: &str) -> Option<(PathBuf, tempfile::TempDir, Tmux)> {
+    let mnist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
+    if !support::needs("tmux", support::available())
+        || !support::needs("assets/mnist", mnist.join("train").is_dir())
+    {
+        return None;
+    }
+    let tmux = Tmux {
+        socket: format!("glean-{name}-{}", std::process::id()),
+    };
+    Some((mnist, tempfile::tempdir().unwrap(), tmux))
+}
+
+/// What follows `marker` on each line of the labeler's log that has it.
+fn logged_after(log: &std::path::Path, marker: &str) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(marker).map(|(_, r)| r.to_string()))
+        .collect()
+}
+
+/// Runs `command` in `window` until the screen satisfies `ready`, then quits with `q`;
+/// glean must exit with 0.
+fn run_until(tmux: &Tmux, window: &str, command: &str, what: &str, ready: impl Fn(&str) -> bool) {
+    let wait = Duration::from_secs(240);
+    tmux.start(window, command);
+    tmux.wait(window, wait, what, ready);
+    tmux.keys(window, "q");
+    let end = tmux.wait(window, wait, "glean to exit", |s| s.contains("GLEAN-EXIT="));
+    assert!(end.contains("GLEAN-EXIT=0"), "{end}");
+}
+
 /// `--embedding` and `--class-prior` reach the learner, are recorded by the session and
 /// hold when it is resumed without them; a session made without them gets glean's
 /// defaults. The learner's log line names the graphs it was built over.
 #[test]
 fn graph_settings_given_to_label_hold_on_resume() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mnist = root.join("assets/mnist");
-    if !support::needs("tmux", support::available())
-        || !support::needs("assets/mnist", mnist.join("train").is_dir())
-    {
+    let Some((mnist, dirs, tmux)) = mnist_in_tmux("graph-settings") else {
         return;
-    }
-    let dirs = tempfile::tempdir().unwrap();
-    let tmux = Tmux {
-        socket: format!("glean-graph-settings-{}", std::process::id()),
     };
-    let wait = Duration::from_secs(240);
     let log = dirs.path().join("data/logs/glean.log");
-    let graph_lines = || -> Vec<String> {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                l.split_once("graph learner over ")
-                    .map(|(_, r)| r.to_string())
-            })
-            .collect()
-    };
     // Until the first ranking is on screen, then `q`.
     let run_once = |window: &str, args: &str| {
-        tmux.start(window, &glean_command(dirs.path(), args));
-        tmux.wait(window, wait, "the first ranking", |s| {
+        let command = glean_command(dirs.path(), args);
+        run_until(&tmux, window, &command, "the first ranking", |s| {
             s.contains("trainer: idle")
         });
-        tmux.keys(window, "q");
-        let end = tmux.wait(window, wait, "glean to exit", |s| s.contains("GLEAN-EXIT="));
-        assert!(end.contains("GLEAN-EXIT=0"), "{end}");
     };
     let data = mnist.display();
     run_once(
@@ -279,7 +292,12 @@ fn graph_settings_given_to_label_hold_on_resume() {
     let vae = "vae (embedding vae, Poisson-MBO off)";
     // 1,300 images are too few for `auto` to train the autoencoder.
     let plain = "deskew-pca (embedding auto, Poisson-MBO auto)";
-    assert_eq!(graph_lines(), [vae, vae, plain], "{}", log.display());
+    assert_eq!(
+        logged_after(&log, "graph learner over "),
+        [vae, vae, plain],
+        "{}",
+        log.display()
+    );
     let sessions = dirs.path().join("sessions");
     let (emb, _) = glean::session::load(&sessions, "emb").unwrap();
     assert_eq!(
@@ -297,4 +315,72 @@ fn graph_settings_given_to_label_hold_on_resume() {
         ),
         ("auto", "auto")
     );
+}
+
+/// A structure-reading strategy through the labeler: `--strategy cluster-errors
+/// --clusters 4 --cluster-pick random` with the auto-oracle ranks by four clusters, the
+/// session records the settings, and `resume` ranks the same way without the flags.
+#[test]
+fn cluster_errors_ranks_in_the_labeler_and_keeps_its_clusters_on_resume() {
+    let Some((mnist, dirs, tmux)) = mnist_in_tmux("cluster-errors") else {
+        return;
+    };
+    let log = dirs.path().join("data/logs/glean.log");
+    // The batches split between clusters, one line a ranking.
+    let splits = || -> Vec<Vec<usize>> {
+        logged_after(&log, "picks per cluster ")
+            .iter()
+            .map(|r| {
+                r.trim_matches(|c| c == '[' || c == ']')
+                    .split(", ")
+                    .map(|n| n.parse().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let run = |window: &str, args: &str, rounds: u64| {
+        let command = format!(
+            "env GLEAN_LOG=glean=debug {}",
+            glean_command(dirs.path(), args)
+        );
+        run_until(&tmux, window, &command, "the model's rounds", |s| {
+            model_version(s) >= rounds
+        });
+    };
+    run(
+        "made",
+        &format!(
+            "label {} --session ce --device cpu --learner cnn --strategy cluster-errors \
+             --clusters 4 --cluster-pick random --oracle",
+            mnist.display()
+        ),
+        2,
+    );
+    let made = splits();
+    assert!(made.len() >= 2, "{made:?} in {}", log.display());
+    assert!(
+        made.iter()
+            .all(|s| s.len() == 4 && s.iter().sum::<usize>() == 10),
+        "{made:?}"
+    );
+
+    let sessions = dirs.path().join("sessions");
+    let (session, _) = glean::session::load(&sessions, "ce").unwrap();
+    let config = session.config();
+    assert_eq!(config.strategy, glean::learn::Strategy::ClusterErrors);
+    assert_eq!(
+        config.query,
+        glean::learn::QueryOptions {
+            clusters: Some(4),
+            cluster_pick: glean::learn::ClusterPick::Random,
+        }
+    );
+    assert!(!session.rounds().is_empty());
+
+    // Resumed without the flags: the next ranking still splits four ways.
+    let version = session.rounds().len() as u64;
+    run("resumed", "resume ce --oracle", version + 1);
+    let resumed = splits();
+    assert!(resumed.len() > made.len(), "{resumed:?}");
+    assert!(resumed.iter().all(|s| s.len() == 4), "{resumed:?}");
 }

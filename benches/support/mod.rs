@@ -34,3 +34,33 @@ pub fn mnist_dir(bench: &str) -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// A data folder loaded as the learner takes it, with each pool item's oracle label.
+pub struct OraclePool {
+    pub data: glean::learn::LearnData,
+    pub oracle: Vec<u16>,
+    pub pool: glean::dataset::Pool,
+    /// Whether the decoded pool came from the cache.
+    pub from_cache: bool,
+}
+
+/// Loads `root` (the pool cache in `cache`) as the learner takes it.
+pub fn oracle_pool(
+    root: &Path,
+    scan: &glean::dataset::ScanOptions,
+    cache: &Path,
+) -> anyhow::Result<OraclePool> {
+    let loaded = glean::dataset::load(root, scan, None, cache)?;
+    let oracle = loaded
+        .pool
+        .items
+        .iter()
+        .map(|i| i.label.unwrap_or(0))
+        .collect();
+    Ok(OraclePool {
+        data: glean::learn::LearnData::from_loaded(&loaded)?,
+        oracle,
+        from_cache: loaded.from_cache,
+        pool: loaded.pool,
+    })
+}

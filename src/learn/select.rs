@@ -261,18 +261,27 @@ mod tests {
         }
     }
 
+    /// Two-class predictions for `candidates`, with `pool` for the strategies that read it.
+    fn two_class<'a>(
+        candidates: &'a [usize],
+        predictions: &'a Predictions,
+        pool: PoolContext<'a>,
+    ) -> Scored<'a> {
+        Scored {
+            candidates,
+            predictions,
+            classes: 2,
+            embed_dim: 0,
+            min_sq_to_labeled: None,
+            pool,
+        }
+    }
+
     #[test]
     fn margin_ranking_maps_positions_back_to_pool_indices() {
         let p = preds(vec![0.9, 0.1, 0.5, 0.5, 0.7, 0.3]);
         let candidates = [40, 41, 42];
-        let scored = Scored {
-            candidates: &candidates,
-            predictions: &p,
-            classes: 2,
-            embed_dim: 0,
-            min_sq_to_labeled: None,
-            pool: PoolContext::default(),
-        };
+        let scored = two_class(&candidates, &p, PoolContext::default());
         let r = rank(Strategy::Margin, RankingSource::Model, scored, 1, 5, 0);
         assert_eq!(r.batch(3), vec![41, 42, 40]);
         assert_eq!(r.version, 5);
@@ -309,20 +318,17 @@ mod tests {
         let candidates = [2, 3, 4, 5];
         let clusters = [0, 1, 0, 0, 1, 1];
         let labeled = [(0, 0u16), (1, 1)];
-        let scored = Scored {
-            candidates: &candidates,
-            predictions: &p,
-            classes: 2,
-            embed_dim: 0,
-            min_sq_to_labeled: None,
-            pool: PoolContext {
+        let scored = two_class(
+            &candidates,
+            &p,
+            PoolContext {
                 pool_len: 6,
                 labeled: &labeled,
                 labeled_probs: Some(vec![0.8, 0.2, 0.7, 0.3]),
                 clusters: Some((&clusters, 2)),
                 ..PoolContext::default()
             },
-        };
+        );
         let r = rank(
             Strategy::ClusterErrors,
             RankingSource::Model,
@@ -350,20 +356,17 @@ mod tests {
         let p = preds(vec![0.6, 0.4, 0.5, 0.5]);
         let candidates = [1, 2];
         let labeled = [(0, 0u16)];
-        let scored = Scored {
-            candidates: &candidates,
-            predictions: &p,
-            classes: 2,
-            embed_dim: 0,
-            min_sq_to_labeled: None,
-            pool: PoolContext {
+        let scored = two_class(
+            &candidates,
+            &p,
+            PoolContext {
                 pool_len: 3,
                 labeled: &labeled,
                 labeled_probs: Some(vec![1.0, 0.0]),
                 neighbours: Some(&graph),
                 ..PoolContext::default()
             },
-        };
+        );
         let r = rank(Strategy::NeighbourKl, RankingSource::Model, scored, 1, 1, 0);
         assert_eq!(r.batch(2), vec![1, 2]);
         let expected = [
@@ -382,17 +385,14 @@ mod tests {
         let p = preds(vec![0.5, 0.5, 0.8, 0.2, 0.6, 0.4]);
         let candidates = [0, 1, 2];
         let odds = [0.2, 0.9, 0.6];
-        let scored = Scored {
-            candidates: &candidates,
-            predictions: &p,
-            classes: 2,
-            embed_dim: 0,
-            min_sq_to_labeled: None,
-            pool: PoolContext {
+        let scored = two_class(
+            &candidates,
+            &p,
+            PoolContext {
                 unlabeled_odds: Some(&odds),
                 ..PoolContext::default()
             },
-        };
+        );
         let r = rank(Strategy::Adversarial, RankingSource::Model, scored, 1, 1, 0);
         assert_eq!(r.batch(3), vec![2, 1, 0]);
         assert!((r.items[0].score - 0.8 * 2.0 / 3.0).abs() < 1e-6);
