@@ -93,8 +93,9 @@ pub fn unlabeled_odds(
 
 /// libtorch on one CPU thread while held, then as before. The discriminator's steps are
 /// a few small matrix products: waking a second thread for each costs more than it
-/// saves, and with another program on a core many times more (300 steps on the MNIST
-/// pool beside a simulation: 4.7-7.6 s on two threads, 0.2 s on one).
+/// saves, and with other programs on the cores many times more (300 steps on the MNIST
+/// pool, OpenMP's default waiting, beside a simulation: 4.7-7.6 s on two threads, 0.2 s
+/// on one).
 struct OneThread {
     before: Option<i32>,
 }
