@@ -118,14 +118,6 @@ impl Drop for OneThread {
     }
 }
 
-/// `[N, D]` with each column at mean 0 and standard deviation 1 (constant columns at 0),
-/// so that the discriminator's steps suit every embedding's scale.
-pub fn standardised(embeddings: &Tensor) -> Tensor {
-    let mean = embeddings.mean_dim(0, true, Kind::Float);
-    let std = embeddings.std_dim(0, false, true).clamp_min(1e-6);
-    (embeddings - mean) / std
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +133,7 @@ mod tests {
             ],
             0,
         );
-        standardised(&(centre + noise))
+        crate::learn::graph::embed::standardised(&(centre + noise))
     }
 
     #[test]
@@ -162,15 +154,5 @@ mod tests {
         assert!(lowest_far > 0.9, "{lowest_far}");
         // The same seed, the same odds.
         assert_eq!(odds, unlabeled_odds(&e, &labeled, &candidates, 3).unwrap());
-    }
-
-    #[test]
-    fn standardised_columns_have_mean_zero_and_unit_spread() {
-        let e = Tensor::from_slice(&[1.0f32, 10.0, 3.0, 10.0, 5.0, 10.0]).view([3, 2]);
-        let s = Vec::<f32>::try_from(standardised(&e).view([-1])).unwrap();
-        // Column 0: 1, 3, 5 → −1, 0, 1 (population sd 1.633: −1.2247, 0, 1.2247).
-        assert!((s[0] + 1.2247).abs() < 1e-3 && s[2].abs() < 1e-6 && (s[4] - 1.2247).abs() < 1e-3);
-        // Column 1 is constant: 0.
-        assert_eq!([s[1], s[3], s[5]], [0.0, 0.0, 0.0]);
     }
 }

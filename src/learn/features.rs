@@ -280,10 +280,7 @@ pub fn feature_graph_embeddings(
         return Ok(hit);
     }
     let _guard = tch::no_grad_guard();
-    let all = features.all().f_to_kind(Kind::Float)?;
-    let mean = all.f_mean_dim(0, true, Kind::Float)?;
-    let std = all.f_std_dim(0, false, true)?.f_clamp_min(1e-6)?;
-    let z = all.f_sub(&mean)?.f_div(&std)?;
+    let z = super::graph::embed::standardised(&features.all().f_to_kind(Kind::Float)?);
     let norm = z
         .f_norm_scalaropt_dim(2.0, [1i64], true)?
         .f_clamp_min(1e-12)?;

@@ -19,6 +19,7 @@ use tch::{Device, Tensor};
 use super::config::{ColdStart, LearnerConfig, LearnerKind, ModelKind};
 use super::data::LearnData;
 use super::features::PoolFeatures;
+use super::graph::cpu_floats;
 use super::inputs::Inputs;
 use super::model::EMBED_DIM;
 use super::network::{NetworkSpec, Trained};
@@ -284,15 +285,18 @@ impl Learner {
         };
         let t = Instant::now();
         let structure = self.pool_structure()?;
-        let unlabeled_odds = match (&structure, self.config.strategy) {
-            (Some(s), Strategy::Adversarial) => Some(super::discriminator::unlabeled_odds(
-                &s.standardised,
-                &labels.lab.indices,
-                &candidates,
-                seed,
-            )?),
-            _ => None,
-        };
+        let unlabeled_odds = structure
+            .as_ref()
+            .and_then(|s| s.standardised.as_ref())
+            .map(|standardised| {
+                super::discriminator::unlabeled_odds(
+                    standardised,
+                    &labels.lab.indices,
+                    &candidates,
+                    seed,
+                )
+            })
+            .transpose()?;
         let ri = RankingInputs {
             candidates: &candidates,
             candidate_rows: &candidate_rows,
@@ -672,9 +676,7 @@ impl Learner {
                 }
             }
         };
-        Ok(Some(Vec::<f32>::try_from(
-            chosen.to_device(Device::Cpu).view([-1]),
-        )?))
+        Ok(Some(cpu_floats(&chosen)?))
     }
 
     /// The pool's structure for the strategies that read it, built on first use on

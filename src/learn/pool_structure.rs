@@ -8,7 +8,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::config::QueryOptions;
 use super::graph::csr::Csr;
-use super::graph::embed::Pca;
+use super::graph::embed::{standardised, Pca};
 use super::graph::kmeans::kmeans;
 use super::graph::knn::KnnGraph;
 use super::strategy::Strategy;
@@ -22,8 +22,8 @@ const KMEANS_ITERATIONS: usize = 50;
 const NEIGHBOURS: usize = 10;
 
 pub(super) struct PoolStructure {
-    /// `[N, D]`, each column standardised: the discriminator's input.
-    pub standardised: Tensor,
+    /// `[N, D]`, each column standardised: the discriminator's input (adversarial).
+    pub standardised: Option<Tensor>,
     /// Each pool item's k-means cluster, and how many clusters (cluster-errors).
     pub clusters: Option<(Vec<u32>, usize)>,
     /// The pool's kNN graph, for a learner without a graph of its own (neighbour-kl).
@@ -58,7 +58,7 @@ impl PoolStructure {
             _ => None,
         };
         Ok(PoolStructure {
-            standardised: super::discriminator::standardised(embeddings),
+            standardised: (strategy == Strategy::Adversarial).then(|| standardised(embeddings)),
             clusters,
             knn,
         })

@@ -5,7 +5,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::graph::csr::Csr;
-use super::graph::{CgOptions, Propagated, Propagation};
+use super::graph::{cpu_floats, CgOptions, Propagated, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
 use super::round_input::RankingInputs;
@@ -263,17 +263,11 @@ impl GraphLearner {
         } else {
             (None, None)
         };
-        let labeled_probs = if ri.strategy.needs_labeled_predictions() {
-            Some(Vec::<f32>::try_from(
-                round
-                    .pool
-                    .index_select(0, ri.labeled_rows)
-                    .to_device(Device::Cpu)
-                    .view([-1]),
-            )?)
-        } else {
-            None
-        };
+        let labeled_probs = ri
+            .strategy
+            .needs_labeled_predictions()
+            .then(|| cpu_floats(&round.pool.index_select(0, ri.labeled_rows)))
+            .transpose()?;
         let predictions = Predictions {
             probs,
             samples: None,

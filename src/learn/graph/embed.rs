@@ -151,6 +151,15 @@ impl Pca {
     }
 }
 
+/// `[N, D]` with each column at mean 0 and standard deviation 1 (constant columns at 0),
+/// so that every dimension weighs the same (the backbone's features before their PCA, the
+/// adversarial strategy's discriminator).
+pub fn standardised(embeddings: &Tensor) -> Tensor {
+    let mean = embeddings.mean_dim(0, true, Kind::Float);
+    let std = embeddings.std_dim(0, false, true).clamp_min(1e-6);
+    (embeddings - mean) / std
+}
+
 /// Several embeddings of the same rows side by side, each centred and scaled to a mean
 /// squared row norm of one, so that each weighs the same in a distance.
 pub fn joint_embedding(parts: &[&Tensor]) -> Result<Tensor, LearnError> {
@@ -185,6 +194,16 @@ pub fn joint_embedding(parts: &[&Tensor]) -> Result<Tensor, LearnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standardised_columns_have_mean_zero_and_unit_spread() {
+        let e = Tensor::from_slice(&[1.0f32, 10.0, 3.0, 10.0, 5.0, 10.0]).view([3, 2]);
+        let s = Vec::<f32>::try_from(standardised(&e).view([-1])).unwrap();
+        // Column 0: 1, 3, 5 → −1, 0, 1 (population sd 1.633: −1.2247, 0, 1.2247).
+        assert!((s[0] + 1.2247).abs() < 1e-3 && s[2].abs() < 1e-6 && (s[4] - 1.2247).abs() < 1e-3);
+        // Column 1 is constant: 0.
+        assert_eq!([s[1], s[3], s[5]], [0.0, 0.0, 0.0]);
+    }
 
     #[test]
     fn pca_finds_the_direction_of_largest_variance() {
