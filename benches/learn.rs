@@ -181,6 +181,7 @@ fn main() -> anyhow::Result<()> {
         accuracy_on: Default::default(),
         graph: Default::default(),
         query: Default::default(),
+        review: None,
     };
     println!(
         "curves: {} × {} trial(s), init {}, batch {}, budget {} → {}",

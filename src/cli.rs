@@ -23,7 +23,8 @@ pub enum Command {
     /// List saved sessions: name, data folder, labeled / pool, last test accuracy,
     /// strategy, last used.
     Sessions(SessionsArgs),
-    /// Write a session's labels (item path, class name, source, time) as CSV or JSON.
+    /// Write a session's labels (item path, class name, source, time) as CSV or JSON;
+    /// with --all every pool item, the unlabeled ones with their predicted class.
     Export(ExportArgs),
     /// Label a data folder in the terminal, most useful image first (resumes the
     /// session when it exists).
@@ -91,6 +92,23 @@ pub struct SimulateArgs {
     /// each round (the graph-learning papers' protocol; no test split needed).
     #[arg(long, value_name = "test|pool", default_value = "test")]
     pub accuracy_on: crate::simulate::AccuracyOn,
+    /// After the single labels (--budget), review pages as a person would: each
+    /// round one page per class of the items the predictor assigns to it, surest
+    /// first; the oracle marks exactly the wrong ones with their right class. Writes
+    /// the accuracy of the whole exported folder against keypresses (review.csv,
+    /// review.json, review.svg) instead of the learning curves.
+    #[arg(long)]
+    pub review: bool,
+    /// Items on a review page (60 fill the grid of a 120×40 terminal).
+    #[arg(long, default_value_t = 60, requires = "review")]
+    pub page_size: usize,
+    /// With --review: a trial stops after this many keypresses (single labels, marks
+    /// and page confirms), or when every item is labeled.
+    #[arg(long, default_value_t = 2000, requires = "review")]
+    pub keypresses: usize,
+    /// With --review: pages confirmed between two rounds (default: one per class).
+    #[arg(long, value_name = "N", requires = "review")]
+    pub pages_per_round: Option<usize>,
 }
 
 /// What learns and where: shared by `label` and `simulate`.
@@ -220,6 +238,11 @@ pub struct ExportArgs {
     pub name: String,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: crate::session::ExportFormat,
+    /// Every pool item, not only the labeled ones: its label and source (human,
+    /// oracle, confirmed), or the class the last ranking predicted (source predicted)
+    /// with its probability.
+    #[arg(long)]
+    pub all: bool,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -315,6 +338,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 &dir,
                 &args.name,
                 args.format,
+                args.all,
                 args.output.as_deref(),
                 std::io::stdout().lock(),
                 std::io::stderr().lock(),
@@ -377,6 +401,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     class_prior: args.learning.class_prior,
                     ..crate::learn::GraphConfig::default()
                 },
+                review: args
+                    .review
+                    .then_some(crate::simulate::review::ReviewOptions {
+                        page_size: args.page_size,
+                        keypresses: args.keypresses,
+                        pages_per_round: args.pages_per_round,
+                    }),
             };
             crate::simulate::run_and_print(&opts)
         }

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod learn;
 pub mod openmp;
 pub mod paths;
+pub mod review;
 pub mod session;
 pub mod simulate;
 pub mod tui;

@@ -135,6 +135,81 @@ fn undo_of_an_item_takes_back_its_label_wherever_it_stands() {
 }
 
 #[test]
+fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "p", config(&d)).unwrap();
+    s.label("a", 0, Source::Human).unwrap();
+    s.skip("e").unwrap();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(&d, "p"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let before = journal_lines();
+    let page = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    s.confirm_page(
+        1,
+        page(&["b", "c", "e"]),
+        vec![("d".into(), 2)],
+        Source::Human,
+    )
+    .unwrap();
+    assert_eq!(journal_lines(), before + 1, "one record for the whole page");
+    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    };
+    let expected = vec![
+        ("a".to_string(), 0, Source::Human),
+        ("b".to_string(), 1, Source::Confirmed),
+        ("c".to_string(), 1, Source::Confirmed),
+        ("e".to_string(), 1, Source::Confirmed),
+        ("d".to_string(), 2, Source::Human),
+    ];
+    assert_eq!(by_item(s.state()), expected);
+    assert!(s.skipped().is_empty(), "a confirmed page unskips its items");
+    // A page with a labeled item, a class out of range or an item twice is refused
+    // whole, and nothing reaches the journal.
+    for (class, confirmed, corrected) in [
+        (1, page(&["f", "a"]), vec![]),
+        (7, page(&["f"]), vec![]),
+        (1, page(&["f"]), vec![("g".to_string(), 9)]),
+        (1, page(&["f", "g"]), vec![("f".to_string(), 0)]),
+    ] {
+        assert!(s
+            .confirm_page(class, confirmed, corrected, Source::Human)
+            .is_err());
+    }
+    assert!(s
+        .confirm_page(1, page(&["f"]), vec![("g".into(), 0)], Source::Confirmed)
+        .is_err());
+    assert_eq!(journal_lines(), before + 1);
+    assert!(s.state().label_of("f").is_none());
+    // Replayed from the journal after a crash, the page is there whole.
+    copy_session(&d, &crash, "p");
+    let (replayed, _) = load(&crash, "p").unwrap();
+    assert_eq!(by_item(&replayed), expected);
+    // Undo of the page takes back its four labels in one record, across a compaction.
+    s.compact().unwrap();
+    let undone = s.undo_items(&page(&["b", "c", "e", "d"])).unwrap();
+    assert_eq!(undone.len(), 4);
+    assert_eq!(journal_lines(), 1);
+    assert!(
+        s.undo_items(&page(&["a", "b"])).is_err(),
+        "b has no label left"
+    );
+    assert_eq!(by_item(s.state()), expected[..1]);
+    drop(s);
+    let (s, _) = Session::open(&d, "p").unwrap();
+    assert_eq!(by_item(s.state()), expected[..1]);
+    assert_eq!(s.state().label_of("a").map(|l| l.class), Some(0));
+}
+
+#[test]
 fn undo_goes_back_again_and_again_across_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

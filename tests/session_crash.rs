@@ -8,6 +8,39 @@ mod session_common;
 use glean::session::{journal_path, load, Session, Source};
 use session_common::{config, copy_session};
 
+/// A page is one record: cut anywhere inside it, none of its labels load; whole, all.
+#[test]
+fn a_page_cut_at_any_byte_loads_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let mut s = Session::create(&live, "page", config(&live)).unwrap();
+    s.set_compact_every(1000);
+    s.label("cat/0.png", 0, Source::Human).unwrap();
+    let before_page = std::fs::metadata(journal_path(&live, "page"))
+        .unwrap()
+        .len() as usize;
+    let confirmed: Vec<String> = (1..40).map(|i| format!("dog/{i}.png")).collect();
+    s.confirm_page(1, confirmed, vec![("dog/40.png".into(), 2)], Source::Human)
+        .unwrap();
+    let journal = std::fs::read(journal_path(&live, "page")).unwrap();
+    let all = s.labels().to_vec();
+    assert_eq!(all.len(), 41);
+    for cut in before_page..=journal.len() {
+        let crash = dir.path().join(format!("crash{cut}"));
+        copy_session(&live, &crash, "page");
+        std::fs::write(journal_path(&crash, "page"), &journal[..cut]).unwrap();
+        let (state, _) = load(&crash, "page").unwrap();
+        let expected = if cut == journal.len() {
+            &all[..]
+        } else {
+            &all[..1]
+        };
+        assert_eq!(state.labels(), expected, "cut at {cut}");
+        std::fs::remove_dir_all(&crash).unwrap();
+    }
+    drop(s);
+}
+
 #[test]
 fn journal_cut_at_every_byte_of_the_last_record() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,8 +7,9 @@
 //! - `NAME.lock`, locked while a process has the session open;
 //!
 //! and, written by the labeler, `NAME.model.safetensors` (its network after the last
-//! round) and `NAME.start-weights.safetensors` (a copy of the `--weights` checkpoint its
-//! networks start from). Each is the session's own: sessions share a folder.
+//! round), `NAME.predictions.csv` (every pool item's predicted class after the last
+//! ranking, for `export --all`) and `NAME.start-weights.safetensors` (a copy of the
+//! `--weights` checkpoint its networks start from). Each is the session's own: sessions share a folder.
 //!
 //! Opening folds the journal into the snapshot's state; `compact` (every
 //! `COMPACT_EVERY` changes, or when the owner says after `defer_compaction`; on `close`
@@ -22,6 +23,7 @@ mod journal;
 mod list;
 mod load;
 mod lock;
+mod predictions;
 mod snapshot;
 mod types;
 
@@ -34,14 +36,15 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use error::{Result, SessionError};
-pub use export::{export, export_to_file, ExportFormat};
+pub use export::{export, export_to_file, ExportFormat, ExportScope};
 pub use journal::TornRecord;
 pub use list::{list, most_recent, sessions_table, SessionSummary};
 pub use load::{load, LoadReport};
+pub use predictions::{predictions_path, read_predictions, write_predictions, PredictedItem};
 pub use snapshot::FORMAT_VERSION;
 pub use types::{
-    label_digest, DataSpec, Guesses, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState,
-    Source,
+    label_digest, DataSpec, Guesses, LabelRecord, PageRecord, Queue, RoundRecord, SessionConfig,
+    SessionState, Source,
 };
 
 use journal::{Record, Writer};
@@ -210,6 +213,10 @@ impl Session {
     pub fn model_path(&self) -> PathBuf {
         model_path(&self.dir, self.name())
     }
+    /// This session's predictions of the whole folder (`predictions_path`).
+    pub fn predictions_path(&self) -> PathBuf {
+        predictions_path(&self.dir, self.name())
+    }
     /// This session's starting checkpoint (`start_weights_path`).
     pub fn start_weights_path(&self) -> PathBuf {
         start_weights_path(&self.dir, self.name())
@@ -290,6 +297,40 @@ impl Session {
             item: item.to_string(),
         })?;
         Ok(Some(label))
+    }
+
+    /// Confirms a review page: `confirmed` take `class` (source `Confirmed`), each of
+    /// `corrected` the class given with it (source `source`). One journal record: when
+    /// this returns Ok the whole page is on disk, and a crash before leaves none of it.
+    pub fn confirm_page(
+        &mut self,
+        class: u16,
+        confirmed: Vec<String>,
+        corrected: Vec<(String, u16)>,
+        source: Source,
+    ) -> Result<()> {
+        let page = PageRecord {
+            class,
+            confirmed,
+            corrected,
+            source,
+            round: u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX),
+            time: now(),
+        };
+        self.commit(Op::Page(page))
+    }
+
+    /// Undoes the labels of `items` (a page) in one record and returns them in the
+    /// order given; an item without a label is an error and nothing is undone.
+    pub fn undo_items(&mut self, items: &[String]) -> Result<Vec<LabelRecord>> {
+        let undone = items
+            .iter()
+            .filter_map(|item| self.state.label_of(item).cloned())
+            .collect();
+        self.commit(Op::UndoItems {
+            items: items.to_vec(),
+        })?;
+        Ok(undone)
     }
 
     /// Undoes the last label still standing and returns it (None when there is none);

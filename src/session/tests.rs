@@ -221,6 +221,17 @@ fn journal_lines_round_trip_every_op() {
             item: "a\nb".into(),
         },
         Op::Skip { item: "c".into() },
+        Op::Page(super::types::PageRecord {
+            class: 1,
+            confirmed: vec!["p1".into(), "p\"2".into()],
+            corrected: vec![("p3".into(), 0)],
+            source: Source::Oracle,
+            round: 4,
+            time: t,
+        }),
+        Op::UndoItems {
+            items: vec!["p1".into(), "p3".into()],
+        },
         Op::Round(full_state().rounds()[0].clone()),
         Op::Queue(Queue {
             model_version: 9,

@@ -84,6 +84,9 @@ pub struct SessionConfig {
 pub enum Source {
     Human,
     Oracle,
+    /// Given by confirming a review page: the predictor's class, which the person
+    /// looked at and did not mark.
+    Confirmed,
 }
 
 impl Source {
@@ -91,7 +94,50 @@ impl Source {
         match self {
             Source::Human => "human",
             Source::Oracle => "oracle",
+            Source::Confirmed => "confirmed",
         }
+    }
+}
+
+/// A review page confirmed with one key: its unmarked items take the page's class, and
+/// the items the person marked with another class take that one. One journal record,
+/// so a page is on disk whole or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// The class the page showed (index into `SessionConfig::classes`).
+    pub class: u16,
+    /// The items confirmed as `class`, in page order.
+    pub confirmed: Vec<String>,
+    /// Items of the page given another class, with that class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<(String, u16)>,
+    /// Who gave the corrections (the person, or the auto-oracle).
+    pub source: Source,
+    /// Number of rounds finished when the page was confirmed.
+    pub round: u32,
+    pub time: DateTime<Utc>,
+}
+
+impl PageRecord {
+    /// The labels the page gives, confirmed ones first.
+    pub fn labels(&self) -> impl Iterator<Item = LabelRecord> + '_ {
+        let label = |item: &String, class, source| LabelRecord {
+            item: item.clone(),
+            class,
+            source,
+            round: self.round,
+            time: self.time,
+            guessed: Guesses::default(),
+        };
+        let confirmed = self
+            .confirmed
+            .iter()
+            .map(move |item| label(item, self.class, Source::Confirmed));
+        let corrected = self
+            .corrected
+            .iter()
+            .map(move |(item, class)| label(item, *class, self.source));
+        confirmed.chain(corrected)
     }
 }
 
@@ -192,6 +238,12 @@ pub enum Op {
     },
     Skip {
         item: String,
+    },
+    /// A confirmed review page.
+    Page(PageRecord),
+    /// Removes the labels of several items at once (the undo of a page).
+    UndoItems {
+        items: Vec<String>,
     },
     Round(RoundRecord),
     Queue(Queue),
@@ -306,6 +358,30 @@ impl SessionState {
                 Some(_) => Ok(()),
                 None => Err(format!("undo of {item:?}, which has no label")),
             },
+            Op::Page(page) => {
+                let mut on_page = HashSet::new();
+                for label in page.labels() {
+                    self.check(&Op::Label(label.clone()))?;
+                    if !on_page.insert(label.item.clone()) {
+                        return Err(format!("item {:?} is twice on one page", label.item));
+                    }
+                }
+                match page.source {
+                    Source::Confirmed => {
+                        Err("a page's corrections cannot be confirmed ones".into())
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Op::UndoItems { items } => {
+                let mut seen = HashSet::new();
+                for item in items {
+                    if self.label_of(item).is_none() || !seen.insert(item) {
+                        return Err(format!("undo of {item:?}, which has no label"));
+                    }
+                }
+                Ok(())
+            }
             Op::Round(r) => {
                 let finite = r.seconds.is_finite() && r.seconds >= 0.0;
                 let acc_ok = r
@@ -334,18 +410,13 @@ impl SessionState {
                 self.labeled.insert(l.item.clone(), self.labels.len());
                 self.labels.push(l);
             }
-            Op::Undo { item } => {
-                if let Some(at) = self.labeled.remove(&item) {
-                    self.labels.remove(at);
-                    // The labels after it moved up by one.
-                    for l in &self.labels[at..] {
-                        *self
-                            .labeled
-                            .get_mut(&l.item)
-                            .expect("every label is indexed") -= 1;
-                    }
+            Op::Undo { item } => self.remove_labels(&[item]),
+            Op::Page(page) => {
+                for label in page.labels() {
+                    self.apply(Op::Label(label));
                 }
             }
+            Op::UndoItems { items } => self.remove_labels(&items),
             Op::Skip { item } => {
                 if !self.skipped.contains(&item) {
                     self.skipped.push(item);
@@ -355,6 +426,22 @@ impl SessionState {
             Op::Queue(q) => self.queue = q,
             Op::PoolSize { size } => self.config.pool_size = size,
         }
+    }
+
+    /// Removes the labels of `items` (those that have one) and re-indexes the rest once.
+    fn remove_labels(&mut self, items: &[String]) {
+        let gone: HashSet<&String> = items.iter().collect();
+        let before = self.labels.len();
+        self.labels.retain(|l| !gone.contains(&l.item));
+        if self.labels.len() == before {
+            return;
+        }
+        self.labeled = self
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(at, l)| (l.item.clone(), at))
+            .collect();
     }
 
     /// [`label_digest`] of the labels standing now.

@@ -5,6 +5,7 @@
 
 pub mod plot;
 pub mod report;
+pub mod review;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,6 +59,8 @@ pub struct SimulateOptions {
     pub graph: GraphConfig,
     /// Cluster-errors' clusters and order.
     pub query: QueryOptions,
+    /// Review pages after the single labels (`--review`), counting keypresses.
+    pub review: Option<review::ReviewOptions>,
 }
 
 /// Which items a round's accuracy counts.
@@ -200,24 +203,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
             trials: Vec::new(),
         };
         for trial in 0..opts.trials {
-            let config = LearnerConfig {
-                device: opts.device,
-                strategy,
-                batch: opts.batch,
-                cold_start,
-                init: opts.init,
-                pool_subset: opts.pool_subset,
-                warm_start: opts.warm_start,
-                seed: opts.seed.wrapping_add(trial as u64),
-                schedule: opts.schedule.clone(),
-                learner: opts.learner,
-                model: opts.model,
-                weights: opts.weights.clone(),
-                cache_dir: Some(opts.cache_dir.clone()),
-                graph: opts.graph.clone(),
-                query: opts.query,
-                ..LearnerConfig::default()
-            };
+            let config = trial_config(opts, strategy, cold_start, trial);
             let mut logged = Ok(());
             let run = TrialRun {
                 data: &data,
@@ -296,6 +282,140 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
         full_baseline,
         summary,
     })
+}
+
+/// The learner of one trial: `opts`' settings, the trial's seed.
+fn trial_config(
+    opts: &SimulateOptions,
+    strategy: Strategy,
+    cold_start: ColdStart,
+    trial: usize,
+) -> LearnerConfig {
+    LearnerConfig {
+        device: opts.device,
+        strategy,
+        batch: opts.batch,
+        cold_start,
+        init: opts.init,
+        pool_subset: opts.pool_subset,
+        warm_start: opts.warm_start,
+        seed: opts.seed.wrapping_add(trial as u64),
+        schedule: opts.schedule.clone(),
+        learner: opts.learner,
+        model: opts.model,
+        weights: opts.weights.clone(),
+        cache_dir: Some(opts.cache_dir.clone()),
+        graph: opts.graph.clone(),
+        query: opts.query,
+        ..LearnerConfig::default()
+    }
+}
+
+/// What a `--review` run measured, per strategy.
+pub struct ReviewOutcome {
+    pub curves: Vec<Curves>,
+    pub summaries: Vec<review::ReviewSummary>,
+}
+
+/// `simulate --review`: every strategy's trials with review pages after the single
+/// labels; writes `review.csv`, `review.json` and `review.svg`/`.png`.
+pub fn run_review(
+    opts: &SimulateOptions,
+    review_opts: &review::ReviewOptions,
+) -> anyhow::Result<ReviewOutcome> {
+    if opts.strategies.is_empty() {
+        bail!("--strategies: give at least one");
+    }
+    if opts.trials == 0 || opts.batch == 0 || opts.init == 0 {
+        bail!("--trials, --batch and --init must be at least 1");
+    }
+    if opts.budget < opts.init {
+        bail!("--budget {} is below --init {}", opts.budget, opts.init);
+    }
+    if opts.full_baseline {
+        bail!("--full-baseline draws a learning curve: leave it out of --review runs");
+    }
+    let (data, oracle, _) = load(&SimulateOptions {
+        // The folder is judged on the pool; a test split is read only when there is one.
+        accuracy_on: AccuracyOn::Pool,
+        ..opts.clone()
+    })?;
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating {}", opts.out.display()))?;
+    let budget = opts.budget.min(data.pool_len());
+    let bar = if opts.progress {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .expect("a valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut csv = review::ReviewCsv::create(&opts.out.join("review.csv"))?;
+    let mut outcome = ReviewOutcome {
+        curves: Vec::new(),
+        summaries: Vec::new(),
+    };
+    for &strategy in &opts.strategies {
+        let cold_start = cold_start_for(strategy, opts.cold_start);
+        let mut trials = Vec::new();
+        for trial in 0..opts.trials {
+            let config = trial_config(opts, strategy, cold_start, trial);
+            let run = TrialRun {
+                data: &data,
+                oracle: &oracle,
+                budget,
+                accuracy_on: AccuracyOn::Pool,
+            };
+            let mut logged = Ok(());
+            let points = review::run_review_trial(&run, config, review_opts, &mut |p| {
+                if logged.is_ok() {
+                    logged = csv.append(strategy.name(), trial + 1, p);
+                }
+                bar.tick();
+                bar.set_message(format!(
+                    "{strategy} trial {}: {} keypresses, {} labels, folder {:.2}%",
+                    trial + 1,
+                    p.keys.total(),
+                    p.labels,
+                    p.folder_accuracy * 100.0
+                ));
+            })?;
+            logged?;
+            trials.push(points);
+        }
+        let curves = review::as_curves(strategy.name(), cold_start.name(), &trials);
+        outcome
+            .summaries
+            .push(review::summarize(review_opts, budget, &curves, &trials));
+        outcome.curves.push(curves);
+    }
+    bar.finish_and_clear();
+    let summary: std::collections::BTreeMap<&str, &review::ReviewSummary> = outcome
+        .curves
+        .iter()
+        .map(|c| c.strategy.as_str())
+        .zip(&outcome.summaries)
+        .collect();
+    let path = opts.out.join("review.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    let title = format!(
+        "{}: {} learner, {} single labels, pages of {}, {} trial(s)",
+        opts.data.display(),
+        opts.learner,
+        budget,
+        review_opts.page_size,
+        opts.trials
+    );
+    let axes = plot::Axes {
+        x: "keypresses (single labels, marks, page confirms)",
+        y: "folder accuracy (exported labels right)",
+    };
+    plot::write_named(&opts.out, "review", &title, axes, &outcome.curves, None)?;
+    Ok(outcome)
 }
 
 /// How a strategy's first batch is chosen when `--cold-start` does not say: k-means,
@@ -388,6 +508,38 @@ pub fn pool_accuracy(ranking: &Ranking, oracle: &[u16]) -> Option<f64> {
 /// Runs, writes the files, and prints the table.
 pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(review_opts) = &opts.review {
+        let outcome = run_review(opts, review_opts)?;
+        println!(
+            "{:<18} {:>14} {:>14} {:>14} {:>22}",
+            "strategy", "keys to 99%", "keys to 99.5%", "keys to 99.9%", "folder at 2000 keys"
+        );
+        for (c, s) in outcome.curves.iter().zip(&outcome.summaries) {
+            let to = |t: &str| {
+                s.keypresses_to[t]
+                    .median
+                    .map_or("-".to_string(), |k| k.to_string())
+            };
+            let at: Vec<String> = s.folder_accuracy_at["2000"]
+                .iter()
+                .map(|a| a.map_or("-".into(), |a| format!("{:.2}", a * 100.0)))
+                .collect();
+            println!(
+                "{:<18} {:>14} {:>14} {:>14} {:>22}",
+                c.strategy,
+                to("0.99"),
+                to("0.995"),
+                to("0.999"),
+                at.join(" ")
+            );
+        }
+        println!(
+            "(keypresses: median over trials, - = not reached; folder accuracy per trial)\nwrote {} (review.csv, review.json, review.svg, review.png) in {:.0} s",
+            display(&opts.out),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let outcome = run(opts)?;
     let mut stdout = std::io::stdout().lock();
     if let Some(on) = &outcome.summary.measured_on {

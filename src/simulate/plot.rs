@@ -117,7 +117,25 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// What the axes measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Axes<'a> {
+    pub x: &'a str,
+    pub y: &'a str,
+}
+
+/// The learning curves' axes.
+pub const LEARNING_CURVE: Axes<'static> = Axes {
+    x: "labels",
+    y: "test accuracy",
+};
+
 pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
+    svg_with(title, LEARNING_CURVE, all, baseline)
+}
+
+/// `svg` with other axes: the curves' `labels` are then whatever `axes.x` names.
+pub fn svg_with(title: &str, axes: Axes<'_>, all: &[Curves], baseline: Option<f64>) -> String {
     let f = Frame::new(all, baseline);
     let mut s = String::new();
     let _ = writeln!(
@@ -164,15 +182,17 @@ pub fn svg(title: &str, all: &[Curves], baseline: Option<f64>) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">labels</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
         (x0 + x1) / 2.0,
-        HEIGHT - 12.0
+        HEIGHT - 12.0,
+        escape(axes.x)
     );
     let _ = writeln!(
         s,
-        r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">test accuracy</text>"#,
+        r#"<text x="16" y="{:.1}" text-anchor="middle" transform="rotate(-90 16 {:.1})">{}</text>"#,
         (y0 + y1) / 2.0,
-        (y0 + y1) / 2.0
+        (y0 + y1) / 2.0,
+        escape(axes.y)
     );
     for (i, c) in all.iter().enumerate() {
         let (r, g, b) = COLORS[i % COLORS.len()];
@@ -356,10 +376,22 @@ fn line(img: &mut image::RgbImage, a: (f64, f64), b: (f64, f64), rgb: [u8; 3], w
 }
 
 pub fn write(dir: &Path, title: &str, all: &[Curves], baseline: Option<f64>) -> anyhow::Result<()> {
-    let svg_path = dir.join("curves.svg");
-    std::fs::write(&svg_path, svg(title, all, baseline))
+    write_named(dir, "curves", title, LEARNING_CURVE, all, baseline)
+}
+
+/// Writes `STEM.svg` and `STEM.png` into `dir`.
+pub fn write_named(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    axes: Axes<'_>,
+    all: &[Curves],
+    baseline: Option<f64>,
+) -> anyhow::Result<()> {
+    let svg_path = dir.join(format!("{stem}.svg"));
+    std::fs::write(&svg_path, svg_with(title, axes, all, baseline))
         .with_context(|| format!("writing {}", svg_path.display()))?;
-    let png_path = dir.join("curves.png");
+    let png_path = dir.join(format!("{stem}.png"));
     png(all, baseline)
         .save(&png_path)
         .with_context(|| format!("writing {}", png_path.display()))?;

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use anyhow::{bail, Context};
 
 use crate::learn::{Job, TrainerHandle};
-use crate::session::{label_digest, RoundRecord, Session, Source};
+use crate::session::{
+    label_digest, write_predictions, PredictedItem, RoundRecord, Session, Source,
+};
 
 use super::app::App;
 use super::bridge::{SentJob, SentJobs};
@@ -113,6 +115,35 @@ impl SessionExecutor {
     }
 
     /// Job `job` ended: so did every job before it (the trainer ran it instead of them).
+    /// Writes the ranking's first class of every unlabeled item, every pool item
+    /// listed, for `export --all`.
+    fn save_predictions(&self, ranking: &super::types::Ranking) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let mut predicted: Vec<Option<(u16, f32)>> = vec![None; self.ids.len()];
+        for ranked in &ranking.items {
+            if let (Some(slot), Some(top)) = (predicted.get_mut(ranked.item), ranked.top.first()) {
+                *slot = Some((top.class, top.prob));
+            }
+        }
+        let items: Vec<PredictedItem> = self
+            .ids
+            .iter()
+            .zip(predicted)
+            .map(|(id, p)| PredictedItem {
+                item: id.clone(),
+                class: p.map(|p| p.0),
+                prob: p.map(|p| p.1),
+            })
+            .collect();
+        write_predictions(&self.session.predictions_path(), &items)?;
+        tracing::debug!(
+            "predictions of {} items written in {:.0} ms",
+            items.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        Ok(())
+    }
+
     fn job_ended(&mut self, job: u64) {
         self.outstanding.retain(|&version, _| version > job);
     }
@@ -209,6 +240,9 @@ impl Executor for SessionExecutor {
             TrainerEvent::Ranked(ranking) => {
                 self.ranked_by.clone_from(&ranking.learner);
                 self.save_queue(app)?;
+                if ranking.labels > 0 {
+                    self.save_predictions(ranking)?;
+                }
                 // Everything is in the journal already: a failed compaction only means
                 // a longer replay next time.
                 if let Err(e) = self.session.compact_if_due() {
@@ -380,9 +414,31 @@ mod tests {
             labels: 2,
             strategy: "margin".into(),
             learner: "graph+cnn".into(),
-            items: Vec::new(),
+            items: vec![crate::tui::types::RankedItem {
+                item: 3,
+                score: 0.5,
+                top: vec![crate::tui::types::ClassProb {
+                    class: 1,
+                    prob: 0.75,
+                }],
+            }],
         });
         executor.trainer_event(&ranked, &app).unwrap();
+        // The ranking's predictions reach the file `export --all` reads, every pool
+        // item listed.
+        let predictions = crate::session::read_predictions(&executor.session.predictions_path())
+            .unwrap()
+            .expect("written after the ranking");
+        assert_eq!(predictions.len(), 6);
+        assert_eq!(
+            (
+                predictions[3].item.as_str(),
+                predictions[3].class,
+                predictions[3].prob
+            ),
+            ("a/3.png", Some(1), Some(0.75))
+        );
+        assert_eq!((predictions[0].class, predictions[0].prob), (None, None));
         let done = TrainerEvent::RoundDone {
             job: 2,
             version: 1,
