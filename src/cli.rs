@@ -199,6 +199,10 @@ pub struct LabelArgs {
     /// Start with the auto-oracle on (labels from the file or folder names).
     #[arg(long)]
     pub oracle: bool,
+    /// Start on the review screen: pages of the images the model assigns to one class,
+    /// surest first, confirmed a page at a time (Tab switches).
+    #[arg(long)]
+    pub review: bool,
     /// Seed of everything random.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -318,6 +322,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             class_prior: args.learning.class_prior,
             render: args.render,
             oracle: args.oracle,
+            review: args.review,
             seed: args.seed,
         }),
         Command::Resume(args) => crate::tui::label::resume(crate::tui::label::ResumeOptions {

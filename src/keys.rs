@@ -18,10 +18,20 @@ pub enum Command {
     Auto,
     Help,
     Quit,
+    /// Switch between labeling one image at a time and reviewing pages of the images
+    /// the model assigns to one class.
+    Review,
+    /// Review: mark the image under the cursor as not the page's class (it stays
+    /// unlabeled).
+    NotThisClass,
+    /// Review: the previous class's page.
+    PrevClass,
+    /// Review: the next class's page.
+    NextClass,
 }
 
 impl Command {
-    pub const ALL: [Command; 7] = [
+    pub const ALL: [Command; 11] = [
         Command::AcceptGuess,
         Command::Pick,
         Command::Undo,
@@ -29,6 +39,10 @@ impl Command {
         Command::Auto,
         Command::Help,
         Command::Quit,
+        Command::Review,
+        Command::NotThisClass,
+        Command::PrevClass,
+        Command::NextClass,
     ];
 
     /// The name a keymap file uses.
@@ -41,6 +55,10 @@ impl Command {
             Command::Auto => "auto",
             Command::Help => "help",
             Command::Quit => "quit",
+            Command::Review => "review",
+            Command::NotThisClass => "not_this_class",
+            Command::PrevClass => "prev_class",
+            Command::NextClass => "next_class",
         }
     }
 
@@ -54,17 +72,24 @@ impl Command {
             Command::Auto => &["a"],
             Command::Help => &["?"],
             Command::Quit => &["q", "Esc"],
+            // None of these is a character a class key can be (`0-9a-z`).
+            Command::Review => &["Tab"],
+            Command::NotThisClass => &["Space"],
+            Command::PrevClass => &["[", "PageUp"],
+            Command::NextClass => &["]", "PageDown"],
         }
     }
 }
 
-/// The characters the commands take by default: no class is given one as its key.
+/// The characters the commands take by default (a space too): no class is given one as
+/// its key.
 pub fn reserved_chars() -> impl Iterator<Item = char> {
     Command::ALL.into_iter().flat_map(|command| {
-        command.default_keys().iter().filter_map(|name| {
+        command.default_keys().iter().filter_map(|&name| {
             let mut chars = name.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => Some(c),
+                _ if name == "Space" => Some(' '),
                 _ => None,
             }
         })
@@ -78,7 +103,7 @@ mod tests {
     #[test]
     fn the_reserved_characters_are_the_single_character_defaults() {
         let reserved: String = reserved_chars().collect();
-        assert_eq!(reserved, "/usa?q");
+        assert_eq!(reserved, "/usa?q []");
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub struct ReviewedPage {
 
 /// Reviews `page` (of `class`) as a person who knows every right class would.
 pub fn review_page(page: &[usize], class: u16, right: impl Fn(usize) -> u16) -> ReviewedPage {
-    let (confirmed, corrected): (Vec<(usize, u16)>, Vec<(usize, u16)>) = page
+    type ItemClasses = Vec<(usize, u16)>;
+    let (confirmed, corrected): (ItemClasses, ItemClasses) = page
         .iter()
         .map(|&i| (i, right(i)))
         .partition(|&(_, c)| c == class);

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use glean::tui::{
-    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Overlay,
-    RankedItem, Ranking, Restored, TrainerEvent, TrainerStatus,
+    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Mark,
+    Mode, Overlay, RankedItem, Ranking, Restored, TrainerEvent, TrainerStatus,
 };
 
 fn key(c: char) -> KeyEvent {
@@ -652,4 +652,459 @@ fn a_users_keymap_moves_the_commands() {
             guessed: Guesses::default(),
         })
     );
+}
+
+// Review mode: pages of the items the latest ranking assigns to one class.
+
+fn tab() -> KeyEvent {
+    code(KeyCode::Tab)
+}
+
+/// A ranking that predicts `class_of(item)` with `prob_of(item)` for every item of
+/// `items`.
+fn predicting(
+    items: impl IntoIterator<Item = usize>,
+    class_of: impl Fn(usize) -> u16,
+    prob_of: impl Fn(usize) -> f32,
+) -> TrainerEvent {
+    TrainerEvent::Ranked(Ranking {
+        labels: 10,
+        strategy: "margin".into(),
+        learner: "graph".into(),
+        items: items
+            .into_iter()
+            .map(|item| RankedItem {
+                item,
+                score: 0.1,
+                top: vec![
+                    ClassProb {
+                        class: class_of(item),
+                        prob: prob_of(item),
+                    },
+                    ClassProb {
+                        class: (class_of(item) + 1) % 10,
+                        prob: 1.0 - prob_of(item),
+                    },
+                ],
+            })
+            .collect(),
+    })
+}
+
+/// 40 items; item i predicted as class i % 4 with a probability falling with i (items
+/// 20 and 24 tie); a 2×2 review grid.
+fn review_app(batch: usize) -> App {
+    let mut app = app(40, batch);
+    app.on_trainer(predicting(
+        0..40,
+        |i| (i % 4) as u16,
+        |i| if i == 24 { 0.6 } else { 1.0 - i as f32 / 100.0 },
+    ));
+    app.on_trainer(TrainerEvent::RoundDone {
+        job: 1,
+        version: 1,
+        labels: 10,
+        accuracy: None,
+        trained: true,
+        elapsed: Duration::from_secs(1),
+    });
+    app.set_review_grid(2, 2);
+    app
+}
+
+fn page_items(app: &App) -> Vec<usize> {
+    app.page().map(|p| p.items.clone()).unwrap_or_default()
+}
+
+#[test]
+fn a_review_page_holds_only_its_class_surest_first() {
+    let mut app = review_app(100);
+    // Item 0 labeled, item 1 skipped, item 8 undecodable: none of them on a page.
+    app.on_key(key('0'));
+    app.on_key(key('s'));
+    app.on_trainer(TrainerEvent::Unusable(vec![(8, "corrupt".into())]));
+    assert_eq!(app.mode(), Mode::Single);
+    assert!(app.on_key(tab()).is_empty());
+    assert_eq!(app.mode(), Mode::Review);
+    let page = app.page().unwrap();
+    assert_eq!(page.class, 0);
+    // Class 0 is items 0, 4, 8, …, surer the lower, but for item 24.
+    assert_eq!(page.items, [4, 12, 16, 20]);
+    let prob = |i: usize| 1.0 - i as f32 / 100.0;
+    assert_eq!(page.probs, [4, 12, 16, 20].map(prob));
+    assert_eq!(page.confidence_range(), Some((prob(4), prob(20))));
+    // A bigger grid: the page fills up, surest first, item 24 last.
+    app.set_review_grid(5, 2);
+    assert_eq!(page_items(&app), [4, 12, 16, 20, 28, 32, 36, 24]);
+    // Ties keep pool order.
+    let mut tied = app_with_ties();
+    tied.on_key(tab());
+    assert_eq!(page_items(&tied), [3, 5, 9, 1]);
+    // The next class, and back.
+    app.on_key(code(KeyCode::Char(']')));
+    assert_eq!(app.page().unwrap().class, 1);
+    assert_eq!(page_items(&app), [5, 9, 13, 17, 21, 25, 29, 33, 37]);
+    app.on_key(code(KeyCode::PageUp));
+    assert_eq!(app.page().unwrap().class, 0);
+    app.on_key(tab());
+    assert_eq!(app.mode(), Mode::Single);
+}
+
+/// Items 1, 3, 5, 9 predicted as class 0; 3, 5 and 9 at the same probability.
+fn app_with_ties() -> App {
+    let mut app = app(12, 100);
+    app.on_trainer(predicting(
+        [1, 3, 5, 9],
+        |_| 0,
+        |i| if i == 1 { 0.5 } else { 0.9 },
+    ));
+    app
+}
+
+#[test]
+fn marks_and_corrections_make_one_confirm_page_effect() {
+    let mut app = review_app(100);
+    app.on_key(tab());
+    assert_eq!(page_items(&app), [0, 4, 8, 12]);
+    // Cell 1 (item 4) is a 7; cell 2 (item 8) is not a 0 (no class given); cell 3
+    // (item 12) marked 7 and taken back with the page's own class.
+    app.on_key(code(KeyCode::Right));
+    assert!(app.on_key(key('7')).is_empty());
+    app.on_key(code(KeyCode::Down));
+    app.on_key(code(KeyCode::Left));
+    assert_eq!(app.page().unwrap().cursor, 2);
+    app.on_key(key(' '));
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key('7'));
+    app.on_key(key('0'));
+    let page = app.page().unwrap();
+    assert_eq!(
+        page.marks,
+        [None, Some(Mark::Class(7)), Some(Mark::NotThis), None]
+    );
+    assert_eq!(page.marked(), 2);
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::ConfirmPage {
+            class: 0,
+            confirmed: vec![0, 12],
+            corrected: vec![(4, 7)],
+            oracle: false,
+        }]
+    );
+    assert_eq!(app.labeled(), 3);
+    assert_eq!(
+        (app.label_of(0), app.label_of(4), app.label_of(12)),
+        (Some(0), Some(7), Some(0))
+    );
+    assert_eq!(app.label_of(8), None, "not this class: stays unlabeled");
+    assert_eq!((app.per_class()[0], app.per_class()[7]), (2, 1));
+    assert_eq!(app.labels_since_round(), 3);
+    // The next page of class 0 leaves out the labeled items and the one marked not 0.
+    assert_eq!(app.page().unwrap().class, 0);
+    assert_eq!(page_items(&app), [16, 20, 28, 32]);
+    // Item 8 still waits in the single labeler's queue; the labeled ones do not.
+    assert_eq!(app.queue_len(), 37);
+}
+
+#[test]
+fn undo_after_a_page_takes_back_the_whole_page() {
+    let mut app = review_app(100);
+    app.on_key(tab());
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key('7'));
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key(' '));
+    app.on_key(code(KeyCode::Enter));
+    assert_eq!(app.labeled(), 3);
+    assert_eq!(app.queue_len(), 37);
+    let effects = app.on_key(key('u'));
+    assert_eq!(
+        effects,
+        vec![Effect::UndoPage {
+            items: vec![0, 12, 4]
+        }]
+    );
+    assert_eq!(app.labeled(), 0);
+    assert!(app.per_class().iter().all(|&n| n == 0));
+    assert_eq!(app.labels_since_round(), 0);
+    // Back in the pool, and the page is back as it was, marks and all.
+    assert_eq!(app.queue_len(), 40);
+    let page = app.page().unwrap();
+    assert_eq!(page.items, [0, 4, 8, 12]);
+    assert_eq!(
+        page.marks,
+        [None, Some(Mark::Class(7)), Some(Mark::NotThis), None]
+    );
+    assert!(app.on_key(key('u')).is_empty());
+    assert_eq!(app.message.as_deref(), Some("nothing to undo"));
+
+    // In single mode too, a page is undone as one, after the single label that came
+    // after it.
+    app.on_key(code(KeyCode::Enter));
+    app.on_key(tab());
+    let single = app.current().unwrap();
+    app.on_key(key('3'));
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::Undo {
+            item: single,
+            class: 3
+        }]
+    );
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::UndoPage {
+            items: vec![0, 12, 4]
+        }]
+    );
+    assert_eq!(app.labeled(), 0);
+    assert_eq!(app.queue_len(), 40);
+    // The page waits for the way back to review.
+    app.on_key(tab());
+    assert_eq!(page_items(&app), [0, 4, 8, 12]);
+}
+
+#[test]
+fn the_next_page_leaves_out_labeled_items_and_moves_on_when_a_class_is_done() {
+    let mut app = review_app(100);
+    app.set_review_grid(4, 2);
+    // Items 0..4 of class 3 (3, 7, …, 39) labeled one by one first.
+    let mut labeled = Vec::new();
+    while labeled.len() < 4 {
+        let item = app.current().unwrap();
+        if item % 4 == 3 {
+            app.on_key(key('3'));
+            labeled.push(item);
+        } else {
+            app.on_key(key('s'));
+        }
+    }
+    // Items 0..=14 not labeled were skipped: they stay off the pages.
+    assert_eq!(labeled, [3, 7, 11, 15]);
+    app.on_key(tab());
+    assert_eq!(page_items(&app), [16, 20, 28, 32, 36, 24]);
+    // Class 3 has 6 unlabeled items left, one page.
+    while app.page().unwrap().class != 3 {
+        app.on_key(code(KeyCode::Char(']')));
+    }
+    let class_three = page_items(&app);
+    assert_eq!(class_three.len(), 6);
+    assert!(class_three
+        .iter()
+        .all(|i| !labeled.contains(i) && i % 4 == 3));
+    app.on_key(code(KeyCode::Enter));
+    // Class 3 is done: the next class with images is 0 (wrapping).
+    assert_eq!(app.page().unwrap().class, 0);
+    assert_eq!(page_items(&app), [16, 20, 28, 32, 36, 24]);
+    // Classes 0, 1 and 2 remain, a page each; confirming them all ends review.
+    for _ in 0..20 {
+        if app.page().is_none() {
+            break;
+        }
+        app.on_key(code(KeyCode::Enter));
+    }
+    assert!(app.page().is_none());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("every image the model assigns to a class is reviewed")
+    );
+}
+
+#[test]
+fn a_page_that_fills_the_batch_asks_for_a_retrain() {
+    let mut app = review_app(3);
+    app.on_key(key('5'));
+    app.on_key(tab());
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(effects.len(), 2, "{effects:?}");
+    assert!(matches!(effects[0], Effect::ConfirmPage { .. }));
+    assert_eq!(effects[1], Effect::Retrain);
+    assert_eq!(app.labels_since_round(), 0);
+    assert!(matches!(app.trainer, TrainerStatus::Training { .. }));
+    // One label short of a batch: no round.
+    let mut app = review_app(6);
+    app.on_key(key('5'));
+    app.on_key(tab());
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    assert_eq!(app.labels_since_round(), 5);
+}
+
+#[test]
+fn the_auto_oracle_marks_exactly_the_wrong_items_and_confirms() {
+    // The oracle knows item i as class i % 10; the predictor says i % 4.
+    let mut app = review_app(100);
+    app.on_key(tab());
+    assert_eq!(page_items(&app), [0, 4, 8, 12]);
+    // A mark of the person's that the oracle does not share is taken back.
+    app.on_key(key('9'));
+    app.on_key(key('a'));
+    assert!(app.auto);
+    let effects = app.on_tick(Duration::from_secs(1));
+    assert_eq!(
+        effects,
+        vec![Effect::ConfirmPage {
+            class: 0,
+            confirmed: vec![0],
+            corrected: vec![(4, 4), (8, 8), (12, 2)],
+            oracle: true,
+        }]
+    );
+    // One page per tick, at the auto-oracle's pace.
+    assert!(app.on_tick(Duration::from_millis(1100)).is_empty());
+    let effects = app.on_tick(Duration::from_secs(2));
+    assert_eq!(
+        effects,
+        vec![Effect::ConfirmPage {
+            class: 0,
+            confirmed: vec![20],
+            corrected: vec![(16, 6), (28, 8), (32, 2)],
+            oracle: true,
+        }]
+    );
+    // Undo takes the auto-oracle's page back as one too.
+    app.on_key(key('a'));
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::UndoPage {
+            items: vec![20, 16, 28, 32]
+        }]
+    );
+}
+
+#[test]
+fn review_before_the_first_ranking_says_what_it_needs() {
+    let mut app = app(20, 5);
+    app.on_key(tab());
+    assert_eq!(app.mode(), Mode::Review);
+    assert!(app.page().is_none());
+    assert!(!app.has_predictions());
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("review needs the model's first ranking; label a batch first")
+    );
+    // A cold-start ranking predicts nothing.
+    app.on_trainer(TrainerEvent::Ranked(Ranking {
+        labels: 0,
+        strategy: "margin".into(),
+        learner: "graph".into(),
+        items: (0..20)
+            .map(|item| RankedItem {
+                item,
+                score: 0.5,
+                top: vec![],
+            })
+            .collect(),
+    }));
+    assert!(app.page().is_none());
+    // The first ranking with predictions brings a page at once.
+    app.on_trainer(predicting(0..20, |i| (i % 2) as u16, |_| 0.7));
+    assert_eq!(app.page().unwrap().class, 0);
+    // Until a model has ranked, the auto-oracle labels single images, as a person
+    // would have to.
+    let mut app = self::app(20, 5);
+    app.on_key(tab());
+    app.on_key(key('a'));
+    assert_eq!(
+        app.on_tick(Duration::from_secs(1)),
+        [Effect::Label {
+            item: 0,
+            class: 0,
+            oracle: true,
+            guessed: Guesses::default(),
+        }]
+    );
+    assert!(app.auto);
+    assert_eq!(app.mode(), Mode::Review);
+}
+
+#[test]
+fn a_resize_shrinks_or_fills_the_page_and_keeps_its_marks() {
+    let mut app = review_app(100);
+    app.on_key(tab());
+    app.on_key(code(KeyCode::Down));
+    app.on_key(key('7'));
+    assert_eq!(app.page().unwrap().cursor, 2);
+    assert!(app.set_review_grid(3, 2));
+    assert!(!app.set_review_grid(3, 2), "no change");
+    assert_eq!(page_items(&app), [0, 4, 8, 12, 16, 20]);
+    assert_eq!(app.page().unwrap().marks[2], Some(Mark::Class(7)));
+    app.set_review_grid(1, 2);
+    assert_eq!(page_items(&app), [0, 4]);
+    assert_eq!(app.page().unwrap().cursor, 1);
+    // Down and up move by the grid's columns, never off the page.
+    app.set_review_grid(3, 2);
+    let cursor = |app: &App| app.page().unwrap().cursor;
+    app.on_key(code(KeyCode::Left));
+    app.on_key(code(KeyCode::Left));
+    assert_eq!(cursor(&app), 0);
+    app.on_key(code(KeyCode::Down));
+    assert_eq!(cursor(&app), 3);
+    app.on_key(code(KeyCode::Down));
+    assert_eq!(cursor(&app), 3);
+    app.on_key(code(KeyCode::Up));
+    app.on_key(code(KeyCode::Up));
+    assert_eq!(cursor(&app), 0);
+}
+
+#[test]
+fn review_keys_work_only_in_review_and_follow_the_keymap() {
+    let mut app = review_app(100);
+    assert!(app.on_key(key(' ')).is_empty());
+    assert!(app.message.as_deref().unwrap().contains("works in review"));
+    assert_eq!(app.labeled(), 0);
+    assert!(app.on_key(code(KeyCode::Char(']'))).is_empty());
+    assert_eq!(app.mode(), Mode::Single);
+    // A keymap moves review to another key; Tab is free then.
+    let mut config = digits_config(40, 100);
+    config.keymap = Keymap::from_ron(r#"{ review: ["F1"], not_this_class: ["x"] }"#).unwrap();
+    let mut app = App::new(config, Restored::default());
+    app.on_trainer(predicting(0..40, |i| (i % 4) as u16, |_| 0.9));
+    app.on_key(code(KeyCode::Tab));
+    assert_eq!(app.mode(), Mode::Single);
+    app.on_key(code(KeyCode::F(1)));
+    assert_eq!(app.mode(), Mode::Review);
+    app.on_key(key('x'));
+    assert_eq!(app.page().unwrap().marks[0], Some(Mark::NotThis));
+    // Skip is for single images.
+    assert!(app.on_key(key('s')).is_empty());
+    assert!(app.message.as_deref().unwrap().contains("not this class"));
+    // The picker marks the image under the cursor in review.
+    app.on_key(key('/'));
+    for c in "git5".chars() {
+        app.on_key(key(c));
+    }
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(app.overlay, Overlay::None);
+    assert_eq!(app.page().unwrap().marks[0], Some(Mark::Class(5)));
+}
+
+#[test]
+fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_one_by_one() {
+    // What `tui::label` restores from a session: every label, confirmed ones too.
+    let restored = Restored {
+        labels: [(4, 0), (8, 0), (5, 3)]
+            .into_iter()
+            .map(|(item, class)| LabelRecord {
+                item,
+                class,
+                guessed: Guesses::default(),
+            })
+            .collect(),
+        ..Restored::default()
+    };
+    let mut app = App::new(digits_config(12, 5), restored);
+    app.on_trainer(predicting(0..12, |i| (i % 4) as u16, |_| 0.9));
+    app.on_key(tab());
+    assert_eq!(page_items(&app), [0]);
+    app.set_review_grid(3, 3);
+    assert!(!page_items(&app).contains(&4));
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::Undo { item: 5, class: 3 }]
+    );
+    assert_eq!(app.labeled(), 2);
 }

@@ -384,3 +384,132 @@ fn cluster_errors_ranks_in_the_labeler_and_keeps_its_clusters_on_resume() {
     assert!(resumed.len() > made.len(), "{resumed:?}");
     assert!(resumed.iter().all(|s| s.len() == 4), "{resumed:?}");
 }
+
+/// The number of images on the review page, from its header (`… · 60 images the model
+/// calls it, …`).
+fn page_size(screen: &str) -> Option<usize> {
+    let header = screen.lines().find(|l| l.starts_with(" review: "))?;
+    let before = header.split(" images the model calls it").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// Review in a real terminal: ten labels by keys until the model ranks, then `Tab` to
+/// the review grid; two pages confirmed with one correction each (`7` on the second
+/// image), the second taken back with `u` (it comes back with its mark), quit; `label
+/// --review` resumes on the review screen with the labels of the first page; `export
+/// --all` counts by source what was done: the ten and the first page's correction by
+/// hand, the rest of that page confirmed, every other image predicted.
+#[test]
+fn review_pages_confirm_undo_resume_and_export_in_tmux() {
+    let Some((mnist, dirs, tmux)) = mnist_in_tmux("review") else {
+        return;
+    };
+    let wait = Duration::from_secs(240);
+    let args = format!(
+        "label {} --session rev --device cpu --batch 10 --learner graph",
+        mnist.display()
+    );
+    tmux.start("label", &glean_command(dirs.path(), &args));
+    tmux.wait("label", wait, "the cold-start ranking", |s| {
+        s.contains("trainer: idle")
+    });
+    // Before a model has ranked, review says what it needs.
+    tmux.keys("label", "Tab");
+    tmux.wait("label", wait, "the review screen's note", |s| {
+        s.contains("Review needs the model's first ranking; label a batch first.")
+    });
+    tmux.keys("label", "Tab");
+    for n in 0..10 {
+        let screen = tmux.wait("label", wait, "an image to label", |s| {
+            labeled(s) == Some(n) && current_item(s).is_some_and(|i| i.starts_with("train/"))
+        });
+        let item = current_item(&screen).unwrap();
+        tmux.keys("label", &digit_of(&item).to_string());
+    }
+    tmux.wait("label", wait, "the first model's ranking", |s| {
+        model_version(s) >= 1 && s.contains("trainer: idle")
+    });
+
+    tmux.keys("label", "Tab");
+    let first = tmux.wait("label", wait, "the first page", |s| page_size(s).is_some());
+    let first_size = page_size(&first).unwrap();
+    // The classes are the folders' digits, each its own key.
+    assert!(first.contains(" review: 0 [0] · confidence "), "{first}");
+    assert!(first_size > 1, "{first}");
+    tmux.keys("label", "Right");
+    tmux.keys("label", "7");
+    tmux.wait("label", wait, "the mark", |s| s.contains("→7 7"));
+    tmux.keys("label", "Enter");
+    let second = tmux.wait("label", wait, "the second page", |s| {
+        labeled(s) == Some(10 + first_size) && page_size(s).is_some()
+    });
+    let second_size = page_size(&second).unwrap();
+    tmux.keys("label", "Right");
+    tmux.keys("label", "7");
+    tmux.wait("label", wait, "the second mark", |s| s.contains("1 marked"));
+    tmux.keys("label", "Enter");
+    tmux.wait("label", wait, "the second page's labels", |s| {
+        labeled(s) == Some(10 + first_size + second_size)
+    });
+    // Undo takes the whole page back, and shows it again with its mark.
+    tmux.keys("label", "u");
+    let undone = tmux.wait("label", wait, "the undo of the page", |s| {
+        labeled(s) == Some(10 + first_size)
+    });
+    assert_eq!(page_size(&undone), Some(second_size), "{undone}");
+    assert!(undone.contains("1 marked"), "{undone}");
+    tmux.keys("label", "q");
+    let end = tmux.wait("label", wait, "glean to exit", |s| {
+        s.contains("GLEAN-EXIT=")
+    });
+    assert!(end.contains("GLEAN-EXIT=0"), "{end}");
+    assert!(
+        end.contains(&format!("{} of 1000 labeled", 10 + first_size)),
+        "{end}"
+    );
+
+    // `label --review` on the existing session: resumed on the review screen, with the
+    // labels of the first page, and a new ranking over them.
+    let args = format!(
+        "label {} --session rev --device cpu --review",
+        mnist.display()
+    );
+    run_until(
+        &tmux,
+        "resumed",
+        &glean_command(dirs.path(), &args),
+        "the resumed review screen",
+        |s| labeled(s) == Some(10 + first_size) && page_size(s).is_some(),
+    );
+
+    let export = Command::new(env!("CARGO_BIN_EXE_glean"))
+        .args(["export", "rev", "--all", "--format", "csv"])
+        .env("GLEAN_SESSION_DIR", dirs.path().join("sessions"))
+        .env("GLEAN_DATA_DIR", dirs.path().join("data"))
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&export.stdout);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let mut by_source = std::collections::BTreeMap::<String, usize>::new();
+    for row in csv.lines().skip(1).filter(|l| !l.is_empty()) {
+        // item,path,class,class_index,source,prob,time
+        let source = row.split(',').nth(4).unwrap_or_default().to_string();
+        *by_source.entry(source).or_default() += 1;
+    }
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("human", 11),
+        ("confirmed", first_size - 1),
+        ("predicted", 1000 - 10 - first_size),
+    ]
+    .into_iter()
+    .map(|(s, n)| (s.to_string(), n))
+    .collect();
+    assert_eq!(by_source, expected, "{csv}");
+    // The first page's correction is a seven by hand.
+    let sevens = csv.lines().filter(|l| l.contains(",7,7,human,")).count();
+    assert!(sevens >= 1, "{csv}");
+}

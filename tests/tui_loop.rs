@@ -223,3 +223,95 @@ fn the_loop_ends_on_quit_and_draws_the_last_state() {
     assert_eq!(runner.executor.effects.last(), Some(&Effect::Quit));
     assert_eq!(runner.app.labeled(), 1);
 }
+
+/// On the review screen the loop gives the app the grid the terminal fits, asks for the
+/// page's thumbnails (sized for the grid's cells after a frame), redraws when one of
+/// them arrives, and carries out a confirmed page.
+#[test]
+fn review_pages_get_their_grid_and_thumbnails() {
+    let (mut runner, requests, tx, rx) = runner(Recorder::default());
+    requests.try_iter().for_each(drop);
+    let ranking = Ranking {
+        labels: 2,
+        strategy: "margin".into(),
+        learner: "cnn".into(),
+        items: (0..20)
+            .map(|item| RankedItem {
+                item,
+                score: 0.5,
+                top: vec![glean::tui::ClassProb {
+                    class: (item % 3) as u16,
+                    prob: 0.9,
+                }],
+            })
+            .collect(),
+    };
+    runner
+        .handle(AppEvent::Trainer(TrainerEvent::Ranked(ranking)))
+        .unwrap();
+    requests.try_iter().for_each(drop);
+    tx.send(AppEvent::Key(KeyEvent::new(
+        KeyCode::Tab,
+        KeyModifiers::NONE,
+    )))
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    let asked: Vec<ImageRequest> = requests.try_iter().collect();
+    assert!(asked.iter().all(|r| r.thumb), "{asked:?}");
+    assert_eq!(
+        asked.iter().map(|r| r.item).collect::<Vec<_>>(),
+        [0, 3, 6, 9, 12, 15, 18]
+    );
+    // 100×30: 8 columns of 12, 4 rows of 6 under the header line.
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    runner.draw(&mut terminal).unwrap();
+    assert_eq!(runner.app.review_grid(), (8, 4));
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("review: c0 [0]"), "{screen}");
+    assert!(screen.contains("loading…"), "{screen}");
+    // A thumbnail of the page makes a frame; one off the page does not.
+    tx.send(AppEvent::Thumb {
+        item: 1,
+        loaded: Ok(digit()),
+        art: None,
+    })
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    assert!(!runner.is_dirty());
+    tx.send(AppEvent::Thumb {
+        item: 3,
+        loaded: Ok(digit()),
+        art: None,
+    })
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    assert!(runner.is_dirty());
+    runner.draw(&mut terminal).unwrap();
+    // The next page's thumbnails are asked for at the cells' size.
+    tx.send(key('1')).unwrap();
+    tx.send(AppEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )))
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    assert_eq!(
+        runner.executor.effects[0],
+        Effect::ConfirmPage {
+            class: 0,
+            confirmed: vec![3, 6, 9, 12, 15, 18],
+            corrected: vec![(0, 1)],
+            oracle: false,
+        }
+    );
+    assert_eq!(runner.executor.effects[1], Effect::Retrain);
+    let asked: Vec<ImageRequest> = requests.try_iter().filter(|r| r.thumb).collect();
+    // (Item 1's thumbnail, off the page when it came, was not kept.)
+    assert_eq!(
+        asked.iter().map(|r| r.item).collect::<Vec<_>>(),
+        [1, 4, 7, 10, 13, 16, 19]
+    );
+    assert!(asked
+        .iter()
+        .all(|r| r.art == Some((11, 5, CellShape::Half))));
+}

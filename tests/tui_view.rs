@@ -538,11 +538,13 @@ fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
 fn the_help_and_the_status_line_show_the_users_keys() {
     let mut config = digits_config();
     config.keymap =
-        Keymap::from_ron(r#"{ undo: ["z", "Backspace"], accept_guess: ["Tab"] }"#).unwrap();
+        // Tab is review's key by default: moved, it is free for the first guess.
+        Keymap::from_ron(r#"{ undo: ["z", "Backspace"], accept_guess: ["Tab"], review: ["F1"] }"#)
+            .unwrap();
     let mut app = App::new(config, Restored::default());
     let screen = draw(&app, 120, 40).backend().to_string();
     assert!(
-        screen.contains("Tab 1st guess  / pick  z undo  s skip"),
+        screen.contains("Tab 1st guess  / pick  z undo  s skip  F1 review"),
         "{screen}"
     );
     press(&mut app, KeyCode::Char('?'));
@@ -556,4 +558,87 @@ fn the_help_and_the_status_line_show_the_users_keys() {
         screen.contains(" Tab         label with the first guess"),
         "{screen}"
     );
+}
+
+/// The digits app on the review screen at `width`×`height`: a ranking that predicts
+/// item i as class i % 10, surer the lower i is; the page of zero with two marks (a
+/// six, and "not zero") and the cursor on the first image of the second row.
+fn review_screen(width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut app = digits_app();
+    app.on_trainer(TrainerEvent::Ranked(Ranking {
+        labels: 40,
+        strategy: "margin".into(),
+        learner: "graph+cnn".into(),
+        items: (0..1000)
+            .map(|item| RankedItem {
+                item,
+                score: 0.1,
+                top: vec![ClassProb {
+                    class: (item % 10) as u16,
+                    prob: 0.999 - item as f32 / 2000.0,
+                }],
+            })
+            .collect(),
+    }));
+    let grid = view::review_grid(Rect::new(0, 0, width, height)).unwrap();
+    app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char('6'));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    draw(&app, width, height)
+}
+
+#[test]
+fn review_grid_at_120_by_40() {
+    let terminal = review_screen(120, 40);
+    let screen = terminal.backend().to_string();
+    // 60 images of zero: items 0, 10, …, 590.
+    assert!(
+        screen.contains(
+            "review: zero [0] · confidence 99.9–70.4% · 2 marked · 60 images the model calls \
+             it, surest first"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("→6 six"), "{screen}");
+    assert!(screen.contains("✗ not zero"), "{screen}");
+    // The cursor one row down from the third image: item 120.
+    assert!(screen.contains("▶ 93.9%"), "{screen}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn review_grid_at_the_minimum_size() {
+    let terminal = review_screen(view::MIN_WIDTH, view::MIN_HEIGHT);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains(" review: zero [0] · confidence 99.9–95.4% · 2 marked · 10 images"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn review_before_the_first_ranking_says_what_it_needs() {
+    let mut app = digits_app();
+    press(&mut app, KeyCode::Tab);
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("Review needs the model's first ranking; label a batch first."),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Tab goes back to labeling one image"),
+        "{screen}"
+    );
+    press(&mut app, KeyCode::Char('?'));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("confirm the page: the rest take the page's class"),
+        "{screen}"
+    );
+    assert!(screen.contains("[ PageUp ] PageDown"), "{screen}");
 }

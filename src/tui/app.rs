@@ -3,7 +3,7 @@
 //! Key presses and trainer events go in; [`Effect`]s come out for the event loop to carry
 //! out (journal writes, retrain requests, quit), which keeps all of this testable.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use super::guess::{self, GuessSource};
@@ -12,10 +12,14 @@ use super::picker::ClassPicker;
 
 #[path = "app_keys.rs"]
 mod keys;
+#[path = "app_review.rs"]
+mod review;
 use super::types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
     Ranking, TrainerEvent, TrainerStatus,
 };
+use review::Step;
+pub use review::{Mark, Mode, ReviewPage, DEFAULT_GRID};
 
 /// With more classes than keys, these keys take the shown guesses, best first.
 pub const GUESS_KEYS: [char; 3] = ['1', '2', '3'];
@@ -76,6 +80,21 @@ pub struct App {
     history: Vec<LabelRecord>,
     /// Per label of `history`: whether the guess shown first was right (None: none).
     shown_hits: Vec<Option<bool>>,
+    /// What undo takes back, newest last: one label, or a whole review page (the
+    /// labels at the end of `history`).
+    steps: Vec<Step>,
+    /// Single-image labeling or review pages.
+    mode: Mode,
+    /// The review page on screen (kept while labeling single images, so that the
+    /// marks wait for the way back).
+    page: Option<ReviewPage>,
+    /// The class reviewed now, or next when there is no page.
+    review_class: u16,
+    /// Columns and rows of the review grid: a page holds that many images.
+    grid: (usize, usize),
+    /// Items marked "not this class" on a confirmed page, with that class: left out of
+    /// its later pages.
+    rejected: HashSet<(usize, u16)>,
     /// The backbone's zero-shot guesses, by pool item.
     suggested: HashMap<usize, Vec<ClassProb>>,
     pub has_test_split: bool,
@@ -140,6 +159,7 @@ impl App {
                 skipped[item] = true;
             }
         }
+        let steps = vec![Step::Label; history.len()];
         let mut app = App {
             classes,
             many_classes,
@@ -152,6 +172,12 @@ impl App {
             labels_since_round: 0,
             history,
             shown_hits,
+            steps,
+            mode: Mode::Single,
+            page: None,
+            review_class: 0,
+            grid: DEFAULT_GRID,
+            rejected: HashSet::new(),
             suggested: HashMap::new(),
             has_test_split: config.has_test_split,
             per_class,
@@ -314,6 +340,20 @@ impl App {
         };
         let guessed = self.guessed(item);
         let shown = guess::shown(&guessed, self.guess_source());
+        self.record_label(item, class, guessed, shown.map(|c| c == class));
+        self.steps.push(Step::Label);
+        let mut effects = vec![Effect::Label {
+            item,
+            class,
+            oracle,
+            guessed,
+        }];
+        effects.extend(self.count_toward_batch(1));
+        effects
+    }
+
+    /// Note a label of `item` (its effect is the caller's).
+    fn record_label(&mut self, item: usize, class: u16, guessed: Guesses, hit: Option<bool>) {
         self.labels[item] = Some(class);
         self.skipped[item] = false;
         self.per_class[usize::from(class)] += 1;
@@ -322,29 +362,39 @@ impl App {
             class,
             guessed,
         });
-        self.shown_hits.push(shown.map(|c| c == class));
-        self.labels_since_round += 1;
-        let mut effects = vec![Effect::Label {
-            item,
-            class,
-            oracle,
-            guessed,
-        }];
-        if self.labels_since_round >= self.batch {
-            self.labels_since_round = 0;
-            effects.push(Effect::Retrain);
-            if matches!(self.trainer, TrainerStatus::Idle) {
-                self.trainer = TrainerStatus::Training {
-                    step: 0,
-                    steps: 0,
-                    loss: None,
-                };
-            }
-        }
-        effects
+        self.shown_hits.push(hit);
     }
 
+    /// Count `labels` new labels toward the batch: a full batch asks for a round.
+    fn count_toward_batch(&mut self, labels: usize) -> Option<Effect> {
+        self.labels_since_round += labels;
+        if self.labels_since_round < self.batch {
+            return None;
+        }
+        self.labels_since_round = 0;
+        if matches!(self.trainer, TrainerStatus::Idle) {
+            self.trainer = TrainerStatus::Training {
+                step: 0,
+                steps: 0,
+                loss: None,
+            };
+        }
+        Some(Effect::Retrain)
+    }
+
+    /// Take back the last thing done: a label, or a whole review page.
     fn undo(&mut self) -> Vec<Effect> {
+        match self.steps.pop() {
+            None => {
+                self.message = Some("nothing to undo".into());
+                Vec::new()
+            }
+            Some(Step::Label) => self.undo_label(),
+            Some(Step::Page { page, labeled }) => self.undo_page(page, labeled),
+        }
+    }
+
+    fn undo_label(&mut self) -> Vec<Effect> {
         let Some(record) = self.history.pop() else {
             self.message = Some("nothing to undo".into());
             return Vec::new();
@@ -381,6 +431,14 @@ impl App {
         {
             return Vec::new();
         }
+        if self.mode == Mode::Review {
+            return self.auto_review(now);
+        }
+        self.auto_single(now)
+    }
+
+    /// The auto-oracle's label of the image on screen.
+    fn auto_single(&mut self, now: Duration) -> Vec<Effect> {
         let Some(item) = self.current() else {
             self.auto = false;
             return Vec::new();
@@ -477,6 +535,7 @@ impl App {
         let keep = self.current().filter(|&i| !self.unusable[i]);
         let order: Vec<usize> = self.queue.iter().copied().collect();
         self.rebuild_queue(&order, keep);
+        self.drop_from_page(|app, item| app.unusable[item]);
         self.message = Some(if items.len() == 1 {
             format!(
                 "{} could not be decoded ({why}): left out",
@@ -500,6 +559,10 @@ impl App {
         // The image on screen stays: a key pressed for it must not label its successor.
         let keep = self.current();
         self.rebuild_queue(&order, keep);
+        // So does a review page on screen; the next page uses the new predictions.
+        if self.mode == Mode::Review && self.page.is_none() {
+            self.refresh_page();
+        }
     }
 
     /// New queue: `keep` first, then `order` (unlabeled, not skipped), then the rest of

@@ -2,7 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{escape_name, Action, App, ClassPicker, Effect, Overlay, GUESS_KEYS};
+use super::{escape_name, Action, App, ClassPicker, Effect, Mode, Overlay, GUESS_KEYS};
+use crate::tui::keymap::{Command, Direction};
 
 impl App {
     /// Handle one key event. Releases and repeats are ignored.
@@ -25,6 +26,11 @@ impl App {
                     Vec::new()
                 }
                 KeyCode::Enter => match picker.selected_class(&self.classes) {
+                    // In review the class marks the image under the cursor.
+                    Some(class) if self.mode == Mode::Review => {
+                        self.overlay = Overlay::None;
+                        self.perform(Action::Mark { class: Some(class) })
+                    }
                     Some(class) => {
                         self.overlay = Overlay::None;
                         self.label_current(class)
@@ -54,9 +60,59 @@ impl App {
     }
 
     fn on_main_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match self.action_for(key.code) {
+        let action = match self.mode {
+            Mode::Single => self.action_for(key.code),
+            Mode::Review => self.review_action_for(key.code),
+        };
+        match action {
             Some(action) => self.perform(action),
             None => Vec::new(),
+        }
+    }
+
+    /// What a key on the review screen asks for: a command first (the first guess's
+    /// key confirms the page), then the arrows, then a guess key (with more classes
+    /// than keys: that guess of the image under the cursor) or a class key, which mark
+    /// the image under the cursor.
+    fn review_action_for(&mut self, code: KeyCode) -> Option<Action> {
+        if let Some(command) = self.keymap.command(code) {
+            return Some(match command {
+                Command::AcceptGuess => Action::ConfirmPage { oracle: false },
+                other => other.into(),
+            });
+        }
+        let direction = match code {
+            KeyCode::Left => Some(Direction::Left),
+            KeyCode::Right => Some(Direction::Right),
+            KeyCode::Up => Some(Direction::Up),
+            KeyCode::Down => Some(Direction::Down),
+            _ => None,
+        };
+        if let Some(direction) = direction {
+            return Some(Action::MoveCursor(direction));
+        }
+        let KeyCode::Char(c) = code else {
+            return None;
+        };
+        if self.many_classes {
+            if let Some(rank) = GUESS_KEYS.iter().position(|&k| k == c) {
+                let cell = self.page().and_then(|p| p.items.get(p.cursor).copied());
+                let guess = cell
+                    .and_then(|item| self.guesses_for(item))
+                    .and_then(|(_, top)| top.get(rank))
+                    .map(|p| p.class);
+                if guess.is_none() {
+                    self.message = Some(format!("no guess number {} for this image", rank + 1));
+                }
+                return guess.map(|class| Action::Mark { class: Some(class) });
+            }
+        }
+        match self.class_for_key(c) {
+            Some(class) => Some(Action::Mark { class: Some(class) }),
+            None => {
+                self.message = Some(format!("no class on key {}", escape_name(&c.to_string())));
+                None
+            }
         }
     }
 
@@ -92,14 +148,28 @@ impl App {
             Action::Label { class, oracle } => self.label_current_by(class, oracle),
             Action::AcceptGuess(rank) => self.accept_guess(rank),
             Action::Pick => {
-                let guesses = self
-                    .current_guesses()
+                let item = match self.mode {
+                    Mode::Single => self.current(),
+                    Mode::Review => self.page().and_then(|p| p.items.get(p.cursor).copied()),
+                };
+                if self.mode == Mode::Review && item.is_none() {
+                    return self.no_page();
+                }
+                let guesses = item
+                    .and_then(|item| self.guesses_for(item))
                     .map(|(_, top)| top.iter().map(|p| p.class).collect())
                     .unwrap_or_default();
                 self.overlay = Overlay::Picker(ClassPicker::with_guesses(guesses));
                 Vec::new()
             }
             Action::Undo => self.undo(),
+            Action::Skip if self.mode == Mode::Review => {
+                self.message = Some(format!(
+                    "skip is for single images; {} marks an image as not this class",
+                    self.keymap.short(Command::NotThisClass)
+                ));
+                Vec::new()
+            }
             Action::Skip => self.skip(),
             Action::ToggleAuto => {
                 self.toggle_auto();
@@ -110,6 +180,15 @@ impl App {
                 Vec::new()
             }
             Action::Quit => self.quit(),
+            Action::ToggleReview => {
+                self.set_review(self.mode == Mode::Single);
+                Vec::new()
+            }
+            Action::MoveCursor(direction) => self.move_cursor(direction),
+            Action::Mark { class } => self.mark(class),
+            Action::ConfirmPage { oracle } => self.confirm_page(oracle),
+            Action::PrevClass => self.other_class(-1),
+            Action::NextClass => self.other_class(1),
         }
     }
 

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use ratatui::backend::Backend;
+use ratatui::layout::Rect;
 use ratatui::Terminal;
 
-use super::app::App;
+use super::app::{App, Mode};
 use super::blockart::BlockArt;
 use super::images::{ImageRequest, Loaded, Pictures};
 use super::types::{Effect, TrainerEvent};
@@ -31,6 +32,13 @@ pub enum AppEvent {
         item: usize,
         loaded: Loaded,
         /// Block art pre-rendered by the loader for the last frame's image area.
+        art: Option<BlockArt>,
+    },
+    /// A review grid's thumbnail, decoded.
+    Thumb {
+        item: usize,
+        loaded: Loaded,
+        /// Block art pre-rendered for the last frame's grid cell.
         art: Option<BlockArt>,
     },
     /// SIGTERM, SIGHUP or SIGINT: leave as after `q`.
@@ -86,7 +94,10 @@ impl<E: Executor> Runner<E> {
                     return Ok(true);
                 }
                 self.dirty = true;
-                self.app.on_key(key)
+                let effects = self.app.on_key(key);
+                // A key may change the page (another class, a mode) without an effect.
+                self.request_images();
+                effects
             }
             AppEvent::Resize => {
                 self.dirty = true;
@@ -108,8 +119,13 @@ impl<E: Executor> Runner<E> {
                 Vec::new()
             }
             AppEvent::Image { item, loaded, art } => {
-                self.dirty |= self.app.current() == Some(item);
+                self.dirty |= self.app.current() == Some(item) && self.app.mode() == Mode::Single;
                 self.pictures.insert(item, loaded, art);
+                Vec::new()
+            }
+            AppEvent::Thumb { item, loaded, art } => {
+                self.dirty |= self.app.mode() == Mode::Review && self.app.on_screen(item);
+                self.pictures.insert_thumb(item, loaded, art);
                 Vec::new()
             }
             AppEvent::Terminate => {
@@ -133,10 +149,28 @@ impl<E: Executor> Runner<E> {
             .into_iter()
             .chain(self.app.upcoming(PREFETCH))
             .collect();
-        let request = self.pictures.want(&wanted);
+        let mut request = Vec::new();
+        // The review page first when it is on screen; the single images stay decoded
+        // beside it, for the way back.
+        if self.app.mode() == Mode::Review {
+            let page: Vec<usize> = self.app.page().map(|p| p.items.clone()).unwrap_or_default();
+            request.extend(self.pictures.want_thumbs(&page));
+        }
+        request.extend(self.pictures.want(&wanted));
         if let Some(tx) = &self.image_requests {
             for item in request {
                 let _ = tx.send(item);
+            }
+        }
+    }
+
+    /// Give the app the review grid that fits `size`; a page that changes with it has
+    /// its images requested.
+    pub fn fit_review_grid(&mut self, size: Rect) {
+        if let Some(grid) = view::review_grid(size) {
+            let (cols, rows) = (usize::from(grid.cols), usize::from(grid.rows));
+            if self.app.set_review_grid(cols, rows) {
+                self.request_images();
             }
         }
     }
@@ -146,6 +180,10 @@ impl<E: Executor> Runner<E> {
     }
 
     pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> anyhow::Result<()> {
+        let size = terminal
+            .size()
+            .map_err(|error| anyhow::anyhow!("reading the screen's size: {error:?}"))?;
+        self.fit_review_grid(Rect::new(0, 0, size.width, size.height));
         let Runner { app, pictures, .. } = self;
         terminal
             .draw(|frame| view::draw(frame, app, pictures))
@@ -249,8 +287,16 @@ pub fn spawn_signal_watch(tx: Sender<AppEvent>) -> anyhow::Result<()> {
 /// Deliver decoded images into the event channel.
 pub fn image_sink(
     tx: Sender<AppEvent>,
-) -> impl Fn(usize, Loaded, Option<BlockArt>) -> bool + Send + 'static {
-    move |item, loaded, art| tx.send(AppEvent::Image { item, loaded, art }).is_ok()
+) -> impl Fn(ImageRequest, Loaded, Option<BlockArt>) -> bool + Send + 'static {
+    move |request, loaded, art| {
+        let item = request.item;
+        let event = if request.thumb {
+            AppEvent::Thumb { item, loaded, art }
+        } else {
+            AppEvent::Image { item, loaded, art }
+        };
+        tx.send(event).is_ok()
+    }
 }
 
 /// Ends the process at once with `code`, after flushing stdout and stderr, without

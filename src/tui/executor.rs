@@ -148,6 +148,29 @@ impl SessionExecutor {
         self.outstanding.retain(|&version, _| version > job);
     }
 
+    /// Labels of `items` were taken back: a round that trains on any of them, running
+    /// or queued, is stale; cancel it (and those before it) and send one without them.
+    fn replace_jobs_using(&mut self, items: &[usize], app: &App) {
+        let stale = self
+            .outstanding
+            .iter()
+            .filter(|(_, job)| items.iter().any(|item| job.items.contains(item)))
+            .map(|(&job, _)| job)
+            .max();
+        if let Some(job) = stale {
+            self.trainer.cancel_up_to(job);
+            self.job_ended(job);
+            self.submit(app);
+        }
+    }
+
+    fn ids_of(&self, items: &[usize]) -> anyhow::Result<Vec<String>> {
+        items
+            .iter()
+            .map(|&item| self.id(item).map(str::to_string))
+            .collect()
+    }
+
     fn id(&self, item: usize) -> anyhow::Result<&str> {
         self.ids
             .get(item)
@@ -183,6 +206,36 @@ impl SessionExecutor {
 impl Executor for SessionExecutor {
     fn execute(&mut self, effect: &Effect, app: &App) -> anyhow::Result<()> {
         match *effect {
+            Effect::ConfirmPage {
+                class,
+                ref confirmed,
+                ref corrected,
+                oracle,
+            } => {
+                let source = if oracle {
+                    Source::Oracle
+                } else {
+                    Source::Human
+                };
+                let confirmed = self.ids_of(confirmed)?;
+                let corrected = corrected
+                    .iter()
+                    .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                self.session
+                    .confirm_page(class, confirmed, corrected, source)?;
+            }
+            Effect::UndoPage { ref items } => {
+                let ids = self.ids_of(items)?;
+                if let Some(id) = ids
+                    .iter()
+                    .find(|id| self.session.state().label_of(id).is_none())
+                {
+                    bail!("the session has no label to undo for {id:?}: the page is not undone");
+                }
+                self.session.undo_items(&ids)?;
+                self.replace_jobs_using(items, app);
+            }
             Effect::Label {
                 item,
                 class,
@@ -211,19 +264,7 @@ impl Executor for SessionExecutor {
                     None => bail!("the session has no label to undo for {id:?}"),
                 }
                 self.session.undo_item(&id)?;
-                // A round that trains on the undone label, running or queued, is stale:
-                // cancel it and send one without the label.
-                let stale = self
-                    .outstanding
-                    .iter()
-                    .filter(|(_, job)| job.items.contains(&item))
-                    .map(|(&job, _)| job)
-                    .max();
-                if let Some(job) = stale {
-                    self.trainer.cancel_up_to(job);
-                    self.job_ended(job);
-                    self.submit(app);
-                }
+                self.replace_jobs_using(&[item], app);
             }
             Effect::Skip { item } => {
                 let id = self.id(item)?.to_string();
@@ -641,5 +682,177 @@ mod tests {
             .unwrap_err();
         assert!(error.to_string().contains("not undone"), "{error}");
         assert_eq!(executor.session.labels().len(), 1);
+    }
+
+    /// The app of `setup` on the review screen, after a ranking that predicts class 0
+    /// for items 2..6 (surest first) and class 1 for items 0 and 1; a 2×2 grid.
+    fn reviewing(app: &mut App) {
+        use crate::tui::types::{ClassProb, RankedItem};
+        app.on_trainer(TrainerEvent::Ranked(Ranking {
+            labels: 2,
+            strategy: "margin".into(),
+            learner: "graph".into(),
+            items: (0..6)
+                .map(|item| RankedItem {
+                    item,
+                    score: 0.5,
+                    top: vec![ClassProb {
+                        class: u16::from(item < 2),
+                        prob: 1.0 - item as f32 / 10.0,
+                    }],
+                })
+                .collect(),
+        }));
+        app.set_review_grid(2, 2);
+        app.set_review(true);
+    }
+
+    fn press(app: &mut App, code: crossterm::event::KeyCode) -> Vec<Effect> {
+        app.on_key(crossterm::event::KeyEvent::from(code))
+    }
+
+    fn journal_lines(dir: &std::path::Path) -> usize {
+        std::fs::read_to_string(crate::session::journal_path(dir, "t"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+
+    /// A page is one journal record, its labels confirmed or corrected by the person;
+    /// its undo one more record, and the labels are gone, on reopening too.
+    #[test]
+    fn a_confirmed_page_is_one_journal_record_and_its_undo_another() {
+        use crossterm::event::KeyCode;
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        reviewing(&mut app);
+        assert_eq!(app.page().unwrap().items, [2, 3, 4, 5]);
+        // Item 3 is a b; item 4 is not an a (and stays unlabeled).
+        press(&mut app, KeyCode::Right);
+        press(&mut app, KeyCode::Char('2'));
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Left);
+        press(&mut app, KeyCode::Char(' '));
+        let before = journal_lines(dir.path());
+        let effects = press(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            [
+                Effect::ConfirmPage {
+                    class: 0,
+                    confirmed: vec![2, 5],
+                    corrected: vec![(3, 1)],
+                    oracle: false,
+                },
+                Effect::Retrain
+            ]
+        );
+        for effect in &effects {
+            executor.execute(effect, &app).unwrap();
+        }
+        assert_eq!(journal_lines(dir.path()), before + 1, "one record per page");
+        let labels = |executor: &SessionExecutor| -> Vec<(String, u16, Source)> {
+            executor
+                .session
+                .labels()
+                .iter()
+                .map(|l| (l.item.clone(), l.class, l.source))
+                .collect()
+        };
+        let page = vec![
+            ("a/2.png".to_string(), 0, Source::Confirmed),
+            ("a/5.png".to_string(), 0, Source::Confirmed),
+            ("a/3.png".to_string(), 1, Source::Human),
+        ];
+        assert_eq!(labels(&executor), page);
+        // The round sent trains on the page's labels.
+        let (_, job) = executor.outstanding.iter().next_back().unwrap();
+        let mut items: Vec<usize> = job.items.iter().copied().collect();
+        items.sort_unstable();
+        assert_eq!(items, [2, 3, 5]);
+
+        let undo = press(&mut app, KeyCode::Char('u'));
+        assert_eq!(
+            undo,
+            [Effect::UndoPage {
+                items: vec![2, 5, 3]
+            }]
+        );
+        executor.execute(&undo[0], &app).unwrap();
+        assert_eq!(journal_lines(dir.path()), before + 2);
+        assert!(executor.session.labels().is_empty());
+        // An undo of labels the session does not hold changes nothing.
+        let error = executor.execute(&undo[0], &app).unwrap_err();
+        assert!(error.to_string().contains("no label to undo"), "{error}");
+
+        // Confirmed by the auto-oracle: its corrections are the oracle's.
+        app.set_auto(true);
+        let effects = app.on_tick(Duration::from_secs(5));
+        for effect in &effects {
+            executor.execute(effect, &app).unwrap();
+        }
+        // Every item's oracle label is a: the page is confirmed as it stands.
+        assert!(matches!(
+            &effects[0],
+            Effect::ConfirmPage { oracle: true, corrected, .. } if corrected.is_empty()
+        ));
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+        let (reopened, _) = Session::open(dir.path(), "t").unwrap();
+        let sources: Vec<Source> = reopened.labels().iter().map(|l| l.source).collect();
+        assert_eq!(sources, [Source::Confirmed; 4]);
+    }
+
+    /// The undo of a page whose labels a queued job trains on cancels that job and
+    /// sends one without them, as the undo of one label does.
+    #[test]
+    fn undo_of_a_page_a_queued_job_uses_replaces_the_job() {
+        use crossterm::event::KeyCode;
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
+            executor
+                .outstanding
+                .iter()
+                .map(|(&job, sent)| {
+                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
+                    items.sort_unstable();
+                    (job, items)
+                })
+                .collect()
+        };
+        // Two single labels (items 0 and 1): job 1.
+        for _ in 0..2 {
+            for effect in app.label_current(1) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        reviewing(&mut app);
+        for effect in press(&mut app, KeyCode::Enter) {
+            executor.execute(&effect, &app).unwrap();
+        }
+        assert_eq!(
+            jobs(&executor),
+            [(1, vec![0, 1]), (2, vec![0, 1, 2, 3, 4, 5])]
+        );
+        let done = TrainerEvent::RoundDone {
+            job: 1,
+            version: 1,
+            labels: 2,
+            accuracy: None,
+            trained: true,
+            elapsed: Duration::from_secs(1),
+        };
+        executor.trainer_event(&done, &app).unwrap();
+        let undo = press(&mut app, KeyCode::Char('u'));
+        assert_eq!(
+            undo,
+            [Effect::UndoPage {
+                items: vec![2, 3, 4, 5]
+            }]
+        );
+        executor.execute(&undo[0], &app).unwrap();
+        assert_eq!(jobs(&executor), [(3, vec![0, 1])]);
+        assert_eq!(executor.session.labels().len(), 2);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
     }
 }

@@ -26,6 +26,9 @@ use crate::dataset;
 /// Images larger than this (either side) are shrunk once after decoding: no terminal
 /// shows more, and block art and protocols then stay fast.
 const MAX_DISPLAY_SIDE: u32 = 1600;
+/// A review grid's thumbnails are shrunk to this: a cell of the grid shows less, and a
+/// page of photos stays small in memory.
+const THUMB_SIDE: u32 = 256;
 
 /// Where the pixels of pool item `item` come from.
 pub trait ImageSource: Send + Sync {
@@ -102,29 +105,33 @@ impl ImageSource for PoolImages {
 
 pub type Loaded = Result<Arc<DynamicImage>, String>;
 
-/// Decode `item`; with `art`, also render its block art to fit that many cells in that
-/// shape, so the frame after a key press only copies cells.
+/// Decode `item` (as a thumbnail for the review grid when `thumb`); with `art`, also
+/// render its block art to fit that many cells in that shape, so the frame after a key
+/// press only copies cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageRequest {
     pub item: usize,
     pub art: Option<(u16, u16, CellShape)>,
+    pub thumb: bool,
 }
 
 /// Start the loader thread: it decodes each requested item (and renders its block art
-/// when asked) and hands them to `deliver`. It ends when the request channel closes or
-/// `deliver` returns false.
+/// when asked) and hands them to `deliver` with the request. It ends when the request
+/// channel closes or `deliver` returns false.
 pub fn spawn_loader(
     source: Arc<dyn ImageSource>,
-    deliver: impl Fn(usize, Loaded, Option<BlockArt>) -> bool + Send + 'static,
+    deliver: impl Fn(ImageRequest, Loaded, Option<BlockArt>) -> bool + Send + 'static,
 ) -> Sender<ImageRequest> {
     let (tx, rx): (Sender<ImageRequest>, Receiver<ImageRequest>) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("glean-images".into())
         .spawn(move || {
-            for ImageRequest { item, art } in rx {
+            for request in rx {
+                let ImageRequest { item, art, thumb } = request;
+                let side = if thumb { THUMB_SIDE } else { MAX_DISPLAY_SIDE };
                 let loaded = source
                     .load(item)
-                    .map(|image| Arc::new(shrink(image)))
+                    .map(|image| Arc::new(shrink(image, side)))
                     .map_err(|error| format!("{error:#}"));
                 if let Err(error) = &loaded {
                     tracing::warn!("cannot load pool item {item}: {error}");
@@ -137,7 +144,7 @@ pub fn spawn_loader(
                     }
                     _ => None,
                 };
-                if !deliver(item, loaded, art) {
+                if !deliver(request, loaded, art) {
                     break;
                 }
             }
@@ -146,45 +153,130 @@ pub fn spawn_loader(
     tx
 }
 
-fn shrink(image: DynamicImage) -> DynamicImage {
-    if image.width() > MAX_DISPLAY_SIDE || image.height() > MAX_DISPLAY_SIDE {
-        image.resize(
-            MAX_DISPLAY_SIDE,
-            MAX_DISPLAY_SIDE,
-            image::imageops::FilterType::Triangle,
-        )
+fn shrink(image: DynamicImage, side: u32) -> DynamicImage {
+    if image.width() > side || image.height() > side {
+        image.resize(side, side, image::imageops::FilterType::Triangle)
     } else {
         image
     }
 }
 
-/// Decoded images of the items around the current one, and what was last drawn.
-pub struct Pictures {
-    renderer: Renderer,
+/// Decoded images of one kind (full size, or the review grid's thumbnails) and their
+/// block art.
+#[derive(Default)]
+struct Shelf {
     images: HashMap<usize, Loaded>,
     pending: HashSet<usize>,
-    recent: VecDeque<usize>,
     /// Block art per item, at the size it was last rendered for.
     arts: HashMap<usize, BlockArt>,
-    /// The image area of the last frame: block art is pre-rendered for it.
+    /// The image area last painted: block art is pre-rendered for it.
     last_area: Option<Rect>,
+}
+
+impl Shelf {
+    /// Forget what `keep` leaves out; the requests for `items` not decoded yet.
+    fn want(
+        &mut self,
+        items: &[usize],
+        keep: &HashSet<usize>,
+        renderer: &Renderer,
+        thumb: bool,
+    ) -> Vec<ImageRequest> {
+        self.images.retain(|item, _| keep.contains(item));
+        self.arts.retain(|item, _| keep.contains(item));
+        let request: Vec<usize> = items
+            .iter()
+            .copied()
+            .filter(|item| !self.images.contains_key(item) && !self.pending.contains(item))
+            .collect();
+        self.pending.extend(&request);
+        let art = match (renderer, self.last_area) {
+            (Renderer::Blocks(shape), Some(area)) => Some((area.width, area.height, *shape)),
+            _ => None,
+        };
+        request
+            .into_iter()
+            .map(|item| ImageRequest { item, art, thumb })
+            .collect()
+    }
+
+    fn insert(&mut self, item: usize, loaded: Loaded, art: Option<BlockArt>) {
+        self.pending.remove(&item);
+        self.images.insert(item, loaded);
+        if let Some(art) = art {
+            self.arts.insert(item, art);
+        }
+    }
+
+    /// The decoded image of `item`, or what to say instead.
+    fn image(&mut self, item: usize, area: Rect) -> Result<Arc<DynamicImage>, Option<String>> {
+        self.last_area = Some(area);
+        match self.images.get(&item) {
+            Some(Ok(image)) => Ok(Arc::clone(image)),
+            Some(Err(error)) => Err(Some(error.clone())),
+            None => Err(None),
+        }
+    }
+
+    /// Paint `image` of `item` as block art, rendered anew only when the size changed.
+    fn paint_blocks(
+        &mut self,
+        item: usize,
+        image: &DynamicImage,
+        shape: CellShape,
+        area: Rect,
+        buf: &mut Buffer,
+    ) {
+        let (cols, rows) = blockart::fit(image.width(), image.height(), area.width, area.height);
+        let fresh = self
+            .arts
+            .get(&item)
+            .is_some_and(|a| a.cols == cols && a.rows == rows);
+        if !fresh {
+            self.arts
+                .insert(item, blockart::render(image, cols, rows, shape));
+        }
+        if let Some(art) = self.arts.get(&item) {
+            art.paint(area, buf);
+        }
+    }
+}
+
+/// Decoded images of the items around the current one and of the review page, and
+/// what was last drawn.
+pub struct Pictures {
+    renderer: Renderer,
+    full: Shelf,
+    thumbs: Shelf,
+    recent: VecDeque<usize>,
     protocol: Option<(usize, StatefulProtocol)>,
+    /// The review grid's graphics-protocol states, one per thumbnail.
+    thumb_protocols: HashMap<usize, StatefulProtocol>,
     names: Vec<String>,
 }
 
 /// Items shown lately stay decoded, so undo shows them again at once.
 const RECENT: usize = 8;
 
+/// Scale (not just fit) so a 28×28 digit fills the area; small images stay crisp with
+/// nearest-neighbour, photos are smoothed.
+fn scale_filter(image: &DynamicImage) -> FilterType {
+    if image.width().max(image.height()) <= 64 {
+        FilterType::Nearest
+    } else {
+        FilterType::Triangle
+    }
+}
+
 impl Pictures {
     pub fn new(renderer: Renderer, names: Vec<String>) -> Self {
         Pictures {
             renderer,
-            images: HashMap::new(),
-            pending: HashSet::new(),
+            full: Shelf::default(),
+            thumbs: Shelf::default(),
             recent: VecDeque::new(),
-            arts: HashMap::new(),
-            last_area: None,
             protocol: None,
+            thumb_protocols: HashMap::new(),
             names,
         }
     }
@@ -204,34 +296,28 @@ impl Pictures {
             }
         }
         let keep: HashSet<usize> = items.iter().chain(&self.recent).copied().collect();
-        self.images.retain(|item, _| keep.contains(item));
-        self.arts.retain(|item, _| keep.contains(item));
-        let request: Vec<usize> = items
-            .iter()
-            .copied()
-            .filter(|item| !self.images.contains_key(item) && !self.pending.contains(item))
-            .collect();
-        self.pending.extend(&request);
-        let art = match (&self.renderer, self.last_area) {
-            (Renderer::Blocks(shape), Some(area)) => Some((area.width, area.height, *shape)),
-            _ => None,
-        };
-        request
-            .into_iter()
-            .map(|item| ImageRequest { item, art })
-            .collect()
+        self.full.want(items, &keep, &self.renderer, false)
+    }
+
+    /// Note which thumbnails the review page shows; returns those to request now, and
+    /// forgets the others.
+    pub fn want_thumbs(&mut self, items: &[usize]) -> Vec<ImageRequest> {
+        let keep: HashSet<usize> = items.iter().copied().collect();
+        self.thumb_protocols.retain(|item, _| keep.contains(item));
+        self.thumbs.want(items, &keep, &self.renderer, true)
     }
 
     pub fn insert(&mut self, item: usize, loaded: Loaded, art: Option<BlockArt>) {
-        self.pending.remove(&item);
-        self.images.insert(item, loaded);
-        if let Some(art) = art {
-            self.arts.insert(item, art);
-        }
+        self.full.insert(item, loaded, art);
+    }
+
+    /// A decoded thumbnail (see [`Pictures::want_thumbs`]).
+    pub fn insert_thumb(&mut self, item: usize, loaded: Loaded, art: Option<BlockArt>) {
+        self.thumbs.insert(item, loaded, art);
     }
 
     pub fn is_ready(&self, item: usize) -> bool {
-        self.images.contains_key(&item)
+        self.full.images.contains_key(&item)
     }
 
     fn message(&self, area: Rect, buf: &mut Buffer, text: String) {
@@ -246,10 +332,9 @@ impl Pictures {
 
 impl ImagePane for Pictures {
     fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
-        self.last_area = Some(area);
-        let image = match self.images.get(&item) {
-            Some(Ok(image)) => Arc::clone(image),
-            Some(Err(error)) => {
+        let image = match self.full.image(item, area) {
+            Ok(image) => image,
+            Err(Some(error)) => {
                 let name = self
                     .names
                     .get(item)
@@ -258,48 +343,59 @@ impl ImagePane for Pictures {
                 self.message(
                     area,
                     buf,
-                    format!("cannot show {name}: {}", escape_name(error)),
+                    format!("cannot show {name}: {}", escape_name(&error)),
                 );
                 return;
             }
-            None => {
+            Err(None) => {
                 self.message(area, buf, "loading…".into());
                 return;
             }
         };
         match &self.renderer {
             Renderer::Blocks(shape) => {
-                let (cols, rows) =
-                    blockart::fit(image.width(), image.height(), area.width, area.height);
-                let fresh = self
-                    .arts
-                    .get(&item)
-                    .is_some_and(|a| a.cols == cols && a.rows == rows);
-                if !fresh {
-                    self.arts
-                        .insert(item, blockart::render(&image, cols, rows, *shape));
-                }
-                if let Some(art) = self.arts.get(&item) {
-                    art.paint(area, buf);
-                }
+                let shape = *shape;
+                self.full.paint_blocks(item, &image, shape, area, buf);
             }
             Renderer::Protocol(picker) => {
                 if !matches!(&self.protocol, Some((i, _)) if *i == item) {
                     let protocol = picker.new_resize_protocol((*image).clone());
                     self.protocol = Some((item, protocol));
                 }
-                // Scale (not just fit) so a 28×28 digit fills the area; small images stay
-                // crisp with nearest-neighbour, photos are smoothed.
-                let filter = if image.width().max(image.height()) <= 64 {
-                    FilterType::Nearest
-                } else {
-                    FilterType::Triangle
-                };
                 if let Some((_, protocol)) = &mut self.protocol {
                     StatefulImage::default()
-                        .resize(Resize::Scale(Some(filter)))
+                        .resize(Resize::Scale(Some(scale_filter(&image))))
                         .render(area, buf, protocol);
                 }
+            }
+        }
+    }
+
+    fn paint_thumb(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
+        let image = match self.thumbs.image(item, area) {
+            Ok(image) => image,
+            Err(Some(_)) => {
+                self.message(area, buf, "cannot show".into());
+                return;
+            }
+            Err(None) => {
+                self.message(area, buf, "loading…".into());
+                return;
+            }
+        };
+        match &self.renderer {
+            Renderer::Blocks(shape) => {
+                let shape = *shape;
+                self.thumbs.paint_blocks(item, &image, shape, area, buf);
+            }
+            Renderer::Protocol(picker) => {
+                let protocol = self
+                    .thumb_protocols
+                    .entry(item)
+                    .or_insert_with(|| picker.new_resize_protocol((*image).clone()));
+                StatefulImage::default()
+                    .resize(Resize::Scale(Some(scale_filter(&image))))
+                    .render(area, buf, protocol);
             }
         }
     }
@@ -347,13 +443,18 @@ mod tests {
     #[test]
     fn loader_delivers_images_art_and_errors() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let requests = spawn_loader(Arc::new(Digits), move |item, loaded, art| {
-            tx.send((item, loaded, art)).is_ok()
+        let requests = spawn_loader(Arc::new(Digits), move |request, loaded, art| {
+            tx.send((request.item, loaded, art)).is_ok()
         });
-        requests.send(ImageRequest { item: 1, art: None }).unwrap();
+        let request = |item, art| ImageRequest {
+            item,
+            art,
+            thumb: false,
+        };
+        requests.send(request(1, None)).unwrap();
         let art = Some((10, 10, CellShape::Half));
-        requests.send(ImageRequest { item: 2, art }).unwrap();
-        requests.send(ImageRequest { item: 7, art }).unwrap();
+        requests.send(request(2, art)).unwrap();
+        requests.send(request(7, art)).unwrap();
         let (item, loaded, art) = rx.recv().unwrap();
         assert_eq!((item, loaded.unwrap().width(), art), (1, 28, None));
         let (item, _, art) = rx.recv().unwrap();
@@ -369,7 +470,11 @@ mod tests {
     fn want_requests_each_item_once_and_paints_when_loaded() {
         let names = vec!["a".to_string(), "b\u{1b}[31m".to_string(), "c".to_string()];
         let mut pictures = Pictures::new(Renderer::Blocks(CellShape::Half), names);
-        let plain = |item| ImageRequest { item, art: None };
+        let plain = |item| ImageRequest {
+            item,
+            art: None,
+            thumb: false,
+        };
         assert_eq!(pictures.want(&[0, 1]), vec![plain(0), plain(1)]);
         assert!(pictures.want(&[0, 1]).is_empty());
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
@@ -379,7 +484,11 @@ mod tests {
         let art = Some((20, 10, CellShape::Half));
         assert_eq!(
             pictures.want(&[0, 1, 2]),
-            vec![ImageRequest { item: 2, art }]
+            vec![ImageRequest {
+                item: 2,
+                art,
+                thumb: false
+            }]
         );
         pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
         pictures.insert(1, Err("broken".into()), None);
@@ -396,5 +505,78 @@ mod tests {
         pictures.paint(1, buf.area, &mut buf);
         let text = text_of(&buf);
         assert!(text.contains("cannot show b\\u{1b}[31m: broken"), "{text}");
+    }
+
+    /// A big photo.
+    struct Photo;
+    impl ImageSource for Photo {
+        fn load(&self, _item: usize) -> anyhow::Result<DynamicImage> {
+            Ok(DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+                1000,
+                500,
+                image::Rgb([10, 200, 30]),
+            )))
+        }
+    }
+
+    #[test]
+    fn thumbnails_are_small_and_kept_apart_from_the_full_images() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let requests = spawn_loader(Arc::new(Photo), move |request, loaded, _| {
+            tx.send((request, loaded.unwrap())).is_ok()
+        });
+        for thumb in [true, false] {
+            let request = ImageRequest {
+                item: 0,
+                art: None,
+                thumb,
+            };
+            requests.send(request).unwrap();
+        }
+        let (request, image) = rx.recv().unwrap();
+        assert!(request.thumb);
+        assert_eq!(
+            (image.width(), image.height()),
+            (THUMB_SIDE, THUMB_SIDE / 2)
+        );
+        let (request, image) = rx.recv().unwrap();
+        assert!(!request.thumb);
+        assert_eq!(image.width(), 1000);
+
+        let mut pictures = Pictures::new(Renderer::Blocks(CellShape::Half), vec!["a".into()]);
+        assert_eq!(pictures.want_thumbs(&[0, 1]).len(), 2);
+        assert!(pictures.want_thumbs(&[0, 1]).is_empty(), "asked once");
+        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 11, 5));
+        pictures.paint_thumb(0, buf.area, &mut buf);
+        assert_eq!(buf[(1, 0)].bg, ratatui::style::Color::Rgb(200, 200, 200));
+        // The full image is another: not decoded yet.
+        let mut full = Buffer::empty(Rect::new(0, 0, 20, 10));
+        pictures.paint(0, full.area, &mut full);
+        assert!(text_of(&full).contains("loading"));
+        // Thumbnails asked for after a frame come with art for the grid's cell.
+        assert_eq!(
+            pictures.want_thumbs(&[0, 2]),
+            [ImageRequest {
+                item: 2,
+                art: Some((11, 5, CellShape::Half)),
+                thumb: true
+            }]
+        );
+        // Graphics protocols paint thumbnails too.
+        let picker = ratatui_image::picker::Picker::halfblocks();
+        let mut pictures = Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()]);
+        pictures.want_thumbs(&[0]);
+        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 11, 5));
+        pictures.paint_thumb(0, buf.area, &mut buf);
+        let painted = buf
+            .content()
+            .iter()
+            .filter(|c| {
+                c.bg != ratatui::style::Color::Reset || c.fg != ratatui::style::Color::Reset
+            })
+            .count();
+        assert!(painted > 10, "only {painted} cells painted");
     }
 }

@@ -29,6 +29,34 @@ pub enum Action {
     ToggleAuto,
     Help,
     Quit,
+    /// Between the single-image labeler and review pages.
+    ToggleReview,
+    /// Review: move the cursor over the grid.
+    MoveCursor(Direction),
+    /// Review: mark the image under the cursor as `Some(class)` (a correction; the
+    /// page's own class takes a mark back), or `None`: not the page's class, with no
+    /// class given (it stays unlabeled).
+    Mark {
+        class: Option<u16>,
+    },
+    /// Review: label the page (its unmarked images with the page's class, the marked
+    /// ones with their mark); `oracle` when the auto-oracle gave the marks.
+    ConfirmPage {
+        oracle: bool,
+    },
+    /// Review: the page of the previous class that has predicted images.
+    PrevClass,
+    /// Review: the page of the next class that has predicted images.
+    NextClass,
+}
+
+/// A move of the review grid's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Left,
+    Right,
+    Up,
+    Down,
 }
 
 impl From<Command> for Action {
@@ -41,6 +69,10 @@ impl From<Command> for Action {
             Command::Auto => Action::ToggleAuto,
             Command::Help => Action::Help,
             Command::Quit => Action::Quit,
+            Command::Review => Action::ToggleReview,
+            Command::NotThisClass => Action::Mark { class: None },
+            Command::PrevClass => Action::PrevClass,
+            Command::NextClass => Action::NextClass,
         }
     }
 }
@@ -231,7 +263,11 @@ mod tests {
 
     #[test]
     fn a_keymap_file_rebinds_what_it_names() {
-        let keymap = Keymap::from_ron(r#"{ undo: ["z", "Backspace"], auto: ["space"] }"#).unwrap();
+        // Space marks "not this class" in review by default: moved, it is free.
+        let keymap = Keymap::from_ron(
+            r#"{ undo: ["z", "Backspace"], auto: ["space"], not_this_class: ["x"] }"#,
+        )
+        .unwrap();
         assert_eq!(keymap.command(KeyCode::Char('z')), Some(Command::Undo));
         assert_eq!(keymap.command(KeyCode::Backspace), Some(Command::Undo));
         assert_eq!(keymap.command(KeyCode::Char(' ')), Some(Command::Auto));
@@ -248,6 +284,9 @@ mod tests {
     fn a_bad_keymap_file_says_what_is_wrong() {
         let error = |text: &str| Keymap::from_ron(text).unwrap_err();
         assert!(error(r#"{ undo: ["s"] }"#).contains("s is the key of both undo and skip"));
+        // The review commands' keys are taken like the others'.
+        assert!(error(r#"{ auto: ["Space"] }"#)
+            .contains("Space is the key of both auto and not_this_class"));
         assert!(error(r#"{ undoo: ["z"] }"#).contains("commands: accept_guess, pick, undo"));
         assert!(error(r#"{ undo: ["Ctl"] }"#).contains("undo: unknown key \"Ctl\""));
         assert!(error(r#"{ undo: [] }"#).contains("undo has no key"));

@@ -48,6 +48,8 @@ pub struct LabelOptions {
     pub query: QueryOptions,
     pub render: RenderMode,
     pub oracle: bool,
+    /// Start on the review screen.
+    pub review: bool,
     pub seed: u64,
 }
 
@@ -105,13 +107,16 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
             "glean: session {name} exists in {}; resuming it",
             dir.display()
         );
-        return resume(ResumeOptions {
-            name: Some(name),
-            session_dir: Some(dir),
-            render: options.render,
-            oracle: options.oracle,
-            device: Some(options.device.to_string()),
-        });
+        return resume_with(
+            ResumeOptions {
+                name: Some(name),
+                session_dir: Some(dir),
+                render: options.render,
+                oracle: options.oracle,
+                device: Some(options.device.to_string()),
+            },
+            options.review,
+        );
     }
     let strategy: Strategy = options.strategy.parse().map_err(anyhow::Error::msg)?;
     if let Some(w) = &options.weights {
@@ -159,13 +164,28 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         session,
         scanned,
         keymap,
-        options.render,
-        options.oracle,
+        Start {
+            render: options.render,
+            oracle: options.oracle,
+            review: options.review,
+        },
         None,
     )
 }
 
 pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
+    resume_with(options, false)
+}
+
+/// How the screen starts.
+struct Start {
+    render: RenderMode,
+    oracle: bool,
+    review: bool,
+}
+
+/// `resume`, on the review screen when `review`.
+fn resume_with(options: ResumeOptions, review: bool) -> anyhow::Result<()> {
     let keymap = Keymap::load(&crate::paths::config_dir())?;
     let dir = options
         .session_dir
@@ -187,8 +207,11 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<()> {
         session,
         scanned,
         keymap,
-        options.render,
-        options.oracle,
+        Start {
+            render: options.render,
+            oracle: options.oracle,
+            review,
+        },
         options.device,
     )
 }
@@ -301,10 +324,14 @@ fn run(
     mut session: Session,
     scanned: Scanned,
     keymap: Keymap,
-    render: RenderMode,
-    oracle: bool,
+    start: Start,
     device: Option<String>,
 ) -> anyhow::Result<()> {
+    let Start {
+        render,
+        oracle,
+        review,
+    } = start;
     // Read first: a setting that does not parse stops glean before anything is written.
     let learner = learner_config(&session, device.as_deref())?;
     let strategy = learner.strategy;
@@ -359,6 +386,9 @@ fn run(
     );
     if oracle {
         app.set_auto(true);
+    }
+    if review {
+        app.set_review(true);
     }
 
     let images = Arc::new(PoolImages::new(pool));
@@ -469,5 +499,65 @@ mod tests {
         assert_eq!(config.device, DeviceChoice::Cpu);
         let config = learner_config(&session, Some("auto")).unwrap();
         assert_eq!(config.device, DeviceChoice::Auto);
+    }
+
+    /// Labels from confirmed review pages come back with the others, in the session's
+    /// order, and the app can undo them.
+    #[test]
+    fn confirmed_labels_are_restored_like_the_others() {
+        use crate::session::Source;
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = session_with(dir.path(), EmbeddingKind::Auto, ClassPrior::Auto);
+        session.label("a/0.png", 0, Source::Human).unwrap();
+        session
+            .confirm_page(
+                0,
+                vec!["a/1.png".into(), "a/2.png".into()],
+                vec![("a/3.png".into(), 0)],
+                Source::Oracle,
+            )
+            .unwrap();
+        let ids: Vec<String> = (0..6).map(|i| format!("a/{i}.png")).collect();
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let (restored, _) = restored(&session, &index);
+        let items: Vec<usize> = restored.labels.iter().map(|l| l.item).collect();
+        assert_eq!(items, [0, 1, 2, 3]);
+        let mut app = App::new(
+            AppConfig {
+                classes: vec![ClassView {
+                    name: "a".into(),
+                    key: Some('1'),
+                }],
+                items: ids
+                    .iter()
+                    .map(|id| ItemView {
+                        name: id.clone(),
+                        oracle: None,
+                    })
+                    .collect(),
+                batch: 3,
+                strategy: "margin".into(),
+                initial_order: (0..6).collect(),
+                auto_interval: Duration::from_millis(1),
+                has_test_split: false,
+                keymap: Keymap::default(),
+            },
+            restored,
+        );
+        assert_eq!(app.labeled(), 4);
+        let undo = app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        ));
+        assert_eq!(
+            undo,
+            [crate::tui::types::Effect::Undo { item: 3, class: 0 }]
+        );
+        // The session takes it back by item, confirmed or not.
+        session.undo_item("a/2.png").unwrap();
+        assert_eq!(session.labels().len(), 3);
     }
 }

@@ -14,12 +14,13 @@ pub mod label;
 pub mod overlays;
 pub mod picker;
 pub mod render_mode;
+pub mod review_view;
 pub mod terminal;
 pub mod types;
 pub mod view;
 
-pub use app::{App, AppConfig, Overlay, Restored};
-pub use keymap::{Action, Command, Keymap};
+pub use app::{App, AppConfig, Mark, Mode, Overlay, Restored, ReviewPage};
+pub use keymap::{Action, Command, Direction, Keymap};
 pub use types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
     Ranking, TrainerEvent, TrainerStatus,

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
-use super::app::{escape_name, App};
+use super::app::{escape_name, App, Mode};
 use super::keymap::Command;
 use super::picker::ClassPicker;
 
@@ -25,6 +25,9 @@ fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> 
 }
 
 pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
+    if app.mode() == Mode::Review {
+        return review_help(size, buf, app);
+    }
     let keyed = app.classes.iter().filter(|c| c.key.is_some()).count();
     let labeling = if app.many_classes {
         (
@@ -60,6 +63,10 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
             "skip this image (it comes back at the end)".into(),
         ),
         (
+            keys(Command::Review),
+            "review: pages of one predicted class at a time".into(),
+        ),
+        (
             keys(Command::Auto),
             "auto-oracle on/off: labels from the file names".into(),
         ),
@@ -69,6 +76,22 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
             "quit (every label is already saved)".into(),
         ),
     ];
+    let (width, mut lines) = key_rows(Vec::from(rows));
+    lines.extend([
+        Line::from(""),
+        Line::from(format!(
+            " The model retrains after every {} labels and re-ranks",
+            app.batch
+        )),
+        Line::from(" the pool; until then labeling goes on with the last"),
+        Line::from(" ranking. Any key closes this help."),
+    ]);
+    let inner = popup(size, 52 + width as u16, lines.len() as u16 + 2, "help", buf);
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The help rows' keys column width and lines.
+fn key_rows(rows: Vec<(String, String)>) -> (usize, Vec<Line<'static>>) {
     // The keys' column fits a user's longer keys too.
     let width = rows
         .iter()
@@ -76,7 +99,7 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
         .max()
         .unwrap_or(0)
         .max(10);
-    let mut lines: Vec<Line> = rows
+    let lines = rows
         .into_iter()
         .map(|(k, what)| {
             Line::from(vec![
@@ -88,16 +111,74 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
             ])
         })
         .collect();
+    (width, lines)
+}
+
+/// The help of the review screen.
+fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
+    let keys = |command| app.keymap.describe(command);
+    let marking = if app.many_classes {
+        (
+            format!("1 2 3 {}", keys(Command::Pick)),
+            "mark the image as its 1st/2nd/3rd guess, or pick a class".to_string(),
+        )
+    } else {
+        (
+            "keys".to_string(),
+            "mark the image as that class (the page's own: unmark)".to_string(),
+        )
+    };
+    let rows = vec![
+        ("←↑↓→".to_string(), "move over the page".to_string()),
+        marking,
+        (
+            keys(Command::NotThisClass),
+            "mark as not this class (it stays unlabeled)".into(),
+        ),
+        (
+            keys(Command::AcceptGuess),
+            "confirm the page: the rest take the page's class".into(),
+        ),
+        (
+            format!("{} {}", keys(Command::PrevClass), keys(Command::NextClass)),
+            "the previous / next class's page".into(),
+        ),
+        (
+            keys(Command::Undo),
+            "take back the last page (or label)".into(),
+        ),
+        (
+            keys(Command::Review),
+            "back to labeling one image at a time".into(),
+        ),
+        (
+            keys(Command::Auto),
+            "auto-oracle on/off: reviews pages from the file names".into(),
+        ),
+        (keys(Command::Help), "this help".into()),
+        (
+            format!("{} ^C", keys(Command::Quit)),
+            "quit (every page is already saved)".into(),
+        ),
+    ];
+    let (width, mut lines) = key_rows(rows);
     lines.extend([
         Line::from(""),
+        Line::from(" A page shows the images the model assigns to one class,"),
+        Line::from(" surest first. Confirmed pages count toward the batch of"),
         Line::from(format!(
-            " The model retrains after every {} labels and re-ranks",
+            " {} labels after which the model retrains. Any key closes",
             app.batch
         )),
-        Line::from(" the pool; until then labeling goes on with the last"),
-        Line::from(" ranking. Any key closes this help."),
+        Line::from(" this help."),
     ]);
-    let inner = popup(size, 52 + width as u16, lines.len() as u16 + 2, "help", buf);
+    let inner = popup(
+        size,
+        56 + width as u16,
+        lines.len() as u16 + 2,
+        "review help",
+        buf,
+    );
     Paragraph::new(lines).render(inner, buf);
 }
 

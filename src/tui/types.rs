@@ -155,6 +155,18 @@ pub enum Effect {
     Skip {
         item: usize,
     },
+    /// Journal a confirmed review page in one record: `confirmed` take `class`, each
+    /// of `corrected` the class given with it (from the auto-oracle when `oracle`).
+    ConfirmPage {
+        class: u16,
+        confirmed: Vec<usize>,
+        corrected: Vec<(usize, u16)>,
+        oracle: bool,
+    },
+    /// Journal the undo of a page's labels (those of `items`) in one record.
+    UndoPage {
+        items: Vec<usize>,
+    },
     /// A batch is complete: start a training round with all labels so far.
     Retrain,
     Quit,

@@ -10,11 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
-use super::app::{escape_name, App, Overlay, GUESS_KEYS};
+use super::app::{escape_name, App, Mode, Overlay, GUESS_KEYS};
 use super::guess::GuessSource;
 use super::keymap::Command;
 use super::overlays;
 use super::picker::sorted_by_name;
+pub use super::review_view::{review_grid, Grid, CELL_HEIGHT, CELL_WIDTH};
 use super::types::{BackgroundStatus, TrainerStatus};
 
 /// Smallest terminal the layout works in.
@@ -24,9 +25,14 @@ pub const MIN_HEIGHT: u16 = 18;
 /// long class names.
 const SIDE_WIDTH: u16 = 42;
 
-/// Draws the image of the current item into the area it is given.
+/// Draws the image of an item into the area it is given.
 pub trait ImagePane {
     fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer);
+
+    /// A review grid's thumbnail of `item` (by default as `paint` draws it).
+    fn paint_thumb(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
+        self.paint(item, area, buf);
+    }
 }
 
 /// Where each part of the screen goes.
@@ -80,6 +86,10 @@ pub fn draw(frame: &mut Frame, app: &App, pane: &mut dyn ImagePane) {
 }
 
 pub fn draw_to_buffer(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
+    if app.mode() == Mode::Review {
+        super::review_view::draw(size, buf, app, pane);
+        return;
+    }
     let Some(Areas {
         image,
         side,
@@ -198,7 +208,7 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
     Paragraph::new(lines).render(inner, buf);
 }
 
-fn class_name(app: &App, class: u16) -> String {
+pub(super) fn class_name(app: &App, class: u16) -> String {
     app.classes
         .get(usize::from(class))
         .map(|c| escape_name(&c.name))
@@ -344,7 +354,7 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
     chart.render(area, buf);
 }
 
-fn status_line(app: &App) -> Line<'static> {
+pub(super) fn status_line(app: &App) -> Line<'static> {
     let state = match &app.trainer {
         TrainerStatus::Starting => {
             Span::styled("starting (first ranking)", Style::new().fg(Color::Yellow))
@@ -456,17 +466,23 @@ fn key_line(app: &App) -> Line<'static> {
     };
     let key = |command| app.keymap.short(command);
     let auto = if app.auto { " ON" } else { "" };
-    let mut spans = vec![Span::raw(format!(
-        " {label_keys}  {} 1st guess  {} pick  {} undo  {} skip  {} auto{auto}  {} help  {} quit",
+    let spans = vec![Span::raw(format!(
+        " {label_keys}  {} 1st guess  {} pick  {} undo  {} skip  {} review  {} auto{auto}  {} help  {} quit",
         key(Command::AcceptGuess),
         key(Command::Pick),
         key(Command::Undo),
         key(Command::Skip),
+        key(Command::Review),
         key(Command::Auto),
         key(Command::Help),
         key(Command::Quit),
     ))
     .dim()];
+    with_message(spans, app)
+}
+
+/// The key line's spans with the app's note after them.
+pub(super) fn with_message(mut spans: Vec<Span<'static>>, app: &App) -> Line<'static> {
     if let Some(message) = &app.message {
         spans.push(Span::styled(
             format!("  {}", escape_name(message)),
