@@ -395,6 +395,33 @@ impl Learner {
         }
     }
 
+    /// The labeled items, least believed first by a propagation that did not see their
+    /// labels (`mistakes.rs`): where mis-keyed labels are most likely. Needs the graph
+    /// (graph and hybrid learners) and a round run on these labels' pool before.
+    pub fn likely_mistakes(
+        &self,
+        labeled: &[(usize, u16)],
+    ) -> Result<Vec<super::mistakes::Suspect>, LearnError> {
+        let Some(g) = self.graph.as_ref() else {
+            return Err(LearnError::Other(
+                "finding likely mistakes needs the graph: use the graph or hybrid learner".into(),
+            ));
+        };
+        let classes = self.data.classes;
+        if let Some(&(i, c)) = labeled
+            .iter()
+            .find(|&&(i, c)| i >= self.data.pool_len() || usize::from(c) >= classes)
+        {
+            return Err(LearnError::Data(format!(
+                "label ({i}, class {c}) is outside the pool of {} or its {classes} classes",
+                self.data.pool_len()
+            )));
+        }
+        let held_out =
+            g.held_out_probs(labeled, classes, super::mistakes::FOLDS, self.config.seed)?;
+        Ok(super::mistakes::rank_suspects(labeled, &held_out, classes))
+    }
+
     /// A graph built beside the rounds joins the candidates once it is done.
     fn take_in_background_graph(&mut self) {
         if self.background_graph.as_ref().is_some_and(|b| b.is_done()) {

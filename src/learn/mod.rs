@@ -22,6 +22,7 @@ pub mod graph;
 pub mod graph_choice;
 pub mod inputs;
 pub mod learner;
+pub mod mistakes;
 pub mod model;
 mod network;
 pub mod outcome;

@@ -5,7 +5,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::graph::csr::Csr;
-use super::graph::{cpu_floats, CgOptions, Propagated, Propagation};
+use super::graph::{cpu_floats, mbo, CgOptions, Propagated, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
 use super::round_input::RankingInputs;
@@ -185,6 +185,53 @@ impl GraphLearner {
                 .mbo(&mut out, labeled, classes)?;
         }
         Ok(probabilities(&out))
+    }
+
+    /// Each labeled item's class probabilities from a propagation that did not see its
+    /// label: `labeled` split into `folds` seeded folds (`mistakes::fold_of`), each
+    /// fold judged by Poisson over the other folds' labels on the graph in use, then
+    /// Poisson-MBO when it is on. `[labeled, classes]` row-major, in `labeled`'s order.
+    pub fn held_out_probs(
+        &self,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        folds: usize,
+        seed: u64,
+    ) -> Result<Vec<f32>, LearnError> {
+        let in_use = &self.graphs[self.choice.graph].graph;
+        let fold_of = super::mistakes::fold_of(labeled.len(), folds, seed);
+        let mut out = vec![0f32; labeled.len() * classes];
+        for fold in 0..folds {
+            let held: Vec<usize> = (0..labeled.len()).filter(|&i| fold_of[i] == fold).collect();
+            if held.is_empty() {
+                continue;
+            }
+            let others: Vec<(usize, u16)> = labeled
+                .iter()
+                .zip(&fold_of)
+                .filter(|(_, &f)| f != fold)
+                .map(|(&l, _)| l)
+                .collect();
+            let mut u = in_use.propagate_trial(
+                Propagation::Poisson,
+                &others,
+                classes,
+                CgOptions::default(),
+            )?;
+            if self.choice.prior {
+                u = mbo::at_predicted_sizes(&in_use.graph, &others, classes, &u)?;
+            }
+            // As `probabilities` makes them for the round.
+            let scale = u.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
+            let rows: Vec<i64> = held.iter().map(|&i| labeled[i].0 as i64).collect();
+            let rows = Tensor::f_from_slice(&rows)?.f_to_device(u.device())?;
+            let probs = cpu_floats(&(u.index_select(0, &rows) / scale).softmax(-1, Kind::Float))?;
+            for (row, &i) in held.iter().enumerate() {
+                out[i * classes..(i + 1) * classes]
+                    .copy_from_slice(&probs[row * classes..(row + 1) * classes]);
+            }
+        }
+        Ok(out)
     }
 
     /// The name of the embedding in use, without the `+mbo` of `describe`.
