@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies
+.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -124,3 +124,12 @@ results-strategies: mnist effnet
 	$(TORCH) && cargo build --release && scripts/results-strategies.sh
 	$(TORCH) && cargo bench --bench strategies | tee results/strategies-bench.txt
 	( $(BUSY) $(TORCH) && cargo bench --bench strategies | tee results/strategies-bench-busy.txt )
+
+# Labeling the whole folder with review pages (issue 15): folder accuracy against
+# keypresses on the full MNIST and CIFAR-10 (scripts/results-review.sh, results/review/),
+# and how many of 25 flipped labels in a 500-label session the likely-mistakes queue
+# puts in its first 50, quiet and with another program busy on one core.
+results-review: mnist effnet
+	$(TORCH) && cargo build --release && scripts/results-review.sh
+	$(TORCH) && cargo bench --bench mistakes | tee results/mistakes-bench.txt
+	( $(BUSY) $(TORCH) && cargo bench --bench mistakes | tee results/mistakes-bench-busy.txt )

@@ -37,10 +37,16 @@ const ROWS_PER_TASK: usize = 2048;
 /// `free` (all ones when `None`), column by column with the Jacobi preconditioner.
 /// `b` and `x` are row-major `[n, c]`; rows outside `free` must be zero in `b`; they are
 /// zeroed in `x`. Returns the iterations and the largest relative residual.
+/// `components` (each node's connected component, and their count), given for a
+/// singular system (no fixed rows): the residual's mean over each component is removed
+/// at every step. Float rounding leaves a little of it, which no step can reduce; with
+/// tens of thousands of labels CG kept stepping against it until x overflowed to NaN.
+#[allow(clippy::too_many_arguments)]
 pub fn solve(
     w: &Csr,
     degree: &[f32],
     free: Option<&[bool]>,
+    components: Option<(&[i64], usize)>,
     b: &[f32],
     x: &mut [f32],
     c: usize,
@@ -84,9 +90,30 @@ pub fn solve(
             })
     };
 
+    let deflate = |r: &mut [f32]| {
+        let Some((of, count)) = components.filter(|_| free.is_none()) else {
+            return;
+        };
+        let mut sums = vec![0f64; count * c];
+        let mut sizes = vec![0f64; count];
+        for (row, &k) in r.chunks_exact(c).zip(of) {
+            let k = k as usize;
+            sizes[k] += 1.0;
+            for (s, &v) in sums[k * c..k * c + c].iter_mut().zip(row) {
+                *s += v as f64;
+            }
+        }
+        for (row, &k) in r.chunks_exact_mut(c).zip(of) {
+            let k = k as usize;
+            for (v, &s) in row.iter_mut().zip(&sums[k * c..k * c + c]) {
+                *v -= (s / sizes[k]) as f32;
+            }
+        }
+    };
     let mut ap = vec![0f32; n * c];
     apply(w, degree, &inv_d, x, &mut ap, c);
     let mut r: Vec<f32> = b.iter().zip(&ap).map(|(b, a)| b - a).collect();
+    deflate(&mut r);
     let mut residual = relative(&col_norms(&r));
     let mut p: Vec<f32> = r
         .chunks_exact(c)
@@ -121,6 +148,19 @@ pub fn solve(
                 let rv = *rv as f64;
                 rz_next[k] += rv * rv * s as f64;
                 rr[k] += rv * rv;
+            }
+        }
+        if components.is_some() && free.is_none() {
+            // The sums above saw r before its component means went: recount them.
+            deflate(&mut r);
+            rz_next.iter_mut().for_each(|v| *v = 0.0);
+            rr.iter_mut().for_each(|v| *v = 0.0);
+            for (row, &s) in r.chunks_exact(c).zip(&inv_d) {
+                for (k, &v) in row.iter().enumerate() {
+                    let v = v as f64;
+                    rz_next[k] += v * v * s as f64;
+                    rr[k] += v * v;
+                }
             }
         }
         let beta: Vec<f32> = rz_next

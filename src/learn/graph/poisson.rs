@@ -94,6 +94,20 @@ pub(crate) fn solve_laplacian(
     opts: CgOptions,
     fused: bool,
 ) -> Result<(Tensor, usize, f64), LearnError> {
+    solve_laplacian_with(graph, b, x0, free, opts, fused, false)
+}
+
+/// `solve_laplacian`; with `deflate` (fused, no `free`) the residual's mean over each
+/// connected component is removed at every step (`cg_cpu::solve`).
+fn solve_laplacian_with(
+    graph: &KnnGraph,
+    b: &Tensor,
+    x0: Tensor,
+    free: Option<&Tensor>,
+    opts: CgOptions,
+    fused: bool,
+    deflate: bool,
+) -> Result<(Tensor, usize, f64), LearnError> {
     if !fused {
         let inv_degree = graph.degree.clamp_min(1e-12).reciprocal();
         let x0 = match free {
@@ -112,10 +126,14 @@ pub(crate) fn solve_laplacian(
         .map(|f| Ok::<_, LearnError>(to_vec(f)?.into_iter().map(|v| v != 0.0).collect()))
         .transpose()?;
     let mut x = to_vec(&x0)?;
+    let component: Option<Vec<i64>> = deflate
+        .then(|| Vec::try_from(graph.component.to_device(tch::Device::Cpu)))
+        .transpose()?;
     let (iterations, residual) = cg_cpu::solve(
         &graph.weights,
         &graph.weights.row_sums(),
         free.as_deref(),
+        component.as_deref().map(|c| (c, graph.components)),
         &to_vec(b)?,
         &mut x,
         shape[1] as usize,
@@ -211,7 +229,19 @@ pub fn poisson(
     let has_labels = onehot.sum_dim_intlist(0, true, Kind::Float).gt(0.0);
     let x0 = warm_or_zero(graph, classes, warm) * has_labels.to_kind(Kind::Float);
     let fused = graph.device() == Device::Cpu;
-    let (u, iterations, residual) = solve_laplacian(graph, &source, x0, None, opts, fused)?;
+    let (mut u, mut iterations, mut residual) =
+        solve_laplacian(graph, &source, x0, None, opts, fused)?;
+    if !residual.is_finite() && fused {
+        // Seen once, at 39,000 of 60,000 MNIST labels: the solve overflowed. Again from
+        // zero, with the residual's per-component mean (which no step reduces) removed.
+        tracing::warn!(
+            "Poisson solve with {} labels diverged (residual {residual}); solving again from zero, deflated",
+            labeled.len()
+        );
+        let zero = Tensor::zeros_like(&source);
+        (u, iterations, residual) =
+            solve_laplacian_with(graph, &source, zero, None, opts, fused, true)?;
+    }
     diverged(residual)?;
     // Fix the free constant of each component: zero degree-weighted mean.
     let mean = per_component_mean(graph, &graph.component, &u, Some(&graph.degree));
@@ -325,6 +355,36 @@ mod tests {
             let diff = (centre(a) - centre(t)).abs().max().double_value(&[]);
             assert!(diff < 1e-3, "fused and tensor solutions differ by {diff}");
         }
+    }
+
+    #[test]
+    fn a_deflated_solve_ignores_a_constant_in_the_source_that_no_step_can_reduce() {
+        let _generator = crate::learn::torch_rng::seeded(5);
+        let pts = Tensor::randn([300, 3], (Kind::Float, Device::Cpu));
+        let g = KnnGraph::build(&pts, 6).unwrap();
+        assert_eq!(g.components, 1);
+        let opts = CgOptions {
+            tol: 1e-6,
+            max_iter: 2000,
+        };
+        let b = Tensor::randn([300, 2], (Kind::Float, Device::Cpu));
+        let b = &b - b.mean_dim(0, true, Kind::Float);
+        let zero = || Tensor::zeros([300, 2], (Kind::Float, Device::Cpu));
+        let (plain, _, r_plain) = solve_laplacian(&g, &b, zero(), None, opts, true).unwrap();
+        // The same source plus a constant: L u = b + c has no solution.
+        let shifted = &b + 1e-2;
+        let (_, _, r_undeflated) =
+            solve_laplacian(&g, &shifted, zero(), None, opts, true).unwrap();
+        let (deflated, _, r_deflated) =
+            solve_laplacian_with(&g, &shifted, zero(), None, opts, true, true).unwrap();
+        assert!(r_plain <= 1e-6 && r_deflated <= 1e-6, "{r_plain} {r_deflated}");
+        assert!(
+            !(r_undeflated <= 1e-6),
+            "without deflation the constant cannot be solved away ({r_undeflated})"
+        );
+        let centre = |x: &Tensor| x - x.mean_dim(0, true, Kind::Float);
+        let diff = (centre(&plain) - centre(&deflated)).abs().max().double_value(&[]);
+        assert!(diff < 1e-3, "deflated and plain solutions differ by {diff}");
     }
 
     #[test]
