@@ -28,10 +28,13 @@ pub enum Command {
     PrevClass,
     /// Review: the next class's page.
     NextClass,
+    /// The likely-mistakes queue: labels the graph's held-out propagation doubts,
+    /// least believed first, a page at a time (computed anew each time).
+    Mistakes,
 }
 
 impl Command {
-    pub const ALL: [Command; 11] = [
+    pub const ALL: [Command; 12] = [
         Command::AcceptGuess,
         Command::Pick,
         Command::Undo,
@@ -43,6 +46,7 @@ impl Command {
         Command::NotThisClass,
         Command::PrevClass,
         Command::NextClass,
+        Command::Mistakes,
     ];
 
     /// The name a keymap file uses.
@@ -59,6 +63,7 @@ impl Command {
             Command::NotThisClass => "not_this_class",
             Command::PrevClass => "prev_class",
             Command::NextClass => "next_class",
+            Command::Mistakes => "mistakes",
         }
     }
 
@@ -77,6 +82,9 @@ impl Command {
             Command::NotThisClass => &["Space"],
             Command::PrevClass => &["[", "PageUp"],
             Command::NextClass => &["]", "PageDown"],
+            // Upper case: class keys are `0-9a-z`, so no folder's class loses its key
+            // (a lower-case `m` would move every class named m… to another key).
+            Command::Mistakes => &["M"],
         }
     }
 }
@@ -103,7 +111,7 @@ mod tests {
     #[test]
     fn the_reserved_characters_are_the_single_character_defaults() {
         let reserved: String = reserved_chars().collect();
-        assert_eq!(reserved, "/usa?q []");
+        assert_eq!(reserved, "/usa?q []M");
     }
 
     #[test]

@@ -195,3 +195,127 @@ fn warm_start_continues_from_the_last_weights() {
     assert!(warm_2 < warm_1 * 0.5, "warm: {warm_1} then {warm_2}");
     assert!(cold_2 > cold_1 * 0.5, "cold: {cold_1} then {cold_2}");
 }
+
+/// The trainer's likely-mistakes job on real digits: 200 labels, 10 moved to a wrong
+/// class. Two requests sent before the trainer is ready coalesce (only the newer is
+/// answered); the answer judges every label, least believed first, with most of the
+/// flipped labels among the first 20. A learner without the graph answers with why.
+#[test]
+fn the_mistakes_job_finds_flipped_labels_and_says_why_without_a_graph() {
+    use glean::learn::mistakes::{flip_labels, found_in_first};
+    use glean::learn::{ClassPrior, EmbeddingKind, GraphConfig, LearnerKind, MistakesJob};
+    let (data, oracle) = mnist_sample();
+    let picks: Vec<usize> = (0..data.pool_len()).step_by(5).collect();
+    let (labeled, flipped) = flip_labels(&labels_of(&picks, &oracle), 10, 10, 3);
+    let config = |learner| LearnerConfig {
+        learner,
+        graph: GraphConfig {
+            embedding: EmbeddingKind::Pca,
+            class_prior: ClassPrior::Off,
+            ..GraphConfig::default()
+        },
+        ..quick_learner(Strategy::Margin)
+    };
+    let (handle, rx) = Trainer::spawn(data.clone(), config(LearnerKind::Graph));
+    for request in 1..=2 {
+        handle.find_mistakes(MistakesJob {
+            request,
+            labeled: labeled.clone(),
+        });
+    }
+    let answer = loop {
+        match rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("an answer")
+        {
+            TrainerEvent::Suspects {
+                request,
+                labels,
+                suspects,
+                ..
+            } => break (request, labels, suspects),
+            TrainerEvent::MistakesFailed { message, .. } => panic!("{message}"),
+            _ => {}
+        }
+    };
+    let (request, labels, suspects) = answer;
+    assert_eq!((request, labels, suspects.len()), (2, 200, 200));
+    assert!(suspects
+        .windows(2)
+        .all(|w| w[0].prob_given <= w[1].prob_given));
+    let found = found_in_first(&suspects, &flipped, 20);
+    assert!(found >= 8, "{found} of 10 flipped labels in the first 20");
+    assert!(flipped.contains(&suspects[0].pool_index));
+    // Request 1 was replaced while it waited: nothing more comes.
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    handle.shutdown();
+
+    let (handle, rx) = Trainer::spawn(data, config(LearnerKind::Cnn));
+    handle.find_mistakes(MistakesJob {
+        request: 7,
+        labeled,
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)).expect("an answer") {
+            TrainerEvent::MistakesFailed { request, message } => {
+                assert_eq!(request, 7);
+                assert!(message.contains("needs the graph"), "{message}");
+                break;
+            }
+            TrainerEvent::Suspects { .. } => panic!("suspects without a graph"),
+            _ => {}
+        }
+    }
+    handle.shutdown();
+}
+
+/// Quitting stops the trainer after the step it is in: a round and a request for the
+/// likely mistakes still waiting never run, whatever runs when the stop comes.
+#[test]
+fn a_stop_runs_no_waiting_round_or_mistakes_request() {
+    use glean::learn::{ClassPrior, EmbeddingKind, GraphConfig, LearnerKind, MistakesJob};
+    let (data, oracle) = mnist_sample();
+    let config = LearnerConfig {
+        learner: LearnerKind::Graph,
+        graph: GraphConfig {
+            embedding: EmbeddingKind::Pca,
+            class_prior: ClassPrior::Off,
+            ..GraphConfig::default()
+        },
+        ..quick_learner(Strategy::Margin)
+    };
+    let (handle, rx) = Trainer::spawn(data.clone(), config);
+    // Ready once the graph is built.
+    while !matches!(
+        rx.recv_timeout(Duration::from_secs(120))
+            .expect("the trainer gets ready"),
+        TrainerEvent::Ready { .. }
+    ) {}
+    let labeled = labels_of(
+        &(0..data.pool_len()).step_by(2).collect::<Vec<_>>(),
+        &oracle,
+    );
+    let request = |request| MistakesJob {
+        request,
+        labeled: labeled.clone(),
+    };
+    handle.find_mistakes(request(1));
+    handle.submit(Job {
+        version: 1,
+        labeled: labeled.clone(),
+    });
+    handle.find_mistakes(request(2));
+    let asked = std::time::Instant::now();
+    assert!(
+        handle.stop_by(asked + Duration::from_secs(60)),
+        "the trainer did not stop"
+    );
+    let after: Vec<TrainerEvent> = rx.try_iter().collect();
+    assert!(
+        after.iter().all(|ev| matches!(
+            ev,
+            TrainerEvent::Suspects { request: 1, .. } | TrainerEvent::Background(_)
+        )),
+        "{after:?}"
+    );
+}

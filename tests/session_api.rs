@@ -209,6 +209,100 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     assert_eq!(s.state().label_of("a").map(|l| l.class), Some(0));
 }
 
+/// A likely-mistakes page's corrections are one record that changes the classes (and
+/// sources) of labeled items in place; a page with an unlabeled item, a class out of
+/// range, an item twice or nothing at all is refused whole and writes nothing; the undo
+/// gives back the labels as they were, in one record too, across a crash and a reopen.
+#[test]
+fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "r", config(&d)).unwrap();
+    s.set_compact_every(1000);
+    s.label("a", 0, Source::Human).unwrap();
+    s.confirm_page(1, vec!["b".into(), "c".into()], vec![], Source::Human)
+        .unwrap();
+    s.label("d", 2, Source::Oracle).unwrap();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(&d, "r"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    };
+    let before = by_item(s.state());
+    let lines = journal_lines();
+    let was = s
+        .relabel(vec![("c".into(), 2), ("a".into(), 1)], Source::Human)
+        .unwrap();
+    assert_eq!(journal_lines(), lines + 1, "one record for the page");
+    // In place, in the order they were given; the others untouched.
+    let after = vec![
+        ("a".to_string(), 1, Source::Human),
+        ("b".to_string(), 1, Source::Confirmed),
+        ("c".to_string(), 2, Source::Human),
+        ("d".to_string(), 2, Source::Oracle),
+    ];
+    assert_eq!(by_item(s.state()), after);
+    let old: Vec<(String, u16, Source)> = was
+        .iter()
+        .map(|l| (l.item.clone(), l.class, l.source))
+        .collect();
+    assert_eq!(
+        old,
+        [
+            ("c".to_string(), 1, Source::Confirmed),
+            ("a".to_string(), 0, Source::Human)
+        ]
+    );
+    // Refused whole: an unlabeled item, a class out of range, an item twice, nothing,
+    // a "confirmed" source; the journal and the labels stay as they are.
+    for (items, source) in [
+        (
+            vec![("b".to_string(), 0), ("e".to_string(), 0)],
+            Source::Human,
+        ),
+        (
+            vec![("b".to_string(), 0), ("d".to_string(), 3)],
+            Source::Human,
+        ),
+        (
+            vec![("b".to_string(), 0), ("b".to_string(), 2)],
+            Source::Oracle,
+        ),
+        (vec![], Source::Human),
+        (vec![("b".to_string(), 0)], Source::Confirmed),
+    ] {
+        assert!(s.relabel(items.clone(), source).is_err(), "{items:?}");
+    }
+    assert_eq!(journal_lines(), lines + 1);
+    assert_eq!(by_item(s.state()), after);
+    // Replayed from the journal after a crash: the page is there.
+    copy_session(&d, &crash, "r");
+    let (replayed, _) = load(&crash, "r").unwrap();
+    assert_eq!(by_item(&replayed), after);
+    assert_eq!(replayed.label_of("c").unwrap().round, 0);
+    // The undo: one record, the labels exactly as they were.
+    let labels_before_undo = s.labels().to_vec();
+    s.restore_labels(was.clone()).unwrap();
+    assert_eq!(journal_lines(), lines + 2);
+    assert_eq!(by_item(s.state()), before);
+    assert_eq!(s.state().label_of("c"), Some(&was[0]));
+    assert_ne!(s.labels(), &labels_before_undo[..]);
+    // A restore of a label taken back since is refused.
+    s.undo_item("a").unwrap();
+    assert!(s.restore_labels(vec![was[1].clone()]).is_err());
+    drop(s);
+    let (s, _) = Session::open(&d, "r").unwrap();
+    assert_eq!(by_item(s.state()), before[1..]);
+    assert_eq!(s.state().label_of("c"), Some(&was[0]));
+}
+
 #[test]
 fn undo_goes_back_again_and_again_across_compactions() {
     let dir = tempfile::tempdir().unwrap();

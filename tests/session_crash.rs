@@ -41,6 +41,40 @@ fn a_page_cut_at_any_byte_loads_whole_or_not_at_all() {
     drop(s);
 }
 
+/// A likely-mistakes page's corrections are one record: cut anywhere inside it, every
+/// label loads with its old class; whole, every corrected one with its new class.
+#[test]
+fn a_relabel_cut_at_any_byte_loads_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let mut s = Session::create(&live, "fix", config(&live)).unwrap();
+    s.set_compact_every(1000);
+    let items: Vec<String> = (0..30).map(|i| format!("cat/{i}.png")).collect();
+    s.confirm_page(0, items.clone(), vec![], Source::Human)
+        .unwrap();
+    let before_relabel = s.labels().to_vec();
+    let start = std::fs::metadata(journal_path(&live, "fix")).unwrap().len() as usize;
+    let fixes: Vec<(String, u16)> = items.iter().step_by(3).map(|i| (i.clone(), 2)).collect();
+    s.relabel(fixes, Source::Human).unwrap();
+    let after = s.labels().to_vec();
+    assert_eq!(after.iter().filter(|l| l.class == 2).count(), 10);
+    let journal = std::fs::read(journal_path(&live, "fix")).unwrap();
+    for cut in start..=journal.len() {
+        let crash = dir.path().join(format!("crash{cut}"));
+        copy_session(&live, &crash, "fix");
+        std::fs::write(journal_path(&crash, "fix"), &journal[..cut]).unwrap();
+        let (state, _) = load(&crash, "fix").unwrap();
+        let expected = if cut == journal.len() {
+            &after
+        } else {
+            &before_relabel
+        };
+        assert_eq!(state.labels(), &expected[..], "cut at {cut}");
+        std::fs::remove_dir_all(&crash).unwrap();
+    }
+    drop(s);
+}
+
 #[test]
 fn journal_cut_at_every_byte_of_the_last_record() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use glean::tui::{
     App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Mark,
-    Mode, Overlay, RankedItem, Ranking, Restored, TrainerEvent, TrainerStatus,
+    Mode, Overlay, RankedItem, Ranking, Restored, Suspect, TrainerEvent, TrainerStatus,
 };
 
 fn key(c: char) -> KeyEvent {
@@ -1107,4 +1107,278 @@ fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_one_by_one() {
         vec![Effect::Undo { item: 5, class: 3 }]
     );
     assert_eq!(app.labeled(), 2);
+}
+
+// The likely-mistakes queue: labels the graph's held-out propagation doubts, least
+// believed first, a page at a time.
+
+fn mistakes_key() -> KeyEvent {
+    KeyEvent::new(KeyCode::Char('M'), KeyModifiers::SHIFT)
+}
+
+/// 40 items, the first 20 labeled: item i as i % 10, but items 3 and 7 labeled 0 (by
+/// mistake: their names say 3 and 7); a 2×2 grid; the model at version 2.
+fn labeled_app(batch: usize) -> App {
+    let restored = Restored {
+        labels: (0..20)
+            .map(|item| LabelRecord {
+                item,
+                class: if item == 3 || item == 7 {
+                    0
+                } else {
+                    (item % 10) as u16
+                },
+                guessed: Guesses::default(),
+            })
+            .collect(),
+        model_version: 2,
+        ..Restored::default()
+    };
+    let mut app = App::new(digits_config(40, batch), restored);
+    app.set_review_grid(2, 2);
+    app
+}
+
+/// The queue the trainer would send for `labeled_app`: `order` least believed first,
+/// each with the class it has, predicted as its name's class.
+fn suspects(app: &App, request: u64, order: &[usize]) -> TrainerEvent {
+    TrainerEvent::Suspects {
+        request,
+        labels: app.labeled(),
+        suspects: order
+            .iter()
+            .enumerate()
+            .map(|(rank, &item)| Suspect {
+                item,
+                given: app.label_of(item).unwrap(),
+                predicted: (item % 10) as u16,
+                prob_given: rank as f32 / 100.0,
+            })
+            .collect(),
+    }
+}
+
+fn cells(app: &App) -> Vec<usize> {
+    app.mistakes_page()
+        .map(|p| p.items().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_mistakes_key_asks_the_trainer_and_shows_the_queue_least_believed_first() {
+    let mut app = labeled_app(100);
+    assert_eq!(
+        app.on_key(mistakes_key()),
+        [Effect::FindMistakes { request: 1 }]
+    );
+    assert_eq!(app.mode(), Mode::Mistakes);
+    assert_eq!(app.mistakes_pending(), Some(20));
+    assert!(app.mistakes_page().is_none());
+    // Keys on the page wait for it.
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert!(app.message.as_deref().unwrap().contains("being found"));
+    // The queue judged item 11 as labeled 4, a label it no longer has (changed while
+    // the queue was computed): it is left out.
+    let order = [7, 3, 11, 12, 0, 5, 9, 14, 1];
+    let TrainerEvent::Suspects {
+        suspects: mut judged,
+        labels,
+        ..
+    } = suspects(&app, 1, &order)
+    else {
+        unreachable!()
+    };
+    judged[2].given = 4;
+    app.on_trainer(TrainerEvent::Suspects {
+        request: 1,
+        labels,
+        suspects: judged,
+    });
+    assert_eq!(app.mistakes_pending(), None);
+    let queue = app.mistakes_queue().unwrap();
+    assert_eq!((queue.model_version, queue.labels), (2, 20));
+    assert_eq!(cells(&app), [7, 3, 12, 0]);
+    let page = app.mistakes_page().unwrap();
+    assert_eq!(page.number, 1);
+    assert_eq!(page.cells[0].given, 0);
+    assert_eq!(page.cells[0].predicted, 7);
+    assert_eq!(app.mistakes_to_check(), 8);
+    // A bigger grid fills the page in the queue's order; a smaller one shrinks it.
+    app.set_review_grid(3, 2);
+    assert_eq!(cells(&app), [7, 3, 12, 0, 5, 9]);
+    app.set_review_grid(2, 1);
+    assert_eq!(cells(&app), [7, 3]);
+    app.set_review_grid(2, 2);
+    // An answer to an older request is stale.
+    app.on_key(mistakes_key());
+    app.on_trainer(suspects(&app, 1, &[0, 1]));
+    assert_eq!(app.mistakes_pending(), Some(20));
+    assert!(app.mistakes_queue().is_none());
+    app.on_trainer(suspects(&app, 2, &order));
+    assert_eq!(cells(&app), [7, 3, 11, 12]);
+    assert_eq!(app.mistakes_queue().unwrap().suspects.len(), 9);
+    // Tab goes back where M was pressed.
+    app.on_key(tab());
+    assert_eq!(app.mode(), Mode::Single);
+}
+
+#[test]
+fn marks_on_a_mistakes_page_become_one_relabel_and_undo_gives_the_labels_back() {
+    let mut app = labeled_app(3);
+    app.on_key(mistakes_key());
+    app.on_trainer(suspects(&app, 1, &[7, 3, 12, 0, 5, 9, 14, 1]));
+    assert_eq!(cells(&app), [7, 3, 12, 0]);
+    // 7 is a 7; 3 marked 5 and then 3; 12 marked 9 and taken back with its own class.
+    assert!(app.on_key(key('7')).is_empty());
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key('5'));
+    app.on_key(key('3'));
+    app.on_key(code(KeyCode::Down));
+    app.on_key(code(KeyCode::Left));
+    app.on_key(key('9'));
+    app.on_key(key('2'));
+    // Space takes a mark back too.
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key('4'));
+    app.on_key(key(' '));
+    let page = app.mistakes_page().unwrap();
+    assert_eq!(page.marks, [Some(7), Some(3), None, None]);
+    assert_eq!(page.marked(), 2);
+    assert_eq!(app.per_class()[0], 4);
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Relabel {
+            items: vec![(7, 7), (3, 3)],
+            oracle: false,
+        }]
+    );
+    assert_eq!((app.label_of(7), app.label_of(3)), (Some(7), Some(3)));
+    assert_eq!(app.label_of(12), Some(2), "unmarked labels stand");
+    assert_eq!(app.per_class()[0], 2);
+    assert_eq!(app.per_class()[7], 2);
+    assert_eq!(app.labeled(), 20);
+    assert_eq!(app.labels_since_round(), 2);
+    // The next page: the queue's next labels not yet shown.
+    assert_eq!(cells(&app), [5, 9, 14, 1]);
+    assert_eq!(app.mistakes_page().unwrap().number, 2);
+    // A page with nothing marked changes nothing and counts as checked; the third
+    // change fills the batch.
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert!(app.mistakes_page().is_none());
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("every label of the queue"));
+    // Undo: the empty page comes back, then the first, its labels as they were.
+    assert!(app.on_key(key('u')).is_empty());
+    assert_eq!(cells(&app), [5, 9, 14, 1]);
+    assert_eq!(
+        app.on_key(key('u')),
+        [Effect::UndoRelabel {
+            items: vec![(7, 0), (3, 0)]
+        }]
+    );
+    assert_eq!((app.label_of(7), app.label_of(3)), (Some(0), Some(0)));
+    assert_eq!(app.per_class()[0], 4);
+    assert_eq!(app.labels_since_round(), 0);
+    let page = app.mistakes_page().unwrap();
+    assert_eq!(
+        (page.number, page.marks.clone()),
+        (1, vec![Some(7), Some(3), None, None])
+    );
+    // Confirmed again, with a third change: the batch of 3 is full.
+    app.on_key(code(KeyCode::Down));
+    app.on_key(key('6'));
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [
+            Effect::Relabel {
+                items: vec![(7, 7), (3, 3), (12, 6)],
+                oracle: false,
+            },
+            Effect::Retrain
+        ]
+    );
+    // The labels the next round trains on are the new ones.
+    let history: Vec<(usize, u16)> = app.history().iter().map(|r| (r.item, r.class)).collect();
+    assert_eq!(&history[..4], [(0, 0), (1, 1), (2, 2), (3, 3)]);
+    assert_eq!((history[7], history[12]), ((7, 7), (12, 6)));
+}
+
+#[test]
+fn the_auto_oracle_corrects_exactly_the_wrong_labels_of_a_mistakes_page() {
+    let mut app = labeled_app(100);
+    app.on_key(mistakes_key());
+    app.on_key(key('a'));
+    // Nothing while the queue is computed.
+    assert!(app.on_tick(Duration::from_secs(1)).is_empty());
+    assert!(app.auto);
+    app.on_trainer(suspects(&app, 1, &[12, 7, 3, 0, 5]));
+    // A mark the oracle does not share is taken back.
+    app.on_key(key('a'));
+    app.on_key(key('4'));
+    app.on_key(key('a'));
+    let effects = app.on_tick(Duration::from_secs(2));
+    assert_eq!(
+        effects,
+        [Effect::Relabel {
+            items: vec![(7, 7), (3, 3)],
+            oracle: true,
+        }]
+    );
+    assert_eq!(app.label_of(12), Some(2));
+    assert_eq!(cells(&app), [5]);
+    assert!(app.on_tick(Duration::from_secs(3)).is_empty());
+    assert_eq!(cells(&app), Vec::<usize>::new());
+    assert!(app.on_tick(Duration::from_secs(4)).is_empty());
+    assert!(!app.auto);
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("every label of the queue"));
+}
+
+#[test]
+fn mistakes_need_labels_and_a_failure_says_why() {
+    let mut app = app(20, 5);
+    assert!(app.on_key(mistakes_key()).is_empty());
+    assert_eq!(app.mode(), Mode::Single);
+    assert!(app.message.as_deref().unwrap().contains("no labels yet"));
+    // From review, and back there.
+    let mut app = labeled_app(100);
+    app.on_key(tab());
+    app.on_key(mistakes_key());
+    app.on_trainer(TrainerEvent::MistakesFailed {
+        request: 1,
+        message: "finding likely mistakes needs the graph: use the graph or hybrid learner".into(),
+    });
+    assert_eq!(app.mistakes_pending(), None);
+    assert!(app.mistakes_error().unwrap().contains("needs the graph"));
+    assert!(app.message.as_deref().unwrap().contains("needs the graph"));
+    assert_eq!(app.mode(), Mode::Mistakes);
+    app.on_key(tab());
+    assert_eq!(app.mode(), Mode::Review);
+}
+
+/// An undo on the likely-mistakes page of a label that is on it (the last single label)
+/// takes it off the page, which fills up from the queue: a label no longer given
+/// cannot be relabeled.
+#[test]
+fn a_label_undone_leaves_the_mistakes_page() {
+    let mut app = labeled_app(100);
+    app.on_key(mistakes_key());
+    app.on_trainer(suspects(&app, 1, &[7, 19, 3, 12, 0]));
+    assert_eq!(cells(&app), [7, 19, 3, 12]);
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key('4'));
+    assert_eq!(app.on_key(key('u')), [Effect::Undo { item: 19, class: 9 }]);
+    assert_eq!(cells(&app), [7, 3, 12, 0]);
+    assert_eq!(app.mistakes_page().unwrap().marks, [None; 4]);
+    assert_eq!(app.mistakes_page().unwrap().cursor, 1);
+    assert!(app.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(app.label_of(19), None);
 }

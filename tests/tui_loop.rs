@@ -315,3 +315,60 @@ fn review_pages_get_their_grid_and_thumbnails() {
         .iter()
         .all(|r| r.art == Some((11, 5, CellShape::Half))));
 }
+
+/// The likely-mistakes queue's page asks for its thumbnails when the queue arrives
+/// (labeled images, which the single screen no longer prefetches), and a thumbnail of
+/// the page makes a frame.
+#[test]
+fn the_likely_mistakes_page_gets_its_thumbnails() {
+    let (mut runner, requests, tx, rx) = runner(Recorder::default());
+    for c in ['1', '2', '0', '1'] {
+        runner.handle(key(c)).unwrap();
+    }
+    requests.try_iter().for_each(drop);
+    tx.send(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('M'),
+        KeyModifiers::SHIFT,
+    )))
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    assert_eq!(
+        runner.executor.effects.last(),
+        Some(&Effect::FindMistakes { request: 1 })
+    );
+    let suspects = [2, 0, 3, 1]
+        .map(|item| glean::tui::Suspect {
+            item,
+            given: runner.app.label_of(item).unwrap(),
+            predicted: 0,
+            prob_given: 0.1,
+        })
+        .to_vec();
+    tx.send(AppEvent::Trainer(TrainerEvent::Suspects {
+        request: 1,
+        labels: 4,
+        suspects,
+    }))
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    let asked: Vec<ImageRequest> = requests.try_iter().filter(|r| r.thumb).collect();
+    assert_eq!(
+        asked.iter().map(|r| r.item).collect::<Vec<_>>(),
+        [2, 0, 3, 1]
+    );
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    runner.draw(&mut terminal).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("likely mistakes: queue from model v0, 4 labels"),
+        "{screen}"
+    );
+    tx.send(AppEvent::Thumb {
+        item: 3,
+        loaded: Ok(digit()),
+        art: None,
+    })
+    .unwrap();
+    runner.pump(&rx).unwrap();
+    assert!(runner.is_dirty());
+}

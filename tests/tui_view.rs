@@ -642,3 +642,89 @@ fn review_before_the_first_ranking_says_what_it_needs() {
     );
     assert!(screen.contains("[ PageUp ] PageDown"), "{screen}");
 }
+
+/// The digits app on the likely-mistakes screen at `width`×`height`: 200 labels (item
+/// i as i % 10, but every 25th item labeled one more than its name says), model v3; the
+/// queue puts the mislabeled ones first, then the rest by item; two marks (a right
+/// class, and one taken back) and the cursor on the second row.
+fn mistakes_screen(width: u16, height: u16) -> (App, Terminal<TestBackend>) {
+    let given = |item: usize| ((item + usize::from(item.is_multiple_of(25))) % 10) as u16;
+    let restored = Restored {
+        labels: (0..200)
+            .map(|item| glean::tui::LabelRecord {
+                item,
+                class: given(item),
+                guessed: Default::default(),
+            })
+            .collect(),
+        model_version: 3,
+        ..Restored::default()
+    };
+    let mut app = App::new(digits_config(), restored);
+    let grid = view::review_grid(Rect::new(0, 0, width, height)).unwrap();
+    app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
+    app.on_key(KeyEvent::new(KeyCode::Char('M'), KeyModifiers::SHIFT));
+    let screen = draw(&app, width, height).backend().to_string();
+    assert!(
+        screen.contains("likely mistakes: judging 200 labels…"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Finding the likely mistakes among 200 labels…"),
+        "{screen}"
+    );
+    assert!(screen.contains("│ finding likely mistakes…"), "{screen}");
+    let mut order: Vec<usize> = (0..200).step_by(25).collect();
+    order.extend((0..200usize).filter(|i| !i.is_multiple_of(25)));
+    let suspects = order
+        .iter()
+        .enumerate()
+        .map(|(rank, &item)| glean::tui::Suspect {
+            item,
+            given: given(item),
+            predicted: (item % 10) as u16,
+            prob_given: (0.02 + rank as f32 / 220.0).min(0.99),
+        })
+        .collect();
+    app.on_trainer(TrainerEvent::Suspects {
+        request: 1,
+        labels: 200,
+        suspects,
+    });
+    press(&mut app, KeyCode::Char('0'));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('6'));
+    press(&mut app, KeyCode::Down);
+    let terminal = draw(&app, width, height);
+    (app, terminal)
+}
+
+#[test]
+fn likely_mistakes_page_at_120_by_40() {
+    let (mut app, terminal) = mistakes_screen(120, 40);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains(
+            " likely mistakes: queue from model v3, 200 labels · page 1, 200 to check · 1 marked \
+             · shown: label p%→predicted"
+        ),
+        "{screen}"
+    );
+    // Item 0, labeled 1, is a 0; item 25, labeled 6 and predicted 5, marked 4 then 6:
+    // unmarked.
+    assert!(screen.contains("→0 zero"), "{screen}");
+    assert!(screen.contains(" 6 2%→5 "), "{screen}");
+    // The cursor one row down from the second cell: the twelfth in the queue, item 4
+    // (labeled as predicted: no arrow).
+    assert!(screen.contains("▶4 7% "), "{screen}");
+    assert!(screen.contains("M anew  Tab back"), "{screen}");
+    insta::assert_snapshot!(terminal.backend());
+    // Its help.
+    press(&mut app, KeyCode::Char('?'));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(
+        screen.contains("confirm the page: marked labels change, the rest stand"),
+        "{screen}"
+    );
+}

@@ -55,7 +55,7 @@ pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 pub use startup::{provisional_order, PoolInput, ScannedPool};
 pub use strategy::Strategy;
 pub use train::TrainSchedule;
-pub use trainer::{Job, Trainer, TrainerEvent, TrainerHandle};
+pub use trainer::{Job, MistakesJob, Trainer, TrainerEvent, TrainerHandle};
 
 /// Everything that can go wrong while learning; the trainer turns these into error
 /// events rather than crashing.

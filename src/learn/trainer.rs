@@ -1,6 +1,8 @@
 //! The trainer thread: owns the `Learner` (every tch value), takes jobs (a labeled set
 //! and its version) and posts events. Jobs that arrive while one runs are coalesced: only
-//! the newest waits. A job can be cancelled between batches.
+//! the newest waits. A job can be cancelled between batches. Requests for the likely
+//! mistakes of the labels (`MistakesJob`) are coalesced the same way among themselves and
+//! run before a waiting round: someone is looking at the screen that waits for them.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,9 +14,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::config::LearnerConfig;
 use super::device::describe;
 use super::learner::Learner;
+use super::mistakes::Suspect;
 use super::outcome::{RoundProgress, RoundTimes};
 use super::prepare::BackgroundWork;
-use super::ranking::{ClassProb, Ranking};
+use super::ranking::{ClassProb, RankedItem, Ranking, RankingSource};
 use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
 use super::LearnError;
 use crate::dataset::SkipReason;
@@ -23,6 +26,15 @@ use crate::dataset::SkipReason;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub version: u64,
+    pub labeled: Vec<(usize, u16)>,
+}
+
+/// A request for the likely mistakes among the labels: each labeled item judged by the
+/// graph's propagation of the other folds' labels (`Learner::likely_mistakes`).
+/// `request` numbers the requests; the answer carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MistakesJob {
+    pub request: u64,
     pub labeled: Vec<(usize, u16)>,
 }
 
@@ -78,6 +90,20 @@ pub enum TrainerEvent {
     Cancelled {
         version: u64,
     },
+    /// The likely mistakes of request `request`, on its `labels` labels: least believed
+    /// first (pool indices as the jobs give them), computed in `seconds`.
+    Suspects {
+        request: u64,
+        labels: usize,
+        suspects: Vec<Suspect>,
+        seconds: f64,
+    },
+    /// Request `request` for the likely mistakes failed (e.g. a learner without the
+    /// graph); the trainer goes on.
+    MistakesFailed {
+        request: u64,
+        message: String,
+    },
     /// Something went wrong; the trainer keeps taking jobs unless it could not start
     /// (`version` None).
     Error {
@@ -88,6 +114,7 @@ pub enum TrainerEvent {
 
 enum Message {
     Job(Job),
+    Mistakes(MistakesJob),
     Shutdown,
 }
 
@@ -105,6 +132,13 @@ impl TrainerHandle {
     pub fn submit(&self, job: Job) {
         // A send fails only when the thread has ended, and it has then said why.
         let _ = self.jobs.send(Message::Job(job));
+    }
+
+    /// Asks for the likely mistakes among `job.labeled`; a request still waiting is
+    /// replaced by this newer one. It runs before a waiting round; quitting while it
+    /// runs leaves it (as a round's step that cannot be cut short is left).
+    pub fn find_mistakes(&self, job: MistakesJob) {
+        let _ = self.jobs.send(Message::Mistakes(job));
     }
 
     /// Cancels every job with a version up to `version`, running or waiting.
@@ -281,33 +315,47 @@ fn run<F>(
         return;
     }
     let mut shown = None;
+    // What waits: the newest round job and the newest request for likely mistakes.
+    let mut waiting_job: Option<Job> = None;
+    let mut waiting_mistakes: Option<MistakesJob> = None;
     loop {
         if !report_background(&learner, &mut shown, &mut post) {
             return;
         }
-        // While something trains beside the rounds, look in on it between jobs.
-        let first = match shown {
-            Some(_) => match jobs.recv_timeout(BACKGROUND_POLL) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
-            None => match jobs.recv() {
-                Ok(message) => message,
-                Err(_) => return,
-            },
-        };
-        // Coalesce: of everything queued, only the newest job runs.
-        let mut newest = first;
-        while let Ok(next) = jobs.try_recv() {
-            if matches!(newest, Message::Shutdown) {
-                break;
+        if waiting_job.is_none() && waiting_mistakes.is_none() {
+            // While something trains beside the rounds, look in on it between jobs.
+            let first = match shown {
+                Some(_) => match jobs.recv_timeout(BACKGROUND_POLL) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match jobs.recv() {
+                    Ok(message) => message,
+                    Err(_) => return,
+                },
+            };
+            if !take(first, &mut waiting_job, &mut waiting_mistakes) {
+                return;
             }
-            newest = next;
         }
-        let job = match newest {
-            Message::Shutdown => return,
-            Message::Job(job) => job,
+        // Coalesce: of everything queued, only the newest job (and request) runs.
+        while let Ok(next) = jobs.try_recv() {
+            if !take(next, &mut waiting_job, &mut waiting_mistakes) {
+                return;
+            }
+        }
+        if stopping() {
+            return;
+        }
+        if let Some(request) = waiting_mistakes.take() {
+            if !post(find_mistakes(&learner, &map, request)) {
+                return;
+            }
+            continue;
+        }
+        let Some(job) = waiting_job.take() else {
+            continue;
         };
         let version = job.version;
         let labeled = map.to_learner(&job.labeled);
@@ -385,6 +433,66 @@ fn run<F>(
             return;
         }
     }
+}
+
+/// Files a message that arrived: the newest job and request replace those waiting;
+/// false on shutdown.
+fn take(message: Message, job: &mut Option<Job>, mistakes: &mut Option<MistakesJob>) -> bool {
+    match message {
+        Message::Shutdown => return false,
+        Message::Job(next) => *job = Some(next),
+        Message::Mistakes(next) => *mistakes = Some(next),
+    }
+    true
+}
+
+/// The likely mistakes of `request`'s labels (scan indices in and out), or why not.
+fn find_mistakes(learner: &Learner, map: &PoolMap, request: MistakesJob) -> TrainerEvent {
+    let started = std::time::Instant::now();
+    let labeled = map.to_learner(&request.labeled);
+    let found = catch_unwind(AssertUnwindSafe(|| learner.likely_mistakes(&labeled)));
+    let message = match found {
+        Ok(Ok(suspects)) => {
+            return TrainerEvent::Suspects {
+                request: request.request,
+                labels: labeled.len(),
+                suspects: to_scan(map, suspects),
+                seconds: started.elapsed().as_secs_f64(),
+            }
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => panic_message(panic),
+    };
+    TrainerEvent::MistakesFailed {
+        request: request.request,
+        message,
+    }
+}
+
+/// Suspects' pool indices from the learner's to the scan's (as a ranking's are mapped).
+fn to_scan(map: &PoolMap, suspects: Vec<Suspect>) -> Vec<Suspect> {
+    let mut as_ranking = Ranking {
+        version: 0,
+        strategy: super::strategy::Strategy::Random,
+        source: RankingSource::Graph,
+        items: suspects
+            .iter()
+            .map(|s| RankedItem {
+                pool_index: s.pool_index,
+                score: 0.0,
+                top: Vec::new(),
+            })
+            .collect(),
+    };
+    map.to_scan(&mut as_ranking);
+    suspects
+        .into_iter()
+        .zip(as_ranking.items)
+        .map(|(suspect, item)| Suspect {
+            pool_index: item.pool_index,
+            ..suspect
+        })
+        .collect()
 }
 
 /// How often an idle trainer looks at the work beside its rounds.

@@ -333,6 +333,51 @@ impl Session {
         Ok(undone)
     }
 
+    /// Gives labeled items another class, with source `source`: the corrections of a
+    /// likely-mistakes page. One journal record: an item without a label, a class out of
+    /// range, an item twice or no item at all refuses the whole page and writes nothing.
+    /// Each label keeps its place and what was guessed for it. Returns the labels as
+    /// they were, for [`Session::restore_labels`].
+    pub fn relabel(
+        &mut self,
+        items: Vec<(String, u16)>,
+        source: Source,
+    ) -> Result<Vec<LabelRecord>> {
+        if source == Source::Confirmed {
+            return Err(SessionError::Invalid(
+                "a relabel is a class given, not a confirmed one".into(),
+            ));
+        }
+        let round = u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX);
+        let time = now();
+        let mut old = Vec::with_capacity(items.len());
+        let mut labels = Vec::with_capacity(items.len());
+        for (item, class) in items {
+            let Some(was) = self.state.label_of(&item) else {
+                return Err(SessionError::Invalid(format!(
+                    "relabel of {item:?}, which has no label"
+                )));
+            };
+            old.push(was.clone());
+            labels.push(LabelRecord {
+                guessed: was.guessed,
+                item,
+                class,
+                source,
+                round,
+                time,
+            });
+        }
+        self.commit(Op::Relabel { labels })?;
+        Ok(old)
+    }
+
+    /// Puts labels back as `labels` has them (what [`Session::relabel`] returned: its
+    /// undo), in one record; every item must be labeled.
+    pub fn restore_labels(&mut self, labels: Vec<LabelRecord>) -> Result<()> {
+        self.commit(Op::Relabel { labels })
+    }
+
     /// Undoes the last label still standing and returns it (None when there is none);
     /// call it again to undo the one before.
     pub fn undo(&mut self) -> Result<Option<LabelRecord>> {

@@ -232,6 +232,19 @@ fn journal_lines_round_trip_every_op() {
         Op::UndoItems {
             items: vec!["p1".into(), "p3".into()],
         },
+        Op::Relabel {
+            labels: vec![LabelRecord {
+                item: "p\"2".into(),
+                class: 2,
+                source: Source::Human,
+                round: 4,
+                time: t,
+                guessed: Guesses {
+                    model: Some(1),
+                    zero_shot: None,
+                },
+            }],
+        },
         Op::Round(full_state().rounds()[0].clone()),
         Op::Queue(Queue {
             model_version: 9,

@@ -245,6 +245,12 @@ pub enum Op {
     UndoItems {
         items: Vec<String>,
     },
+    /// Replaces the labels of labeled items, each by the record given, in place: the
+    /// corrections of a likely-mistakes page (new class and source), or their undo
+    /// (the records as they were). One record for the whole page.
+    Relabel {
+        labels: Vec<LabelRecord>,
+    },
     Round(RoundRecord),
     Queue(Queue),
     PoolSize {
@@ -382,6 +388,28 @@ impl SessionState {
                 }
                 Ok(())
             }
+            Op::Relabel { labels } => {
+                if labels.is_empty() {
+                    return Err("a relabel of no item".into());
+                }
+                let mut seen = HashSet::new();
+                for label in labels {
+                    if usize::from(label.class) >= self.config.classes.len() {
+                        return Err(format!(
+                            "class {} does not exist (the session has {} classes)",
+                            label.class,
+                            self.config.classes.len()
+                        ));
+                    }
+                    if self.label_of(&label.item).is_none() {
+                        return Err(format!("relabel of {:?}, which has no label", label.item));
+                    }
+                    if !seen.insert(&label.item) {
+                        return Err(format!("item {:?} is relabeled twice", label.item));
+                    }
+                }
+                Ok(())
+            }
             Op::Round(r) => {
                 let finite = r.seconds.is_finite() && r.seconds >= 0.0;
                 let acc_ok = r
@@ -417,6 +445,13 @@ impl SessionState {
                 }
             }
             Op::UndoItems { items } => self.remove_labels(&items),
+            Op::Relabel { labels } => {
+                for label in labels {
+                    if let Some(&at) = self.labeled.get(&label.item) {
+                        self.labels[at] = label;
+                    }
+                }
+            }
             Op::Skip { item } => {
                 if !self.skipped.contains(&item) {
                     self.skipped.push(item);

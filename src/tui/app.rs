@@ -12,12 +12,15 @@ use super::picker::ClassPicker;
 
 #[path = "app_keys.rs"]
 mod keys;
+#[path = "app_mistakes.rs"]
+mod mistakes;
 #[path = "app_review.rs"]
 mod review;
 use super::types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
     Ranking, TrainerEvent, TrainerStatus,
 };
+pub use mistakes::{MistakesPage, MistakesQueue};
 use review::Step;
 pub use review::{Mark, Mode, ReviewPage, DEFAULT_GRID};
 
@@ -95,6 +98,8 @@ pub struct App {
     /// Items marked "not this class" on a confirmed page, with that class: left out of
     /// its later pages.
     rejected: HashSet<(usize, u16)>,
+    /// The likely-mistakes queue, its page and the request for it.
+    mistakes: mistakes::Mistakes,
     /// The backbone's zero-shot guesses, by pool item.
     suggested: HashMap<usize, Vec<ClassProb>>,
     pub has_test_split: bool,
@@ -178,6 +183,7 @@ impl App {
             review_class: 0,
             grid: DEFAULT_GRID,
             rejected: HashSet::new(),
+            mistakes: mistakes::Mistakes::default(),
             suggested: HashMap::new(),
             has_test_split: config.has_test_split,
             per_class,
@@ -384,14 +390,18 @@ impl App {
 
     /// Take back the last thing done: a label, or a whole review page.
     fn undo(&mut self) -> Vec<Effect> {
-        match self.steps.pop() {
+        let effects = match self.steps.pop() {
             None => {
                 self.message = Some("nothing to undo".into());
                 Vec::new()
             }
             Some(Step::Label) => self.undo_label(),
             Some(Step::Page { page, labeled }) => self.undo_page(page, labeled),
-        }
+            Some(Step::Relabel(relabeled)) => self.undo_relabel(relabeled),
+        };
+        // A label taken back leaves the likely-mistakes page it may be on.
+        self.prune_mistakes_page();
+        effects
     }
 
     fn undo_label(&mut self) -> Vec<Effect> {
@@ -431,10 +441,11 @@ impl App {
         {
             return Vec::new();
         }
-        if self.mode == Mode::Review {
-            return self.auto_review(now);
+        match self.mode {
+            Mode::Single => self.auto_single(now),
+            Mode::Review => self.auto_review(now),
+            Mode::Mistakes => self.auto_mistakes(now),
         }
-        self.auto_single(now)
     }
 
     /// The auto-oracle's label of the image on screen.
@@ -515,6 +526,14 @@ impl App {
                 self.last_error = None;
             }
             TrainerEvent::Cancelled { .. } => self.trainer = TrainerStatus::Idle,
+            TrainerEvent::Suspects {
+                request,
+                labels,
+                suspects,
+            } => self.on_suspects(request, labels, suspects),
+            TrainerEvent::MistakesFailed { request, message } => {
+                self.on_mistakes_failed(request, message)
+            }
             TrainerEvent::Error(error) => {
                 self.trainer = TrainerStatus::Idle;
                 self.last_error = Some(error);

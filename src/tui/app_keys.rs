@@ -26,8 +26,8 @@ impl App {
                     Vec::new()
                 }
                 KeyCode::Enter => match picker.selected_class(&self.classes) {
-                    // In review the class marks the image under the cursor.
-                    Some(class) if self.mode == Mode::Review => {
+                    // On a page the class marks the image under the cursor.
+                    Some(class) if self.mode != Mode::Single => {
                         self.overlay = Overlay::None;
                         self.perform(Action::Mark { class: Some(class) })
                     }
@@ -62,7 +62,7 @@ impl App {
     fn on_main_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let action = match self.mode {
             Mode::Single => self.action_for(key.code),
-            Mode::Review => self.review_action_for(key.code),
+            Mode::Review | Mode::Mistakes => self.review_action_for(key.code),
         };
         match action {
             Some(action) => self.perform(action),
@@ -70,10 +70,10 @@ impl App {
         }
     }
 
-    /// What a key on the review screen asks for: a command first (the first guess's
-    /// key confirms the page), then the arrows, then a guess key (with more classes
-    /// than keys: that guess of the image under the cursor) or a class key, which mark
-    /// the image under the cursor.
+    /// What a key on the review (or likely-mistakes) screen asks for: a command first
+    /// (the first guess's key confirms the page), then the arrows, then a guess key
+    /// (with more classes than keys: that guess of the image under the cursor) or a
+    /// class key, which mark the image under the cursor.
     fn review_action_for(&mut self, code: KeyCode) -> Option<Action> {
         if let Some(command) = self.keymap.command(code) {
             return Some(match command {
@@ -96,11 +96,7 @@ impl App {
         };
         if self.many_classes {
             if let Some(rank) = GUESS_KEYS.iter().position(|&k| k == c) {
-                let cell = self.page().and_then(|p| p.items.get(p.cursor).copied());
-                let guess = cell
-                    .and_then(|item| self.guesses_for(item))
-                    .and_then(|(_, top)| top.get(rank))
-                    .map(|p| p.class);
+                let guess = self.cell_guesses().get(rank).copied();
                 if guess.is_none() {
                     self.message = Some(format!("no guess number {} for this image", rank + 1));
                 }
@@ -148,21 +144,24 @@ impl App {
             Action::Label { class, oracle } => self.label_current_by(class, oracle),
             Action::AcceptGuess(rank) => self.accept_guess(rank),
             Action::Pick => {
-                let item = match self.mode {
-                    Mode::Single => self.current(),
-                    Mode::Review => self.page().and_then(|p| p.items.get(p.cursor).copied()),
+                let guesses = match self.mode {
+                    Mode::Single => self
+                        .current()
+                        .and_then(|item| self.guesses_for(item))
+                        .map(|(_, top)| top.iter().map(|p| p.class).collect())
+                        .unwrap_or_default(),
+                    _ if self.grid_cursor_item().is_none() => return self.no_page(),
+                    _ => self.cell_guesses(),
                 };
-                if self.mode == Mode::Review && item.is_none() {
-                    return self.no_page();
-                }
-                let guesses = item
-                    .and_then(|item| self.guesses_for(item))
-                    .map(|(_, top)| top.iter().map(|p| p.class).collect())
-                    .unwrap_or_default();
                 self.overlay = Overlay::Picker(ClassPicker::with_guesses(guesses));
                 Vec::new()
             }
             Action::Undo => self.undo(),
+            Action::Skip if self.mode == Mode::Mistakes => {
+                self.message =
+                    Some("skip is for single images; a label left unmarked stands".into());
+                Vec::new()
+            }
             Action::Skip if self.mode == Mode::Review => {
                 self.message = Some(format!(
                     "skip is for single images; {} marks an image as not this class",
@@ -180,16 +179,48 @@ impl App {
                 Vec::new()
             }
             Action::Quit => self.quit(),
+            Action::ToggleReview if self.mode == Mode::Mistakes => {
+                self.leave_mistakes();
+                Vec::new()
+            }
             Action::ToggleReview => {
                 self.set_review(self.mode == Mode::Single);
                 Vec::new()
             }
             Action::MoveCursor(direction) => self.move_cursor(direction),
+            Action::Mark { class } if self.mode == Mode::Mistakes => self.mark_mistake(class),
             Action::Mark { class } => self.mark(class),
+            Action::ConfirmPage { oracle } if self.mode == Mode::Mistakes => {
+                self.confirm_mistakes(oracle)
+            }
             Action::ConfirmPage { oracle } => self.confirm_page(oracle),
+            Action::PrevClass | Action::NextClass if self.mode == Mode::Mistakes => {
+                self.message = Some(format!(
+                    "the likely mistakes go page by page: {} confirms this one",
+                    self.keymap.short(Command::AcceptGuess)
+                ));
+                Vec::new()
+            }
             Action::PrevClass => self.other_class(-1),
             Action::NextClass => self.other_class(1),
+            Action::FindMistakes => self.find_mistakes(),
         }
+    }
+
+    /// The guesses for the grid cell under the cursor, best first: the model's for a
+    /// review page's image, the held-out propagation's class for a likely mistake.
+    fn cell_guesses(&self) -> Vec<u16> {
+        if self.mode == Mode::Mistakes {
+            let page = self.mistakes_page();
+            return page
+                .and_then(|p| p.cells.get(p.cursor))
+                .map(|s| vec![s.predicted])
+                .unwrap_or_default();
+        }
+        self.grid_cursor_item()
+            .and_then(|item| self.guesses_for(item))
+            .map(|(_, top)| top.iter().map(|p| p.class).collect())
+            .unwrap_or_default()
     }
 
     /// Label the image on screen with its `rank`-th guess (0: the first).

@@ -13,12 +13,16 @@ use crate::tui::keymap::{Command, Direction};
 pub const DEFAULT_GRID: (usize, usize) = (10, 6);
 
 /// Which screen takes the keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// One image at a time, most useful first.
+    #[default]
     Single,
     /// Pages of one predicted class.
     Review,
+    /// Pages of the likely-mistakes queue: labels the graph doubts, least believed
+    /// first.
+    Mistakes,
 }
 
 /// What the person said about one image of a page.
@@ -84,6 +88,9 @@ pub(super) enum Step {
     /// A confirmed page: its `labeled` labels are the last of the history; the page as
     /// it was confirmed comes back on undo, marks and all.
     Page { page: ReviewPage, labeled: usize },
+    /// A confirmed likely-mistakes page: the labels it changed get their old classes
+    /// back.
+    Relabel(super::mistakes::Relabeled),
 }
 
 impl App {
@@ -117,7 +124,35 @@ impl App {
     pub fn on_screen(&self, item: usize) -> bool {
         match self.mode {
             Mode::Single => self.current() == Some(item),
-            Mode::Review => self.page.as_ref().is_some_and(|p| p.items.contains(&item)),
+            Mode::Review | Mode::Mistakes => self.grid_items().contains(&item),
+        }
+    }
+
+    /// The items of the grid on screen (review or likely-mistakes page), in cell order;
+    /// none in single mode.
+    pub fn grid_items(&self) -> Vec<usize> {
+        match self.mode {
+            Mode::Single => Vec::new(),
+            Mode::Review => self
+                .page
+                .as_ref()
+                .map(|p| p.items.clone())
+                .unwrap_or_default(),
+            Mode::Mistakes => self
+                .mistakes_page()
+                .map(|p| p.items().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The item under the grid's cursor.
+    pub fn grid_cursor_item(&self) -> Option<usize> {
+        match self.mode {
+            Mode::Single => None,
+            Mode::Review => self.page().and_then(|p| p.items.get(p.cursor).copied()),
+            Mode::Mistakes => self
+                .mistakes_page()
+                .and_then(|p| p.cells.get(p.cursor).map(|s| s.item)),
         }
     }
 
@@ -144,6 +179,7 @@ impl App {
             page.cursor = page.cursor.min(page.items.len().saturating_sub(1));
             self.page = (!page.items.is_empty()).then_some(page);
         }
+        self.fit_mistakes_page();
         true
     }
 
@@ -272,6 +308,9 @@ impl App {
 
     /// The note when there is no page.
     pub(super) fn no_page(&mut self) -> Vec<Effect> {
+        if self.mode == Mode::Mistakes {
+            return self.no_mistakes_page();
+        }
         self.message = Some(if self.has_predictions() {
             "no image left that the model assigns to a class".into()
         } else {
@@ -281,16 +320,22 @@ impl App {
     }
 
     pub(super) fn move_cursor(&mut self, direction: Direction) -> Vec<Effect> {
-        if self.mode != Mode::Review {
-            return self.review_only();
-        }
         let cols = self.grid.0.max(1);
-        let Some(page) = &mut self.page else {
+        let grid = match self.mode {
+            Mode::Single => return self.review_only(),
+            Mode::Review => self.page.as_mut().map(|p| (&mut p.cursor, p.items.len())),
+            Mode::Mistakes => self
+                .mistakes
+                .page
+                .as_mut()
+                .map(|p| (&mut p.cursor, p.cells.len())),
+        };
+        let Some((cursor, len)) = grid else {
             return self.no_page();
         };
-        let last = page.items.len().saturating_sub(1);
-        let at = page.cursor;
-        page.cursor = match direction {
+        let last = len.saturating_sub(1);
+        let at = *cursor;
+        *cursor = match direction {
             Direction::Left => at.saturating_sub(1),
             Direction::Right => (at + 1).min(last),
             Direction::Up if at >= cols => at - cols,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::learn;
 
-use super::types::{BackgroundStatus, ClassProb, RankedItem, Ranking, TrainerEvent};
+use super::types::{BackgroundStatus, ClassProb, RankedItem, Ranking, Suspect, TrainerEvent};
 
 /// What the bridge must know of each job sent and not yet ended, by job version
 /// (filled by whoever submits).
@@ -208,6 +208,32 @@ impl Bridge {
                 });
                 self.accuracy = None;
                 out
+            }
+            L::Suspects {
+                request,
+                labels,
+                suspects,
+                seconds,
+            } => {
+                tracing::info!(
+                    "likely mistakes (request {request}): {labels} labels judged in {seconds:.1}s"
+                );
+                vec![TrainerEvent::Suspects {
+                    request,
+                    labels,
+                    suspects: suspects
+                        .into_iter()
+                        .map(|s| Suspect {
+                            item: s.pool_index,
+                            given: s.given,
+                            predicted: s.predicted,
+                            prob_given: s.prob_given,
+                        })
+                        .collect(),
+                }]
+            }
+            L::MistakesFailed { request, message } => {
+                vec![TrainerEvent::MistakesFailed { request, message }]
             }
             L::Cancelled { version } => {
                 self.running = None;
@@ -488,5 +514,61 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn likely_mistakes_pass_through_as_the_apps_suspects() {
+        let mut bridge = Bridge::new(Arc::default(), "cnn".into(), 2);
+        let ev = bridge.convert(learn::TrainerEvent::Suspects {
+            request: 4,
+            labels: 2,
+            suspects: vec![
+                learn::mistakes::Suspect {
+                    pool_index: 9,
+                    given: 1,
+                    predicted: 3,
+                    prob_given: 0.05,
+                },
+                learn::mistakes::Suspect {
+                    pool_index: 2,
+                    given: 0,
+                    predicted: 0,
+                    prob_given: 0.9,
+                },
+            ],
+            seconds: 0.5,
+        });
+        assert_eq!(
+            ev,
+            [TrainerEvent::Suspects {
+                request: 4,
+                labels: 2,
+                suspects: vec![
+                    Suspect {
+                        item: 9,
+                        given: 1,
+                        predicted: 3,
+                        prob_given: 0.05
+                    },
+                    Suspect {
+                        item: 2,
+                        given: 0,
+                        predicted: 0,
+                        prob_given: 0.9
+                    },
+                ],
+            }]
+        );
+        let ev = bridge.convert(learn::TrainerEvent::MistakesFailed {
+            request: 5,
+            message: "needs the graph".into(),
+        });
+        assert_eq!(
+            ev,
+            [TrainerEvent::MistakesFailed {
+                request: 5,
+                message: "needs the graph".into()
+            }]
+        );
     }
 }

@@ -112,7 +112,11 @@ impl<E: Executor> Runner<E> {
                 self.app.on_trainer(event.clone());
                 self.executor.trainer_event(&event, &self.app)?;
                 self.dirty = true;
-                let reordered = matches!(event, TrainerEvent::Ranked(_));
+                // A new ranking reorders the queue; a likely-mistakes queue brings a page.
+                let reordered = matches!(
+                    event,
+                    TrainerEvent::Ranked(_) | TrainerEvent::Suspects { .. }
+                );
                 if reordered {
                     self.request_images();
                 }
@@ -124,7 +128,7 @@ impl<E: Executor> Runner<E> {
                 Vec::new()
             }
             AppEvent::Thumb { item, loaded, art } => {
-                self.dirty |= self.app.mode() == Mode::Review && self.app.on_screen(item);
+                self.dirty |= self.app.mode() != Mode::Single && self.app.on_screen(item);
                 self.pictures.insert_thumb(item, loaded, art);
                 Vec::new()
             }
@@ -150,10 +154,10 @@ impl<E: Executor> Runner<E> {
             .chain(self.app.upcoming(PREFETCH))
             .collect();
         let mut request = Vec::new();
-        // The review page first when it is on screen; the single images stay decoded
-        // beside it, for the way back.
-        if self.app.mode() == Mode::Review {
-            let page: Vec<usize> = self.app.page().map(|p| p.items.clone()).unwrap_or_default();
+        // The page first when it is on screen; the single images stay decoded beside
+        // it, for the way back.
+        let page = self.app.grid_items();
+        if !page.is_empty() {
             request.extend(self.pictures.want_thumbs(&page));
         }
         request.extend(self.pictures.want(&wanted));

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{bail, Context};
 
-use crate::learn::{Job, TrainerHandle};
+use crate::learn::{Job, MistakesJob, TrainerHandle};
 use crate::session::{
-    label_digest, write_predictions, PredictedItem, RoundRecord, Session, Source,
+    label_digest, write_predictions, LabelRecord, PredictedItem, RoundRecord, Session, Source,
 };
 
 use super::app::App;
@@ -46,6 +46,9 @@ pub struct SessionExecutor {
     /// Jobs sent that have not ended (the one running and any queued behind it; the
     /// trainer runs only the newest of those queued).
     outstanding: BTreeMap<u64, Outstanding>,
+    /// The labels as they were before each likely-mistakes page still standing, newest
+    /// last: what the undo of the page gives back (sources and times included).
+    relabeled: Vec<Vec<LabelRecord>>,
 }
 
 impl SessionExecutor {
@@ -65,6 +68,7 @@ impl SessionExecutor {
             ranked_by: String::new(),
             version: 0,
             outstanding: BTreeMap::new(),
+            relabeled: Vec::new(),
         }
     }
 
@@ -148,8 +152,9 @@ impl SessionExecutor {
         self.outstanding.retain(|&version, _| version > job);
     }
 
-    /// Labels of `items` were taken back: a round that trains on any of them, running
-    /// or queued, is stale; cancel it (and those before it) and send one without them.
+    /// The labels of `items` were taken back or changed: a round that trains on any of
+    /// them, running or queued, is stale; cancel it (and those before it) and send one
+    /// with the labels as they are now.
     fn replace_jobs_using(&mut self, items: &[usize], app: &App) {
         let stale = self
             .outstanding
@@ -269,6 +274,47 @@ impl Executor for SessionExecutor {
             Effect::Skip { item } => {
                 let id = self.id(item)?.to_string();
                 self.session.skip(&id)?;
+            }
+            Effect::FindMistakes { request } => {
+                let labeled = app.history().iter().map(|r| (r.item, r.class)).collect();
+                tracing::info!(
+                    "likely mistakes requested (request {request}, {} labels)",
+                    app.history().len()
+                );
+                self.trainer.find_mistakes(MistakesJob { request, labeled });
+            }
+            Effect::Relabel { ref items, oracle } => {
+                let source = if oracle {
+                    Source::Oracle
+                } else {
+                    Source::Human
+                };
+                let relabel = items
+                    .iter()
+                    .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let was = self.session.relabel(relabel, source)?;
+                self.relabeled.push(was);
+                let items: Vec<usize> = items.iter().map(|&(item, _)| item).collect();
+                self.replace_jobs_using(&items, app);
+            }
+            Effect::UndoRelabel { ref items } => {
+                let wanted = items
+                    .iter()
+                    .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let matches = |was: &Vec<LabelRecord>| {
+                    was.iter()
+                        .map(|l| (l.item.clone(), l.class))
+                        .eq(wanted.iter().cloned())
+                };
+                if !self.relabeled.last().is_some_and(matches) {
+                    bail!("no likely-mistakes page with these labels to undo: nothing undone");
+                }
+                let was = self.relabeled.pop().expect("checked above");
+                self.session.restore_labels(was)?;
+                let items: Vec<usize> = items.iter().map(|&(item, _)| item).collect();
+                self.replace_jobs_using(&items, app);
             }
             Effect::Retrain => self.submit(app),
             Effect::Quit => self.save_queue(app)?,
@@ -854,5 +900,122 @@ mod tests {
         assert_eq!(jobs(&executor), [(3, vec![0, 1])]);
         assert_eq!(executor.session.labels().len(), 2);
         assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// A likely-mistakes page's corrections are one journal record, and a queued job
+    /// that trains on the old classes is replaced by one on the new; the undo is one
+    /// record more that gives the labels back as they were (their sources too), and
+    /// replaces the job again. On reopening the session holds the same.
+    #[test]
+    fn a_mistakes_page_is_one_journal_record_and_replaces_the_job_using_its_labels() {
+        use crate::tui::keymap::Action;
+        use crate::tui::types::Suspect;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app) = setup(dir.path());
+        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
+            executor
+                .outstanding
+                .iter()
+                .map(|(&job, sent)| {
+                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
+                    items.sort_unstable();
+                    (job, items)
+                })
+                .collect()
+        };
+        let labels = |executor: &SessionExecutor| -> Vec<(String, u16, Source)> {
+            executor
+                .session
+                .labels()
+                .iter()
+                .map(|l| (l.item.clone(), l.class, l.source))
+                .collect()
+        };
+        // Items 0 and 1 by the person, 2 and 3 by the auto-oracle: jobs 1 and 2.
+        for oracle in [false, false, true, true] {
+            for effect in app.perform(Action::Label { class: 0, oracle }) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        let before = labels(&executor);
+        let press =
+            |app: &mut App, code: KeyCode| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        let find = app.on_key(KeyEvent::new(KeyCode::Char('M'), KeyModifiers::SHIFT));
+        assert_eq!(find, [Effect::FindMistakes { request: 1 }]);
+        executor.execute(&find[0], &app).unwrap();
+        let suspect = |item: usize| Suspect {
+            item,
+            given: 0,
+            predicted: 1,
+            prob_given: 0.1,
+        };
+        app.on_trainer(TrainerEvent::Suspects {
+            request: 1,
+            labels: 4,
+            suspects: [3, 0, 2, 1].map(suspect).to_vec(),
+        });
+        app.set_review_grid(2, 2);
+        // Items 3 and 0 are b's.
+        press(&mut app, KeyCode::Char('2'));
+        press(&mut app, KeyCode::Right);
+        press(&mut app, KeyCode::Char('2'));
+        let lines = journal_lines(dir.path());
+        let effects = press(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            [
+                Effect::Relabel {
+                    items: vec![(3, 1), (0, 1)],
+                    oracle: false
+                },
+                Effect::Retrain
+            ]
+        );
+        executor.execute(&effects[0], &app).unwrap();
+        assert_eq!(journal_lines(dir.path()), lines + 1, "one record per page");
+        let fixed = vec![
+            ("a/0.png".to_string(), 1, Source::Human),
+            ("a/1.png".to_string(), 0, Source::Human),
+            ("a/2.png".to_string(), 0, Source::Oracle),
+            ("a/3.png".to_string(), 1, Source::Human),
+        ];
+        assert_eq!(labels(&executor), fixed);
+        // Jobs 1 and 2 trained on the old classes: replaced by job 3, on the new.
+        assert_eq!(jobs(&executor), [(3, vec![0, 1, 2, 3])]);
+        assert_eq!(
+            executor.session.state().label_digest(),
+            executor.outstanding[&3].digest
+        );
+        executor.execute(&effects[1], &app).unwrap();
+        assert_eq!(
+            jobs(&executor),
+            [(3, vec![0, 1, 2, 3]), (4, vec![0, 1, 2, 3])]
+        );
+
+        let undo = press(&mut app, KeyCode::Char('u'));
+        assert_eq!(
+            undo,
+            [Effect::UndoRelabel {
+                items: vec![(3, 0), (0, 0)]
+            }]
+        );
+        executor.execute(&undo[0], &app).unwrap();
+        assert_eq!(journal_lines(dir.path()), lines + 2);
+        assert_eq!(labels(&executor), before, "the labels as they were");
+        assert_eq!(jobs(&executor), [(5, vec![0, 1, 2, 3])]);
+        // Undone once, it cannot be undone again.
+        let error = executor.execute(&undo[0], &app).unwrap_err();
+        assert!(error.to_string().contains("nothing undone"), "{error}");
+        assert_eq!(journal_lines(dir.path()), lines + 2);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+        let (reopened, _) = Session::open(dir.path(), "t").unwrap();
+        let back: Vec<(String, u16, Source)> = reopened
+            .labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect();
+        assert_eq!(back, before);
     }
 }

@@ -48,6 +48,8 @@ pub enum Action {
     PrevClass,
     /// Review: the page of the next class that has predicted images.
     NextClass,
+    /// Ask for the likely mistakes among the labels and show their queue.
+    FindMistakes,
 }
 
 /// A move of the review grid's cursor.
@@ -73,6 +75,7 @@ impl From<Command> for Action {
             Command::NotThisClass => Action::Mark { class: None },
             Command::PrevClass => Action::PrevClass,
             Command::NextClass => Action::NextClass,
+            Command::Mistakes => Action::FindMistakes,
         }
     }
 }
@@ -145,7 +148,7 @@ impl Keymap {
     pub fn from_ron(text: &str) -> Result<Keymap, String> {
         let changes: BTreeMap<Command, Vec<String>> = ron::from_str(text).map_err(|e| {
             format!(
-                "line {}, column {}: {} (expected a map like {{ undo: [\"z\"], skip: [\"x\", \"Tab\"] }}; \
+                "line {}, column {}: {} (expected a map like {{ undo: [\"z\"], skip: [\"x\", \"Delete\"] }}; \
                  commands: {})",
                 e.position.line,
                 e.position.col,

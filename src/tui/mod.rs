@@ -11,6 +11,7 @@ pub mod guess;
 pub mod images;
 pub mod keymap;
 pub mod label;
+pub mod mistakes_view;
 pub mod overlays;
 pub mod picker;
 pub mod render_mode;
@@ -19,9 +20,11 @@ pub mod terminal;
 pub mod types;
 pub mod view;
 
-pub use app::{App, AppConfig, Mark, Mode, Overlay, Restored, ReviewPage};
+pub use app::{
+    App, AppConfig, Mark, MistakesPage, MistakesQueue, Mode, Overlay, Restored, ReviewPage,
+};
 pub use keymap::{Action, Command, Direction, Keymap};
 pub use types::{
     BackgroundStatus, ClassProb, ClassView, Effect, Guesses, ItemView, LabelRecord, RankedItem,
-    Ranking, TrainerEvent, TrainerStatus,
+    Ranking, Suspect, TrainerEvent, TrainerStatus,
 };

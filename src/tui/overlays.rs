@@ -25,8 +25,10 @@ fn popup(size: Rect, width: u16, height: u16, title: &str, buf: &mut Buffer) -> 
 }
 
 pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
-    if app.mode() == Mode::Review {
-        return review_help(size, buf, app);
+    match app.mode() {
+        Mode::Review => return review_help(size, buf, app),
+        Mode::Mistakes => return mistakes_help(size, buf, app),
+        Mode::Single => {}
     }
     let keyed = app.classes.iter().filter(|c| c.key.is_some()).count();
     let labeling = if app.many_classes {
@@ -65,6 +67,10 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
         (
             keys(Command::Review),
             "review: pages of one predicted class at a time".into(),
+        ),
+        (
+            keys(Command::Mistakes),
+            "likely mistakes: labels the graph doubts most".into(),
         ),
         (
             keys(Command::Auto),
@@ -152,6 +158,10 @@ fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
             "back to labeling one image at a time".into(),
         ),
         (
+            keys(Command::Mistakes),
+            "likely mistakes: labels the graph doubts most".into(),
+        ),
+        (
             keys(Command::Auto),
             "auto-oracle on/off: reviews pages from the file names".into(),
         ),
@@ -177,6 +187,66 @@ fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
         56 + width as u16,
         lines.len() as u16 + 2,
         "review help",
+        buf,
+    );
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The help of the likely-mistakes screen.
+fn mistakes_help(size: Rect, buf: &mut Buffer, app: &App) {
+    let keys = |command| app.keymap.describe(command);
+    let marking = if app.many_classes {
+        (
+            format!("1 {}", keys(Command::Pick)),
+            "give the label the predicted class, or pick one".to_string(),
+        )
+    } else {
+        (
+            "keys".to_string(),
+            "give the label that class (its own: unmark)".to_string(),
+        )
+    };
+    let rows = vec![
+        ("←↑↓→".to_string(), "move over the page".to_string()),
+        marking,
+        (keys(Command::NotThisClass), "unmark".into()),
+        (
+            keys(Command::AcceptGuess),
+            "confirm the page: marked labels change, the rest stand".into(),
+        ),
+        (
+            keys(Command::Undo),
+            "take back the last page (its labels as they were)".into(),
+        ),
+        (
+            keys(Command::Mistakes),
+            "find the likely mistakes anew (the labels as they are)".into(),
+        ),
+        (keys(Command::Review), "back to where you came from".into()),
+        (
+            keys(Command::Auto),
+            "auto-oracle on/off: corrects from the file names".into(),
+        ),
+        (keys(Command::Help), "this help".into()),
+        (
+            format!("{} ^C", keys(Command::Quit)),
+            "quit (every page is already saved)".into(),
+        ),
+    ];
+    let (width, mut lines) = key_rows(rows);
+    lines.extend([
+        Line::from(""),
+        Line::from(" Each label is judged by the graph's propagation of the"),
+        Line::from(" other nine folds' labels, least believed first. Under"),
+        Line::from(" each image: its label, how much that propagation"),
+        Line::from(" believes it, and the class it predicts. Any key closes"),
+        Line::from(" this help."),
+    ]);
+    let inner = popup(
+        size,
+        58 + width as u16,
+        lines.len() as u16 + 2,
+        "likely mistakes help",
         buf,
     );
     Paragraph::new(lines).render(inner, buf);

@@ -49,15 +49,16 @@ impl Grid {
     }
 }
 
-struct ReviewAreas {
-    header: Rect,
-    body: Rect,
-    grid: Grid,
-    status: Rect,
-    keys: Rect,
+/// Where the parts of a grid screen (review, likely mistakes) go.
+pub(super) struct ReviewAreas {
+    pub header: Rect,
+    pub body: Rect,
+    pub grid: Grid,
+    pub status: Rect,
+    pub keys: Rect,
 }
 
-fn review_areas(size: Rect) -> Option<ReviewAreas> {
+pub(super) fn review_areas(size: Rect) -> Option<ReviewAreas> {
     if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
         return None;
     }
@@ -105,6 +106,11 @@ pub fn draw(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
     }
     Paragraph::new(status_line(app)).render(areas.status, buf);
     Paragraph::new(key_line(app)).render(areas.keys, buf);
+    draw_overlay(size, &areas, buf, app);
+}
+
+/// The help or the picker over a grid screen.
+pub(super) fn draw_overlay(size: Rect, areas: &ReviewAreas, buf: &mut Buffer, app: &App) {
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(size, buf, app),
@@ -185,14 +191,7 @@ fn draw_grid(
             None => None,
         };
         if let Some(badge) = badge {
-            Line::styled(
-                badge,
-                Style::new()
-                    .fg(Color::White)
-                    .bg(Color::Magenta)
-                    .add_modifier(Modifier::BOLD),
-            )
-            .render(Rect::new(image.x, image.y, 1, 1), buf);
+            paint_badge(badge, image, buf);
         }
         let cursor = index == page.cursor;
         let prob = page.probs.get(index).copied().unwrap_or(0.0);
@@ -214,18 +213,41 @@ fn draw_grid(
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             ),
         };
-        let width = usize::from(caption.width);
-        let text = format!("{}{text}", if cursor { "▶" } else { " " });
-        let text: String = format!("{text:<width$}").chars().take(width).collect();
-        let style = if cursor {
-            style
-                .remove_modifier(Modifier::DIM)
-                .add_modifier(Modifier::REVERSED)
-        } else {
-            style
-        };
-        Line::styled(text, style).render(caption, buf);
+        paint_caption(&text, style, cursor, caption, buf);
     }
+}
+
+/// A mark's badge at the thumbnail's top left, so a glance over the page finds them.
+pub(super) fn paint_badge(badge: String, image: Rect, buf: &mut Buffer) {
+    Line::styled(
+        badge,
+        Style::new()
+            .fg(Color::White)
+            .bg(Color::Magenta)
+            .add_modifier(Modifier::BOLD),
+    )
+    .render(Rect::new(image.x, image.y, 1, 1), buf);
+}
+
+/// A grid cell's caption: `▶` on the cursor's, cut or padded to the cell's width.
+pub(super) fn paint_caption(
+    text: &str,
+    style: Style,
+    cursor: bool,
+    caption: Rect,
+    buf: &mut Buffer,
+) {
+    let width = usize::from(caption.width);
+    let text = format!("{}{text}", if cursor { "▶" } else { " " });
+    let text: String = format!("{text:<width$}").chars().take(width).collect();
+    let style = if cursor {
+        style
+            .remove_modifier(Modifier::DIM)
+            .add_modifier(Modifier::REVERSED)
+    } else {
+        style
+    };
+    Line::styled(text, style).render(caption, buf);
 }
 
 fn draw_empty(area: Rect, buf: &mut Buffer, app: &App) {

@@ -49,6 +49,17 @@ pub struct Ranking {
     pub items: Vec<RankedItem>,
 }
 
+/// A labeled item as the likely-mistakes queue judges it: the class it has, the class
+/// the graph's propagation of the other folds' labels puts first, and that
+/// propagation's probability of the class it has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Suspect {
+    pub item: usize,
+    pub given: u16,
+    pub predicted: u16,
+    pub prob_given: f32,
+}
+
 /// What the trainer thread reports, as plain data. The wiring turns the learn module's
 /// own messages into these.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +109,15 @@ pub enum TrainerEvent {
     },
     /// Job `job` was cancelled (its labels changed); a newer one follows.
     Cancelled { job: u64 },
+    /// The likely mistakes request `request` asked for, judged on its `labels` labels:
+    /// every labeled item, least believed first.
+    Suspects {
+        request: u64,
+        labels: usize,
+        suspects: Vec<Suspect>,
+    },
+    /// Request `request` for the likely mistakes failed (e.g. no graph): why.
+    MistakesFailed { request: u64, message: String },
     /// The round failed; the app keeps serving the last ranking.
     Error(String),
 }
@@ -166,6 +186,22 @@ pub enum Effect {
     /// Journal the undo of a page's labels (those of `items`) in one record.
     UndoPage {
         items: Vec<usize>,
+    },
+    /// Ask the trainer for the likely mistakes among the labels so far; `request`
+    /// numbers the requests (the answer carries it).
+    FindMistakes {
+        request: u64,
+    },
+    /// Journal new classes for labeled items in one record: the corrections of a
+    /// likely-mistakes page (the auto-oracle's when `oracle`).
+    Relabel {
+        items: Vec<(usize, u16)>,
+        oracle: bool,
+    },
+    /// Journal the undo of a likely-mistakes page in one record: each item gets back
+    /// the label it had, of the class given here.
+    UndoRelabel {
+        items: Vec<(usize, u16)>,
     },
     /// A batch is complete: start a training round with all labels so far.
     Retrain,

@@ -86,9 +86,10 @@ pub fn draw(frame: &mut Frame, app: &App, pane: &mut dyn ImagePane) {
 }
 
 pub fn draw_to_buffer(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
-    if app.mode() == Mode::Review {
-        super::review_view::draw(size, buf, app, pane);
-        return;
+    match app.mode() {
+        Mode::Review => return super::review_view::draw(size, buf, app, pane),
+        Mode::Mistakes => return super::mistakes_view::draw(size, buf, app, pane),
+        Mode::Single => {}
     }
     let Some(Areas {
         image,
@@ -399,6 +400,12 @@ pub(super) fn status_line(app: &App) -> Line<'static> {
         app.labels_since_round(),
         app.batch
     )));
+    if app.mistakes_pending().is_some() {
+        spans.push(Span::styled(
+            " │ finding likely mistakes…",
+            Style::new().fg(Color::Yellow),
+        ));
+    }
     // Last but the warnings: the line is cut at the screen's edge, and the counts matter
     // more.
     if let Some(work) = &app.background {
