@@ -1,7 +1,8 @@
 //! Likely mistakes: labeled items whose label a predictor that did not see it
 //! contradicts. The labels are split into seeded folds; each fold's items are judged by
-//! the graph's propagation of the other folds' labels (`GraphLearner::held_out_probs`),
-//! and ranked by how little that propagation believes the label given. Pure here.
+//! the graph's Poisson propagation of the other folds' labels
+//! (`GraphLearner::held_out_probs`), and ranked by how little that propagation believes
+//! the label given. Pure here.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

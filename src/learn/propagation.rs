@@ -5,7 +5,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::graph::csr::Csr;
-use super::graph::{cpu_floats, mbo, CgOptions, Propagated, Propagation};
+use super::graph::{cpu_floats, CgOptions, Propagated, Propagation};
 use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
 use super::ranking::{Ranking, RankingSource};
 use super::round_input::RankingInputs;
@@ -189,8 +189,11 @@ impl GraphLearner {
 
     /// Each labeled item's class probabilities from a propagation that did not see its
     /// label: `labeled` split into `folds` seeded folds (`mistakes::fold_of`), each
-    /// fold judged by Poisson over the other folds' labels on the graph in use, then
-    /// Poisson-MBO when it is on. `[labeled, classes]` row-major, in `labeled`'s order.
+    /// fold judged by Poisson over the other folds' labels on the graph in use, without
+    /// Poisson-MBO even when the rounds use it: MBO made the ten propagations 4-30
+    /// times slower (MNIST 28-59 s instead of 7 s; `benches/mistakes.rs`) and found
+    /// no more flipped labels (MNIST 25 of 25 either way, CIFAR-10 16 instead of 18).
+    /// `[labeled, classes]` row-major, in `labeled`'s order.
     pub fn held_out_probs(
         &self,
         labeled: &[(usize, u16)],
@@ -212,15 +215,12 @@ impl GraphLearner {
                 .filter(|(_, &f)| f != fold)
                 .map(|(&l, _)| l)
                 .collect();
-            let mut u = in_use.propagate_trial(
+            let u = in_use.propagate_trial(
                 Propagation::Poisson,
                 &others,
                 classes,
                 CgOptions::default(),
             )?;
-            if self.choice.prior {
-                u = mbo::at_predicted_sizes(&in_use.graph, &others, classes, &u)?;
-            }
             // As `probabilities` makes them for the round.
             let scale = u.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
             let rows: Vec<i64> = held.iter().map(|&i| labeled[i].0 as i64).collect();

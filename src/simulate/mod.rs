@@ -414,7 +414,13 @@ pub fn run_review(
         x: "keypresses (single labels, marks, page confirms)",
         y: "folder accuracy (exported labels right)",
     };
-    plot::write_named(&opts.out, "review", &title, axes, &outcome.curves, None)?;
+    let step = (review_opts.keypresses / 100).max(1);
+    let gridded: Vec<Curves> = outcome
+        .curves
+        .iter()
+        .map(|c| review::on_grid(c, step))
+        .collect();
+    plot::write_named(&opts.out, "review", &title, axes, &gridded, None)?;
     Ok(outcome)
 }
 

@@ -279,6 +279,46 @@ pub fn as_curves(strategy: &str, cold_start: &str, trials: &[Vec<ReviewPoint>]) 
     }
 }
 
+/// The curves on one grid of keypresses (every `step`), each trial's folder accuracy
+/// at each count being its last round's at or below it: the trials' rounds fall on
+/// different counts, and the plot's median and band need them side by side.
+pub fn on_grid(curves: &Curves, step: usize) -> Curves {
+    let step = step.max(1);
+    let end = curves
+        .trials
+        .iter()
+        .filter_map(|t| t.last().map(|p| p.labels))
+        .max()
+        .unwrap_or(0);
+    let trials = curves
+        .trials
+        .iter()
+        .map(|trial| {
+            let Some(stop) = trial.last() else {
+                return Vec::new();
+            };
+            // Past its last round a trial has stopped: it says nothing there, and its
+            // last round is drawn where it fell.
+            let mut points: Vec<Point> = (0..=end / step)
+                .map(|k| k * step)
+                .take_while(|&x| x <= stop.labels)
+                .filter_map(|x| {
+                    let last = trial.iter().take_while(|p| p.labels <= x).last()?;
+                    Some(Point { labels: x, ..*last })
+                })
+                .collect();
+            if points.last().map(|p| p.labels) != Some(stop.labels) {
+                points.push(*stop);
+            }
+            points
+        })
+        .collect();
+    Curves {
+        trials,
+        ..curves.clone()
+    }
+}
+
 pub fn summarize(
     review: &ReviewOptions,
     single_labels: usize,
@@ -402,5 +442,19 @@ mod tests {
         );
         assert_eq!(s.folder_accuracy_at["300"], [Some(0.98), Some(0.97), None]);
         assert_eq!(s.last[2].keypresses, 3000);
+        // On a grid of 500: each trial's last round at or below each count, nothing
+        // before its first round or after its last.
+        let grid = on_grid(&curves, 500);
+        let at = |t: usize| -> Vec<(usize, f64)> {
+            grid.trials[t]
+                .iter()
+                .map(|p| (p.labels, p.accuracy))
+                .collect()
+        };
+        assert_eq!(at(0), [(500, 0.98), (1000, 0.992), (1500, 0.996)]);
+        assert_eq!(at(1)[0], (500, 0.97));
+        assert_eq!(at(1).last(), Some(&(2500, 0.999)));
+        assert_eq!(at(2)[0], (500, 0.985));
+        assert_eq!(at(2).last(), Some(&(3000, 0.99)));
     }
 }
