@@ -28,14 +28,24 @@ fn labeled_session(dir: &Path, layout: Layout) -> SessionState {
     s.state().clone()
 }
 
+/// A CSV export's header and rows.
+fn read_csv(out: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(out);
+    let headers = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (headers, rows)
+}
+
 #[test]
 fn csv_export_matches_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let state = labeled_session(dir.path(), Layout::ClassFolders);
     let mut out = Vec::new();
     export(&state, ExportFormat::Csv, ExportScope::Labels, &mut out).unwrap();
-    let mut reader = csv::Reader::from_reader(out.as_slice());
-    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let (headers, rows) = read_csv(&out);
     assert_eq!(
         headers,
         [
@@ -48,17 +58,16 @@ fn csv_export_matches_the_session() {
             "time"
         ]
     );
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), state.labels().len());
     for (row, label) in rows.iter().zip(state.labels()) {
-        assert_eq!(&row[0], label.item);
+        assert_eq!(row[0], label.item);
         assert_eq!(
             Path::new(&row[1]),
             Path::new("/data/pets").join(&label.item)
         );
-        assert_eq!(&row[2], state.config().classes[label.class as usize].name);
+        assert_eq!(row[2], state.config().classes[label.class as usize].name);
         assert_eq!(row[3].parse::<u16>().unwrap(), label.class);
-        assert_eq!(&row[4], label.source.as_str());
+        assert_eq!(row[4], label.source.as_str());
         assert_eq!(row[5].parse::<u32>().unwrap(), label.round);
         assert_eq!(
             row[6].parse::<chrono::DateTime<chrono::Utc>>().unwrap(),
@@ -161,8 +170,7 @@ fn export_all_writes_every_item_with_its_source_and_the_predicted_ones_with_thei
         Vec::new(),
     )
     .unwrap();
-    let mut reader = csv::Reader::from_reader(out.as_slice());
-    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let (headers, rows) = read_csv(&out);
     assert_eq!(
         headers,
         [
@@ -175,10 +183,6 @@ fn export_all_writes_every_item_with_its_source_and_the_predicted_ones_with_thei
             "time"
         ]
     );
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
     let brief: Vec<(&str, &str, &str, &str)> = rows
         .iter()
         .map(|r| (r[0].as_str(), r[2].as_str(), r[4].as_str(), r[5].as_str()))

@@ -5,25 +5,21 @@
 //! resumes the session (the lock of the killed process does not block it).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 
 mod support;
+use support::kill::{kill_and_reap, mnist_and_tmux, reload_keeps_labels};
 use support::{glean_command, labeled, program_pid, Tmux};
 
 const KILLS: usize = 20;
 
 #[test]
 fn sigkill_while_the_oracle_labels_loses_nothing() {
-    let mnist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    if !support::needs("tmux", support::available())
-        || !support::needs("assets/mnist", mnist.join("train").is_dir())
-    {
+    let Some(mnist) = mnist_and_tmux() else {
         return;
-    }
+    };
     let dirs = tempfile::tempdir().unwrap();
     let sessions = dirs.path().join("sessions");
     let tmux = Tmux {
@@ -54,46 +50,8 @@ fn sigkill_while_the_oracle_labels_loses_nothing() {
         std::thread::sleep(Duration::from_millis(rng.random_range(100..1500)));
         let shown = labeled(&tmux.screen(&window)).expect("the labeled count");
         let pid = program_pid(&tmux, &window).expect("glean's pid");
-        assert!(Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap()
-            .success());
-        // Gone once its shell has reaped it (the screen is no proof: the shell's note
-        // lands wherever glean left the cursor, and may wrap).
-        let proc_entry = PathBuf::from(format!("/proc/{pid}"));
-        let killed_at = std::time::Instant::now();
-        while proc_entry.exists() {
-            assert!(
-                killed_at.elapsed() < wait,
-                "run {round}: glean {pid} outlived SIGKILL"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-
-        let (session, report) = glean::session::load(&sessions, "kill")
-            .unwrap_or_else(|e| panic!("kill {round}: the session does not load: {e}"));
-        for warning in report.warnings() {
-            eprintln!("kill {round}: {warning}");
-        }
-        let labels: HashMap<String, u16> = session
-            .labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class))
-            .collect();
-        assert!(
-            labels.len() >= shown,
-            "kill {round}: the screen showed {shown} labels done, the session has {}",
-            labels.len()
-        );
-        for (item, class) in &known {
-            assert_eq!(
-                labels.get(item),
-                Some(class),
-                "kill {round}: the label of {item} was lost or changed"
-            );
-        }
-        known = labels;
+        kill_and_reap(&pid, wait, round);
+        (_, known) = reload_keeps_labels(&sessions, "kill", round, shown, &known);
     }
     assert!(
         known.len() >= KILLS,

@@ -8,14 +8,14 @@
 //! page (one round and time) stay together from reload to reload.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use glean::session::{journal_path, LabelRecord, Source};
 use rand::{Rng, SeedableRng};
 
 mod support;
+use support::kill::{kill_and_reap, mnist_and_tmux, reload_keeps_labels};
 use support::{glean_command, labeled, program_pid, Tmux};
 
 const KILLS: usize = 8;
@@ -88,12 +88,9 @@ fn journal_pages(path: &Path) -> Vec<BTreeSet<Label>> {
 
 #[test]
 fn sigkill_during_page_confirms_loses_no_page() {
-    let mnist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
-    if !support::needs("tmux", support::available())
-        || !support::needs("assets/mnist", mnist.join("train").is_dir())
-    {
+    let Some(mnist) = mnist_and_tmux() else {
         return;
-    }
+    };
     let dirs = tempfile::tempdir().unwrap();
     let sessions = dirs.path().join("sessions");
     let tmux = Tmux {
@@ -113,18 +110,7 @@ fn sigkill_during_page_confirms_loses_no_page() {
         let window = format!("run{round}");
         // 120×18: pages of 20 (two rows of ten), so the pool lasts every run; the
         // status line with the labeled count still fits.
-        let out = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            &window,
-            "-x",
-            "120",
-            "-y",
-            "18",
-            &glean_command(dirs.path(), &args),
-        ]);
-        assert!(out.is_empty(), "tmux new-session: {out}");
+        tmux.start_sized(&window, &glean_command(dirs.path(), &args), 120, 18);
         // Up, past the labels of the last run, and confirming pages.
         let started = tmux.try_wait(&window, wait, |s| {
             reviewing(s) && labeled(s).is_some_and(|n| n >= known.len())
@@ -137,44 +123,10 @@ fn sigkill_during_page_confirms_loses_no_page() {
         let screen = tmux.screen(&window);
         let shown = labeled(&screen).expect("the labeled count");
         let pid = program_pid(&tmux, &window).expect("glean's pid");
-        assert!(Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let proc_entry = PathBuf::from(format!("/proc/{pid}"));
-        let killed_at = std::time::Instant::now();
-        while proc_entry.exists() {
-            assert!(
-                killed_at.elapsed() < wait,
-                "run {round}: glean {pid} outlived SIGKILL"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        kill_and_reap(&pid, wait, round);
 
         let in_journal = journal_pages(&journal_path(&sessions, "killp"));
-        let (session, report) = glean::session::load(&sessions, "killp")
-            .unwrap_or_else(|e| panic!("kill {round}: the session does not load: {e}"));
-        for warning in report.warnings() {
-            eprintln!("kill {round}: {warning}");
-        }
-        let labels: HashMap<String, u16> = session
-            .labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class))
-            .collect();
-        assert!(
-            labels.len() >= shown,
-            "kill {round}: the screen showed {shown} labels done, the session has {}",
-            labels.len()
-        );
-        for (item, class) in &known {
-            assert_eq!(
-                labels.get(item),
-                Some(class),
-                "kill {round}: the label of {item} was lost or changed"
-            );
-        }
+        let (session, labels) = reload_keeps_labels(&sessions, "killp", round, shown, &known);
         // Every page the journal holds is in the session whole, as one group (one
         // round and time) of exactly its labels.
         let now_groups = groups(session.labels());

@@ -11,8 +11,8 @@ use glean::tui::event_loop::{AppEvent, Executor, Runner};
 use glean::tui::images::{ImageRequest, Pictures};
 use glean::tui::render_mode::Renderer;
 use glean::tui::{
-    App, AppConfig, ClassView, Effect, Guesses, ItemView, Keymap, RankedItem, Ranking, Restored,
-    TrainerEvent,
+    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, RankedItem, Ranking,
+    Restored, TrainerEvent,
 };
 use image::{DynamicImage, GrayImage, Luma};
 use ratatui::backend::TestBackend;
@@ -95,6 +95,37 @@ fn digit() -> Arc<DynamicImage> {
     )))
 }
 
+/// A decoded thumbnail of `item`.
+fn thumb(item: usize) -> AppEvent {
+    AppEvent::Thumb {
+        item,
+        loaded: Ok(digit()),
+        art: None,
+    }
+}
+
+/// A ranking of `labels` labels of `items` in that order, each with the guesses `top`
+/// gives it.
+fn ranked(
+    labels: usize,
+    items: impl IntoIterator<Item = usize>,
+    top: impl Fn(usize) -> Vec<ClassProb>,
+) -> AppEvent {
+    AppEvent::Trainer(TrainerEvent::Ranked(Ranking {
+        labels,
+        strategy: "margin".into(),
+        learner: "cnn".into(),
+        items: items
+            .into_iter()
+            .map(|item| RankedItem {
+                item,
+                score: 0.5,
+                top: top(item),
+            })
+            .collect(),
+    }))
+}
+
 #[test]
 fn images_are_requested_ahead_and_once() {
     let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
@@ -164,21 +195,8 @@ fn effects_run_before_the_frame_and_frames_only_when_dirty() {
 fn trainer_events_reach_the_app_and_the_executor() {
     let (mut runner, requests, _tx, _rx) = runner(Recorder::default());
     requests.try_iter().for_each(drop);
-    let ranking = Ranking {
-        labels: 1,
-        strategy: "margin".into(),
-        learner: "cnn".into(),
-        items: [9, 8, 7, 6, 5]
-            .iter()
-            .map(|&item| RankedItem {
-                item,
-                score: 0.5,
-                top: vec![],
-            })
-            .collect(),
-    };
     runner
-        .handle(AppEvent::Trainer(TrainerEvent::Ranked(ranking)))
+        .handle(ranked(1, [9, 8, 7, 6, 5], |_| vec![]))
         .unwrap();
     assert_eq!(runner.executor.trainer.len(), 1);
     assert_eq!(runner.app.ranking_labels, Some(1));
@@ -231,24 +249,13 @@ fn the_loop_ends_on_quit_and_draws_the_last_state() {
 fn review_pages_get_their_grid_and_thumbnails() {
     let (mut runner, requests, tx, rx) = runner(Recorder::default());
     requests.try_iter().for_each(drop);
-    let ranking = Ranking {
-        labels: 2,
-        strategy: "margin".into(),
-        learner: "cnn".into(),
-        items: (0..20)
-            .map(|item| RankedItem {
-                item,
-                score: 0.5,
-                top: vec![glean::tui::ClassProb {
-                    class: (item % 3) as u16,
-                    prob: 0.9,
-                }],
-            })
-            .collect(),
+    let top = |item: usize| {
+        vec![ClassProb {
+            class: (item % 3) as u16,
+            prob: 0.9,
+        }]
     };
-    runner
-        .handle(AppEvent::Trainer(TrainerEvent::Ranked(ranking)))
-        .unwrap();
+    runner.handle(ranked(2, 0..20, top)).unwrap();
     requests.try_iter().for_each(drop);
     tx.send(AppEvent::Key(KeyEvent::new(
         KeyCode::Tab,
@@ -270,20 +277,10 @@ fn review_pages_get_their_grid_and_thumbnails() {
     assert!(screen.contains("review: c0 [0]"), "{screen}");
     assert!(screen.contains("loading…"), "{screen}");
     // A thumbnail of the page makes a frame; one off the page does not.
-    tx.send(AppEvent::Thumb {
-        item: 1,
-        loaded: Ok(digit()),
-        art: None,
-    })
-    .unwrap();
+    tx.send(thumb(1)).unwrap();
     runner.pump(&rx).unwrap();
     assert!(!runner.is_dirty());
-    tx.send(AppEvent::Thumb {
-        item: 3,
-        loaded: Ok(digit()),
-        art: None,
-    })
-    .unwrap();
+    tx.send(thumb(3)).unwrap();
     runner.pump(&rx).unwrap();
     assert!(runner.is_dirty());
     runner.draw(&mut terminal).unwrap();
@@ -363,12 +360,7 @@ fn the_likely_mistakes_page_gets_its_thumbnails() {
         screen.contains("likely mistakes: queue from model v0, 4 labels"),
         "{screen}"
     );
-    tx.send(AppEvent::Thumb {
-        item: 3,
-        loaded: Ok(digit()),
-        art: None,
-    })
-    .unwrap();
+    tx.send(thumb(3)).unwrap();
     runner.pump(&rx).unwrap();
     assert!(runner.is_dirty());
 }

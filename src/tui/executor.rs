@@ -590,14 +590,7 @@ mod tests {
                 executor.execute(&effect, &app).unwrap();
             }
         }
-        let done = |job: u64, version: u64| TrainerEvent::RoundDone {
-            job,
-            version,
-            labels: 2,
-            accuracy: None,
-            trained: true,
-            elapsed: Duration::from_secs(1),
-        };
+        let done = |job, version| round_done(job, version, 2);
         executor.trainer_event(&done(1, 1), &app).unwrap();
         assert_eq!(executor.session.rounds().len(), 1);
         assert_eq!(
@@ -647,27 +640,8 @@ mod tests {
                 executor.execute(&effect, &app).unwrap();
             }
         }
-        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
-            executor
-                .outstanding
-                .iter()
-                .map(|(&job, sent)| {
-                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
-                    items.sort_unstable();
-                    (job, items)
-                })
-                .collect()
-        };
         assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
-        let done = TrainerEvent::RoundDone {
-            job: 1,
-            version: 1,
-            labels: 2,
-            accuracy: None,
-            trained: true,
-            elapsed: Duration::from_secs(1),
-        };
-        executor.trainer_event(&done, &app).unwrap();
+        executor.trainer_event(&round_done(1, 1, 2), &app).unwrap();
         assert_eq!(jobs(&executor), [(2, vec![0, 1, 2, 3])]);
         let undo = app.on_key(crossterm::event::KeyEvent::from(
             crossterm::event::KeyCode::Char('u'),
@@ -764,6 +738,39 @@ mod tests {
             .count()
     }
 
+    /// A round of `labels` labels, trained, ends for `job` with model `version`.
+    fn round_done(job: u64, version: u64, labels: usize) -> TrainerEvent {
+        TrainerEvent::RoundDone {
+            job,
+            version,
+            labels,
+            accuracy: None,
+            trained: true,
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    /// Each label's item, class and source.
+    fn label_triples(labels: &[crate::session::LabelRecord]) -> Vec<(String, u16, Source)> {
+        labels
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    }
+
+    /// The executor's outstanding jobs, each with its items in order.
+    fn jobs(executor: &SessionExecutor) -> Vec<(u64, Vec<usize>)> {
+        executor
+            .outstanding
+            .iter()
+            .map(|(&job, sent)| {
+                let mut items: Vec<usize> = sent.items.iter().copied().collect();
+                items.sort_unstable();
+                (job, items)
+            })
+            .collect()
+    }
+
     /// A page is one journal record, its labels confirmed or corrected by the person;
     /// its undo one more record, and the labels are gone, on reopening too.
     #[test]
@@ -797,14 +804,7 @@ mod tests {
             executor.execute(effect, &app).unwrap();
         }
         assert_eq!(journal_lines(dir.path()), before + 1, "one record per page");
-        let labels = |executor: &SessionExecutor| -> Vec<(String, u16, Source)> {
-            executor
-                .session
-                .labels()
-                .iter()
-                .map(|l| (l.item.clone(), l.class, l.source))
-                .collect()
-        };
+        let labels = |executor: &SessionExecutor| label_triples(executor.session.labels());
         let page = vec![
             ("a/2.png".to_string(), 0, Source::Confirmed),
             ("a/5.png".to_string(), 0, Source::Confirmed),
@@ -855,17 +855,6 @@ mod tests {
         use crossterm::event::KeyCode;
         let dir = tempfile::tempdir().unwrap();
         let (mut executor, mut app) = setup(dir.path());
-        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
-            executor
-                .outstanding
-                .iter()
-                .map(|(&job, sent)| {
-                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
-                    items.sort_unstable();
-                    (job, items)
-                })
-                .collect()
-        };
         // Two single labels (items 0 and 1): job 1.
         for _ in 0..2 {
             for effect in app.label_current(1) {
@@ -880,15 +869,7 @@ mod tests {
             jobs(&executor),
             [(1, vec![0, 1]), (2, vec![0, 1, 2, 3, 4, 5])]
         );
-        let done = TrainerEvent::RoundDone {
-            job: 1,
-            version: 1,
-            labels: 2,
-            accuracy: None,
-            trained: true,
-            elapsed: Duration::from_secs(1),
-        };
-        executor.trainer_event(&done, &app).unwrap();
+        executor.trainer_event(&round_done(1, 1, 2), &app).unwrap();
         let undo = press(&mut app, KeyCode::Char('u'));
         assert_eq!(
             undo,
@@ -913,25 +894,7 @@ mod tests {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let dir = tempfile::tempdir().unwrap();
         let (mut executor, mut app) = setup(dir.path());
-        let jobs = |executor: &SessionExecutor| -> Vec<(u64, Vec<usize>)> {
-            executor
-                .outstanding
-                .iter()
-                .map(|(&job, sent)| {
-                    let mut items: Vec<usize> = sent.items.iter().copied().collect();
-                    items.sort_unstable();
-                    (job, items)
-                })
-                .collect()
-        };
-        let labels = |executor: &SessionExecutor| -> Vec<(String, u16, Source)> {
-            executor
-                .session
-                .labels()
-                .iter()
-                .map(|l| (l.item.clone(), l.class, l.source))
-                .collect()
-        };
+        let labels = |executor: &SessionExecutor| label_triples(executor.session.labels());
         // Items 0 and 1 by the person, 2 and 3 by the auto-oracle: jobs 1 and 2.
         for oracle in [false, false, true, true] {
             for effect in app.perform(Action::Label { class: 0, oracle }) {
@@ -940,8 +903,6 @@ mod tests {
         }
         assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
         let before = labels(&executor);
-        let press =
-            |app: &mut App, code: KeyCode| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
         let find = app.on_key(KeyEvent::new(KeyCode::Char('M'), KeyModifiers::SHIFT));
         assert_eq!(find, [Effect::FindMistakes { request: 1 }]);
         executor.execute(&find[0], &app).unwrap();
@@ -1011,11 +972,6 @@ mod tests {
         assert_eq!(journal_lines(dir.path()), lines + 2);
         assert!(executor.finish(&app).unwrap(), "the trainer stopped");
         let (reopened, _) = Session::open(dir.path(), "t").unwrap();
-        let back: Vec<(String, u16, Source)> = reopened
-            .labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class, l.source))
-            .collect();
-        assert_eq!(back, before);
+        assert_eq!(label_triples(reopened.labels()), before);
     }
 }

@@ -218,6 +218,24 @@ impl Shelf {
         }
     }
 
+    /// The decoded image of `item`, or None once a note in `area` says why there is none
+    /// yet (`failed` words a load's error).
+    fn image_or_note(
+        &mut self,
+        item: usize,
+        area: Rect,
+        buf: &mut Buffer,
+        failed: impl FnOnce(String) -> String,
+    ) -> Option<Arc<DynamicImage>> {
+        match self.image(item, area) {
+            Ok(image) => Some(image),
+            Err(error) => {
+                note(area, buf, error.map_or_else(|| "loading…".into(), failed));
+                None
+            }
+        }
+    }
+
     /// Paint `image` of `item` as block art, rendered anew only when the size changed.
     fn paint_blocks(
         &mut self,
@@ -319,38 +337,38 @@ impl Pictures {
     pub fn is_ready(&self, item: usize) -> bool {
         self.full.images.contains_key(&item)
     }
+}
 
-    fn message(&self, area: Rect, buf: &mut Buffer, text: String) {
-        let area = area.centered_vertically(Constraint::Length(2));
-        Paragraph::new(text)
-            .centered()
-            .wrap(Wrap { trim: true })
-            .dim()
-            .render(area, buf);
-    }
+/// A dim note where an image would be.
+fn note(area: Rect, buf: &mut Buffer, text: String) {
+    let area = area.centered_vertically(Constraint::Length(2));
+    Paragraph::new(text)
+        .centered()
+        .wrap(Wrap { trim: true })
+        .dim()
+        .render(area, buf);
+}
+
+/// Paint `image` through a graphics protocol, scaled to fill `area`.
+fn paint_protocol(
+    image: &DynamicImage,
+    protocol: &mut StatefulProtocol,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    StatefulImage::default()
+        .resize(Resize::Scale(Some(scale_filter(image))))
+        .render(area, buf, protocol);
 }
 
 impl ImagePane for Pictures {
     fn paint(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
-        let image = match self.full.image(item, area) {
-            Ok(image) => image,
-            Err(Some(error)) => {
-                let name = self
-                    .names
-                    .get(item)
-                    .map(|n| escape_name(n))
-                    .unwrap_or_default();
-                self.message(
-                    area,
-                    buf,
-                    format!("cannot show {name}: {}", escape_name(&error)),
-                );
-                return;
-            }
-            Err(None) => {
-                self.message(area, buf, "loading…".into());
-                return;
-            }
+        let names = &self.names;
+        let Some(image) = self.full.image_or_note(item, area, buf, |error| {
+            let name = names.get(item).map(|n| escape_name(n)).unwrap_or_default();
+            format!("cannot show {name}: {}", escape_name(&error))
+        }) else {
+            return;
         };
         match &self.renderer {
             Renderer::Blocks(shape) => {
@@ -363,25 +381,18 @@ impl ImagePane for Pictures {
                     self.protocol = Some((item, protocol));
                 }
                 if let Some((_, protocol)) = &mut self.protocol {
-                    StatefulImage::default()
-                        .resize(Resize::Scale(Some(scale_filter(&image))))
-                        .render(area, buf, protocol);
+                    paint_protocol(&image, protocol, area, buf);
                 }
             }
         }
     }
 
     fn paint_thumb(&mut self, item: usize, area: Rect, buf: &mut Buffer) {
-        let image = match self.thumbs.image(item, area) {
-            Ok(image) => image,
-            Err(Some(_)) => {
-                self.message(area, buf, "cannot show".into());
-                return;
-            }
-            Err(None) => {
-                self.message(area, buf, "loading…".into());
-                return;
-            }
+        let Some(image) = self
+            .thumbs
+            .image_or_note(item, area, buf, |_| "cannot show".into())
+        else {
+            return;
         };
         match &self.renderer {
             Renderer::Blocks(shape) => {
@@ -393,9 +404,7 @@ impl ImagePane for Pictures {
                     .thumb_protocols
                     .entry(item)
                     .or_insert_with(|| picker.new_resize_protocol((*image).clone()));
-                StatefulImage::default()
-                    .resize(Resize::Scale(Some(scale_filter(&image))))
-                    .render(area, buf, protocol);
+                paint_protocol(&image, protocol, area, buf);
             }
         }
     }
@@ -423,20 +432,30 @@ mod tests {
         buf.content().iter().map(|c| c.symbol()).collect()
     }
 
-    #[test]
-    fn graphics_protocols_paint_through_ratatui_image() {
+    /// Pictures painted through a graphics protocol (half blocks, as a terminal without
+    /// one gets).
+    fn protocol_pictures() -> Pictures {
         let picker = ratatui_image::picker::Picker::halfblocks();
-        let mut pictures = Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()]);
-        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
-        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
-        pictures.paint(0, buf.area, &mut buf);
-        let painted = buf
-            .content()
+        Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()])
+    }
+
+    /// How many cells of `buf` have a colour.
+    fn painted(buf: &Buffer) -> usize {
+        buf.content()
             .iter()
             .filter(|c| {
                 c.bg != ratatui::style::Color::Reset || c.fg != ratatui::style::Color::Reset
             })
-            .count();
+            .count()
+    }
+
+    #[test]
+    fn graphics_protocols_paint_through_ratatui_image() {
+        let mut pictures = protocol_pictures();
+        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
+        pictures.paint(0, buf.area, &mut buf);
+        let painted = painted(&buf);
         assert!(painted > 20, "only {painted} cells painted");
     }
 
@@ -564,19 +583,12 @@ mod tests {
             }]
         );
         // Graphics protocols paint thumbnails too.
-        let picker = ratatui_image::picker::Picker::halfblocks();
-        let mut pictures = Pictures::new(Renderer::Protocol(Box::new(picker)), vec!["a".into()]);
+        let mut pictures = protocol_pictures();
         pictures.want_thumbs(&[0]);
         pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
         let mut buf = Buffer::empty(Rect::new(0, 0, 11, 5));
         pictures.paint_thumb(0, buf.area, &mut buf);
-        let painted = buf
-            .content()
-            .iter()
-            .filter(|c| {
-                c.bg != ratatui::style::Color::Reset || c.fg != ratatui::style::Color::Reset
-            })
-            .count();
+        let painted = painted(&buf);
         assert!(painted > 10, "only {painted} cells painted");
     }
 }

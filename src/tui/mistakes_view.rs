@@ -4,29 +4,27 @@
 //! what the screen waits for. Pure, as the other views are.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::app::{escape_name, App, MistakesPage, Mode};
 use super::keymap::Command;
-use super::review_view::{draw_overlay, paint_badge, paint_caption, review_areas, Grid};
-use super::view::{class_name, status_line, too_small, with_message, ImagePane};
+use super::review_view::{draw_notice, draw_screen, paint_badge, paint_caption, Grid};
+use super::view::{class_keys, class_name, key_hints, ImagePane};
 
 pub fn draw(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
-    let Some(areas) = review_areas(size) else {
-        too_small(size, buf);
-        return;
-    };
-    Paragraph::new(header(app)).render(areas.header, buf);
-    match app.mistakes_page() {
-        Some(page) => draw_grid(&areas.grid, buf, app, page, pane),
-        None => draw_empty(areas.body, buf, app),
-    }
-    Paragraph::new(status_line(app)).render(areas.status, buf);
-    Paragraph::new(key_line(app)).render(areas.keys, buf);
-    draw_overlay(size, &areas, buf, app);
+    draw_screen(
+        size,
+        buf,
+        app,
+        header(app),
+        key_line(app),
+        |areas, buf| match app.mistakes_page() {
+            Some(page) => draw_grid(&areas.grid, buf, app, page, pane),
+            None => draw_empty(areas.body, buf, app),
+        },
+    );
 }
 
 fn header(app: &App) -> Line<'static> {
@@ -150,38 +148,25 @@ fn draw_empty(area: Rect, buf: &mut Buffer, app: &App) {
             format!("{again} finds the likely mistakes. {back}"),
         )
     };
-    let text = vec![
-        Line::from(why).bold(),
-        Line::from(""),
-        Line::from(then).dim(),
-    ];
-    Paragraph::new(text)
-        .centered()
-        .wrap(Wrap { trim: true })
-        .render(area.centered_vertically(Constraint::Length(4)), buf);
+    draw_notice(area, buf, &why, &then, 4);
 }
 
 fn key_line(app: &App) -> Line<'static> {
-    let keyed: Vec<char> = app.classes.iter().filter_map(|c| c.key).collect();
     let key = |command| app.keymap.short(command);
-    let mark_keys = match (keyed.first(), keyed.last()) {
-        _ if app.many_classes => format!("1 predicted {} pick", key(Command::Pick)),
-        (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} right class"),
-        (Some(a), _) => format!("{a} right class"),
-        _ => format!("{} right class", key(Command::Pick)),
-    };
-    let auto = if app.auto { " ON" } else { "" };
-    let spans = vec![Span::raw(format!(
-        " ←↑↓→ move  {mark_keys}  {} unmark  {} confirm page  {} undo  {} anew  {} back  {} auto{auto}  {} help  {} quit",
-        key(Command::NotThisClass),
-        key(Command::AcceptGuess),
-        key(Command::Undo),
-        key(Command::Mistakes),
-        key(Command::Review),
-        key(Command::Auto),
-        key(Command::Help),
-        key(Command::Quit),
-    ))
-    .dim()];
-    with_message(spans, app)
+    let mark_keys = class_keys(
+        app,
+        "right class",
+        format!("1 predicted {} pick", key(Command::Pick)),
+    );
+    key_hints(
+        &format!(
+            " ←↑↓→ move  {mark_keys}  {} unmark  {} confirm page  {} undo  {} anew  {} back",
+            key(Command::NotThisClass),
+            key(Command::AcceptGuess),
+            key(Command::Undo),
+            key(Command::Mistakes),
+            key(Command::Review),
+        ),
+        app,
+    )
 }

@@ -82,17 +82,37 @@ pub fn help(size: Rect, buf: &mut Buffer, app: &App) {
             "quit (every label is already saved)".into(),
         ),
     ];
-    let (width, mut lines) = key_rows(Vec::from(rows));
-    lines.extend([
-        Line::from(""),
+    let notes = [
         Line::from(format!(
             " The model retrains after every {} labels and re-ranks",
             app.batch
         )),
         Line::from(" the pool; until then labeling goes on with the last"),
         Line::from(" ranking. Any key closes this help."),
-    ]);
-    let inner = popup(size, 52 + width as u16, lines.len() as u16 + 2, "help", buf);
+    ];
+    help_popup(size, buf, "help", 52, Vec::from(rows), notes);
+}
+
+/// A help popup: the key rows, a blank line and the notes; `text_width` fits the rows'
+/// descriptions and the notes beside the keys' column.
+fn help_popup(
+    size: Rect,
+    buf: &mut Buffer,
+    title: &str,
+    text_width: u16,
+    rows: Vec<(String, String)>,
+    notes: impl IntoIterator<Item = Line<'static>>,
+) {
+    let (width, mut lines) = key_rows(rows);
+    lines.push(Line::from(""));
+    lines.extend(notes);
+    let inner = popup(
+        size,
+        text_width + width as u16,
+        lines.len() as u16 + 2,
+        title,
+        buf,
+    );
     Paragraph::new(lines).render(inner, buf);
 }
 
@@ -171,9 +191,7 @@ fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
             "quit (every page is already saved)".into(),
         ),
     ];
-    let (width, mut lines) = key_rows(rows);
-    lines.extend([
-        Line::from(""),
+    let notes = [
         Line::from(" A page shows the images the model assigns to one class,"),
         Line::from(" surest first. Confirmed pages count toward the batch of"),
         Line::from(format!(
@@ -181,15 +199,8 @@ fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
             app.batch
         )),
         Line::from(" this help."),
-    ]);
-    let inner = popup(
-        size,
-        56 + width as u16,
-        lines.len() as u16 + 2,
-        "review help",
-        buf,
-    );
-    Paragraph::new(lines).render(inner, buf);
+    ];
+    help_popup(size, buf, "review help", 56, rows, notes);
 }
 
 /// The help of the likely-mistakes screen.
@@ -233,23 +244,21 @@ fn mistakes_help(size: Rect, buf: &mut Buffer, app: &App) {
             "quit (every page is already saved)".into(),
         ),
     ];
-    let (width, mut lines) = key_rows(rows);
-    lines.extend([
-        Line::from(""),
-        Line::from(" Each label is judged by the graph's propagation of the"),
-        Line::from(" other nine folds' labels, least believed first. Under"),
-        Line::from(" each image: its label, how much that propagation"),
-        Line::from(" believes it, and the class it predicts. Any key closes"),
-        Line::from(" this help."),
-    ]);
-    let inner = popup(
+    let notes = [
+        " Each label is judged by the graph's propagation of the",
+        " other nine folds' labels, least believed first. Under",
+        " each image: its label, how much that propagation",
+        " believes it, and the class it predicts. Any key closes",
+        " this help.",
+    ];
+    help_popup(
         size,
-        58 + width as u16,
-        lines.len() as u16 + 2,
-        "likely mistakes help",
         buf,
+        "likely mistakes help",
+        58,
+        rows,
+        notes.map(Line::from),
     );
-    Paragraph::new(lines).render(inner, buf);
 }
 
 /// The class picker, filling `area` (the side panel, so the image stays in view).

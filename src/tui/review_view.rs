@@ -12,7 +12,7 @@ use super::app::{App, Mark, Overlay, ReviewPage};
 use super::keymap::Command;
 use super::overlays;
 use super::view::{
-    class_name, status_line, too_small, with_message, ImagePane, MIN_HEIGHT, MIN_WIDTH,
+    class_keys, class_name, key_hints, status_line, too_small, ImagePane, MIN_HEIGHT, MIN_WIDTH,
 };
 
 /// A grid cell: the thumbnail over a caption line, with one blank column to its right.
@@ -95,22 +95,43 @@ pub fn review_grid(size: Rect) -> Option<Grid> {
 }
 
 pub fn draw(size: Rect, buf: &mut Buffer, app: &App, pane: &mut dyn ImagePane) {
+    draw_screen(
+        size,
+        buf,
+        app,
+        header(app),
+        key_line(app),
+        |areas, buf| match app.page() {
+            Some(page) => draw_grid(&areas.grid, buf, app, page, pane),
+            None => draw_empty(areas.body, buf, app),
+        },
+    );
+}
+
+/// A grid screen (review, likely mistakes): `header`, the body `body` draws (the grid,
+/// or why there is none), the trainer's status line, the `keys` and any overlay; or
+/// the too-small note.
+pub(super) fn draw_screen(
+    size: Rect,
+    buf: &mut Buffer,
+    app: &App,
+    header: Line<'static>,
+    keys: Line<'static>,
+    body: impl FnOnce(&ReviewAreas, &mut Buffer),
+) {
     let Some(areas) = review_areas(size) else {
         too_small(size, buf);
         return;
     };
-    Paragraph::new(header(app)).render(areas.header, buf);
-    match app.page() {
-        Some(page) => draw_grid(&areas.grid, buf, app, page, pane),
-        None => draw_empty(areas.body, buf, app),
-    }
+    Paragraph::new(header).render(areas.header, buf);
+    body(&areas, buf);
     Paragraph::new(status_line(app)).render(areas.status, buf);
-    Paragraph::new(key_line(app)).render(areas.keys, buf);
+    Paragraph::new(keys).render(areas.keys, buf);
     draw_overlay(size, &areas, buf, app);
 }
 
 /// The help or the picker over a grid screen.
-pub(super) fn draw_overlay(size: Rect, areas: &ReviewAreas, buf: &mut Buffer, app: &App) {
+fn draw_overlay(size: Rect, areas: &ReviewAreas, buf: &mut Buffer, app: &App) {
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(size, buf, app),
@@ -264,6 +285,12 @@ fn draw_empty(area: Rect, buf: &mut Buffer, app: &App) {
             app.keymap.short(Command::Review)
         )
     };
+    draw_notice(area, buf, why, &then, 3);
+}
+
+/// What a grid screen shows without a page: why, in bold, over what to do, dim; centred
+/// in `height` lines of `area`.
+pub(super) fn draw_notice(area: Rect, buf: &mut Buffer, why: &str, then: &str, height: u16) {
     let text = vec![
         Line::from(why).bold(),
         Line::from(""),
@@ -272,31 +299,22 @@ fn draw_empty(area: Rect, buf: &mut Buffer, app: &App) {
     Paragraph::new(text)
         .centered()
         .wrap(Wrap { trim: true })
-        .render(area.centered_vertically(Constraint::Length(3)), buf);
+        .render(area.centered_vertically(Constraint::Length(height)), buf);
 }
 
 fn key_line(app: &App) -> Line<'static> {
-    let keyed: Vec<char> = app.classes.iter().filter_map(|c| c.key).collect();
     let key = |command| app.keymap.short(command);
-    let mark_keys = match (keyed.first(), keyed.last()) {
-        _ if app.many_classes => format!("1-3 {} mark", key(Command::Pick)),
-        (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} mark"),
-        (Some(a), _) => format!("{a} mark"),
-        _ => format!("{} mark", key(Command::Pick)),
-    };
-    let auto = if app.auto { " ON" } else { "" };
-    let spans = vec![Span::raw(format!(
-        " ←↑↓→ move  {mark_keys}  {} not this  {} confirm page  {} {} class  {} undo  {} single  {} auto{auto}  {} help  {} quit",
-        key(Command::NotThisClass),
-        key(Command::AcceptGuess),
-        key(Command::PrevClass),
-        key(Command::NextClass),
-        key(Command::Undo),
-        key(Command::Review),
-        key(Command::Auto),
-        key(Command::Help),
-        key(Command::Quit),
-    ))
-    .dim()];
-    with_message(spans, app)
+    let mark_keys = class_keys(app, "mark", format!("1-3 {} mark", key(Command::Pick)));
+    key_hints(
+        &format!(
+            " ←↑↓→ move  {mark_keys}  {} not this  {} confirm page  {} {} class  {} undo  {} single",
+            key(Command::NotThisClass),
+            key(Command::AcceptGuess),
+            key(Command::PrevClass),
+            key(Command::NextClass),
+            key(Command::Undo),
+            key(Command::Review),
+        ),
+        app,
+    )
 }

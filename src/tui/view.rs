@@ -464,32 +464,45 @@ fn preparing(what: &str, done: usize, total: usize, per_second: Option<f64>) -> 
 }
 
 fn key_line(app: &App) -> Line<'static> {
+    let label_keys = class_keys(app, "label", "1-3 guess".to_string());
+    let key = |command| app.keymap.short(command);
+    key_hints(
+        &format!(
+            " {label_keys}  {} 1st guess  {} pick  {} undo  {} skip  {} review",
+            key(Command::AcceptGuess),
+            key(Command::Pick),
+            key(Command::Undo),
+            key(Command::Skip),
+            key(Command::Review),
+        ),
+        app,
+    )
+}
+
+/// The class keys as a key line names them: `a…b verb` over the keyed classes, or
+/// `many` when the classes are too many for keys (the keys take the guesses).
+pub(super) fn class_keys(app: &App, verb: &str, many: String) -> String {
     let keyed: Vec<char> = app.classes.iter().filter_map(|c| c.key).collect();
-    let label_keys = match (keyed.first(), keyed.last()) {
-        _ if app.many_classes => "1-3 guess".to_string(),
-        (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} label"),
-        (Some(a), _) => format!("{a} label"),
-        _ => format!("{} label", app.keymap.short(Command::Pick)),
-    };
+    match (keyed.first(), keyed.last()) {
+        _ if app.many_classes => many,
+        (Some(a), Some(b)) if keyed.len() > 1 => format!("{a}…{b} {verb}"),
+        (Some(a), _) => format!("{a} {verb}"),
+        _ => format!("{} {verb}", app.keymap.short(Command::Pick)),
+    }
+}
+
+/// A key line: the screen's own `keys`, then the auto-oracle's, the help's and quit's,
+/// dim, with the app's note after them.
+pub(super) fn key_hints(keys: &str, app: &App) -> Line<'static> {
     let key = |command| app.keymap.short(command);
     let auto = if app.auto { " ON" } else { "" };
-    let spans = vec![Span::raw(format!(
-        " {label_keys}  {} 1st guess  {} pick  {} undo  {} skip  {} review  {} auto{auto}  {} help  {} quit",
-        key(Command::AcceptGuess),
-        key(Command::Pick),
-        key(Command::Undo),
-        key(Command::Skip),
-        key(Command::Review),
+    let mut spans = vec![Span::raw(format!(
+        "{keys}  {} auto{auto}  {} help  {} quit",
         key(Command::Auto),
         key(Command::Help),
         key(Command::Quit),
     ))
     .dim()];
-    with_message(spans, app)
-}
-
-/// The key line's spans with the app's note after them.
-pub(super) fn with_message(mut spans: Vec<Span<'static>>, app: &App) -> Line<'static> {
     if let Some(message) = &app.message {
         spans.push(Span::styled(
             format!("  {}", escape_name(message)),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod kill;
 pub mod require;
 pub mod tmux;
 

@@ -32,15 +32,21 @@ impl Tmux {
     /// killed one by one (the server exits with its last session, and a session started
     /// at that moment is lost); `Drop` ends the whole server.
     pub fn start(&self, name: &str, command: &str) {
+        self.start_sized(name, command, 120, 40);
+    }
+
+    /// [`Tmux::start`] in a terminal of `width`×`height`.
+    pub fn start_sized(&self, name: &str, command: &str, width: u16, height: u16) {
+        let (width, height) = (width.to_string(), height.to_string());
         let args = [
             "new-session",
             "-d",
             "-s",
             name,
             "-x",
-            "120",
+            &width,
             "-y",
-            "40",
+            &height,
             command,
         ];
         let out = self.tmux(&args);
