@@ -161,7 +161,8 @@ fn zero_shot(
     }))
 }
 
-pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
+/// The checks every run's trials need, with or without `--review`.
+fn check_trials(opts: &SimulateOptions) -> anyhow::Result<()> {
     if opts.strategies.is_empty() {
         bail!("--strategies: give at least one");
     }
@@ -171,6 +172,11 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     if opts.budget < opts.init {
         bail!("--budget {} is below --init {}", opts.budget, opts.init);
     }
+    Ok(())
+}
+
+pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
+    check_trials(opts)?;
     if opts.accuracy_on == AccuracyOn::Pool && opts.pool_subset.is_some() {
         bail!("--accuracy-on pool judges every unlabeled item: it cannot be combined with --pool-subset");
     }
@@ -323,15 +329,7 @@ pub fn run_review(
     opts: &SimulateOptions,
     review_opts: &review::ReviewOptions,
 ) -> anyhow::Result<ReviewOutcome> {
-    if opts.strategies.is_empty() {
-        bail!("--strategies: give at least one");
-    }
-    if opts.trials == 0 || opts.batch == 0 || opts.init == 0 {
-        bail!("--trials, --batch and --init must be at least 1");
-    }
-    if opts.budget < opts.init {
-        bail!("--budget {} is below --init {}", opts.budget, opts.init);
-    }
+    check_trials(opts)?;
     if opts.full_baseline {
         bail!("--full-baseline draws a learning curve: leave it out of --review runs");
     }
