@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -19,12 +19,19 @@ demo: build
 	$(TORCH) && cargo run --release -- label assets/mnist --session demo --session-dir sessions
 
 check: setup
-	$(TORCH) && cargo fmt --all -- --check && cargo clippy --all-targets -- -D warnings
+	$(TORCH) && cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
 
 # The tests read the full MNIST and the EfficientNet-Lite weights when they are in the
 # cache: fetch them first so nothing is skipped.
-test: check mnist effnet
-	$(TORCH) && cargo test --no-fail-fast
+test: check mnist effnet test-without-torch
+	$(TORCH) && cargo test --workspace --no-fail-fast $(TORCHLESS:-p=--exclude)
+
+# The crates that must not depend on tch (core, dataset, session, tui) build and pass
+# with libtorch out of sight: were one to pull in torch-sys, its build would fail here.
+TORCHLESS := -p glean-core -p glean-dataset -p glean-session -p glean-tui
+test-without-torch:
+	env -u LIBTORCH -u LIBTORCH_USE_PYTORCH -u LIBTORCH_CXX11_ABI -u LIBTORCH_LIB \
+		-u LIBTORCH_INCLUDE cargo test --no-fail-fast $(TORCHLESS)
 
 bench: mnist effnet
 	$(TORCH) && cargo bench

@@ -134,7 +134,7 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
         ..LearnerConfig::default()
     };
     let (trainer, _events) = Trainer::spawn(data, learner);
-    SessionExecutor::new(session, trainer, names.to_vec(), Arc::default())
+    SessionExecutor::new(session, trainer, names.to_vec())
 }
 
 fn keypress_to_frame() {
@@ -194,9 +194,10 @@ fn keypress_to_frame() {
                 if last.elapsed() >= Duration::from_millis(1) {
                     step += 1;
                     let _ = tx.send(AppEvent::Trainer(TrainerEvent::Progress {
+                        job: 1,
                         step,
                         steps: 1_000_000,
-                        loss: x as f32,
+                        loss: x,
                     }));
                     last = Instant::now();
                 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's speed on glean's backbone: EfficientNet-Lite written here in plain PyTorch,
-op for op as src/learn/effnet_lite.rs builds it (the blocks read from the weights,
+op for op as crates/learn/src/effnet_lite.rs builds it (the blocks read from the weights,
 TensorFlow "SAME" padding, BatchNorm folded into the convolutions, (x - 127) / 128,
 bilinear resize to the input side, mean-pooled 1280-d features), run on the same images
 with the same thread count. `cargo bench --bench backbone` runs it and prints its

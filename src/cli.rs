@@ -306,7 +306,7 @@ impl DataArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Label(args) => crate::tui::label::label(crate::tui::label::LabelOptions {
+        Command::Label(args) => crate::label::label(crate::label::LabelOptions {
             scan: args.dataset.scan_options()?,
             data: args.data,
             session: args.session,
@@ -325,7 +325,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             review: args.review,
             seed: args.seed,
         }),
-        Command::Resume(args) => crate::tui::label::resume(crate::tui::label::ResumeOptions {
+        Command::Resume(args) => crate::label::resume(crate::label::ResumeOptions {
             name: args.name,
             session_dir: args.session_dir,
             render: args.render,

@@ -110,34 +110,33 @@ fn same_seed_same_run(learner: LearnerKind) {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        handle.submit(Job {
-            version: 3,
-            labeled: labeled.clone(),
-        });
+        handle.submit(Job::new(3, labeled.clone()));
         let mut saw_progress = false;
         let mut saw_accuracy = None;
-        let ranked = loop {
+        let mut ranking = None;
+        let accuracy = loop {
             match rx.recv_timeout(Duration::from_secs(120)).unwrap() {
-                TrainerEvent::Progress { version, loss, .. } => {
-                    assert_eq!(version, 3);
+                TrainerEvent::RoundStarted { job, labels } => assert_eq!((job, labels), (3, 60)),
+                TrainerEvent::Progress { job, loss, .. } => {
+                    assert_eq!(job, 3);
                     assert!(loss.is_finite());
                     saw_progress = true;
                 }
+                TrainerEvent::Scoring { job } => assert_eq!(job, 3),
                 TrainerEvent::Evaluated { accuracy, .. } => saw_accuracy = Some(accuracy),
                 TrainerEvent::Ranked {
                     preliminary: true, ..
                 } => assert_eq!(learner, LearnerKind::Hybrid),
-                ev @ TrainerEvent::Ranked { .. } => break ev,
+                TrainerEvent::Ranked { ranking: last, .. } => ranking = Some(last),
+                TrainerEvent::RoundDone { job, accuracy, .. } => {
+                    assert_eq!(job, 3);
+                    break accuracy;
+                }
                 other => panic!("unexpected {other:?}"),
             }
         };
         assert!(saw_progress);
-        let TrainerEvent::Ranked {
-            ranking, accuracy, ..
-        } = ranked
-        else {
-            unreachable!()
-        };
+        let ranking = ranking.expect("a final ranking before the round's end");
         if learner == LearnerKind::Cnn {
             // (The hybrid's first round reports the graph's accuracy, not the network's.)
             assert_eq!(accuracy, saw_accuracy);

@@ -108,7 +108,7 @@ fn a_round_with_poisson_mbo_posts_the_propagations_ranking_first() {
     let early = &early[0];
     assert_eq!(early.graph.as_deref(), Some("deskew-pca"));
     assert_eq!(with.graph.as_deref(), Some("deskew-pca+mbo"));
-    assert_eq!(early.ranking.version, 5);
+    assert_eq!(early.ranking.job, 5);
     assert_eq!(early.ranking.items, without.ranking.items);
     assert_eq!(early.graph_accuracy, without.graph_accuracy);
     assert_ne!(with.ranking.items, early.ranking.items);
@@ -292,10 +292,7 @@ fn the_trainer_reports_the_autoencoder_until_a_round_takes_it_in() {
         "no epoch between the first and the last: {seen:?}"
     );
     assert!(seen.windows(2).all(|w| w[0].done <= w[1].done), "{seen:?}");
-    trainer.submit(Job {
-        version: 1,
-        labeled,
-    });
+    trainer.submit(Job::new(1, labeled));
     let mut ranked = false;
     loop {
         match next() {

@@ -58,7 +58,7 @@ fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
             seen.push(match p {
                 RoundProgress::Preliminary(o) => {
                     assert_eq!(o.ranking.source, RankingSource::Graph);
-                    assert_eq!(o.ranking.version, 3);
+                    assert_eq!(o.ranking.job, 3);
                     assert!(o.network_accuracy.is_none());
                     "graph"
                 }
@@ -106,10 +106,7 @@ fn the_trainer_posts_the_graph_ranking_before_the_final_one() {
     let (data, oracle) = mnist_sample();
     let (handle, events) = Trainer::spawn(data, quick_learner_of(LearnerKind::Hybrid));
     let labeled = labels_of(&(0..20).map(|i| i * 50).collect::<Vec<_>>(), &oracle);
-    handle.submit(Job {
-        version: 1,
-        labeled,
-    });
+    handle.submit(Job::new(1, labeled));
     let mut rankings = Vec::new();
     while rankings.last().is_none_or(|&(_, preliminary)| preliminary) {
         match events

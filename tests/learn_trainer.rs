@@ -22,7 +22,7 @@ fn a_round_learns_and_ranks_only_unlabeled_items() {
         let out = learner.round(&labeled, 7, &|| false, &mut |_| {}).unwrap();
         let acc = out.accuracy.unwrap();
         assert!(acc > 0.7, "{strategy}: accuracy {acc} after 200 labels");
-        assert_eq!(out.ranking.version, 7);
+        assert_eq!(out.ranking.job, 7);
         assert_eq!(out.ranking.source, RankingSource::Model);
         assert_eq!(out.ranking.items.len(), 800);
         assert!(out.ranking.items.iter().all(|it| it.pool_index % 5 != 0));
@@ -117,34 +117,167 @@ fn jobs_coalesce_and_cancel() {
     assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
     // Jobs 2 and 3 arrive while 1 waits or runs: 3 replaces 2, which never runs.
     for v in 1..=3u64 {
-        handle.submit(Job {
-            version: v,
-            labeled: labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle),
-        });
+        handle.submit(Job::new(
+            v,
+            labels_of(&(0..(10 * v as usize)).collect::<Vec<_>>(), &oracle),
+        ));
     }
     let mut ranked = Vec::new();
     while ranked.last() != Some(&3) {
         match next_final(&rx) {
-            TrainerEvent::Ranked { ranking, .. } => ranked.push(ranking.version),
+            TrainerEvent::Ranked { ranking, .. } => ranked.push(ranking.job),
             other => panic!("unexpected {other:?}"),
         }
     }
     assert!(!ranked.contains(&2), "{ranked:?}");
 
     // A cancelled job ends with Cancelled, and the next one still runs.
-    handle.submit(Job {
-        version: 4,
-        labeled: labels_of(&[0, 1, 2], &oracle),
-    });
+    handle.submit(Job::new(4, labels_of(&[0, 1, 2], &oracle)));
     handle.cancel_up_to(4);
-    assert_eq!(next_final(&rx), TrainerEvent::Cancelled { version: 4 });
-    handle.submit(Job {
-        version: 5,
-        labeled: labels_of(&[0, 1, 2], &oracle),
-    });
-    assert!(
-        matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.version == 5)
+    assert_eq!(next_final(&rx), TrainerEvent::Cancelled { job: 4 });
+    handle.submit(Job::new(5, labels_of(&[0, 1, 2], &oracle)));
+    assert!(matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.job == 5));
+    handle.shutdown();
+}
+
+/// The events of job `job`'s round, from the trainer taking it to its end (work beside
+/// the rounds left out).
+fn round_events(rx: &crossbeam_channel::Receiver<TrainerEvent>, job: u64) -> Vec<TrainerEvent> {
+    let mut events = Vec::new();
+    loop {
+        let ev = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("trainer event");
+        match &ev {
+            TrainerEvent::Background(_) => continue,
+            TrainerEvent::Error { message, .. } => panic!("{message}"),
+            TrainerEvent::Cancelled { .. } => panic!("cancelled: {events:?}"),
+            _ => {}
+        }
+        let done = matches!(ev, TrainerEvent::RoundDone { job: j, .. } if j == job);
+        events.push(ev);
+        if done {
+            return events;
+        }
+    }
+}
+
+/// What a round's end says: (labels, model version, trained, accuracy).
+fn round_done(events: &[TrainerEvent]) -> (usize, u64, bool, Option<f64>) {
+    match events.last() {
+        Some(TrainerEvent::RoundDone {
+            labels,
+            model,
+            trained,
+            accuracy,
+            times,
+            ..
+        }) => {
+            assert!(times.total > 0.0, "{times:?}");
+            (*labels, *model, *trained, *accuracy)
+        }
+        other => panic!("a round ending in {other:?}"),
+    }
+}
+
+/// The trainer numbers the models it makes: a round that trains on new labels makes
+/// the next version (from `models_made`), a cold start or a refresh (the labels of the
+/// model in use) does not. Each round starts with `RoundStarted`, ends with its final
+/// ranking and then `RoundDone`, and says when it scores.
+#[test]
+fn rounds_start_and_end_with_the_model_version_they_leave() {
+    let (data, oracle) = mnist_sample();
+    let (handle, rx) = Trainer::spawn(data.clone(), quick_learner(Strategy::Margin));
+    assert!(matches!(rx.recv().unwrap(), TrainerEvent::Ready { .. }));
+    let labeled = labels_of(&(0..100).map(|i| i * 10).collect::<Vec<_>>(), &oracle);
+
+    // A cold start: no labels, no model.
+    handle.submit(Job::new(1, Vec::new()));
+    let events = round_events(&rx, 1);
+    assert_eq!(events[0], TrainerEvent::RoundStarted { job: 1, labels: 0 });
+    assert!(matches!(
+        &events[events.len() - 2],
+        TrainerEvent::Ranked { ranking, labels: 0, preliminary: false }
+            if ranking.job == 1 && ranking.source == RankingSource::ColdStart
+    ));
+    assert_eq!(round_done(&events), (0, 0, false, None));
+
+    // The first round that trains makes model 1, and says so after its ranking.
+    handle.submit(Job::new(2, labeled.clone()));
+    let events = round_events(&rx, 2);
+    assert_eq!(
+        events[0],
+        TrainerEvent::RoundStarted {
+            job: 2,
+            labels: 100
+        }
     );
+    let (labels, model, trained, accuracy) = round_done(&events);
+    assert_eq!((labels, model, trained), (100, 1, true));
+    assert!(matches!(
+        &events[events.len() - 2],
+        TrainerEvent::Ranked { ranking, labels: 100, preliminary: false }
+            if ranking.job == 2 && ranking.source == RankingSource::Model
+    ));
+    let evaluated = events.iter().find_map(|ev| match ev {
+        TrainerEvent::Evaluated {
+            job: 2,
+            labels: 100,
+            accuracy,
+        } => Some(*accuracy),
+        _ => None,
+    });
+    assert!(evaluated.is_some(), "{events:?}");
+    assert_eq!(accuracy, evaluated);
+    // Scoring follows the last fit step.
+    let last_step = events
+        .iter()
+        .rposition(|ev| matches!(ev, TrainerEvent::Progress { job: 2, .. }))
+        .expect("fit progress");
+    assert!(
+        matches!(
+            &events[last_step],
+            TrainerEvent::Progress { step, steps, .. } if step == steps
+        ),
+        "{:?}",
+        events[last_step]
+    );
+    assert_eq!(events[last_step + 1], TrainerEvent::Scoring { job: 2 });
+
+    // A refresh on the same labels ranks anew but makes no new model.
+    handle.submit(Job {
+        id: 3,
+        labeled: labeled.clone(),
+        refresh: true,
+    });
+    let events = round_events(&rx, 3);
+    assert_eq!(
+        events[0],
+        TrainerEvent::RoundStarted {
+            job: 3,
+            labels: 100
+        }
+    );
+    let (_, model, trained, _) = round_done(&events);
+    assert_eq!((model, trained), (1, true));
+
+    // New labels after it: the next version.
+    let mut more = labeled.clone();
+    more.extend(labels_of(&[1, 2, 3], &oracle));
+    handle.submit(Job::new(4, more));
+    let (labels, model, trained, _) = round_done(&round_events(&rx, 4));
+    assert_eq!((labels, model, trained), (103, 2, true));
+    handle.shutdown();
+
+    // A resumed session's trainer counts on from the versions it made before.
+    let config = LearnerConfig {
+        models_made: 7,
+        ..quick_learner(Strategy::Margin)
+    };
+    let (handle, rx) = Trainer::spawn(data, config);
+    handle.submit(Job::new(1, labeled));
+    let events = round_events(&rx, 1);
+    assert_eq!(round_done(&events).1, 8);
     handle.shutdown();
 }
 
@@ -157,10 +290,9 @@ fn a_missing_cuda_device_is_an_error_event() {
     };
     let (_handle, rx) = Trainer::spawn(data, config);
     match rx.recv_timeout(Duration::from_secs(60)).unwrap() {
-        TrainerEvent::Error {
-            version: None,
-            message,
-        } => assert!(message.contains("cuda:64"), "{message}"),
+        TrainerEvent::Error { job: None, message } => {
+            assert!(message.contains("cuda:64"), "{message}")
+        }
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -300,10 +432,7 @@ fn a_stop_runs_no_waiting_round_or_mistakes_request() {
         labeled: labeled.clone(),
     };
     handle.find_mistakes(request(1));
-    handle.submit(Job {
-        version: 1,
-        labeled: labeled.clone(),
-    });
+    handle.submit(Job::new(1, labeled.clone()));
     handle.find_mistakes(request(2));
     let asked = std::time::Instant::now();
     assert!(

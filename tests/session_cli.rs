@@ -1,6 +1,7 @@
 //! `glean sessions` and `glean export` run as the real binary on sessions made by the
 //! library.
 
+#[path = "../crates/session/tests/session_common/mod.rs"]
 mod session_common;
 
 use std::path::Path;

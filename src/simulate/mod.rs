@@ -14,13 +14,13 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
-use crate::learn::effnet_lite::EffnetLite;
+use crate::learn::effnet_lite::{Backbone, EffnetLite};
 use crate::learn::features::backbone_features;
 use crate::learn::strategy::balanced_random_subset;
 use crate::learn::zero_shot::ZeroShot;
 use crate::learn::{
     ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
-    ModelKind, QueryOptions, Ranking, Strategy, TrainSchedule,
+    ModelKind, QueryOptions, Ranking, ResolveDevice, Strategy, TrainSchedule,
 };
 use report::{Curves, Point};
 
@@ -127,7 +127,7 @@ fn zero_shot(
         model: opts.model,
         ..LearnerConfig::default()
     };
-    let Some(backbone) = config.resolve_model(data.channels)?.backbone() else {
+    let Some(backbone) = Backbone::of(config.resolve_model(data.channels)?) else {
         return Ok(None);
     };
     if data.test_len() == 0 {
@@ -608,7 +608,7 @@ mod tests {
         };
         let oracle = [0u16, 1, 2, 1, 0];
         let ranking = Ranking {
-            version: 1,
+            job: 1,
             strategy: Strategy::Margin,
             source: RankingSource::Graph,
             // Item 0 is labeled (not ranked); 1 and 4 right, 2 and 3 wrong.

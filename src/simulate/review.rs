@@ -381,7 +381,7 @@ mod tests {
 
     fn ranking(items: &[(usize, u16, f32)]) -> Ranking {
         Ranking {
-            version: 1,
+            job: 1,
             strategy: Strategy::Margin,
             source: RankingSource::Graph,
             items: items

@@ -1,6 +1,5 @@
 //! Test data: images made on the fly, and the bundled MNIST sample as learner input.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
@@ -9,15 +8,8 @@ use glean::learn::{
     TrainSchedule,
 };
 
-/// A `side`×`side` grayscale PNG of one value.
-pub fn png(side: u32, value: u8) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(side, side, image::Luma([value]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img)
-        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
+#[allow(unused_imports)]
+pub use super::png::png;
 
 /// The pool of `assets/mnist` as the learner takes it, with each item's oracle label.
 pub fn mnist_sample() -> (LearnData, Vec<u16>) {

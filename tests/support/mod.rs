@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod kill;
+pub mod png;
 pub mod require;
 pub mod tmux;
 

@@ -1,0 +1,399 @@
+//! The one vocabulary between the trainer thread and the rest of the program: the jobs
+//! sent to it, the events it posts (straight into the UI's event channel, or to a
+//! simulation), and the handle that sends, cancels and stops. No tch here: the thread
+//! itself lives in `glean-learn`, which takes its messages through a [`TrainerInbox`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::mistakes::Suspect;
+use crate::ranking::{ClassProb, Ranking};
+
+/// A labeled set to learn from. Job ids increase with every change of the labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: u64,
+    pub labeled: Vec<(usize, u16)>,
+    /// Its labels are those of the last model made (a resume, or an undo given back):
+    /// its round ranks the pool anew but makes no new model version.
+    pub refresh: bool,
+}
+
+impl Job {
+    /// A job on new labels: its round, when it trains, makes a new model version.
+    pub fn new(id: u64, labeled: Vec<(usize, u16)>) -> Job {
+        Job {
+            id,
+            labeled,
+            refresh: false,
+        }
+    }
+}
+
+/// A request for the likely mistakes among the labels: each labeled item judged by the
+/// graph's propagation of the other folds' labels. `request` numbers the requests; the
+/// answer carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MistakesJob {
+    pub request: u64,
+    pub labeled: Vec<(usize, u16)>,
+}
+
+/// Wall-clock seconds of each phase of a round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct RoundTimes {
+    /// Graph propagation, with its evaluation and ranking.
+    pub propagate: f64,
+    pub train: f64,
+    pub evaluate: f64,
+    pub score: f64,
+    /// The strategy's own work, inside the times above: its rankings, and for the
+    /// structure-reading strategies the pool's clusters or neighbours (first round),
+    /// the discriminator, the labeled items' predictions.
+    pub rank: f64,
+    pub total: f64,
+}
+
+impl RoundTimes {
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_secs_f64(self.total.max(0.0))
+    }
+}
+
+/// Work the trainer does beside its rounds (the autoencoder's training): `done` of
+/// `total` steps (0 of 0 before the first, or when it came from the cache), `finished`
+/// once its result waits for the next round to join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackgroundWork {
+    pub what: &'static str,
+    pub done: usize,
+    pub total: usize,
+    pub finished: bool,
+}
+
+/// What the trainer thread posts. Each round's events name its job and the number of
+/// labels it learns from; a finished round also the model version it made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainerEvent {
+    /// Once-per-pool preparation before `Ready` (decoding, backbone features, graph),
+    /// at `per_second` where the step measures its rate.
+    Preparing {
+        what: &'static str,
+        done: usize,
+        total: usize,
+        per_second: Option<f64>,
+    },
+    /// The backbone's own ImageNet classifier's suggestions among the session's classes
+    /// for these pool items (best first), before any label: posted as their features
+    /// come in.
+    Suggested { items: Vec<(usize, Vec<ClassProb>)> },
+    /// Pool items that could not be decoded, with why: nothing learns from them.
+    Unusable { items: Vec<(usize, String)> },
+    /// The learner is set up on `device`; `learner` says what learns (e.g. `hybrid
+    /// (cnn)`), `network` names the network (`cnn`, `effnet-lite0`).
+    Ready {
+        device: String,
+        learner: String,
+        network: String,
+    },
+    /// Work beside the rounds has moved on; None once the round that took it in is done
+    /// (or there was none to take in).
+    Background(Option<BackgroundWork>),
+    /// The trainer took job `job`, with `labels` labels.
+    RoundStarted { job: u64, labels: usize },
+    /// Training progress of job `job`: optimiser step `step` of `steps`.
+    Progress {
+        job: u64,
+        step: usize,
+        steps: usize,
+        loss: f64,
+    },
+    /// Job `job`'s training is done: it is scoring the pool.
+    Scoring { job: u64 },
+    /// Test accuracy of what job `job` trained on `labels` labels.
+    Evaluated {
+        job: u64,
+        labels: usize,
+        accuracy: f64,
+    },
+    /// A ranking of the unlabeled pool for job `ranking.job`, learned from `labels`
+    /// labels: the round's last, or (`preliminary`) the hybrid learner's graph ranking,
+    /// posted before its network trains.
+    Ranked {
+        ranking: Ranking,
+        labels: usize,
+        preliminary: bool,
+    },
+    /// Job `job` is done (after its last ranking; jobs before it are done or were
+    /// replaced by it): `model` is the model version now in use, new when the round
+    /// trained on labels no earlier model had (`trained` and not a refresh).
+    RoundDone {
+        job: u64,
+        labels: usize,
+        model: u64,
+        trained: bool,
+        accuracy: Option<f64>,
+        times: RoundTimes,
+    },
+    /// Job `job` was cancelled (its labels changed); a newer one follows.
+    Cancelled { job: u64 },
+    /// The likely mistakes of request `request`, on its `labels` labels: every labeled
+    /// item, least believed first, computed in `seconds`.
+    Suspects {
+        request: u64,
+        labels: usize,
+        suspects: Vec<Suspect>,
+        seconds: f64,
+    },
+    /// Request `request` for the likely mistakes failed (e.g. a learner without the
+    /// graph); the trainer goes on.
+    MistakesFailed { request: u64, message: String },
+    /// Something went wrong; the trainer keeps taking jobs unless it could not start
+    /// (`job` None).
+    Error { job: Option<u64>, message: String },
+}
+
+/// What the handle sends the trainer thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Job(Job),
+    Mistakes(MistakesJob),
+    Shutdown,
+}
+
+/// A handle and the inbox its trainer thread reads: [`TrainerHandle::attach`] the
+/// thread once spawned. A handle without a thread (tests) only queues.
+pub fn trainer_channel() -> (TrainerHandle, TrainerInbox) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let cancel_below = Arc::new(AtomicU64::new(0));
+    (
+        TrainerHandle {
+            jobs: tx,
+            cancel_below: cancel_below.clone(),
+            thread: None,
+        },
+        TrainerInbox {
+            messages: rx,
+            cancel_below,
+        },
+    )
+}
+
+/// The UI side of a trainer thread. Dropping it stops the thread (after cancelling
+/// what runs).
+pub struct TrainerHandle {
+    jobs: Sender<Message>,
+    /// Jobs with an id below this are cancelled; `u64::MAX`: stop.
+    cancel_below: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TrainerHandle {
+    /// The thread that reads this handle's inbox: stopping the handle waits for it.
+    pub fn attach(&mut self, thread: JoinHandle<()>) {
+        self.thread = Some(thread);
+    }
+
+    /// Queues a job; a job still waiting is replaced by this newer one.
+    pub fn submit(&self, job: Job) {
+        // A send fails only when the thread has ended, and it has then said why.
+        let _ = self.jobs.send(Message::Job(job));
+    }
+
+    /// Asks for the likely mistakes among `job.labeled`; a request still waiting is
+    /// replaced by this newer one. It runs before a waiting round; quitting while it
+    /// runs leaves it (as a round's step that cannot be cut short is left).
+    pub fn find_mistakes(&self, job: MistakesJob) {
+        let _ = self.jobs.send(Message::Mistakes(job));
+    }
+
+    /// Cancels every job with an id up to `job`, running or waiting.
+    pub fn cancel_up_to(&self, job: u64) {
+        self.cancel_below
+            .fetch_max(job.saturating_add(1), Ordering::SeqCst);
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    /// Asks the thread to stop without waiting for it: every job is cancelled and no
+    /// new one is taken. [`TrainerHandle::stop_by`] then waits.
+    pub fn request_stop(&self) {
+        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
+        let _ = self.jobs.send(Message::Shutdown);
+    }
+
+    /// Asks the thread to stop and waits until `deadline` at most; true when it ended.
+    /// A thread inside a step that cannot be interrupted (a forward pass, the graph's
+    /// construction) is left to stop at its next check, or to end with the process.
+    pub fn stop_by(mut self, deadline: Instant) -> bool {
+        self.request_stop();
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        while !thread.is_finished() {
+            if Instant::now() >= deadline {
+                tracing::info!("the trainer is inside a step that cannot be cut short: leaving it");
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = thread.join();
+        true
+    }
+
+    fn stop(&mut self) {
+        self.request_stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for TrainerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The trainer thread's side: the messages, coalesced, and whether a job is cancelled.
+pub struct TrainerInbox {
+    messages: Receiver<Message>,
+    cancel_below: Arc<AtomicU64>,
+}
+
+/// What waits for the trainer: the newest job and the newest request for likely
+/// mistakes (older ones were replaced while they waited).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Waiting {
+    pub job: Option<Job>,
+    pub mistakes: Option<MistakesJob>,
+}
+
+impl TrainerInbox {
+    /// Whether the handle asked the thread to stop.
+    pub fn stopping(&self) -> bool {
+        self.cancel_below.load(Ordering::SeqCst) == u64::MAX
+    }
+
+    /// Whether job `job` is cancelled.
+    pub fn cancelled(&self, job: u64) -> bool {
+        job < self.cancel_below.load(Ordering::SeqCst)
+    }
+
+    /// Waits for work (at most `poll`, where given) and takes everything queued behind
+    /// it into `waiting`: of everything queued only the newest job and request are
+    /// kept. False when the thread is to end (a shutdown, or no handle any more).
+    pub fn wait(&self, waiting: &mut Waiting, poll: Option<Duration>) -> bool {
+        if waiting.job.is_none() && waiting.mistakes.is_none() {
+            let first = match poll {
+                Some(poll) => match self.messages.recv_timeout(poll) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => return true,
+                    Err(RecvTimeoutError::Disconnected) => return false,
+                },
+                None => match self.messages.recv() {
+                    Ok(message) => message,
+                    Err(_) => return false,
+                },
+            };
+            if !waiting.take(first) {
+                return false;
+            }
+        }
+        while let Ok(next) = self.messages.try_recv() {
+            if !waiting.take(next) {
+                return false;
+            }
+        }
+        !self.stopping()
+    }
+
+    /// The next message queued, if any (tests of what a handle sends).
+    pub fn try_recv(&self) -> Option<Message> {
+        self.messages.try_recv().ok()
+    }
+}
+
+impl Waiting {
+    /// Files a message that arrived: the newest job and request replace those waiting;
+    /// false on shutdown.
+    fn take(&mut self, message: Message) -> bool {
+        match message {
+            Message::Shutdown => return false,
+            Message::Job(next) => self.job = Some(next),
+            Message::Mistakes(next) => self.mistakes = Some(next),
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u64) -> Job {
+        Job::new(id, vec![(id as usize, 0)])
+    }
+
+    #[test]
+    fn only_the_newest_queued_job_and_request_wait() {
+        let (handle, inbox) = trainer_channel();
+        handle.submit(job(1));
+        handle.find_mistakes(MistakesJob {
+            request: 1,
+            labeled: vec![],
+        });
+        handle.submit(job(2));
+        handle.find_mistakes(MistakesJob {
+            request: 2,
+            labeled: vec![],
+        });
+        let mut waiting = Waiting::default();
+        assert!(inbox.wait(&mut waiting, None));
+        assert_eq!(waiting.job, Some(job(2)));
+        assert_eq!(waiting.mistakes.map(|m| m.request), Some(2));
+    }
+
+    #[test]
+    fn cancelling_covers_every_job_up_to_the_one_named() {
+        let (handle, inbox) = trainer_channel();
+        handle.cancel_up_to(3);
+        assert!(inbox.cancelled(1) && inbox.cancelled(3));
+        assert!(!inbox.cancelled(4));
+        // Cancelling an earlier job never takes a later cancel back.
+        handle.cancel_up_to(2);
+        assert!(inbox.cancelled(3));
+    }
+
+    #[test]
+    fn a_stop_ends_the_wait_and_cancels_everything() {
+        let (handle, inbox) = trainer_channel();
+        handle.submit(job(1));
+        handle.request_stop();
+        let mut waiting = Waiting::default();
+        assert!(!inbox.wait(&mut waiting, None));
+        assert!(inbox.stopping() && inbox.cancelled(u64::MAX - 1));
+    }
+
+    #[test]
+    fn a_wait_with_a_poll_returns_with_nothing_when_nothing_came() {
+        let (_handle, inbox) = trainer_channel();
+        let mut waiting = Waiting::default();
+        assert!(inbox.wait(&mut waiting, Some(Duration::from_millis(10))));
+        assert_eq!(waiting, Waiting::default());
+    }
+
+    #[test]
+    fn a_dropped_handle_ends_the_wait() {
+        let (handle, inbox) = trainer_channel();
+        drop(handle);
+        assert!(!inbox.wait(&mut Waiting::default(), None));
+    }
+}

@@ -1,0 +1,239 @@
+//! The on-disk cache of what is computed once per pool: feature matrices as
+//! safetensors (`pool` and `test`), the kNN graph with the test items' neighbours as one
+//! binary file. It is only a cache: a file that is missing, unreadable or of the wrong
+//! shape is reported as absent (with a warning when it existed), and a failed write is a
+//! warning, never an error, since the caller already holds the values.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind, Tensor};
+
+use crate::graph::{KnnGraph, Neighbours, PoolGraph};
+use glean_dataset::SkipReason;
+
+const GRAPH_MAGIC: &[u8; 8] = b"GLNPGRF1";
+
+/// `dir/features/<name>.<ext>`; characters outside `[A-Za-z0-9._-]` in the name become
+/// `_` so a key can never leave the folder.
+pub fn file(dir: &Path, name: &str, ext: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    dir.join("features").join(format!("{safe}.{ext}"))
+}
+
+/// Reads `(pool, test)` float matrices of `rows.0` and `rows.1` rows and `dim` columns
+/// onto `device`; None when the file is absent or does not hold exactly that.
+pub fn read_matrices(
+    path: &Path,
+    rows: (i64, i64),
+    dim: i64,
+    device: Device,
+) -> Option<(Tensor, Tensor)> {
+    let found = read_features(path, dim, device)?;
+    let (p, t) = (found.pool.size()[0], found.test.size()[0]);
+    if (p, t) != rows {
+        tracing::warn!(
+            "ignoring the cache file {}: {p} pool and {t} test rows, expected {} and {}; recomputing",
+            path.display(),
+            rows.0,
+            rows.1
+        );
+        return None;
+    }
+    Some((found.pool, found.test))
+}
+
+/// What a features file holds: the `pool` and `test` matrices, and which rows of the
+/// folder as scanned were left out of them because they did not decode, with why
+/// (`failed`: pool rows then test rows, counted over both; empty when the file has no
+/// list).
+pub struct FeaturesFile {
+    pub pool: Tensor,
+    pub test: Tensor,
+    pub failed: Vec<(usize, SkipReason)>,
+}
+
+/// Reads a features file with `dim` columns onto `device`, whatever its row counts;
+/// None (with a warning when it existed) when it is absent or malformed.
+pub fn read_features(path: &Path, dim: i64, device: Device) -> Option<FeaturesFile> {
+    if !path.exists() {
+        return None;
+    }
+    let checked = || -> Result<FeaturesFile, String> {
+        let mut tensors = Tensor::read_safetensors(path).map_err(|e| e.to_string())?;
+        let mut take = |name: &str| -> Option<Tensor> {
+            let at = tensors.iter().position(|(k, _)| k == name)?;
+            Some(tensors.swap_remove(at).1)
+        };
+        let failed = match take("failed") {
+            Some(t) if t.kind() == Kind::Int64 && t.dim() == 2 && t.size()[1] == 2 => {
+                let pairs = Vec::<i64>::try_from(t.view([-1])).map_err(|e| e.to_string())?;
+                pairs
+                    .chunks_exact(2)
+                    .map(|p| {
+                        let row = usize::try_from(p[0]).map_err(|_| "a negative row")?;
+                        let reason = u8::try_from(p[1])
+                            .ok()
+                            .and_then(SkipReason::from_code)
+                            .ok_or("an unknown reason")?;
+                        Ok((row, reason))
+                    })
+                    .collect::<Result<Vec<_>, &str>>()?
+            }
+            Some(t) => return Err(format!("`failed` is {:?} {:?}", t.kind(), t.size())),
+            None => Vec::new(),
+        };
+        let mut matrix = |name: &str| -> Result<Tensor, String> {
+            let t = take(name).ok_or(format!("no `{name}` tensor"))?;
+            if t.kind() != Kind::Float || t.dim() != 2 || t.size()[1] != dim {
+                return Err(format!(
+                    "`{name}` is {:?} {:?}, expected Float [·, {dim}]",
+                    t.kind(),
+                    t.size()
+                ));
+            }
+            t.f_to_device(device).map_err(|e| e.to_string())
+        };
+        Ok(FeaturesFile {
+            pool: matrix("pool")?,
+            test: matrix("test")?,
+            failed,
+        })
+    };
+    checked()
+        .inspect_err(|why| {
+            tracing::warn!(
+                "ignoring the cache file {}: {why}; recomputing",
+                path.display()
+            )
+        })
+        .ok()
+}
+
+/// Writes `pool` and `test` (moved to the CPU) atomically.
+pub fn write_matrices(path: &Path, pool: &Tensor, test: &Tensor) {
+    write_features(path, pool, test, &[]);
+}
+
+/// Writes `pool`, `test` and, when some rows did not decode, their list (row and
+/// reason code per row), atomically.
+pub fn write_features(path: &Path, pool: &Tensor, test: &Tensor, failed: &[(usize, SkipReason)]) {
+    store(path, |tmp| {
+        let cpu = |t: &Tensor| t.to_device(Device::Cpu).contiguous();
+        let mut tensors = vec![("pool", cpu(pool)), ("test", cpu(test))];
+        if !failed.is_empty() {
+            let pairs: Vec<i64> = failed
+                .iter()
+                .flat_map(|&(row, reason)| [row as i64, i64::from(reason.code())])
+                .collect();
+            tensors.push(("failed", Tensor::from_slice(&pairs).view([-1, 2])));
+        }
+        Tensor::write_safetensors(&tensors, tmp).map_err(|e| e.to_string())
+    });
+}
+
+/// Reads a graph over `rows.0` pool items of degree `k`, with the neighbours of
+/// `rows.1` test items (none when 0); None when absent or not exactly that.
+pub fn read_graph(path: &Path, rows: (i64, i64), k: usize, device: Device) -> Option<PoolGraph> {
+    if !path.exists() {
+        return None;
+    }
+    let checked = || -> Result<PoolGraph, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let (graph_bytes, test_bytes) = split_parts(&bytes)?;
+        let graph = KnnGraph::from_bytes(graph_bytes, device).map_err(|e| e.to_string())?;
+        if graph.len() as i64 != rows.0 || graph.k != k {
+            return Err(format!(
+                "a {}-NN graph of {} items, expected {k}-NN of {}",
+                graph.k,
+                graph.len(),
+                rows.0
+            ));
+        }
+        let test = match (test_bytes.is_empty(), rows.1) {
+            (true, 0) => None,
+            (false, m) if m > 0 => {
+                let nb = Neighbours::from_bytes(test_bytes, rows.0 as usize, device)
+                    .map_err(|e| e.to_string())?;
+                if nb.index.size() != [m, k as i64] {
+                    return Err(format!(
+                        "test neighbours {:?}, expected [{m}, {k}]",
+                        nb.index.size()
+                    ));
+                }
+                Some(nb)
+            }
+            (_, m) => return Err(format!("test neighbours do not match {m} test items")),
+        };
+        Ok(PoolGraph::from_parts(graph, test))
+    };
+    checked()
+        .inspect_err(|why| {
+            tracing::warn!(
+                "ignoring the cache file {}: {why}; rebuilding",
+                path.display()
+            )
+        })
+        .ok()
+}
+
+/// Writes the graph and the test neighbours as one file: magic, then each part as a
+/// little-endian u64 length and its bytes (an empty second part: no test items).
+pub fn write_graph(path: &Path, pg: &PoolGraph) {
+    store(path, |tmp| {
+        let graph = pg.graph.to_bytes();
+        let test = match &pg.test {
+            Some(nb) => nb.to_bytes().map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        let mut out = Vec::with_capacity(24 + graph.len() + test.len());
+        out.extend_from_slice(GRAPH_MAGIC);
+        for part in [&graph, &test] {
+            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            out.extend_from_slice(part);
+        }
+        std::fs::write(tmp, out).map_err(|e| e.to_string())
+    });
+}
+
+fn split_parts(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    let rest = bytes
+        .strip_prefix(GRAPH_MAGIC.as_slice())
+        .ok_or("not a glean graph file (wrong magic)")?;
+    let part = |b: &[u8]| -> Result<(usize, usize), String> {
+        let len: [u8; 8] = b.get(..8).ok_or("truncated")?.try_into().expect("8 bytes");
+        let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| "length overflow")?;
+        if b.len() - 8 < len {
+            return Err("truncated".into());
+        }
+        Ok((8, 8 + len))
+    };
+    let (start, end) = part(rest)?;
+    let (graph, rest) = (&rest[start..end], &rest[end..]);
+    let (start, end) = part(rest)?;
+    if end != rest.len() {
+        return Err("trailing bytes".into());
+    }
+    Ok((graph, &rest[start..end]))
+}
+
+/// Writes through `write` to a temporary file beside `path`, then renames it over
+/// `path`, so a reader never sees half a file.
+fn store(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let result = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .map_err(|e| e.to_string())
+        .and_then(|()| write(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    if let Err(why) = result {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::warn!("could not write the cache file {}: {why}", path.display());
+    }
+}

@@ -1,0 +1,334 @@
+//! The k-nearest-neighbour graph over the pool: exact search in blocks of rows with
+//! matmuls (‖a‖² + ‖b‖² − 2ab, then top-k), Gaussian weights scaled by each point's
+//! k-th neighbour distance, symmetrised (W + Wᵀ). Test items are classified from their
+//! nearest pool items with the same weights.
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use super::csr::Csr;
+use crate::LearnError;
+
+/// Query rows per distance block: 1024 × 60,000 floats is 245 MB.
+const BLOCK: i64 = 1024;
+
+/// The `k` nearest rows of `base` to each row of `queries` (both `[·, D]` float on one
+/// device): squared distances `[M, k]` ascending and indices `[M, k]` (i64). With
+/// `exclude_self`, `queries` must be `base` and a row is never its own neighbour.
+pub fn nearest(
+    base: &Tensor,
+    queries: &Tensor,
+    k: usize,
+    exclude_self: bool,
+) -> Result<(Tensor, Tensor), LearnError> {
+    let (n, d) = matrix_shape(base, "base")?;
+    let (m, dq) = matrix_shape(queries, "queries")?;
+    let available = if exclude_self { n - 1 } else { n };
+    if dq != d || k == 0 || k as i64 > available {
+        return Err(LearnError::Data(format!(
+            "nearest neighbours: {k} of {n} points ({d} dims) for queries of {dq} dims"
+        )));
+    }
+    let _guard = tch::no_grad_guard();
+    let base = base.to_kind(Kind::Float);
+    let base_t = base.tr().contiguous();
+    let base_sq = base
+        .square()
+        .sum_dim_intlist(1, false, Kind::Float)
+        .view([1, n]);
+    let (mut dists, mut indices) = (Vec::new(), Vec::new());
+    for start in (0..m).step_by(BLOCK as usize) {
+        let len = BLOCK.min(m - start);
+        let q = queries.narrow(0, start, len).to_kind(Kind::Float);
+        // ‖b‖² − 2qb in one BLAS call; ‖q‖² is the same along a row, added after top-k.
+        let partial = base_sq.addmm(&(&q * -2.0), &base_t);
+        if exclude_self {
+            let _ = partial
+                .narrow(1, start, len)
+                .diagonal(0, 0, 1)
+                .fill_(f64::INFINITY);
+        }
+        let (values, idx) = partial.topk(k as i64, 1, false, true);
+        let q_sq = q.square().sum_dim_intlist(1, true, Kind::Float);
+        dists.push((values + q_sq).clamp_min(0.0));
+        indices.push(idx);
+    }
+    Ok((Tensor::cat(&dists, 0), Tensor::cat(&indices, 0)))
+}
+
+fn matrix_shape(t: &Tensor, what: &str) -> Result<(i64, i64), LearnError> {
+    match t.size().as_slice() {
+        &[n, d] if n > 0 && d > 0 => Ok((n, d)),
+        other => Err(LearnError::Data(format!(
+            "{what}: need a non-empty [N, D] matrix, got {other:?}"
+        ))),
+    }
+}
+
+/// Gaussian weights `exp(−4 d² / d_k²)` with `d_k` the row's k-th (farthest) distance.
+fn gaussian_weights(dist2: &Tensor) -> Tensor {
+    let k = dist2.size()[1];
+    let scale = dist2.narrow(1, k - 1, 1).clamp_min(1e-12);
+    (dist2 * -4.0 / scale).exp()
+}
+
+/// The symmetric kNN weight matrix of the pool, with each node's degree.
+pub struct KnnGraph {
+    pub k: usize,
+    pub weights: Csr,
+    /// Row sums of `weights`, `[n]` float on `device`.
+    pub degree: Tensor,
+    /// Each node's connected component, `[n]` i64 on `device`, and how many there are:
+    /// Poisson learning solves each component on its own.
+    pub component: Tensor,
+    pub components: usize,
+    device: Device,
+    /// The sparse tensor the CUDA product uses (None on the CPU).
+    cuda: Option<Tensor>,
+}
+
+impl KnnGraph {
+    /// Builds the graph over the rows of `embeddings` (`[N, D]`, on the device the
+    /// graph will be used on).
+    pub fn build(embeddings: &Tensor, k: usize) -> Result<KnnGraph, LearnError> {
+        let (dist2, idx) = nearest(embeddings, embeddings, k, true)?;
+        let weights = gaussian_weights(&dist2);
+        let n = dist2.size()[0] as usize;
+        let idx: Vec<i64> = Vec::try_from(idx.to_device(Device::Cpu).view([-1]))?;
+        let w: Vec<f32> = Vec::try_from(weights.to_device(Device::Cpu).view([-1]))?;
+        let mut triples = Vec::with_capacity(2 * idx.len());
+        for (e, (&j, &wij)) in idx.iter().zip(&w).enumerate() {
+            let i = (e / k) as u32;
+            triples.push((i, j as u32, wij));
+            triples.push((j as u32, i, wij));
+        }
+        Ok(Self::from_csr(
+            Csr::from_triples(n, &triples),
+            k,
+            embeddings.device(),
+        ))
+    }
+
+    fn from_csr(weights: Csr, k: usize, device: Device) -> KnnGraph {
+        let degree = Tensor::from_slice(&weights.row_sums()).to_device(device);
+        let cuda = (device != Device::Cpu).then(|| weights.to_sparse_tensor(device));
+        let (labels, components) = weights.components();
+        let component = Tensor::from_slice(&labels).to_device(device);
+        KnnGraph {
+            k,
+            weights,
+            degree,
+            component,
+            components,
+            device,
+            cuda,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.weights.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.weights.n == 0
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// `W · X` for `X = [n, c]` on the graph's device.
+    pub fn weight_matmul(&self, x: &Tensor) -> Tensor {
+        self.weights.matmul(x, self.cuda.as_ref())
+    }
+
+    /// `L · X = D X − W X`, the (unnormalised) graph Laplacian applied to `X`.
+    pub fn laplacian_matmul(&self, x: &Tensor) -> Tensor {
+        x * self.degree.unsqueeze(1) - self.weight_matmul(x)
+    }
+
+    /// Serialised arrays, to cache the graph next to the pool.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.weights.to_bytes(&[self.k as u64])
+    }
+
+    pub fn from_bytes(bytes: &[u8], device: Device) -> Result<KnnGraph, LearnError> {
+        let (weights, header) = Csr::from_bytes(bytes)?;
+        let k = match header.as_slice() {
+            &[k] => k as usize,
+            _ => return Err(LearnError::Data("graph cache: unexpected header".into())),
+        };
+        Ok(Self::from_csr(weights, k, device))
+    }
+
+    /// Writes the graph to `path` atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), LearnError> {
+        let io = |e: std::io::Error| LearnError::Data(format!("writing {}: {e}", path.display()));
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, self.to_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    pub fn load(path: &Path, device: Device) -> Result<KnnGraph, LearnError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| LearnError::Data(format!("reading {}: {e}", path.display())))?;
+        Self::from_bytes(&bytes, device)
+            .map_err(|e| LearnError::Data(format!("{}: {e}", path.display())))
+    }
+}
+
+/// Each query item's nearest pool items and their Gaussian weights: how test items (or
+/// any item outside the graph) get scores from the pool's.
+pub struct Neighbours {
+    /// `[M, k]` i64 pool indices.
+    pub index: Tensor,
+    /// `[M, k]` float weights, each row summing to 1.
+    pub weight: Tensor,
+}
+
+impl Neighbours {
+    pub fn find(pool: &Tensor, queries: &Tensor, k: usize) -> Result<Neighbours, LearnError> {
+        let (dist2, index) = nearest(pool, queries, k, false)?;
+        let w = gaussian_weights(&dist2);
+        let weight = &w / w.sum_dim_intlist(1, true, Kind::Float);
+        Ok(Neighbours { index, weight })
+    }
+
+    /// The weighted vote of the neighbours' scores: `pool_scores [N, C]` → `[M, C]`.
+    pub fn classify(&self, pool_scores: &Tensor) -> Tensor {
+        let (m, k) = (self.index.size()[0], self.index.size()[1]);
+        let c = pool_scores.size()[1];
+        let gathered = pool_scores
+            .index_select(0, &self.index.view([-1]))
+            .view([m, k, c]);
+        (gathered * self.weight.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float)
+    }
+
+    /// Little-endian bytes (magic, rows, k, then u32 indices and f32 weights), so the
+    /// test items' neighbours are cached with the graph.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, LearnError> {
+        let (m, k) = (self.index.size()[0] as u64, self.index.size()[1] as u64);
+        let index: Vec<i64> = Vec::try_from(self.index.to_device(Device::Cpu).view([-1]))?;
+        let weight: Vec<f32> = Vec::try_from(self.weight.to_device(Device::Cpu).view([-1]))?;
+        let mut out = Vec::with_capacity(24 + 8 * index.len());
+        out.extend_from_slice(NEIGHBOURS_MAGIC);
+        out.extend_from_slice(&m.to_le_bytes());
+        out.extend_from_slice(&k.to_le_bytes());
+        index
+            .iter()
+            .for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
+        weight
+            .iter()
+            .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+        Ok(out)
+    }
+
+    /// Reads what `to_bytes` wrote, checking every index against `pool_len`.
+    pub fn from_bytes(
+        bytes: &[u8],
+        pool_len: usize,
+        device: Device,
+    ) -> Result<Neighbours, LearnError> {
+        let bad = |what: &str| LearnError::Data(format!("neighbours cache: {what}"));
+        if bytes.len() < 24 || &bytes[..8] != NEIGHBOURS_MAGIC {
+            return Err(bad("not a glean neighbours file (wrong magic)"));
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (m, k) = (word(8), word(16));
+        if (bytes.len() - 24) as u128 != m as u128 * k as u128 * 8 || k == 0 {
+            return Err(bad("truncated or inconsistent sizes"));
+        }
+        let quads = bytes[24..]
+            .chunks_exact(4)
+            .map(|c| <[u8; 4]>::try_from(c).expect("4 bytes"));
+        let count = (m * k) as usize;
+        let index: Vec<i64> = quads
+            .clone()
+            .take(count)
+            .map(|q| u32::from_le_bytes(q) as i64)
+            .collect();
+        let weight: Vec<f32> = quads.skip(count).map(f32::from_le_bytes).collect();
+        if index.iter().any(|&i| i as usize >= pool_len) || weight.iter().any(|w| !w.is_finite()) {
+            return Err(bad("an index outside the pool or a bad weight"));
+        }
+        let shape = [m as i64, k as i64];
+        Ok(Neighbours {
+            index: Tensor::from_slice(&index).view(shape).to_device(device),
+            weight: Tensor::from_slice(&weight).view(shape).to_device(device),
+        })
+    }
+}
+
+const NEIGHBOURS_MAGIC: &[u8; 8] = b"GLNNBR01";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: i64) -> Tensor {
+        // Points 0, 1, 2, … on a line: each one's nearest neighbours are its neighbours.
+        Tensor::arange(n, (Kind::Float, Device::Cpu)).view([n, 1])
+    }
+
+    #[test]
+    fn nearest_matches_brute_force_and_skips_self() {
+        let (d2, idx) = nearest(&line(6), &line(6), 2, true).unwrap();
+        let idx: Vec<i64> = Vec::try_from(idx.view([-1])).unwrap();
+        assert_eq!(&idx[..2], &[1, 2]);
+        let row3 = &idx[6..8];
+        assert!(row3 == [2, 4] || row3 == [4, 2], "{row3:?}");
+        let d2: Vec<f32> = Vec::try_from(d2.view([-1])).unwrap();
+        assert_eq!(&d2[..2], &[1.0, 4.0]);
+        assert!(nearest(&line(3), &line(3), 3, true).is_err());
+    }
+
+    #[test]
+    fn graph_is_symmetric_with_weights_in_range() {
+        let g = KnnGraph::build(&line(20), 3).unwrap();
+        let dense = g
+            .weights
+            .to_sparse_tensor(Device::Cpu)
+            .to_dense(None, false);
+        assert!((&dense - dense.tr()).abs().max().double_value(&[]) < 1e-6);
+        assert_eq!(
+            dense
+                .diagonal(0, 0, 1)
+                .abs()
+                .sum(Kind::Float)
+                .double_value(&[]),
+            0.0
+        );
+        // Each edge is at most e^0 + e^0 (both directions) and at least one direction's.
+        assert!(dense.max().double_value(&[]) <= 2.0 + 1e-6);
+        let back = KnnGraph::from_bytes(&g.to_bytes(), Device::Cpu).unwrap();
+        assert_eq!(back.weights, g.weights);
+        assert_eq!(back.k, 3);
+    }
+
+    #[test]
+    fn neighbours_vote_with_normalised_weights() {
+        let pool = line(10);
+        let queries = Tensor::from_slice(&[0.2f32, 8.9]).view([2, 1]);
+        let nb = Neighbours::find(&pool, &queries, 3).unwrap();
+        let sums: Vec<f32> =
+            Vec::try_from(nb.weight.sum_dim_intlist(1, false, Kind::Float)).unwrap();
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
+        // Scores: class 0 for points < 5, class 1 above.
+        let scores = Tensor::cat(
+            &[
+                line(10).lt(5.0).to_kind(Kind::Float),
+                line(10).ge(5.0).to_kind(Kind::Float),
+            ],
+            1,
+        );
+        let pred: Vec<i64> = Vec::try_from(nb.classify(&scores).argmax(1, false)).unwrap();
+        assert_eq!(pred, vec![0, 1]);
+
+        let bytes = nb.to_bytes().unwrap();
+        let back = Neighbours::from_bytes(&bytes, 10, Device::Cpu).unwrap();
+        assert!(back.index.equal(&nb.index) && back.weight.equal(&nb.weight));
+        assert!(Neighbours::from_bytes(&bytes, 5, Device::Cpu).is_err());
+        assert!(Neighbours::from_bytes(&bytes[..bytes.len() - 2], 10, Device::Cpu).is_err());
+    }
+}

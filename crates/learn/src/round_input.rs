@@ -1,0 +1,127 @@
+//! What a round works on: the labels given, checked, and what every ranking of the round
+//! shares (the candidates, the labeled rows on the device, the strategy, the seed).
+
+use tch::{Device, Tensor};
+
+use super::config::ClusterPick;
+use super::graph::csr::Csr;
+use super::pool_structure::PoolStructure;
+use super::select::PoolContext;
+use super::strategy::Strategy;
+use super::LearnError;
+
+/// Labeled pool indices and classes, checked, each item once.
+pub(super) struct Labeled {
+    pub(super) indices: Vec<usize>,
+    pub(super) classes: Vec<i64>,
+}
+
+impl Labeled {
+    /// Checks `labeled` (pool index, class) against a pool of `pool_len` items and
+    /// `classes` classes; a relabeled item counts once, with its newest label.
+    pub(super) fn check(
+        labeled: &[(usize, u16)],
+        pool_len: usize,
+        classes: usize,
+    ) -> Result<Labeled, LearnError> {
+        let mut seen = vec![false; pool_len];
+        let mut indices = Vec::with_capacity(labeled.len());
+        let mut classes_of = Vec::with_capacity(labeled.len());
+        for &(i, c) in labeled {
+            if i >= pool_len {
+                return Err(LearnError::Data(format!(
+                    "pool index {i} is beyond the {pool_len} pool items"
+                )));
+            }
+            if c as usize >= classes {
+                return Err(LearnError::Data(format!(
+                    "class {c} is not below the {classes} classes"
+                )));
+            }
+            if seen[i] {
+                let at = indices
+                    .iter()
+                    .position(|&j| j == i)
+                    .expect("seen items are listed");
+                classes_of[at] = c as i64;
+                continue;
+            }
+            seen[i] = true;
+            indices.push(i);
+            classes_of.push(c as i64);
+        }
+        Ok(Labeled {
+            indices,
+            classes: classes_of,
+        })
+    }
+
+    pub(super) fn pairs(&self) -> Vec<(usize, u16)> {
+        self.indices
+            .iter()
+            .zip(&self.classes)
+            .map(|(&i, &c)| (i, c as u16))
+            .collect()
+    }
+
+    /// Which of `pool_len` items are labeled.
+    pub(super) fn mask(&self, pool_len: usize) -> Vec<bool> {
+        let mut is_labeled = vec![false; pool_len];
+        for &i in &self.indices {
+            is_labeled[i] = true;
+        }
+        is_labeled
+    }
+}
+
+/// What every ranking of one round shares, the graph's and the network's alike.
+pub(super) struct RankingInputs<'a> {
+    /// The unlabeled items to rank (a random subset with `--pool-subset`).
+    pub(super) candidates: &'a [usize],
+    /// `candidates` as i64 indices on the device.
+    pub(super) candidate_rows: &'a Tensor,
+    /// The labeled pool indices on the device (the core-set methods' distances).
+    pub(super) labeled_rows: &'a Tensor,
+    /// (pool index, class), in `labeled_rows`' order.
+    pub(super) labeled: &'a [(usize, u16)],
+    pub(super) pool_len: usize,
+    pub(super) strategy: Strategy,
+    pub(super) batch: usize,
+    pub(super) classes: usize,
+    pub(super) job: u64,
+    pub(super) seed: u64,
+    /// The pool's clusters and embedding, for the strategies that read them.
+    pub(super) structure: Option<&'a PoolStructure>,
+    /// The discriminator's odds for the candidates (adversarial).
+    pub(super) unlabeled_odds: Option<&'a [f32]>,
+    pub(super) cluster_pick: ClusterPick,
+}
+
+impl<'a> RankingInputs<'a> {
+    /// The pool context of a ranking by a predictor whose probabilities for the labeled
+    /// items are `labeled_probs`, over the graph `neighbours` (the learner's, or the
+    /// structure's own when it has none).
+    pub(super) fn pool_context(
+        &self,
+        labeled_probs: Option<Vec<f32>>,
+        neighbours: Option<&'a Csr>,
+    ) -> PoolContext<'a> {
+        PoolContext {
+            pool_len: self.pool_len,
+            labeled: self.labeled,
+            labeled_probs,
+            clusters: self
+                .structure
+                .and_then(|s| s.clusters.as_ref())
+                .map(|(c, k)| (c.as_slice(), *k)),
+            cluster_pick: self.cluster_pick,
+            neighbours: neighbours.or(self.structure.and_then(|s| s.knn.as_ref())),
+            unlabeled_odds: self.unlabeled_odds,
+        }
+    }
+}
+
+pub(super) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
+    let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    Ok(Tensor::f_from_slice(&v)?.f_to_device(device)?)
+}

@@ -1,0 +1,360 @@
+//! The trainer thread: owns the `Learner` (every tch value), takes jobs (a labeled set
+//! and its id) from its inbox and posts `glean_core::TrainerEvent`s. Jobs that arrive
+//! while one runs are coalesced: only the newest waits. A job can be cancelled between
+//! batches. Requests for the likely mistakes of the labels (`MistakesJob`) are coalesced
+//! the same way among themselves and run before a waiting round: someone is looking at
+//! the screen that waits for them. The thread counts the model versions it makes.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crossbeam_channel::{Receiver, Sender};
+use glean_core::trainer::{trainer_channel, TrainerInbox, Waiting};
+use glean_core::{MistakesJob, TrainerEvent, TrainerHandle};
+
+use super::config::LearnerConfig;
+use super::device::describe;
+use super::learner::Learner;
+use super::mistakes::Suspect;
+use super::outcome::RoundProgress;
+use super::prepare::BackgroundWork;
+use super::ranking::{RankedItem, Ranking, RankingSource};
+use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
+use super::LearnError;
+
+pub struct Trainer;
+
+impl Trainer {
+    /// Spawns the trainer; its events go to the returned receiver.
+    pub fn spawn(
+        input: impl Into<PoolInput>,
+        config: LearnerConfig,
+    ) -> (TrainerHandle, Receiver<TrainerEvent>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (Self::spawn_into(input, config, tx), rx)
+    }
+
+    /// Spawns the trainer posting into a caller's channel (e.g. the UI's single event
+    /// channel, whose event type wraps `TrainerEvent`).
+    pub fn spawn_into<E>(
+        input: impl Into<PoolInput>,
+        config: LearnerConfig,
+        events: Sender<E>,
+    ) -> TrainerHandle
+    where
+        E: From<TrainerEvent> + Send + 'static,
+    {
+        Self::spawn_with(input, config, move |ev| events.send(E::from(ev)).is_ok())
+    }
+
+    /// Spawns the trainer calling `post` for each event; when `post` returns false (no
+    /// one listens any more) the thread ends.
+    pub fn spawn_with<F>(
+        input: impl Into<PoolInput>,
+        config: LearnerConfig,
+        post: F,
+    ) -> TrainerHandle
+    where
+        F: FnMut(TrainerEvent) -> bool + Send + 'static,
+    {
+        let input = input.into();
+        let (mut handle, inbox) = trainer_channel();
+        let thread = std::thread::Builder::new()
+            .name("glean-trainer".into())
+            .spawn(move || run(input, config, inbox, post))
+            .expect("spawning a thread");
+        handle.attach(thread);
+        handle
+    }
+}
+
+fn run<F>(input: PoolInput, config: LearnerConfig, inbox: TrainerInbox, mut post: F)
+where
+    F: FnMut(TrainerEvent) -> bool,
+{
+    let stopping = || inbox.stopping();
+    // The model version in use: each round that trains on labels no model had yet
+    // makes the next one.
+    let mut model = config.models_made;
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        let mut startup = |event: StartupEvent| {
+            let ev = match event {
+                StartupEvent::Progress(RoundProgress::Preparing {
+                    what,
+                    done,
+                    total,
+                    per_second,
+                }) => TrainerEvent::Preparing {
+                    what,
+                    done,
+                    total,
+                    per_second,
+                },
+                StartupEvent::Progress(_) => return,
+                StartupEvent::Suggested(items) => TrainerEvent::Suggested { items },
+                StartupEvent::Unusable(items) => TrainerEvent::Unusable {
+                    items: items
+                        .into_iter()
+                        .map(|(item, reason)| (item, reason.describe().to_string()))
+                        .collect(),
+                },
+            };
+            post(ev);
+        };
+        match input {
+            PoolInput::Decoded(data) => {
+                let pool_len = data.pool_len();
+                Learner::prepare(
+                    data,
+                    config,
+                    &mut |p| startup(StartupEvent::Progress(p)),
+                    &stopping,
+                )
+                .map(|learner| (learner, PoolMap::identity(pool_len)))
+            }
+            PoolInput::Scanned(scanned) => {
+                prepare_scanned(*scanned, config, &mut startup, &stopping)
+            }
+        }
+    }));
+    let (mut learner, map) = match prepared {
+        Ok(Err(LearnError::Cancelled)) => return,
+        Ok(Ok(learner)) => learner,
+        Ok(Err(e)) => {
+            post(could_not_start(e.to_string()));
+            return;
+        }
+        Err(panic) => {
+            post(could_not_start(panic_message(panic)));
+            return;
+        }
+    };
+    let ready = TrainerEvent::Ready {
+        device: describe(learner.device()),
+        learner: learner.describe(),
+        network: learner.model().name().to_string(),
+    };
+    if !post(ready) {
+        return;
+    }
+    let mut shown = None;
+    let mut waiting = Waiting::default();
+    loop {
+        if !report_background(&learner, &mut shown, &mut post) {
+            return;
+        }
+        // While something trains beside the rounds, look in on it between jobs.
+        let poll = shown.map(|_| BACKGROUND_POLL);
+        if !inbox.wait(&mut waiting, poll) {
+            return;
+        }
+        if let Some(request) = waiting.mistakes.take() {
+            if !post(find_mistakes(&learner, &map, request)) {
+                return;
+            }
+            continue;
+        }
+        let Some(job) = waiting.job.take() else {
+            continue;
+        };
+        let id = job.id;
+        let labels = job.labeled.len();
+        if inbox.cancelled(id) {
+            if !post(TrainerEvent::Cancelled { job: id }) {
+                return;
+            }
+            continue;
+        }
+        if !post(TrainerEvent::RoundStarted { job: id, labels }) {
+            return;
+        }
+        let labeled = map.to_learner(&job.labeled);
+        let cancelled = || inbox.cancelled(id);
+        let mut listening = true;
+        let mut evaluated = false;
+        let outcome = {
+            let mut progress = |p: RoundProgress| {
+                let events = match p {
+                    RoundProgress::Fit(f) => {
+                        let mut events = vec![TrainerEvent::Progress {
+                            job: id,
+                            step: f.step,
+                            steps: f.steps,
+                            loss: f.loss,
+                        }];
+                        if f.step >= f.steps {
+                            events.push(TrainerEvent::Scoring { job: id });
+                        }
+                        events
+                    }
+                    RoundProgress::Evaluated { accuracy } => {
+                        evaluated = true;
+                        vec![
+                            TrainerEvent::Evaluated {
+                                job: id,
+                                labels,
+                                accuracy,
+                            },
+                            TrainerEvent::Scoring { job: id },
+                        ]
+                    }
+                    RoundProgress::Preliminary(out) => {
+                        let mut ranking = out.ranking;
+                        map.to_scan(&mut ranking);
+                        vec![TrainerEvent::Ranked {
+                            ranking,
+                            labels,
+                            preliminary: true,
+                        }]
+                    }
+                    RoundProgress::Preparing {
+                        what,
+                        done,
+                        total,
+                        per_second,
+                    } => vec![TrainerEvent::Preparing {
+                        what,
+                        done,
+                        total,
+                        per_second,
+                    }],
+                };
+                for ev in events {
+                    listening &= post(ev);
+                }
+            };
+            catch_unwind(AssertUnwindSafe(|| {
+                learner.round(&labeled, id, &cancelled, &mut progress)
+            }))
+        };
+        let events = match outcome {
+            Ok(Ok(mut out)) => {
+                map.to_scan(&mut out.ranking);
+                let trained = out.ranking.source.is_learned();
+                if trained && !job.refresh {
+                    model += 1;
+                }
+                let mut events = Vec::new();
+                if let (Some(accuracy), false) = (out.accuracy, evaluated) {
+                    events.push(TrainerEvent::Evaluated {
+                        job: id,
+                        labels,
+                        accuracy,
+                    });
+                }
+                events.push(TrainerEvent::Ranked {
+                    ranking: out.ranking,
+                    labels,
+                    preliminary: false,
+                });
+                events.push(TrainerEvent::RoundDone {
+                    job: id,
+                    labels,
+                    model,
+                    trained,
+                    accuracy: out.accuracy,
+                    times: out.times,
+                });
+                events
+            }
+            Ok(Err(LearnError::Cancelled)) => vec![TrainerEvent::Cancelled { job: id }],
+            Ok(Err(e)) => vec![TrainerEvent::Error {
+                job: Some(id),
+                message: e.to_string(),
+            }],
+            // libtorch reports some failures (out of memory, a bad kernel) by panicking
+            // through tch; the thread survives them and says what happened.
+            Err(panic) => vec![TrainerEvent::Error {
+                job: Some(id),
+                message: panic_message(panic),
+            }],
+        };
+        for ev in events {
+            listening = listening && post(ev);
+        }
+        if !listening {
+            return;
+        }
+    }
+}
+
+fn could_not_start(message: String) -> TrainerEvent {
+    TrainerEvent::Error {
+        job: None,
+        message: format!("the trainer could not start: {message}"),
+    }
+}
+
+/// The likely mistakes of `request`'s labels (scan indices in and out), or why not.
+fn find_mistakes(learner: &Learner, map: &PoolMap, request: MistakesJob) -> TrainerEvent {
+    let started = std::time::Instant::now();
+    let labeled = map.to_learner(&request.labeled);
+    let found = catch_unwind(AssertUnwindSafe(|| learner.likely_mistakes(&labeled)));
+    let message = match found {
+        Ok(Ok(suspects)) => {
+            return TrainerEvent::Suspects {
+                request: request.request,
+                labels: labeled.len(),
+                suspects: to_scan(map, suspects),
+                seconds: started.elapsed().as_secs_f64(),
+            }
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => panic_message(panic),
+    };
+    TrainerEvent::MistakesFailed {
+        request: request.request,
+        message,
+    }
+}
+
+/// Suspects' pool indices from the learner's to the scan's (as a ranking's are mapped).
+fn to_scan(map: &PoolMap, suspects: Vec<Suspect>) -> Vec<Suspect> {
+    let mut as_ranking = Ranking {
+        job: 0,
+        strategy: super::strategy::Strategy::Random,
+        source: RankingSource::Graph,
+        items: suspects
+            .iter()
+            .map(|s| RankedItem {
+                pool_index: s.pool_index,
+                score: 0.0,
+                top: Vec::new(),
+            })
+            .collect(),
+    };
+    map.to_scan(&mut as_ranking);
+    suspects
+        .into_iter()
+        .zip(as_ranking.items)
+        .map(|(suspect, item)| Suspect {
+            pool_index: item.pool_index,
+            ..suspect
+        })
+        .collect()
+}
+
+/// How often an idle trainer looks at the work beside its rounds.
+const BACKGROUND_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Posts the learner's background work when it changed since `shown`; false when no
+/// one listens any more.
+fn report_background<F>(learner: &Learner, shown: &mut Option<BackgroundWork>, post: &mut F) -> bool
+where
+    F: FnMut(TrainerEvent) -> bool,
+{
+    let now = learner.background_work();
+    if now == *shown {
+        return true;
+    }
+    *shown = now;
+    post(TrainerEvent::Background(now))
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("the learner failed: {text}")
+}

@@ -1,0 +1,483 @@
+//! Suggestions before the first label: the backbone's own ImageNet classifier, read
+//! through the session's class names. ImageNet's 1,000 classes are WordNet noun
+//! synsets (`assets/imagenet-classes.tsv`, made by `scripts/make-imagenet-classes.py`),
+//! so a session class can name one of them (`great_dane` is "Great Dane") or a synset
+//! above some of them (`dog` gathers every dog breed, `automobile` the car classes).
+//!
+//! A session class scores the mean of the classifier's probabilities over the ImageNet
+//! classes it gathers, and a suggestion's confidence is its share of the scores. The
+//! mean, not the sum: a class gathering 118 breeds would otherwise take in everything
+//! (CIFAR-10, no labels: 52 % with the mean, 36 % with the sum, on the 8,000 pool
+//! photos; a share of the pool's average sum did 3 points better on those balanced
+//! classes, but fell to 46 % against the mean's 72 % when two classes made up most of
+//! the photos).
+
+use std::collections::HashMap;
+
+use tch::{Device, Kind, Tensor};
+
+use super::effnet_lite::{EffnetLite, IMAGENET_CLASSES};
+use super::ranking::{top_classes, ClassProb};
+use super::LearnError;
+
+const TABLE: &str = include_str!("../../../assets/imagenet-classes.tsv");
+
+/// WordNet's suffix rules for nouns, in its order: plural ending → singular ending.
+const PLURAL_RULES: [(&str, &str); 8] = [
+    ("s", ""),
+    ("ses", "s"),
+    ("xes", "x"),
+    ("zes", "z"),
+    ("ches", "ch"),
+    ("shes", "sh"),
+    ("men", "man"),
+    ("ies", "y"),
+];
+
+/// A WordNet synset of the table: a class (with its index in the head's output) or an
+/// ancestor of classes.
+#[derive(Debug, Clone)]
+struct Synset {
+    words: Vec<String>,
+    parents: Vec<usize>,
+    class: Option<usize>,
+}
+
+/// The ImageNet classes and the synsets above them, with a word index.
+#[derive(Debug, Clone)]
+pub struct ImagenetTable {
+    synsets: Vec<Synset>,
+    /// A word's key → its synsets in WordNet's sense order (most frequent first).
+    senses: HashMap<String, Vec<usize>>,
+    /// Irregular plural → base words (keys).
+    plurals: HashMap<String, Vec<String>>,
+}
+
+/// What a session class name reads as in the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The synset's first word.
+    pub word: String,
+    /// The head's classes at or below the synset, each with its distance in parent
+    /// steps (0: the synset is the class).
+    pub classes: Vec<(usize, usize)>,
+}
+
+/// A name as the table's words are matched (its key): lowercase, `'` and `.` dropped,
+/// every run of spaces, `-` and `_` one `_`, none at either end.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        match c {
+            '\'' | '.' => {}
+            c if c.is_whitespace() || c == '-' || c == '_' => {
+                if !out.is_empty() && !out.ends_with('_') {
+                    out.push('_');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// A class name without a leading `NN_` key prefix (`12_great_dane`), when a name
+/// follows it.
+fn without_key_prefix(name: &str) -> &str {
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    match name[digits..].strip_prefix('_') {
+        Some(rest) if digits > 0 && !rest.is_empty() => rest,
+        _ => name,
+    }
+}
+
+impl ImagenetTable {
+    /// The table built into glean.
+    pub fn builtin() -> &'static ImagenetTable {
+        static TABLE_ONCE: std::sync::OnceLock<ImagenetTable> = std::sync::OnceLock::new();
+        TABLE_ONCE.get_or_init(|| {
+            ImagenetTable::parse(TABLE).expect("assets/imagenet-classes.tsv is well formed")
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<ImagenetTable, String> {
+        fn list(field: &str) -> Vec<&str> {
+            field.split(',').filter(|w| !w.is_empty()).collect()
+        }
+        /// A synset's line: wnid, class index, words, parents' wnids.
+        struct Row<'a> {
+            wnid: &'a str,
+            class: Option<usize>,
+            words: Vec<&'a str>,
+            parents: Vec<&'a str>,
+        }
+        let mut by_wnid: HashMap<&str, usize> = HashMap::new();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut sense_lines: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut plurals: HashMap<String, Vec<String>> = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            let bad = || format!("line {}: {line:?}", n + 1);
+            match fields.as_slice() {
+                ["sense", key, wnids] => sense_lines.push((key.to_string(), list(wnids))),
+                ["plural", form, bases] => {
+                    let bases = list(bases).iter().map(|b| b.to_string()).collect();
+                    plurals.insert(form.to_string(), bases);
+                }
+                [kind, wnid, words, parents] => {
+                    let class = match *kind {
+                        "ancestor" => None,
+                        index => Some(index.parse::<usize>().map_err(|_| bad())?),
+                    };
+                    by_wnid.insert(wnid, rows.len());
+                    rows.push(Row {
+                        wnid,
+                        class,
+                        words: list(words),
+                        parents: list(parents),
+                    });
+                }
+                _ => return Err(bad()),
+            }
+        }
+        let synsets = rows
+            .iter()
+            .map(|row| {
+                let parents = row
+                    .parents
+                    .iter()
+                    .map(|p| {
+                        by_wnid
+                            .get(p)
+                            .copied()
+                            .ok_or(format!("{}: parent {p} is not in the table", row.wnid))
+                    })
+                    .collect::<Result<Vec<usize>, String>>()?;
+                Ok(Synset {
+                    words: row.words.iter().map(|w| w.to_string()).collect(),
+                    parents,
+                    class: row.class,
+                })
+            })
+            .collect::<Result<Vec<Synset>, String>>()?;
+        let classes = synsets.iter().filter(|s| s.class.is_some()).count();
+        if classes != IMAGENET_CLASSES as usize {
+            return Err(format!("{classes} classes, expected {IMAGENET_CLASSES}"));
+        }
+        let mut senses: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in synsets.iter().enumerate() {
+            for w in &s.words {
+                let list = senses.entry(normalise(w)).or_default();
+                if !list.contains(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        // Keys naming several synsets: WordNet's sense order, the most frequent first.
+        for (key, wnids) in sense_lines {
+            let ordered = wnids
+                .iter()
+                .map(|w| by_wnid.get(w).copied().ok_or(format!("sense {key}: {w}?")))
+                .collect::<Result<Vec<usize>, String>>()?;
+            senses.insert(key, ordered);
+        }
+        Ok(ImagenetTable {
+            synsets,
+            senses,
+            plurals,
+        })
+    }
+
+    /// The synset a class name means: the synsets its key names (else those of a
+    /// singular of it), narrowed to those with a word spelled as the name (`Cardigan`
+    /// the corgi, `cardigan` the sweater) when there are any; the first in WordNet's
+    /// sense order.
+    fn meaning(&self, name: &str) -> Option<usize> {
+        let name = without_key_prefix(name.trim());
+        let key = normalise(name);
+        let candidates = self.senses.get(&key).cloned().or_else(|| {
+            let irregular = self.plurals.get(&key).cloned().unwrap_or_default();
+            let regular = PLURAL_RULES.iter().filter_map(|(plural, singular)| {
+                key.strip_suffix(plural)
+                    .map(|stem| format!("{stem}{singular}"))
+            });
+            irregular
+                .into_iter()
+                .chain(regular)
+                .find_map(|base| self.senses.get(&base).cloned())
+        })?;
+        let spelled = |s: &usize| {
+            self.synsets[*s]
+                .words
+                .iter()
+                .any(|w| w.replace('_', " ") == name.replace('_', " "))
+        };
+        candidates
+            .iter()
+            .find(|s| spelled(s))
+            .or(candidates.first())
+            .copied()
+    }
+
+    /// What a session class named `name` reads as: its synset and the head's classes
+    /// at or below it; None when the name means nothing in the table, or nothing with
+    /// classes below it.
+    pub fn reading(&self, name: &str) -> Option<Reading> {
+        let synset = self.meaning(name)?;
+        let classes: Vec<(usize, usize)> = self
+            .synsets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.class?, self.distance(i, synset)?)))
+            .collect();
+        (!classes.is_empty()).then(|| Reading {
+            word: self.synsets[synset]
+                .words
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+            classes,
+        })
+    }
+
+    /// The head's classes a session class named `name` gathers, ascending.
+    pub fn classes_for(&self, name: &str) -> Vec<usize> {
+        let mut classes: Vec<usize> = self
+            .reading(name)
+            .map(|r| r.classes.into_iter().map(|(c, _)| c).collect())
+            .unwrap_or_default();
+        classes.sort_unstable();
+        classes
+    }
+
+    /// The fewest parent steps from synset `from` up to `ancestor`, if it is above.
+    fn distance(&self, from: usize, ancestor: usize) -> Option<usize> {
+        let mut level = vec![from];
+        let mut seen = vec![false; self.synsets.len()];
+        let mut steps = 0;
+        while !level.is_empty() {
+            if level.contains(&ancestor) {
+                return Some(steps);
+            }
+            let mut next = Vec::new();
+            for s in level {
+                if !std::mem::replace(&mut seen[s], true) {
+                    next.extend(&self.synsets[s].parents);
+                }
+            }
+            level = next;
+            steps += 1;
+        }
+        None
+    }
+
+    /// The first word of the class with head index `class`, for messages.
+    pub fn class_name(&self, class: usize) -> Option<&str> {
+        self.synsets
+            .iter()
+            .find(|s| s.class == Some(class))
+            .and_then(|s| s.words.first())
+            .map(String::as_str)
+    }
+}
+
+/// The session's classes as the backbone's ImageNet classifier sees them.
+pub struct ZeroShot {
+    /// `[1000, classes]`: `1 / n` where the session class gathers the ImageNet class
+    /// among its `n`, so a product with the probabilities is each class's mean.
+    gather: Tensor,
+    /// Session classes no ImageNet class matched: never suggested.
+    pub unmatched: Vec<String>,
+}
+
+/// Fewest session classes that must match for suggestions to be worth showing.
+const MIN_MATCHED: usize = 2;
+
+impl ZeroShot {
+    /// The mapping for a session with classes `names`; None when fewer than two of
+    /// them read as ImageNet classes. An ImageNet class gathered by several session
+    /// classes goes to the nearest (`great_dane` keeps the Great Dane from `dog`).
+    pub fn for_classes(names: &[String], device: Device) -> Result<Option<ZeroShot>, LearnError> {
+        let table = ImagenetTable::builtin();
+        let n = IMAGENET_CLASSES as usize;
+        let readings: Vec<Option<Reading>> = names.iter().map(|name| table.reading(name)).collect();
+        let mut nearest = vec![usize::MAX; n];
+        for reading in readings.iter().flatten() {
+            for &(class, distance) in &reading.classes {
+                nearest[class] = nearest[class].min(distance);
+            }
+        }
+        let mut gather = vec![0f32; n * names.len()];
+        let mut unmatched = Vec::new();
+        let mut matched = 0;
+        for (c, (name, reading)) in names.iter().zip(&readings).enumerate() {
+            let kept: Vec<usize> = reading
+                .iter()
+                .flat_map(|r| &r.classes)
+                .filter(|&&(class, distance)| distance == nearest[class])
+                .map(|&(class, _)| class)
+                .collect();
+            match reading {
+                Some(r) if !kept.is_empty() => {
+                    tracing::info!(
+                        "class {name} reads as ImageNet's {} ({} of its classes)",
+                        r.word,
+                        kept.len()
+                    );
+                    matched += 1;
+                    for &k in &kept {
+                        gather[k * names.len() + c] = 1.0 / kept.len() as f32;
+                    }
+                }
+                _ => unmatched.push(name.clone()),
+            }
+        }
+        if matched < MIN_MATCHED {
+            tracing::info!(
+                "no suggestions from the backbone's ImageNet classes: {matched} of {} classes match",
+                names.len()
+            );
+            return Ok(None);
+        }
+        if !unmatched.is_empty() {
+            tracing::info!(
+                "no ImageNet class for {}: never suggested, label them by hand",
+                unmatched.join(", ")
+            );
+        }
+        let gather = Tensor::f_from_slice(&gather)?
+            .f_view([n as i64, names.len() as i64])?
+            .f_to_device(device)?;
+        Ok(Some(ZeroShot { gather, unmatched }))
+    }
+
+    /// Session-class probabilities `[n, classes]` of pooled backbone `features`
+    /// (`[n, 1280]`): each class's mean ImageNet probability, as a share of all.
+    pub fn probs(&self, net: &EffnetLite, features: &Tensor) -> Result<Tensor, LearnError> {
+        let _guard = tch::no_grad_guard();
+        let imagenet = net
+            .imagenet_logits(&features.f_to_device(net.device())?)?
+            .f_softmax(-1, Kind::Float)?;
+        let scores = imagenet.f_matmul(&self.gather.f_to_device(net.device())?)?;
+        let total = scores
+            .f_sum_dim_intlist(1, true, Kind::Float)?
+            .f_clamp_min(1e-12)?;
+        Ok(scores.f_div(&total)?)
+    }
+
+    /// The top `k` suggestions for each of `rows` (aligned with `features`' rows) that is
+    /// a pool row (below `pool_len`).
+    pub fn suggest(
+        &self,
+        net: &EffnetLite,
+        features: &Tensor,
+        rows: &[usize],
+        pool_len: usize,
+        k: usize,
+    ) -> Result<Vec<(usize, Vec<ClassProb>)>, LearnError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let probs = self.probs(net, features)?;
+        let classes = probs.size()[1] as usize;
+        let flat = Vec::<f32>::try_from(probs.f_to_device(Device::Cpu)?.f_view([-1])?)?;
+        Ok(rows
+            .iter()
+            .zip(flat.chunks(classes))
+            .filter(|(&row, _)| row < pool_len)
+            .map(|(&row, p)| (row, top_classes(p, k)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> &'static ImagenetTable {
+        ImagenetTable::builtin()
+    }
+
+    #[test]
+    fn names_are_normalised_like_wordnet_lemmas() {
+        assert_eq!(normalise(" Great Dane "), "great_dane");
+        assert_eq!(
+            normalise("German_short-haired_pointer"),
+            "german_short_haired_pointer"
+        );
+        assert_eq!(normalise("Shih-Tzu"), "shih_tzu");
+        assert_eq!(normalise("a  b__c_"), "a_b_c");
+        assert_eq!(normalise("jack-o'-lantern"), "jack_o_lantern");
+        assert_eq!(normalise("R.V."), "rv");
+        assert_eq!(without_key_prefix("12_great_dane"), "great_dane");
+        assert_eq!(without_key_prefix("12_"), "12_");
+        assert_eq!(without_key_prefix("great_dane"), "great_dane");
+    }
+
+    #[test]
+    fn a_breed_names_its_class_and_a_family_gathers_its_members() {
+        // ImageNet's dog breeds are classes 151..=268.
+        assert_eq!(table().classes_for("great_dane"), vec![246]);
+        assert_eq!(table().classes_for("Great Dane"), vec![246]);
+        assert_eq!(table().classes_for("12_great_dane"), vec![246]);
+        assert_eq!(table().classes_for("Chihuahua"), vec![151]);
+        let dogs = table().classes_for("dog");
+        assert_eq!(dogs, (151..=268).collect::<Vec<_>>());
+        assert_eq!(table().classes_for("dogs"), dogs, "plural folder names");
+        assert!(table().classes_for("no such thing").is_empty());
+    }
+
+    #[test]
+    fn the_spelling_picks_between_senses_and_plurals_find_their_singular() {
+        let t = table();
+        // Cardigan the corgi is class 264; cardigan the sweater 474.
+        assert_eq!(t.classes_for("Cardigan"), vec![264]);
+        assert_eq!(t.classes_for("cardigan"), vec![474]);
+        assert_eq!(t.classes_for("boxes"), t.classes_for("box"));
+        assert_eq!(t.classes_for("geese"), t.classes_for("goose"));
+        assert!(!t.classes_for("wolves").is_empty());
+        // CIFAR-10's classes: deer has no ImageNet class; the others gather theirs.
+        assert!(t.classes_for("deer").is_empty());
+        assert_eq!(t.classes_for("frog").len(), 3);
+        assert_eq!(t.classes_for("automobile").len(), 10);
+        // Minivan is both a car and a truck (a van); a session with both resolves it.
+        assert_eq!(t.classes_for("truck").len(), 8);
+        assert_eq!(t.classes_for("cat").len(), 7);
+        assert_eq!(t.classes_for("bird").len(), 59);
+    }
+
+    #[test]
+    fn a_nearer_class_keeps_what_it_shares_with_a_family() {
+        let names: Vec<String> = ["dog", "great_dane"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let zs = ZeroShot::for_classes(&names, Device::Cpu).unwrap().unwrap();
+        let gather = Vec::<f32>::try_from(zs.gather.view([-1])).unwrap();
+        let (dog, dane) = (246 * 2, 246 * 2 + 1);
+        assert_eq!(gather[dane], 1.0);
+        assert_eq!(gather[dog], 0.0);
+        // Every other breed goes to dog, each an equal part of its mean.
+        assert!(
+            (gather[151 * 2] - 1.0 / 117.0).abs() < 1e-6,
+            "{}",
+            gather[151 * 2]
+        );
+        let unmatched = ["dog".to_string(), "zzz".to_string()];
+        assert!(ZeroShot::for_classes(&unmatched, Device::Cpu)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn the_table_has_every_class_once() {
+        let t = table();
+        let mut classes: Vec<usize> = t.synsets.iter().filter_map(|s| s.class).collect();
+        classes.sort_unstable();
+        assert_eq!(classes, (0..1000).collect::<Vec<_>>());
+        assert_eq!(t.class_name(151), Some("Chihuahua"));
+    }
+}

@@ -1,0 +1,642 @@
+//! The session API on real files: lifecycle, undo, skips, rounds, queue, reconcile,
+//! compaction, the lock, and damaged snapshots that must be left untouched.
+
+mod session_common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use chrono::Utc;
+use glean_session::{
+    journal_path, list, load, most_recent, snapshot_path, RoundRecord, Session, SessionError,
+    SessionState, Source,
+};
+use session_common::{config, copy_session};
+
+fn round(version: u64, labels: usize, acc: Option<f64>) -> RoundRecord {
+    RoundRecord {
+        model_version: version,
+        labels,
+        test_accuracy: acc,
+        seconds: 1.5,
+        learner: "cnn".into(),
+        time: Utc::now(),
+        label_digest: None,
+    }
+}
+
+#[test]
+fn everything_survives_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "mnist", config(Path::new("/data/x"))).unwrap();
+    s.label("cat/1.png", 0, Source::Human).unwrap();
+    s.skip("dog/2.png").unwrap();
+    s.record_round(round(1, 1, Some(0.5))).unwrap();
+    s.label("dog/2.png", 1, Source::Oracle).unwrap();
+    s.set_queue(
+        1,
+        vec!["dog/2.png".into(), "fox/3.png".into(), "cat/4.png".into()],
+    )
+    .unwrap();
+    s.skip("fox/3.png").unwrap();
+    let before = s.state().clone();
+    assert_eq!(before.labels()[1].round, 1);
+    assert_eq!(
+        before.skipped(),
+        ["fox/3.png"],
+        "labeling dog/2.png unskipped it"
+    );
+    s.close().unwrap();
+
+    let (s, report) = Session::open(d, "mnist").unwrap();
+    assert_eq!(report.replayed, 0, "close compacts the journal");
+    assert!(report.warnings().is_empty());
+    assert_eq!(s.state().labels(), before.labels());
+    assert_eq!(s.state().skipped(), ["fox/3.png"]);
+    assert_eq!(s.state().rounds(), before.rounds());
+    assert_eq!(s.state().config(), before.config());
+    assert_eq!(s.state().queue(), (1, vec!["cat/4.png"]));
+    assert_eq!(s.state().last_accuracy(), Some(0.5));
+    assert_eq!(
+        std::fs::metadata(journal_path(d, "mnist")).unwrap().len(),
+        0
+    );
+}
+
+#[test]
+fn journal_alone_restores_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "j", config(&d)).unwrap();
+    s.set_compact_every(1000);
+    for i in 0..20 {
+        s.label(&format!("cat/{i}.png"), (i % 3) as u16, Source::Human)
+            .unwrap();
+    }
+    s.undo().unwrap();
+    s.skip("dog/x.png").unwrap();
+    s.record_round(round(2, 19, None)).unwrap();
+    copy_session(&d, &crash, "j");
+    let (back, report) = load(&crash, "j").unwrap();
+    assert_eq!(report.replayed, 23);
+    assert_eq!(back.labels(), s.labels());
+    assert_eq!(back.skipped(), s.skipped());
+    assert_eq!(back.rounds(), s.rounds());
+}
+
+/// The labeler undoes by item: a label with later ones behind it goes, the later ones
+/// stay and keep their place, in the live session, after a crash (journal replay) and
+/// after compaction.
+#[test]
+fn undo_of_an_item_takes_back_its_label_wherever_it_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "i", config(&d)).unwrap();
+    for (i, item) in ["a", "b", "c", "d"].iter().enumerate() {
+        s.label(item, i as u16 % 3, Source::Human).unwrap();
+    }
+    let undone = s.undo_item("b").unwrap().expect("b is labeled");
+    assert_eq!((undone.item.as_str(), undone.class), ("b", 1));
+    assert_eq!(s.undo_item("b").unwrap(), None, "b has no label left");
+    let order = |s: &SessionState| -> Vec<(String, u16)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class))
+            .collect()
+    };
+    let expected = vec![
+        ("a".to_string(), 0),
+        ("c".to_string(), 2),
+        ("d".to_string(), 0),
+    ];
+    assert_eq!(order(s.state()), expected);
+    assert_eq!(s.state().label_of("d").map(|l| l.class), Some(0));
+    assert!(s.state().label_of("b").is_none());
+    // The later labels' places moved up: they can still be undone, and relabeled.
+    s.undo_item("c").unwrap().expect("c is labeled");
+    s.label("c", 1, Source::Human).unwrap();
+    let expected = vec![
+        ("a".to_string(), 0),
+        ("d".to_string(), 0),
+        ("c".to_string(), 1),
+    ];
+    assert_eq!(order(s.state()), expected);
+    copy_session(&d, &crash, "i");
+    let (replayed, report) = load(&crash, "i").unwrap();
+    assert_eq!(report.replayed, 7);
+    assert_eq!(order(&replayed), expected);
+    s.compact().unwrap();
+    drop(s);
+    let (reopened, _) = Session::open(&d, "i").unwrap();
+    assert_eq!(order(reopened.state()), expected);
+}
+
+#[test]
+fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "p", config(&d)).unwrap();
+    s.label("a", 0, Source::Human).unwrap();
+    s.skip("e").unwrap();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(&d, "p"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let before = journal_lines();
+    let page = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    s.confirm_page(
+        1,
+        page(&["b", "c", "e"]),
+        vec![("d".into(), 2)],
+        Source::Human,
+    )
+    .unwrap();
+    assert_eq!(journal_lines(), before + 1, "one record for the whole page");
+    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    };
+    let expected = vec![
+        ("a".to_string(), 0, Source::Human),
+        ("b".to_string(), 1, Source::Confirmed),
+        ("c".to_string(), 1, Source::Confirmed),
+        ("e".to_string(), 1, Source::Confirmed),
+        ("d".to_string(), 2, Source::Human),
+    ];
+    assert_eq!(by_item(s.state()), expected);
+    assert!(s.skipped().is_empty(), "a confirmed page unskips its items");
+    // A page with a labeled item, a class out of range or an item twice is refused
+    // whole, and nothing reaches the journal.
+    for (class, confirmed, corrected) in [
+        (1, page(&["f", "a"]), vec![]),
+        (7, page(&["f"]), vec![]),
+        (1, page(&["f"]), vec![("g".to_string(), 9)]),
+        (1, page(&["f", "g"]), vec![("f".to_string(), 0)]),
+    ] {
+        assert!(s
+            .confirm_page(class, confirmed, corrected, Source::Human)
+            .is_err());
+    }
+    assert!(s
+        .confirm_page(1, page(&["f"]), vec![("g".into(), 0)], Source::Confirmed)
+        .is_err());
+    assert_eq!(journal_lines(), before + 1);
+    assert!(s.state().label_of("f").is_none());
+    // Replayed from the journal after a crash, the page is there whole.
+    copy_session(&d, &crash, "p");
+    let (replayed, _) = load(&crash, "p").unwrap();
+    assert_eq!(by_item(&replayed), expected);
+    // Undo of the page takes back its four labels in one record, across a compaction.
+    s.compact().unwrap();
+    let undone = s.undo_items(&page(&["b", "c", "e", "d"])).unwrap();
+    assert_eq!(undone.len(), 4);
+    assert_eq!(journal_lines(), 1);
+    assert!(
+        s.undo_items(&page(&["a", "b"])).is_err(),
+        "b has no label left"
+    );
+    assert_eq!(by_item(s.state()), expected[..1]);
+    drop(s);
+    let (s, _) = Session::open(&d, "p").unwrap();
+    assert_eq!(by_item(s.state()), expected[..1]);
+    assert_eq!(s.state().label_of("a").map(|l| l.class), Some(0));
+}
+
+/// A likely-mistakes page's corrections are one record that changes the classes (and
+/// sources) of labeled items in place; a page with an unlabeled item, a class out of
+/// range, an item twice or nothing at all is refused whole and writes nothing; the undo
+/// gives back the labels as they were, in one record too, across a crash and a reopen.
+#[test]
+fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "r", config(&d)).unwrap();
+    s.set_compact_every(1000);
+    s.label("a", 0, Source::Human).unwrap();
+    s.confirm_page(1, vec!["b".into(), "c".into()], vec![], Source::Human)
+        .unwrap();
+    s.label("d", 2, Source::Oracle).unwrap();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(&d, "r"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    };
+    let before = by_item(s.state());
+    let lines = journal_lines();
+    let was = s
+        .relabel(vec![("c".into(), 2), ("a".into(), 1)], Source::Human)
+        .unwrap();
+    assert_eq!(journal_lines(), lines + 1, "one record for the page");
+    // In place, in the order they were given; the others untouched.
+    let after = vec![
+        ("a".to_string(), 1, Source::Human),
+        ("b".to_string(), 1, Source::Confirmed),
+        ("c".to_string(), 2, Source::Human),
+        ("d".to_string(), 2, Source::Oracle),
+    ];
+    assert_eq!(by_item(s.state()), after);
+    let old: Vec<(String, u16, Source)> = was
+        .iter()
+        .map(|l| (l.item.clone(), l.class, l.source))
+        .collect();
+    assert_eq!(
+        old,
+        [
+            ("c".to_string(), 1, Source::Confirmed),
+            ("a".to_string(), 0, Source::Human)
+        ]
+    );
+    // Refused whole: an unlabeled item, a class out of range, an item twice, nothing,
+    // a "confirmed" source; the journal and the labels stay as they are.
+    for (items, source) in [
+        (
+            vec![("b".to_string(), 0), ("e".to_string(), 0)],
+            Source::Human,
+        ),
+        (
+            vec![("b".to_string(), 0), ("d".to_string(), 3)],
+            Source::Human,
+        ),
+        (
+            vec![("b".to_string(), 0), ("b".to_string(), 2)],
+            Source::Oracle,
+        ),
+        (vec![], Source::Human),
+        (vec![("b".to_string(), 0)], Source::Confirmed),
+    ] {
+        assert!(s.relabel(items.clone(), source).is_err(), "{items:?}");
+    }
+    assert_eq!(journal_lines(), lines + 1);
+    assert_eq!(by_item(s.state()), after);
+    // Replayed from the journal after a crash: the page is there.
+    copy_session(&d, &crash, "r");
+    let (replayed, _) = load(&crash, "r").unwrap();
+    assert_eq!(by_item(&replayed), after);
+    assert_eq!(replayed.label_of("c").unwrap().round, 0);
+    // The undo: one record, the labels exactly as they were.
+    let labels_before_undo = s.labels().to_vec();
+    s.restore_labels(was.clone()).unwrap();
+    assert_eq!(journal_lines(), lines + 2);
+    assert_eq!(by_item(s.state()), before);
+    assert_eq!(s.state().label_of("c"), Some(&was[0]));
+    assert_ne!(s.labels(), &labels_before_undo[..]);
+    // A restore of a label taken back since is refused.
+    s.undo_item("a").unwrap();
+    assert!(s.restore_labels(vec![was[1].clone()]).is_err());
+    drop(s);
+    let (s, _) = Session::open(&d, "r").unwrap();
+    assert_eq!(by_item(s.state()), before[1..]);
+    assert_eq!(s.state().label_of("c"), Some(&was[0]));
+}
+
+#[test]
+fn undo_goes_back_again_and_again_across_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "u", config(d)).unwrap();
+    for item in ["a", "b", "c"] {
+        s.label(item, 2, Source::Human).unwrap();
+    }
+    s.compact().unwrap();
+    s.label("d", 0, Source::Human).unwrap();
+    let undone: Vec<String> = (0..5)
+        .map_while(|_| s.undo().unwrap())
+        .map(|l| l.item)
+        .collect();
+    assert_eq!(undone, ["d", "c", "b", "a"]);
+    assert_eq!(s.undo().unwrap(), None);
+    s.label("c", 1, Source::Human).unwrap(); // relabel after undo
+    drop(s);
+    let (s, _) = Session::open(d, "u").unwrap();
+    let labels: Vec<(&str, u16)> = s
+        .labels()
+        .iter()
+        .map(|l| (l.item.as_str(), l.class))
+        .collect();
+    assert_eq!(labels, [("c", 1)]);
+}
+
+#[test]
+fn bad_changes_are_refused_and_not_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "bad", config(d)).unwrap();
+    s.label("a", 0, Source::Human).unwrap();
+    let len = std::fs::metadata(journal_path(d, "bad")).unwrap().len();
+    let err = s.label("b", 3, Source::Human).unwrap_err();
+    assert!(err.to_string().contains("class 3 does not exist"), "{err}");
+    let err = s.label("a", 1, Source::Human).unwrap_err();
+    assert!(err.to_string().contains("already labeled cat"), "{err}");
+    assert!(s.skip("a").is_err());
+    assert!(s.record_round(round(1, 1, Some(1.5))).is_err());
+    assert!(s.record_round(round(1, 1, Some(f64::NAN))).is_err());
+    assert_eq!(
+        std::fs::metadata(journal_path(d, "bad")).unwrap().len(),
+        len
+    );
+    s.skip("b").unwrap();
+    s.skip("b").unwrap(); // no-op
+    assert_eq!(s.skipped(), ["b"]);
+    s.label("b", 1, Source::Human).unwrap();
+    assert!(s.skipped().is_empty(), "labeling a skipped item unskips it");
+}
+
+#[test]
+fn create_open_and_names_report_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Session::create(d, "one", config(d)).unwrap();
+    drop(s);
+    let err = Session::create(d, "one", config(d)).unwrap_err();
+    assert!(matches!(err, SessionError::Exists { .. }), "{err}");
+    let err = Session::open(d, "two").unwrap_err();
+    assert!(matches!(err, SessionError::NotFound { .. }), "{err}");
+    assert!(
+        !d.join("two.lock").exists(),
+        "a failed open leaves no stray lock file"
+    );
+    for bad in ["../escape", ".hidden", "a/b", ""] {
+        let err = Session::create(d, bad, config(d)).unwrap_err();
+        assert!(
+            matches!(err, SessionError::InvalidName { .. }),
+            "{bad}: {err}"
+        );
+    }
+    let mut no_class = config(d);
+    no_class.classes.clear();
+    assert!(Session::create(d, "c", no_class).is_err());
+    std::fs::write(journal_path(d, "orphan"), b"x\n").unwrap();
+    let err = Session::create(d, "orphan", config(d)).unwrap_err();
+    assert!(err.to_string().contains("snapshot is gone"), "{err}");
+}
+
+#[test]
+fn open_or_create_resumes_with_the_stored_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut s, report) = Session::open_or_create(d, "oc", config(Path::new("/first"))).unwrap();
+    assert_eq!(report, Default::default());
+    s.label("a", 0, Source::Human).unwrap();
+    drop(s);
+    let (s, _) = Session::open_or_create(d, "oc", config(Path::new("/second"))).unwrap();
+    assert_eq!(s.config().data.root, Path::new("/first"));
+    assert_eq!(s.labels().len(), 1);
+    assert!(matches!(
+        Session::open_or_create(d, "oc", config(d)),
+        Err(SessionError::Locked { .. })
+    ));
+}
+
+#[test]
+fn automatic_compaction_empties_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "c", config(d)).unwrap();
+    s.set_compact_every(3);
+    for i in 0..7 {
+        s.label(&i.to_string(), 0, Source::Oracle).unwrap();
+    }
+    let journal = std::fs::read_to_string(journal_path(d, "c")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "{journal}");
+    let snapshot = std::fs::read_to_string(snapshot_path(d, "c")).unwrap();
+    assert_eq!(snapshot.matches("source: Oracle").count(), 6);
+    assert!(!d.join("c.ron.tmp").exists());
+}
+
+#[test]
+fn leaving_keeps_the_journal_and_counts_it_toward_the_next_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let journal_lines = || {
+        std::fs::read_to_string(journal_path(d, "q"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let mut s = Session::create(d, "q", config(d)).unwrap();
+    s.defer_compaction();
+    for i in 0..5 {
+        s.label(&i.to_string(), 0, Source::Human).unwrap();
+    }
+    s.set_queue(1, vec!["7".into(), "8".into()]).unwrap();
+    // The same queue again, as a quit stores it, writes nothing.
+    s.set_queue(1, vec!["7".into(), "8".into()]).unwrap();
+    assert_eq!(journal_lines(), 6);
+    let before = s.state().clone();
+    s.leave().unwrap();
+    assert_eq!(journal_lines(), 6, "leaving compacted a session not due");
+
+    let (mut s, report) = Session::open(d, "q").unwrap();
+    assert_eq!(report.replayed, 6);
+    assert_eq!(s.state().labels(), before.labels());
+    assert_eq!(s.state().queue(), before.queue());
+    // Six changes from the last run and 250 of this one make the 256 that are due.
+    s.defer_compaction();
+    for i in 0..249 {
+        s.skip(&format!("s{i}")).unwrap();
+    }
+    assert!(!s.compact_if_due().unwrap());
+    s.skip("s249").unwrap();
+    assert!(
+        s.compact_if_due().unwrap(),
+        "the replayed changes were not counted"
+    );
+    assert_eq!(journal_lines(), 0);
+    s.leave().unwrap();
+    let (s, report) = Session::open(d, "q").unwrap();
+    assert_eq!(report.replayed, 0);
+    assert_eq!(s.state().labels(), before.labels());
+}
+
+#[test]
+fn reconcile_reports_vanished_items_and_keeps_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "r", config(d)).unwrap();
+    for item in ["a", "b", "c"] {
+        s.label(item, 0, Source::Human).unwrap();
+    }
+    s.skip("e").unwrap();
+    let present: HashSet<String> = ["a", "c", "d"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(s.reconcile(&present).unwrap(), ["b", "e"]);
+    assert_eq!(s.config().pool_size, 3);
+    assert_eq!(s.labels().len(), 3);
+    drop(s);
+    let (s, _) = Session::open(d, "r").unwrap();
+    assert_eq!(s.config().pool_size, 3);
+    assert_eq!(s.labels().len(), 3);
+}
+
+#[test]
+fn second_open_in_the_same_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Session::create(d, "busy", config(d)).unwrap();
+    let err = Session::open(d, "busy").unwrap_err();
+    let expected = format!(
+        "session busy is open in another glean process (pid {})",
+        std::process::id()
+    );
+    assert!(err.to_string().starts_with(&expected), "{err}");
+    assert!(Session::create(d, "busy", config(d)).is_err());
+    drop(s);
+    Session::open(d, "busy").unwrap();
+}
+
+/// Run by `second_open_from_another_process_is_refused` in a child process: holds the
+/// session open until its stdin closes.
+#[test]
+#[ignore = "helper process of second_open_from_another_process_is_refused"]
+fn lock_holder_child() {
+    let Some(dir) = std::env::var_os("GLEAN_TEST_LOCK_DIR") else {
+        return;
+    };
+    let (_s, _) = Session::open(Path::new(&dir), "shared").unwrap();
+    println!("LOCKED");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn second_open_from_another_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    Session::create(d, "shared", config(d))
+        .unwrap()
+        .close()
+        .unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "lock_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GLEAN_TEST_LOCK_DIR", d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    // libtest prints "test lock_holder_child ... " before the test's own output.
+    while !line.trim_end().ends_with("LOCKED") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "child ended without locking"
+        );
+    }
+    let err = Session::open(d, "shared").unwrap_err();
+    match &err {
+        SessionError::Locked { pid, .. } => assert_eq!(*pid, Some(child.id())),
+        other => panic!("expected Locked, got {other}"),
+    }
+    assert!(
+        err.to_string().contains(&format!("pid {}", child.id())),
+        "{err}"
+    );
+    drop(child.stdin.take()); // the child's read returns, it exits, the lock is released
+    assert!(child.wait().unwrap().success());
+    Session::open(d, "shared").unwrap();
+}
+
+#[test]
+fn damaged_snapshots_are_reported_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "dmg", config(d)).unwrap();
+    s.label("a", 0, Source::Human).unwrap();
+    s.label("b", 1, Source::Human).unwrap();
+    s.close().unwrap();
+    let mut s = Session::open(d, "dmg").unwrap().0;
+    s.set_compact_every(1000);
+    s.label("c", 2, Source::Human).unwrap();
+    drop(s); // compacts: the snapshot now holds all three labels
+    let good = std::fs::read(snapshot_path(d, "dmg")).unwrap();
+    let text = String::from_utf8(good.clone()).unwrap();
+    let truncated = good[..good.len() * 2 / 3].to_vec();
+    let versioned = text.replace("version: 1,", "version: 2,").into_bytes();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("truncated", truncated),
+        ("not RON", b"labels = [\"a\", \"b\"]\n".to_vec()),
+        ("unknown version", versioned),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(snapshot_path(d, "dmg"), &bytes).unwrap();
+        std::fs::write(journal_path(d, "dmg"), b"").unwrap();
+        let err = Session::open(d, "dmg").unwrap_err();
+        let msg = err.to_string();
+        let path = snapshot_path(d, "dmg");
+        assert!(
+            matches!(err, SessionError::Snapshot { .. }),
+            "{what}: {msg}"
+        );
+        assert!(
+            msg.starts_with(&format!("{}:", path.display())),
+            "{what}: {msg}"
+        );
+        assert!(
+            msg.contains("left untouched") && msg.contains(".bad"),
+            "{what}: {msg}"
+        );
+        // Everything that could write refuses, and the bytes stay as they were.
+        assert!(Session::create(d, "dmg", config(d)).is_err());
+        assert!(load(d, "dmg").is_err());
+        let listed = list(d).unwrap();
+        assert!(
+            listed[0].problem.as_deref().unwrap().contains("dmg.ron:"),
+            "{what}"
+        );
+        assert_eq!(most_recent(d).unwrap(), None);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{what}: snapshot was modified"
+        );
+    }
+    // Restoring the good bytes makes the session open again.
+    std::fs::write(snapshot_path(d, "dmg"), &good).unwrap();
+    let (s, _) = Session::open(d, "dmg").unwrap();
+    assert_eq!(s.labels().len(), 3);
+}
+
+#[test]
+fn list_and_most_recent_read_every_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(list(&d.join("missing")).unwrap().is_empty());
+    let mut a = Session::create(d, "a", config(Path::new("/data/a"))).unwrap();
+    a.label("x", 0, Source::Human).unwrap();
+    a.record_round(round(1, 1, Some(0.25))).unwrap();
+    a.close().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut b = Session::create(d, "b", config(Path::new("/data/b"))).unwrap();
+    b.label("y", 0, Source::Human).unwrap();
+    // b stays open: list reads it without the lock, journal included.
+    let listed = list(d).unwrap();
+    let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["b", "a"]);
+    assert_eq!(listed[1].labeled, 1);
+    assert_eq!(listed[1].pool_size, 10);
+    assert_eq!(listed[1].last_accuracy, Some(0.25));
+    assert_eq!(listed[1].data_root.as_deref(), Some(Path::new("/data/a")));
+    assert_eq!(listed[0].labeled, 1);
+    assert_eq!(most_recent(d).unwrap().as_deref(), Some("b"));
+    drop(b);
+}

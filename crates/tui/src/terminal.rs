@@ -1,0 +1,73 @@
+//! Owning the real terminal: raw mode and the alternate screen on the way in, restored
+//! on every way out (normal exit, error, panic through ratatui's hook, SIGTERM through
+//! the event loop), and logging to a file so nothing ever writes over the screen.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use tracing_appender::non_blocking::WorkerGuard;
+
+use super::app::App;
+use super::event_loop::{self, AppEvent, Executor, Runner};
+use super::images::{spawn_loader, ImageSource, Pictures};
+use super::render_mode::{self, RenderMode, TermEnv};
+
+/// Send tracing output to `<data dir>/logs/glean.log`. Keep the guard alive while
+/// logging; `GLEAN_LOG` sets the filter (default `info`).
+pub fn init_logging() -> Option<WorkerGuard> {
+    let dir = glean_core::paths::data_dir().join("logs");
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        eprintln!("glean: no log file ({}: {error})", dir.display());
+        return None;
+    }
+    let (writer, guard) =
+        tracing_appender::non_blocking(tracing_appender::rolling::never(&dir, "glean.log"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GLEAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let installed = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+    installed.ok().map(|_| guard)
+}
+
+/// Restores the terminal when dropped, whichever way the screen is left.
+struct RestoreOnDrop;
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Everything the screen needs from the wiring.
+pub struct Screen<E: Executor> {
+    pub app: App,
+    pub images: Arc<dyn ImageSource>,
+    pub executor: E,
+    pub render: RenderMode,
+    /// The one event channel; the trainer posts into `events.0` too.
+    pub events: (Sender<AppEvent>, Receiver<AppEvent>),
+}
+
+/// Take over the terminal and run the labeler until quit; returns the final app state
+/// and the executor (so the caller can flush and report).
+pub fn run<E: Executor>(screen: Screen<E>) -> anyhow::Result<(App, E)> {
+    let mut terminal = ratatui::try_init()?;
+    let _restore = RestoreOnDrop;
+    // Before the input thread starts, so a capability answer is never read as a key.
+    let renderer = render_mode::choose(screen.render, &TermEnv::from_process());
+    tracing::info!("rendering images with {}", renderer.describe());
+    let (tx, rx) = screen.events;
+    event_loop::spawn_signal_watch(tx.clone())?;
+    event_loop::spawn_input(tx.clone());
+    event_loop::spawn_ticker(tx.clone());
+    let requests = spawn_loader(screen.images, event_loop::image_sink(tx.clone()));
+    drop(tx);
+    let names = screen.app.items.iter().map(|i| i.name.clone()).collect();
+    let pictures = Pictures::new(renderer, names);
+    let mut runner = Runner::new(screen.app, pictures, screen.executor, Some(requests));
+    runner.run(&mut terminal, &rx)?;
+    Ok((runner.app, runner.executor))
+}
