@@ -26,11 +26,11 @@ use super::network::{NetworkSpec, Trained};
 use super::outcome::{RoundOutcome, RoundProgress, RoundTimes};
 use super::pool_structure::{pixel_embedding, PoolStructure};
 use super::prepare::{BackgroundGraph, BackgroundWork, Prepared};
-use super::propagation::{pseudo_labels, GraphLearner, GraphRound};
+use super::propagation::{pseudo_labels_on_device, GraphLearner, GraphRound};
 use super::ranking::{Ranking, RankingSource};
 use super::referee::{Pick, Referee};
 use super::round_input::{index_tensor, Labeled, RankingInputs};
-use super::score::{self, min_sq_distances, Predictions, Want};
+use super::score::{self, min_sq_distances, DevicePredictions, Want};
 use super::select::{self, Scored};
 use super::strategy::{self, Strategy};
 use super::train::FitProgress;
@@ -73,11 +73,9 @@ struct RoundLabels {
     is_labeled: Vec<bool>,
 }
 
-/// A propagation of this round's labels, with its pool probabilities copied to the CPU
-/// once for the pseudo-labels and the referee.
+/// A propagation of this round's labels that a network round goes on from.
 struct Propagated {
     round: GraphRound,
-    pool_probs: Vec<f32>,
 }
 
 impl Learner {
@@ -325,16 +323,7 @@ impl Learner {
             }
             progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
         }
-        // Only a round that goes on to the network reads the graph's probabilities on
-        // the CPU (pseudo-labels, the referee): copied once, here.
-        let propagated = match graph_round {
-            Some(round) => {
-                let pool_probs =
-                    Vec::<f32>::try_from(round.pool.to_device(Device::Cpu).view([-1]))?;
-                Some(Propagated { round, pool_probs })
-            }
-            None => None,
-        };
+        let propagated = graph_round.map(|round| Propagated { round });
 
         // Held to the end of the round: training and BALD's masks draw from it.
         let _generator = super::torch_rng::seeded(seed);
@@ -492,20 +481,17 @@ impl Learner {
         let Some(propagated) = propagated else {
             return Ok(Vec::new());
         };
-        let blended = match &self.network_pool {
-            Some(network) if self.referee.pick() != Pick::Graph => Some(Vec::<f32>::try_from(
+        let probs = match &self.network_pool {
+            Some(network) if self.referee.pick() != Pick::Graph => {
                 blend(network, &propagated.round.pool)
-                    .to_device(Device::Cpu)
-                    .view([-1]),
-            )?),
-            _ => None,
+            }
+            _ => propagated.round.pool.shallow_clone(),
         };
-        Ok(pseudo_labels(
-            blended.as_ref().unwrap_or(&propagated.pool_probs),
-            self.data.classes,
+        pseudo_labels_on_device(
+            &probs,
             &labels.is_labeled,
             self.config.graph.pseudo_fraction,
-        ))
+        )
     }
 
     fn network_spec(&self) -> NetworkSpec<'_> {
@@ -586,7 +572,7 @@ impl Learner {
         &self,
         candidate_rows: &Tensor,
         cancelled: &dyn Fn() -> bool,
-    ) -> Result<Predictions, LearnError> {
+    ) -> Result<DevicePredictions, LearnError> {
         let st = self.config.strategy;
         let want = Want {
             mc_samples: if st.needs_mc_samples() {
@@ -610,29 +596,19 @@ impl Learner {
         ri: &RankingInputs,
         propagated: &Propagated,
         network_test: Option<&Tensor>,
-        predictions: &mut Predictions,
+        predictions: &mut DevicePredictions,
         outcome: &RoundOutcome,
     ) -> Result<(RankingSource, Option<Tensor>), LearnError> {
         let round = &propagated.round;
-        let classes = self.data.classes as i64;
-        let network_p = Tensor::f_from_slice(&predictions.probs)?
-            .f_view([-1, classes])?
-            .f_to_device(self.device)?;
+        let network_p = predictions.probs.shallow_clone();
         let graph_p = round.pool.index_select(0, ri.candidate_rows);
         let blend_p = blend(&network_p, &graph_p);
         self.network_pool = Some(round.pool.f_index_copy(0, ri.candidate_rows, &network_p)?);
         self.referee.observe(&labels.pairs);
-        // Both from the copies already on the CPU.
-        let width = self.data.classes;
-        let graph_all: Vec<Option<u16>> = argmax_rows(&propagated.pool_probs, width)
-            .map(Some)
-            .collect();
+        // What the referee keeps are classes, not probabilities: argmax on the device.
+        let graph_all: Vec<Option<u16>> = argmax_rows(&round.pool)?.into_iter().map(Some).collect();
         let mut network_all = vec![None; self.data.pool_len()];
-        for (&i, c) in ri
-            .candidates
-            .iter()
-            .zip(argmax_rows(&predictions.probs, width))
-        {
+        for (&i, c) in ri.candidates.iter().zip(argmax_rows(&network_p)?) {
             network_all[i] = Some(c);
         }
         self.referee
@@ -664,7 +640,7 @@ impl Learner {
             self.referee.disagreement() * 100.0,
             round.iterations,
         );
-        predictions.probs = Vec::<f32>::try_from(chosen.to_device(Device::Cpu).view([-1]))?;
+        predictions.probs = chosen;
         Ok((source, test))
     }
 
@@ -692,9 +668,7 @@ impl Learner {
                     Want::default(),
                     cancelled,
                 )?;
-                let network = Tensor::f_from_slice(&network.probs)?
-                    .f_view([-1, ri.classes as i64])?
-                    .f_to_device(self.device)?;
+                let network = network.probs;
                 match graph {
                     Some(graph) => blend(&network, &graph),
                     None => network,
@@ -741,32 +715,30 @@ impl Learner {
     }
 
     /// Stage 6: the strategy over the predictions (the core-set methods measure
-    /// distance in the network's embedding space).
+    /// distance in the network's embedding space), copied to the host here, once.
     fn network_ranking(
         &self,
         ri: &RankingInputs,
-        predictions: &Predictions,
+        predictions: &DevicePredictions,
         source: RankingSource,
         labeled_probs: Option<Vec<f32>>,
     ) -> Result<Ranking, LearnError> {
         let min_sq = if ri.strategy.needs_embeddings() {
-            let emb = predictions
+            let cand = predictions
                 .embeddings
                 .as_ref()
                 .expect("embeddings were asked for");
-            let cand = Tensor::f_from_slice(emb)?
-                .f_view([-1, EMBED_DIM])?
-                .f_to_device(self.device)?;
             let net = &self.network().net;
             let labeled_emb =
                 tch::no_grad(|| net.embed(&self.inputs.pool_rows(ri.labeled_rows), false));
-            Some(min_sq_distances(&cand, &labeled_emb)?)
+            Some(min_sq_distances(cand, &labeled_emb)?)
         } else {
             None
         };
+        let predictions = predictions.to_host()?;
         let scored = Scored {
             candidates: ri.candidates,
-            predictions,
+            predictions: &predictions,
             classes: ri.classes,
             embed_dim: EMBED_DIM as usize,
             min_sq_to_labeled: min_sq,
@@ -802,11 +774,11 @@ impl Learner {
     }
 }
 
-/// The most likely class of each row of `probs` (`classes` wide; ties: lower class).
-fn argmax_rows(probs: &[f32], classes: usize) -> impl Iterator<Item = u16> + '_ {
-    probs
-        .chunks(classes)
-        .map(|row| strategy::top_k(row, 1)[0] as u16)
+/// The most likely class of each row of `probs` (`[n, classes]`; ties: the lower
+/// class), computed on its device.
+fn argmax_rows(probs: &Tensor) -> Result<Vec<u16>, LearnError> {
+    let best = Vec::<i64>::try_from(probs.f_argmax(-1, false)?.to_device(Device::Cpu))?;
+    Ok(best.into_iter().map(|c| c as u16).collect())
 }
 
 /// The hybrid prediction: see `BLEND_NETWORK_WEIGHT`.

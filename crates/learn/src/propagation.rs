@@ -287,6 +287,45 @@ pub fn pseudo_labels(
     out
 }
 
+/// [`pseudo_labels`] on the device: the same pairs in the same order (per class,
+/// surest first, ties by pool index), computed where `probs` (`[pool, classes]`) are;
+/// only the chosen indices come to the host.
+pub fn pseudo_labels_on_device(
+    probs: &Tensor,
+    is_labeled: &[bool],
+    fraction: f64,
+) -> Result<Vec<(usize, u16)>, LearnError> {
+    let (rows, classes) = probs.size2()?;
+    let device = probs.device();
+    // The first of equal maxima, as the host's scan takes it.
+    let best = probs.f_argmax(-1, false)?;
+    let margin = if classes > 1 {
+        let (top, _) = probs.f_topk(2, -1, true, true)?;
+        top.select(1, 0) - top.select(1, 1)
+    } else {
+        probs.select(1, 0) - f64::from(f32::MIN)
+    };
+    let unlabeled: Vec<bool> = (0..rows as usize)
+        .map(|i| !is_labeled.get(i).copied().unwrap_or(true))
+        .collect();
+    let unlabeled = Tensor::from_slice(&unlabeled).to_device(device);
+    let share = fraction.clamp(0.0, 1.0);
+    let mut out = Vec::new();
+    for class in 0..classes {
+        // Ascending pool index, so a stable sort keeps ties in index order.
+        let members = best.eq(class).logical_and(&unlabeled).nonzero().view([-1]);
+        let take = ((members.size()[0] as f64) * share).ceil() as i64;
+        if take == 0 {
+            continue;
+        }
+        let (_, order) = margin.index_select(0, &members).sort_stable(true, 0, true);
+        let chosen = members.index_select(0, &order.narrow(0, 0, take));
+        let chosen = Vec::<i64>::try_from(chosen.to_device(Device::Cpu))?;
+        out.extend(chosen.into_iter().map(|i| (i as usize, class as u16)));
+    }
+    Ok(out)
+}
+
 impl GraphLearner {
     /// The ranking a graph round gives: the strategy over the propagated probabilities
     /// (the core-set methods measure distance in the graph's embedding space).
@@ -359,5 +398,27 @@ mod tests {
         let all = pseudo_labels(&probs, 2, &labeled, 1.0);
         assert_eq!(all, vec![(0, 0), (1, 0), (2, 1), (3, 1)]);
         assert!(pseudo_labels(&probs, 2, &labeled, 0.0).is_empty());
+    }
+
+    /// The device's pseudo-labels are the host's, ties included (probabilities on a
+    /// coarse grid make equal maxima and equal margins common).
+    #[test]
+    fn pseudo_labels_on_the_device_equal_the_hosts() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for (rows, classes) in [(200, 10), (57, 3), (40, 2), (5, 1)] {
+            let probs: Vec<f32> = (0..rows * classes)
+                .map(|_| rng.random_range(0..6) as f32 / 5.0)
+                .collect();
+            let labeled: Vec<bool> = (0..rows).map(|_| rng.random_bool(0.2)).collect();
+            let tensor = Tensor::from_slice(&probs).view([rows as i64, classes as i64]);
+            for fraction in [0.0, 0.1, 0.33, 0.5, 1.0] {
+                assert_eq!(
+                    pseudo_labels_on_device(&tensor, &labeled, fraction).unwrap(),
+                    pseudo_labels(&probs, classes, &labeled, fraction),
+                    "{rows}×{classes} at {fraction}"
+                );
+            }
+        }
     }
 }

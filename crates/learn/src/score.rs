@@ -1,6 +1,7 @@
 //! Inference in batches under `no_grad`: test accuracy, and the pool's class
-//! probabilities, MC-dropout samples and embeddings handed to the strategies as plain
-//! `Vec<f32>`.
+//! probabilities, MC-dropout samples and embeddings, kept on the device
+//! ([`DevicePredictions`]) until the ranking copies them once into plain `Vec<f32>`s for
+//! the strategies ([`Predictions`]).
 
 use tch::{Kind, Tensor};
 
@@ -23,6 +24,31 @@ pub struct Predictions {
     pub embeddings: Option<Vec<f32>>,
 }
 
+/// The same, as the network left them on its device: `probs` `[n, classes]`, `samples`
+/// `[t, n, classes]`, `embeddings` `[n, EMBED_DIM]`.
+#[derive(Debug)]
+pub struct DevicePredictions {
+    pub probs: Tensor,
+    pub samples: Option<Tensor>,
+    pub embeddings: Option<Tensor>,
+}
+
+impl DevicePredictions {
+    /// The one copy to the host, for the strategies.
+    pub fn to_host(&self) -> Result<Predictions, LearnError> {
+        let flat = |t: &Tensor| -> Result<Vec<f32>, LearnError> {
+            Ok(Vec::<f32>::try_from(
+                t.to_device(tch::Device::Cpu).contiguous().view([-1]),
+            )?)
+        };
+        Ok(Predictions {
+            probs: flat(&self.probs)?,
+            samples: self.samples.as_ref().map(flat).transpose()?,
+            embeddings: self.embeddings.as_ref().map(flat).transpose()?,
+        })
+    }
+}
+
 /// What to compute besides the probabilities.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Want {
@@ -30,14 +56,14 @@ pub struct Want {
     pub embeddings: bool,
 }
 
-/// Runs `net` on the pool rows `indices` (i64).
+/// Runs `net` on the pool rows `indices` (i64); the results stay on its device.
 pub fn predict(
     net: &dyn Classifier,
     inputs: &Inputs,
     indices: &Tensor,
     want: Want,
     cancelled: &dyn Fn() -> bool,
-) -> Result<Predictions, LearnError> {
+) -> Result<DevicePredictions, LearnError> {
     let n = indices.size()[0];
     let mut probs = Vec::new();
     let mut samples = Vec::new();
@@ -75,28 +101,20 @@ pub fn predict(
         }
         Ok(())
     })?;
-    let flat = |parts: &[Tensor], dim: i64| -> Result<Vec<f32>, LearnError> {
-        if parts.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(Vec::<f32>::try_from(
-            Tensor::cat(parts, dim).flatten(0, -1),
-        )?)
+    let cat = |parts: &[Tensor], dim: i64| Tensor::cat(parts, dim);
+    let probs = if probs.is_empty() {
+        Tensor::zeros([0, 0], (Kind::Float, indices.device()))
+    } else {
+        cat(&probs, 0)
     };
-    Ok(Predictions {
-        probs: flat(&probs, 0)?,
-        samples: if want.mc_samples > 0 {
-            Some(flat(&samples, 1)?)
-        } else {
-            None
-        },
-        embeddings: if want.embeddings {
-            let e = flat(&embeddings, 0)?;
-            debug_assert_eq!(e.len() as i64, n * EMBED_DIM);
-            Some(e)
-        } else {
-            None
-        },
+    let embeddings = (want.embeddings && !embeddings.is_empty()).then(|| cat(&embeddings, 0));
+    if let Some(e) = &embeddings {
+        debug_assert_eq!(e.size(), [n, EMBED_DIM]);
+    }
+    Ok(DevicePredictions {
+        probs,
+        samples: (want.mc_samples > 0 && !samples.is_empty()).then(|| cat(&samples, 1)),
+        embeddings,
     })
 }
 
