@@ -9,7 +9,7 @@ use glean::learn::{
 };
 
 #[allow(unused_imports)]
-pub use super::png::png;
+pub use glean_test_support::png;
 
 /// The pool of `assets/mnist` as the learner takes it, with each item's oracle label.
 pub fn mnist_sample() -> (LearnData, Vec<u16>) {

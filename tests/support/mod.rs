@@ -5,12 +5,10 @@
 
 pub mod fixtures;
 pub mod kill;
-pub mod png;
-pub mod require;
 pub mod tmux;
 
 #[allow(unused_imports)]
-pub use require::needs;
+pub use glean_test_support::needs;
 
 #[allow(unused_imports)]
 pub use tmux::*;

@@ -9,8 +9,7 @@ use std::path::Path;
 
 use glean_dataset::{self as dataset, DatasetError, DecodeSpec, ScanOptions, SkipReason};
 
-mod support;
-use support::fixtures::png;
+use glean_test_support::png;
 
 fn jpeg_bytes(side: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, 90]));

@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use glean_dataset::{self as dataset, DecodeSpec, ScanOptions};
 
-mod support;
-use support::fixtures::png;
+use glean_test_support::png;
 
 fn make_folder(root: &Path) {
     for (class, n) in [("cat", 3u8), ("dog", 2)] {

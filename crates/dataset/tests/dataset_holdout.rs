@@ -5,8 +5,6 @@ use std::path::Path;
 
 use glean_dataset::{self as dataset, Holdout, Item, ScanOptions};
 
-mod support;
-
 fn ids(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.id.as_str()).collect()
 }
@@ -82,7 +80,7 @@ fn load_keeps_split_and_unsplit_caches_apart() {
 #[test]
 fn cifar10_test_splits_into_8000_pool_and_2000_test() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/cifar10-test");
-    if !support::needs("../shared/datasets/cifar10-test", root.is_dir()) {
+    if !glean_test_support::needs("../shared/datasets/cifar10-test", root.is_dir()) {
         return;
     }
     let opts = ScanOptions {

@@ -1,5 +1,5 @@
 //! Every layout, detected by itself, on files built here and on the real data sets
-//! (when absent, see `support::needs`).
+//! (when absent, see `glean_test_support::needs`).
 
 use std::fs;
 use std::io::Write;
@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use glean_dataset::{self as dataset, DecodeSpec, Layout, ScanOptions, SkipReason, Source};
 
-mod support;
-use support::fixtures::png;
+use glean_test_support::png;
 
 fn put(root: &Path, rel: &str, bytes: &[u8]) {
     let path = root.join(rel);
@@ -232,7 +231,7 @@ fn idx_with_bad_magic_is_a_clear_error() {
 #[test]
 fn bundled_mnist_sample() {
     let root = crate_path("assets/mnist");
-    if !support::needs("assets/mnist", root.join("train").exists()) {
+    if !glean_test_support::needs("assets/mnist", root.join("train").exists()) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -268,7 +267,7 @@ fn bundled_mnist_sample() {
 #[test]
 fn full_mnist_idx_files() {
     let dir = glean_core::paths::cache_dir().join("mnist/package/data");
-    if !support::needs(
+    if !glean_test_support::needs(
         "the full MNIST (make mnist)",
         dir.join("train-images-idx3-ubyte").exists(),
     ) {
@@ -284,7 +283,7 @@ fn full_mnist_idx_files() {
 #[test]
 fn imagenet_dogs_with_pattern() {
     let root = crate_path("../shared/datasets/imagenet-dogs");
-    if !support::needs("../shared/datasets/imagenet-dogs", root.exists()) {
+    if !glean_test_support::needs("../shared/datasets/imagenet-dogs", root.exists()) {
         return;
     }
     let opts = ScanOptions {
@@ -313,7 +312,7 @@ fn imagenet_dogs_with_pattern() {
 #[test]
 fn cifar10_test_photos() {
     let root = crate_path("../shared/datasets/cifar10-test");
-    if !support::needs("../shared/datasets/cifar10-test", root.exists()) {
+    if !glean_test_support::needs("../shared/datasets/cifar10-test", root.exists()) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

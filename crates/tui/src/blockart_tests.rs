@@ -1,10 +1,6 @@
 use super::*;
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
-// The integration tests' rule for data a machine may lack, shared rather than repeated.
-#[path = "../../../tests/support/require.rs"]
-mod require;
-
 /// Mean squared error of the art against the image, both on a 2×6-per-cell grid that
 /// every cell shape divides.
 fn error_on_common_grid(image: &DynamicImage, cols: u16, rows: u16, shape: CellShape) -> f64 {
@@ -108,7 +104,7 @@ fn fit_keeps_aspect_for_two_to_one_cells() {
 fn finer_cells_reproduce_a_dog_photo_better() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/datasets/imagenet-dogs/n02085620_Chihuahua.JPEG");
-    if !require::needs("../shared/datasets/imagenet-dogs", path.is_file()) {
+    if !glean_test_support::needs("../shared/datasets/imagenet-dogs", path.is_file()) {
         return;
     }
     let photo = image::open(&path).expect("a readable JPEG");

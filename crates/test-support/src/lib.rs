@@ -1,0 +1,9 @@
+//! What the tests of every crate share: the rule for data a machine may lack, and images
+//! made on the fly. A dev-dependency only; it has no tch, so the crates that build
+//! without libtorch can use it.
+
+mod png;
+mod require;
+
+pub use png::png;
+pub use require::needs;
