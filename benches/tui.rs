@@ -5,6 +5,9 @@
 //!    labeler's own executor before the frame, as in `glean label`: the label into the
 //!    session's journal (append + fsync). The labeler compacts the snapshot after a
 //!    ranking, never inside a keypress, so no key here waits for one.
+//!    With `GLEAN_BENCH_KEYPRESS_MS=<file>` each key's time is also appended to that file,
+//!    one line per key, so that many runs can be pooled: the p99 of one run's 110 keys is
+//!    its second-slowest key.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,6 +58,18 @@ fn report(name: &str, mut ms: Vec<f64>) {
         percentile(&ms, 0.99),
         ms[ms.len() - 1]
     );
+}
+
+fn append_times(path: &Path, ms: &[f64]) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    for t in ms {
+        writeln!(file, "{t:.4}").expect("write a key's time");
+    }
 }
 
 fn block_art() {
@@ -245,6 +260,9 @@ fn keypress_to_frame() {
     }
     stop.store(true, Ordering::Relaxed);
     busy.join().unwrap();
+    if let Some(path) = std::env::var_os("GLEAN_BENCH_KEYPRESS_MS") {
+        append_times(Path::new(&path), &times);
+    }
     report(
         "keypress -> next frame (the session executor: journal + fsync; busy trainer, 120x40, dog photos)",
         times,
