@@ -18,44 +18,49 @@ for tree in "$before" "$after"; do
   (cd "$tree" && cargo bench --bench tui --no-run -q)
 done
 times=$(mktemp -d)
-trap 'rm -rf "$times"; [ -n "${busy:-}" ] && kill "$busy" 2>/dev/null || true' EXIT
+busy=
+# `yes` is started by this shell, not a subshell, so that the trap can stop it on Ctrl-C.
+trap 'rm -rf "$times"; [ -z "$busy" ] || kill "$busy" 2>/dev/null' EXIT
+exec > >(tee "$out")
+tee_pid=$!
 
-{
-  echo "# scripts/keypress-before-after.sh $1 $out $rounds"
-  echo "# before: $(git -C "$before" log -1 --format='%h %s' | cut -c1-80)"
-  echo "# after:  $(git -C "$after" log -1 --format='%h %s' | cut -c1-80)"
-  for tree in "$before" "$after"; do
-    changed=$(git -C "$tree" status --short --untracked-files=no | tr '\n' ' ')
-    [ -z "$changed" ] || echo "# uncommitted in $tree: $changed"
-  done
-  for load in quiet busy; do
-    busy=
-    if [ "$load" = busy ]; then yes > /dev/null & busy=$!; fi
-    for round in $(seq 1 "$rounds"); do
-      for side in before after; do
-        tree=$before; [ "$side" = after ] && tree=$after
-        echo "== $side $load round $round"
-        (cd "$tree" && GLEAN_BENCH_KEYPRESS_MS="$times/$side-$load" cargo bench -q --bench tui \
-          2>/dev/null | grep '^keypress')
-      done
+echo "# scripts/keypress-before-after.sh $1 $out $rounds"
+echo "# before: $(git -C "$before" log -1 --format='%h %s' | cut -c1-80)"
+echo "# after:  $(git -C "$after" log -1 --format='%h %s' | cut -c1-80)"
+for tree in "$before" "$after"; do
+  changed=$(git -C "$tree" status --short --untracked-files=no | tr '\n' ' ')
+  [ -z "$changed" ] || echo "# uncommitted in $tree: $changed"
+done
+for load in quiet busy; do
+  if [ "$load" = busy ]; then yes > /dev/null & busy=$!; fi
+  for round in $(seq 1 "$rounds"); do
+    for side in before after; do
+      tree=$before; [ "$side" = after ] && tree=$after
+      echo "== $side $load round $round"
+      (cd "$tree" && GLEAN_BENCH_KEYPRESS_MS="$times/$side-$load-$round" cargo bench -q --bench tui \
+        2>/dev/null | grep '^keypress')
     done
-    [ -n "$busy" ] && kill "$busy"
-    busy=
   done
-  echo "== pooled over the runs"
-  python3 - "$times" <<'EOF'
-import random, sys
+  [ -z "$busy" ] || kill "$busy"
+  busy=
+done
+echo "== pooled over the runs"
+python3 - "$times" <<'EOF'
+import glob, random, sys
 folder = sys.argv[1]
 def pct(xs, p):
     s = sorted(xs)
     return s[round((len(s) - 1) * p)]
 random.seed(7)
 for load in ("quiet", "busy"):
-    keys = {side: [float(l) for l in open(f"{folder}/{side}-{load}")] for side in ("before", "after")}
+    def in_rounds(side):  # round 1, 2, … 10: the order the runs were made
+        files = glob.glob(f"{folder}/{side}-{load}-*")
+        return sorted(files, key=lambda f: int(f.rsplit("-", 1)[1]))
+    runs = {side: [[float(l) for l in open(f)] for f in in_rounds(side)] for side in ("before", "after")}
+    keys = {side: [k for r in rs for k in r] for side, rs in runs.items()}
     for side, xs in keys.items():
         print(f"{load:5} {side:6} n={len(xs)} mean {sum(xs) / len(xs):.2f} ms, p50 {pct(xs, .5):.2f} ms, "
               f"p90 {pct(xs, .9):.2f} ms, p99 {pct(xs, .99):.2f} ms, max {max(xs):.2f} ms")
-    runs = {side: [xs[i:i + 110] for i in range(0, len(xs), 110)] for side, xs in keys.items()}
     diffs = sorted(
         pct([k for r in random.choices(runs["after"], k=len(runs["after"])) for k in r], .99)
         - pct([k for r in random.choices(runs["before"], k=len(runs["before"])) for k in r], .99)
@@ -63,4 +68,6 @@ for load in ("quiet", "busy"):
     print(f"{load:5} p99 after - before: {pct(keys['after'], .99) - pct(keys['before'], .99):+.2f} ms, "
           f"95 % interval (runs resampled) {pct(diffs, .025):+.2f} .. {pct(diffs, .975):+.2f} ms")
 EOF
-} | tee "$out"
+# Let tee write the last lines before the script ends.
+exec >&-
+wait "$tee_pid"
