@@ -15,7 +15,8 @@ build: setup
 
 # Label the bundled MNIST sample; the session is kept in the repository's sessions/
 # folder, so a second `make demo` resumes it.
-demo: build
+# The backbone's weights too: without them photo folders learn from pixels alone.
+demo: build effnet
 	$(TORCH) && cargo run --release -- label assets/mnist --session demo --session-dir sessions
 
 check: setup

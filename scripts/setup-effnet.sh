@@ -11,8 +11,16 @@ case "$size" in
   lite0|lite2) ;;
   *) echo "setup-effnet.sh: unknown size $size (lite0 or lite2)" >&2; exit 2 ;;
 esac
-cache="${GLEAN_CACHE_DIR:-${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}}"
-out="$cache/models/efficientnet-$size.safetensors"
+# Installed models live in glean's data folder, not its cache, so that moving the
+# cache (GLEAN_CACHE_DIR) keeps them (glean_core::paths::models_dir).
+models="${GLEAN_MODELS_DIR:-${GLEAN_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/glean}/models}"
+out="$models/efficientnet-$size.safetensors"
+# Installed into the cache by earlier versions: moved, not converted again.
+old="${GLEAN_CACHE_DIR:-${GLEAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glean}}/models/efficientnet-$size.safetensors"
+if [ ! -f "$out" ] && [ -z "${GLEAN_MODELS_DIR:-}" ] && [ -f "$old" ]; then
+  mkdir -p "$models"
+  mv "$old" "$out"
+fi
 if [ ! -f "$out" ]; then
   eval "$(env -u LIBTORCH -u LIBTORCH_USE_PYTORCH "$here/setup-libtorch.sh")"
   echo "glean: converting EfficientNet-${size^} weights into $out (once)" >&2

@@ -12,6 +12,44 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// On an error, print its whole chain with a backtrace (also with GLEAN_DEBUG=1).
+    #[arg(long, global = true, env = "GLEAN_DEBUG")]
+    pub debug: bool,
+}
+
+/// How glean ends on an error: its message, one line, and exit status 1, whatever
+/// RUST_BACKTRACE says (a user's mistake is not a bug: the message says what to do);
+/// the chain with anyhow's backtrace only under `--debug`. Output cut off by a closed
+/// pipe (`glean export … | head`) ends quietly, with success.
+pub fn report_error(
+    error: &anyhow::Error,
+    debug: bool,
+    stderr: &mut dyn std::io::Write,
+) -> std::process::ExitCode {
+    let broken_pipe = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
+        return std::process::ExitCode::SUCCESS;
+    }
+    // Nothing more can be said if stderr itself is gone.
+    let _ = if debug {
+        writeln!(stderr, "glean: {error:?}")
+    } else {
+        writeln!(stderr, "glean: {error:#}")
+    };
+    std::process::ExitCode::FAILURE
+}
+
+/// `text` on stdout, as an error (a closed pipe among them) rather than print!'s panic.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,7 +395,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .zip(args.channels)
                 .map(|(size, channels)| crate::dataset::DecodeSpec { channels, size });
             let loaded = crate::dataset::load(&args.dir, &opts, spec, &crate::paths::cache_dir())?;
-            print!("{}", crate::dataset::report::render(&loaded));
+            print_out(&crate::dataset::report::render(&loaded))?;
             Ok(())
         }
         Command::Simulate(args) => {
@@ -417,8 +455,39 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::simulate::run_and_print(&opts)
         }
         Command::Doctor => {
-            print!("{}", crate::learn::device::doctor()?);
+            let mut report = crate::learn::device::doctor()?;
+            report.push_str(&crate::learn::prepare::backbones_report());
+            report.push_str(&caches_report(&crate::paths::cache_dir()));
+            print_out(&report)?;
             Ok(())
         }
     }
+}
+
+/// What `glean doctor` says of the cache: its folder and what each entry in it holds
+/// (decoded pools, features, MNIST, libtorch), largest first.
+fn caches_report(dir: &std::path::Path) -> String {
+    let mut out = format!("cache: {}\n", dir.display());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        out.push_str("  (empty: nothing cached yet)\n");
+        return out;
+    };
+    let mut sizes: Vec<(u64, String)> = entries
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let bytes = walkdir::WalkDir::new(entry.path())
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum();
+            (bytes, entry.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    sizes.sort_by(|a, b| b.cmp(a));
+    for (bytes, name) in sizes {
+        out.push_str(&format!("  {name:<24}{:>10.1} MB\n", bytes as f64 / 1e6));
+    }
+    out
 }

@@ -334,6 +334,7 @@ fn run(
     let mut learner = learner_config(&session, device.as_deref())?;
     let strategy = learner.strategy;
     let log = terminal::init_logging();
+    terminal::route_thread_panics_to_log();
     let pool = &scanned.pool;
     let ids: Vec<String> = pool.items.iter().map(|i| i.id.clone()).collect();
     let vanished = session.reconcile(&ids.iter().cloned().collect())?;
@@ -383,6 +384,10 @@ fn run(
         },
         restored,
     );
+    if let Some(note) = pixels_only_note(&learner, scanned.spec.channels as usize) {
+        tracing::info!("{note}");
+        app.notice = Some(note);
+    }
     if oracle {
         app.set_auto(true);
     }
@@ -428,6 +433,17 @@ fn run(
         crate::tui::event_loop::leave_now(0);
     }
     Ok(())
+}
+
+/// Said on the screen before the first photo when no backbone is installed: photos are
+/// then learned from their pixels alone, with no guesses before the first labels.
+fn pixels_only_note(learner: &LearnerConfig, channels: usize) -> Option<String> {
+    let photos_from_pixels = channels == 3
+        && learner.model == ModelKind::Auto
+        && learner.resolve_model(channels).ok() == Some(ModelKind::Cnn);
+    photos_from_pixels.then(|| {
+        "No backbone installed: learning from pixels. `make effnet` installs one.".to_string()
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,13 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     glean::openmp::wait_passively();
     let cli = glean::cli::Cli::parse();
-    glean::cli::run(cli)
+    let debug = cli.debug;
+    match glean::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => glean::cli::report_error(&error, debug, &mut std::io::stderr().lock()),
+    }
 }

@@ -101,6 +101,29 @@ fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
     assert!(out.accuracy.unwrap() > 0.85, "{:?}", out.accuracy);
 }
 
+/// A folder labeled to its last image (the review pages' aim): the round on every
+/// label has nothing left to rank, and must still finish, after the referee has
+/// judged the last round on all the labels at once (it crashed there: an empty
+/// prediction blended with the graph's ten classes).
+#[test]
+fn a_round_on_every_label_of_the_pool_ranks_nothing_and_does_not_fail() {
+    let (data, oracle) = mnist_sample();
+    let mut hybrid = Learner::new(data, quick_learner_of(LearnerKind::Hybrid)).unwrap();
+    let labeled = cold_start_labels(&mut hybrid, &oracle);
+    hybrid.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
+    let all = labels_of(&(0..oracle.len()).collect::<Vec<_>>(), &oracle);
+    let out = hybrid.round(&all, 2, &|| false, &mut |_| {}).unwrap();
+    assert!(
+        out.ranking.items.is_empty(),
+        "{} ranked",
+        out.ranking.items.len()
+    );
+    assert_ne!(out.ranking.source, RankingSource::ColdStart);
+    // And again, as a refresh on the same labels.
+    let again = hybrid.round(&all, 3, &|| false, &mut |_| {}).unwrap();
+    assert!(again.ranking.items.is_empty());
+}
+
 #[test]
 fn the_trainer_posts_the_graph_ranking_before_the_final_one() {
     let (data, oracle) = mnist_sample();

@@ -137,3 +137,58 @@ fn export_errors_are_clear() {
         text(&out.stdout)
     );
 }
+
+/// A user's mistake prints one message and exits 1, with no backtrace even where
+/// RUST_BACKTRACE asks for them; `--debug` adds the chain and the backtrace.
+#[test]
+fn user_errors_are_one_message_whatever_rust_backtrace_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_glean"));
+        cmd.args(["export", "nope", "--session-dir", d])
+            .args(extra)
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LIB_BACKTRACE", "1")
+            .env_remove("GLEAN_DEBUG")
+            .env("GLEAN_DATA_DIR", dir.path())
+            .env("GLEAN_CACHE_DIR", dir.path());
+        cmd.output().unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("glean: no session named nope"), "{err}");
+    let debug = text(&run(&["--debug"]).stderr);
+    assert!(debug.contains("no session named nope"), "{debug}");
+    assert!(debug.to_lowercase().contains("backtrace"), "{debug}");
+}
+
+/// `glean export … | head`: the reader leaves early, and glean ends quietly, with
+/// success, instead of an error about a broken pipe.
+#[test]
+fn export_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::create(dir.path(), "many", config(Path::new("/data/many"))).unwrap();
+    for i in 0..5000 {
+        s.label(&format!("cat/{i}.png"), 0, Source::Human).unwrap();
+    }
+    drop(s);
+    let script = format!(
+        "{} export many --session-dir {} | head -1; echo \"status=${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_glean"),
+        dir.path().display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("RUST_BACKTRACE", "1")
+        .env("GLEAN_DATA_DIR", dir.path())
+        .env("GLEAN_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("item,"), "{stdout}");
+    assert!(stdout.contains("status=0"), "{stdout}");
+    assert_eq!(text(&out.stderr), "", "{}", text(&out.stderr));
+}

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod support;
-use support::{glean_command, labeled, program_pid, Tmux};
+use support::{glean_command, labeled, model_version, program_pid, Tmux};
 
 /// The item in the image panel's title, e.g. `train/7/train-01234.png`.
 fn current_item(screen: &str) -> Option<String> {
@@ -39,13 +39,6 @@ fn chart(screen: &str) -> String {
         .map(|l| l.chars().skip(78).collect::<String>())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn model_version(screen: &str) -> u64 {
-    screen
-        .find("model v")
-        .and_then(|at| screen[at + 7..].split(' ').next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

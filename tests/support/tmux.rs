@@ -147,3 +147,11 @@ pub fn labeled(screen: &str) -> Option<usize> {
     let at = screen.find("labeled ")?;
     screen[at + 8..].split('/').next()?.trim().parse().ok()
 }
+
+/// The model version the status line shows (`model v3`), 0 before the first.
+pub fn model_version(screen: &str) -> u64 {
+    screen
+        .find("model v")
+        .and_then(|at| screen[at + 7..].split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}

@@ -167,20 +167,26 @@ impl LearnData {
         self.test_labels.len()
     }
 
-    /// Model-free features for the cold start: each image 2×2 average-pooled (quarter
-    /// the dimensions, most of the shape) and scaled to [0, 1]. Returns `(features, dim)`.
+    /// Model-free features for the cold start: each image average-pooled in square
+    /// blocks (2×2 for digits and CIFAR-sized images, wider for photos so that no side
+    /// passes `COLD_START_SIDE`: most of the shape, and a width that k-means and a
+    /// PCA can hold for any pool) and scaled to [0, 1]. Returns `(features, dim)`.
     pub fn cold_start_features(&self) -> Result<(Vec<f32>, usize), LearnError> {
         let [pool, _] = self.pixels()?;
         let (c, s) = (self.channels, self.size);
-        let half = s.div_ceil(2);
-        let dim = c * half * half;
+        let block = s.div_ceil(COLD_START_SIDE).max(2);
+        let side = s.div_ceil(block);
+        let dim = c * side * side;
         let mut out = vec![0.0f32; self.pool_len() * dim];
+        // Each pixel adds its share of a full block (edge blocks of odd sides come out
+        // darker), in the order and arithmetic the 2×2 pooling always used.
+        let share = 255.0 * (block * block) as f32;
         for (img, feat) in pool.chunks(self.item_len()).zip(out.chunks_mut(dim)) {
             for ch in 0..c {
                 for y in 0..s {
                     for x in 0..s {
-                        let v = img[ch * s * s + y * s + x] as f32 / (255.0 * 4.0);
-                        feat[ch * half * half + (y / 2) * half + x / 2] += v;
+                        let v = img[ch * s * s + y * s + x] as f32 / share;
+                        feat[ch * side * side + (y / block) * side + x / block] += v;
                     }
                 }
             }
@@ -188,6 +194,9 @@ impl LearnData {
         Ok((out, dim))
     }
 }
+
+/// Widest side of the cold start's pooled images (see `cold_start_features`).
+const COLD_START_SIDE: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -231,5 +240,26 @@ mod tests {
         let (f, dim) = d.cold_start_features().unwrap();
         assert_eq!(dim, 1);
         assert!((f[0] - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn photo_cold_start_features_stay_small() {
+        // A 3×224×224 photo pools in 7×7 blocks to 3×32×32; a white image stays white.
+        let d = LearnData::new(
+            3,
+            224,
+            2,
+            Arc::new(vec![255; 3 * 224 * 224]),
+            Arc::new(vec![]),
+            vec![],
+        )
+        .unwrap();
+        let (f, dim) = d.cold_start_features().unwrap();
+        assert_eq!(dim, 3 * 32 * 32);
+        assert!(f.iter().all(|v| (v - 1.0).abs() < 1e-4), "{:?}", &f[..4]);
+        // MNIST's 28×28 keeps its 2×2 blocks: 14×14.
+        let digits =
+            LearnData::new(1, 28, 2, Arc::new(vec![0; 784]), Arc::new(vec![]), vec![]).unwrap();
+        assert_eq!(digits.cold_start_features().unwrap().1, 14 * 14);
     }
 }

@@ -483,7 +483,7 @@ impl Learner {
         };
         let probs = match &self.network_pool {
             Some(network) if self.referee.pick() != Pick::Graph => {
-                blend(network, &propagated.round.pool)
+                blend(network, &propagated.round.pool)?
             }
             _ => propagated.round.pool.shallow_clone(),
         };
@@ -601,8 +601,8 @@ impl Learner {
     ) -> Result<(RankingSource, Option<Tensor>), LearnError> {
         let round = &propagated.round;
         let network_p = predictions.probs.shallow_clone();
-        let graph_p = round.pool.index_select(0, ri.candidate_rows);
-        let blend_p = blend(&network_p, &graph_p);
+        let graph_p = round.pool.f_index_select(0, ri.candidate_rows)?;
+        let blend_p = blend(&network_p, &graph_p)?;
         self.network_pool = Some(round.pool.f_index_copy(0, ri.candidate_rows, &network_p)?);
         self.referee.observe(&labels.pairs);
         // What the referee keeps are classes, not probabilities: argmax on the device.
@@ -619,7 +619,10 @@ impl Learner {
             Pick::Graph => (graph_p, graph_test.map(|t| t.shallow_clone())),
             Pick::Blend => (
                 blend_p,
-                network_test.zip(graph_test).map(|(n, g)| blend(n, g)),
+                network_test
+                    .zip(graph_test)
+                    .map(|(n, g)| blend(n, g))
+                    .transpose()?,
             ),
         };
         let source = match pick {
@@ -656,7 +659,9 @@ impl Learner {
         if !ri.strategy.needs_labeled_predictions() {
             return Ok(None);
         }
-        let graph = propagated.map(|p| p.round.pool.index_select(0, ri.labeled_rows));
+        let graph = propagated
+            .map(|p| p.round.pool.f_index_select(0, ri.labeled_rows))
+            .transpose()?;
         let chosen = match (source, graph) {
             (RankingSource::Graph, Some(graph)) => graph,
             (_, graph) => {
@@ -670,7 +675,7 @@ impl Learner {
                 )?;
                 let network = network.probs;
                 match graph {
-                    Some(graph) => blend(&network, &graph),
+                    Some(graph) => blend(&network, &graph)?,
                     None => network,
                 }
             }
@@ -782,6 +787,8 @@ fn argmax_rows(probs: &Tensor) -> Result<Vec<u16>, LearnError> {
 }
 
 /// The hybrid prediction: see `BLEND_NETWORK_WEIGHT`.
-fn blend(network: &Tensor, graph: &Tensor) -> Tensor {
-    network * BLEND_NETWORK_WEIGHT + graph * (1.0 - BLEND_NETWORK_WEIGHT)
+fn blend(network: &Tensor, graph: &Tensor) -> Result<Tensor, LearnError> {
+    Ok(network
+        .f_mul_scalar(BLEND_NETWORK_WEIGHT)?
+        .f_add(&graph.f_mul_scalar(1.0 - BLEND_NETWORK_WEIGHT)?)?)
 }

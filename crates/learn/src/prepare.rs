@@ -20,11 +20,45 @@ use super::propagation::{ChoiceRule, GraphLearner};
 use super::LearnError;
 pub use glean_core::BackgroundWork;
 
-/// Where `scripts/setup-effnet.sh` puts `backbone`'s weights.
+/// Where `backbone`'s weights are: the first of glean's model folders that holds them
+/// (`glean_core::paths::model_dirs`), else where `scripts/setup-effnet.sh` puts them.
 pub fn default_backbone_weights(backbone: Backbone) -> PathBuf {
-    glean_core::paths::cache_dir()
-        .join("models")
-        .join(backbone.weights_file())
+    glean_core::paths::find_model(backbone.weights_file())
+}
+
+/// What `glean doctor` says of the backbones: where each one's weights were found, or
+/// where glean looked and what installs them, and what colour photos will be learned
+/// with under `--model auto`.
+pub fn backbones_report() -> String {
+    let mut out = String::from("backbones (for colour photos):\n");
+    let mut used = None;
+    for backbone in [Backbone::Lite2, Backbone::Lite0] {
+        let path = default_backbone_weights(backbone);
+        if path.is_file() {
+            used.get_or_insert(backbone.name());
+            out.push_str(&format!("  {:<14}{}\n", backbone.name(), path.display()));
+        } else {
+            out.push_str(&format!(
+                "  {:<14}not installed: {} installs it\n",
+                backbone.name(),
+                backbone.setup()
+            ));
+        }
+    }
+    let looked: Vec<String> = glean_core::paths::model_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    out.push_str(&format!("  looked in     {}\n", looked.join(", ")));
+    out.push_str(&format!(
+        "  photos use    {}\n",
+        match used {
+            Some(name) => format!("{name} (--model auto)"),
+            None =>
+                "the small CNN on pixels: no backbone, no guesses before the first labels".into(),
+        }
+    ));
+    out
 }
 
 /// The network `model` means for images of `channels` channels, whose backbones'
@@ -52,8 +86,9 @@ pub fn resolve_model(
                 }
             }
             tracing::info!(
-                "no backbone weights at {}: training the CNN on pixels (run {})",
+                "no backbone weights at {} or {}: training the CNN on pixels (run {})",
                 weights(Backbone::Lite2).display(),
+                weights(Backbone::Lite0).display(),
                 Backbone::Lite2.setup()
             );
             Ok(ModelKind::Cnn)
@@ -266,10 +301,19 @@ impl Prepared {
                         ),
                         (None, Some((pool, test))) => {
                             // Colour images without a backbone: PCA of the plain pixels.
+                            // Shrunk first: a photo's 150,528 values a row would make
+                            // the PCA and the graph's distances cost gigabytes.
+                            let shrunk = data.size as i64 > vae::PIXEL_GRAPH_SIDE;
                             let pixels = PoolFeatures {
-                                pool: vae::pixel_rows(pool, device)?,
-                                test: vae::pixel_rows(test, device)?,
-                                cache_name: data.cache_key.as_ref().map(|k| format!("{k}-pixels")),
+                                pool: vae::thumbnail_rows(pool, device)?,
+                                test: vae::thumbnail_rows(test, device)?,
+                                cache_name: data.cache_key.as_ref().map(|k| {
+                                    if shrunk {
+                                        format!("{k}-pixels{}", vae::PIXEL_GRAPH_SIDE)
+                                    } else {
+                                        format!("{k}-pixels")
+                                    }
+                                }),
                             };
                             ("pixel-pca", features::feature_graph_embeddings(&pixels, cache)?)
                         }

@@ -102,11 +102,24 @@ pub fn predict(
         Ok(())
     })?;
     let cat = |parts: &[Tensor], dim: i64| Tensor::cat(parts, dim);
-    let probs = if probs.is_empty() {
-        Tensor::zeros([0, 0], (Kind::Float, indices.device()))
-    } else {
-        cat(&probs, 0)
-    };
+    if probs.is_empty() {
+        // No candidates (every item labeled): empty, but with the classes' width, so
+        // that blending and argmax over them stay well-formed.
+        let none = Tensor::f_zeros([0, EMBED_DIM], (Kind::Float, indices.device()))?;
+        let empty = tch::no_grad(|| net.classify(&none, false));
+        let classes = empty.size().get(1).copied().unwrap_or(0);
+        return Ok(DevicePredictions {
+            probs: empty,
+            samples: (want.mc_samples > 0).then(|| {
+                Tensor::zeros(
+                    [want.mc_samples as i64, 0, classes],
+                    (Kind::Float, indices.device()),
+                )
+            }),
+            embeddings: want.embeddings.then(|| none.shallow_clone()),
+        });
+    }
+    let probs = cat(&probs, 0);
     let embeddings = (want.embeddings && !embeddings.is_empty()).then(|| cat(&embeddings, 0));
     if let Some(e) = &embeddings {
         debug_assert_eq!(e.size(), [n, EMBED_DIM]);

@@ -280,8 +280,16 @@ where
 fn could_not_start(message: String) -> TrainerEvent {
     TrainerEvent::Error {
         job: None,
-        message: format!("the trainer could not start: {message}"),
+        message: format!(
+            "the model could not start, so nothing will be learned this session ({message}); labels are still saved: quit, and see the log at {}",
+            log_file().display()
+        ),
     }
+}
+
+/// Where the labeler's log goes (`glean_tui::terminal::init_logging`).
+fn log_file() -> std::path::PathBuf {
+    glean_core::paths::data_dir().join("logs").join("glean.log")
 }
 
 /// The likely mistakes of `request`'s labels (scan indices in and out), or why not.
@@ -356,5 +364,10 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into());
-    format!("the learner failed: {text}")
+    // libtorch's messages run to many lines of C++ context: the first says what.
+    let first = text.lines().next().unwrap_or_default();
+    format!(
+        "the learner failed ({first}); details in {}",
+        log_file().display()
+    )
 }

@@ -47,6 +47,10 @@ pub enum SessionError {
     #[error("{0}")]
     Invalid(String),
 
+    /// Writing an export to its output (a file, or stdout that may be a closed pipe).
+    #[error("cannot write the export: {0}")]
+    Export(#[source] std::io::Error),
+
     #[error("{op} {path}: {source}", path = .path.display())]
     Io {
         op: &'static str,

@@ -151,14 +151,25 @@ fn write_rows<R: Serialize>(
     (key, rows): (&'static str, Vec<R>),
     out: impl Write,
 ) -> Result<()> {
-    let failed = |e: String| SessionError::Invalid(format!("cannot write the export: {e}"));
+    // The I/O error itself is kept, so that a closed pipe can be told apart.
+    let from_csv = |e: csv::Error| {
+        let text = e.to_string();
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => SessionError::Export(io),
+            _ => SessionError::Export(std::io::Error::other(text)),
+        }
+    };
+    let from_json = |e: serde_json::Error| {
+        let kind = e.io_error_kind().unwrap_or(std::io::ErrorKind::Other);
+        SessionError::Export(std::io::Error::new(kind, e))
+    };
     match format {
         ExportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             for row in rows {
-                writer.serialize(row).map_err(|e| failed(e.to_string()))?;
+                writer.serialize(row).map_err(from_csv)?;
             }
-            writer.flush().map_err(|e| failed(e.to_string()))?;
+            writer.flush().map_err(SessionError::Export)?;
         }
         ExportFormat::Json => {
             let doc = JsonExport {
@@ -173,8 +184,8 @@ fn write_rows<R: Serialize>(
                 rows: [(key, rows)].into(),
             };
             let mut out = out;
-            serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| failed(e.to_string()))?;
-            writeln!(out).map_err(|e| failed(e.to_string()))?;
+            serde_json::to_writer_pretty(&mut out, &doc).map_err(from_json)?;
+            writeln!(out).map_err(SessionError::Export)?;
         }
     }
     Ok(())

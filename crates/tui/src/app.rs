@@ -126,6 +126,9 @@ pub struct App {
     last_auto: Option<Duration>,
     /// A short note for the person (e.g. "nothing to undo"); cleared by the next key.
     pub message: Option<String>,
+    /// A standing note from the wiring, shown beside the guesses for the whole session
+    /// (e.g. that photos are learned from pixels, with no backbone installed).
+    pub notice: Option<String>,
     pub quit: bool,
     pub keymap: Keymap,
 }
@@ -205,6 +208,7 @@ impl App {
             auto_interval: config.auto_interval,
             last_auto: None,
             message: None,
+            notice: None,
             quit: false,
             keymap: config.keymap,
         };

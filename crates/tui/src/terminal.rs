@@ -32,6 +32,30 @@ pub fn init_logging() -> Option<WorkerGuard> {
     installed.ok().map(|_| guard)
 }
 
+/// Panics on any thread but this one (the UI's) go to the log, never over the screen:
+/// the trainer and the loaders catch theirs and say on the status line what failed,
+/// but the panic hook runs before that, and by default prints to stderr (and
+/// ratatui's restores the terminal, for good, under a screen still in use). A panic of
+/// this thread still goes to the hooks installed before (ratatui's restores the
+/// terminal, then the message and backtrace print below it). Call it again after a
+/// hook of someone else's is installed.
+pub fn route_thread_panics_to_log() {
+    let ui = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        if thread.id() == ui {
+            previous(info);
+            return;
+        }
+        tracing::error!(
+            "thread {} panicked: {info}\n{}",
+            thread.name().unwrap_or("unnamed"),
+            std::backtrace::Backtrace::force_capture()
+        );
+    }));
+}
+
 /// Restores the terminal when dropped, whichever way the screen is left.
 struct RestoreOnDrop;
 
@@ -56,6 +80,9 @@ pub struct Screen<E: Executor> {
 pub fn run<E: Executor>(screen: Screen<E>) -> anyhow::Result<(App, E)> {
     let mut terminal = ratatui::try_init()?;
     let _restore = RestoreOnDrop;
+    // After ratatui's hook, so that a background thread's panic reaches neither the
+    // screen nor ratatui's restore.
+    route_thread_panics_to_log();
     // Before the input thread starts, so a capability answer is never read as a key.
     let renderer = render_mode::choose(screen.render, &TermEnv::from_process());
     tracing::info!("rendering images with {}", renderer.describe());

@@ -3,11 +3,11 @@
 //! status line and the key line. Pure: the same state and pane give the same buffer.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
 use super::app::{escape_name, App, Mode, Overlay, GUESS_KEYS};
@@ -194,7 +194,16 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
         }
         None => Line::from(" order: shuffled until the 1st ranking").dim(),
     });
+    let used = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     Paragraph::new(lines).render(inner, buf);
+    // The wiring's standing note (no backbone, say), wrapped below, where room is left.
+    if let Some(notice) = &app.notice {
+        let [_, below] =
+            Layout::vertical([Constraint::Length(used), Constraint::Fill(1)]).areas(inner);
+        Paragraph::new(Line::from(notice.as_str()).fg(Color::Yellow))
+            .wrap(Wrap { trim: true })
+            .render(below.inner(Margin::new(1, 0)), buf);
+    }
 }
 
 fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {

@@ -401,6 +401,29 @@ fn trainer_error() {
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
 }
 
+/// The wiring's standing note (no backbone) sits under the guesses, wrapped, and is
+/// whole at the smallest and the usual terminal sizes.
+#[test]
+fn a_standing_notice_is_shown_whole_beside_the_image() {
+    let mut app = digits_app();
+    app.notice =
+        Some("No backbone installed: learning from pixels. `make effnet` installs one.".into());
+    for (width, height) in [(120, 40), (80, 24)] {
+        let screen = draw(&app, width, height).backend().to_string();
+        let flat: String = screen
+            .lines()
+            .flat_map(|line| line.split('│'))
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("`make effnet` installs one."),
+            "{width}×{height}:\n{screen}"
+        );
+    }
+}
+
 #[test]
 fn help_overlay() {
     let mut app = digits_app();

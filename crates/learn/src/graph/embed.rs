@@ -92,9 +92,19 @@ pub fn deskew(images: &Tensor) -> Tensor {
     img.grid_sampler(&grid, 0, 0, true)
 }
 
+/// Widest data whose D×D covariance `Pca::fit` forms (128 MB in double); wider data
+/// (the plain pixels of photos, 150,528 values each at 224×224) goes through a
+/// randomized PCA whose memory grows with N·dims instead of D².
+const MAX_COVARIANCE_DIM: i64 = 4096;
+/// Extra directions the randomized PCA samples beyond `dims`, and its power iterations
+/// (Halko, Martinsson & Tropp 2011: 5-10 and 2 give the top components to a few
+/// digits on image data).
+const OVERSAMPLE: i64 = 10;
+const POWER_ITERATIONS: usize = 2;
+
 /// Principal component analysis: the mean and the top `dims` eigenvectors of the
 /// covariance (an eigendecomposition of the D×D covariance, cheaper than an SVD of the
-/// N×D data when N ≫ D).
+/// N×D data when N ≫ D; a randomized range finder when D is too wide for that).
 pub struct Pca {
     pub mean: Tensor,
     /// `[D, dims]`, columns by decreasing variance.
@@ -115,35 +125,122 @@ impl Pca {
                 )))
             }
         };
-        if dims as i64 > d {
+        if dims == 0 || dims as i64 > d {
             return Err(LearnError::Data(format!(
                 "PCA to {dims} dimensions of {d}-dimensional data"
             )));
         }
         let _guard = tch::no_grad_guard();
-        let data = data.to_kind(Kind::Float);
-        let mean = data.mean_dim(0, false, Kind::Float);
-        // Accumulate in double: sums over tens of thousands of rows.
-        let mut cov = Tensor::zeros([d, d], (Kind::Double, data.device()));
-        for (start, len) in chunks(n) {
-            let centred = (data.narrow(0, start, len) - &mean).to_kind(Kind::Double);
-            cov += centred.tr().mm(&centred);
+        let data = data.f_to_kind(Kind::Float)?;
+        let mean = data.f_mean_dim(0, false, Kind::Float)?;
+        if d > MAX_COVARIANCE_DIM {
+            return Self::fit_randomized(&data, mean, n, d, dims as i64);
         }
-        cov /= n as f64;
-        let (values, vectors) = cov.linalg_eigh("L");
+        // Accumulate in double: sums over tens of thousands of rows.
+        let mut cov = Tensor::f_zeros([d, d], (Kind::Double, data.device()))?;
+        for (start, len) in chunks(n) {
+            let centred = data
+                .f_narrow(0, start, len)?
+                .f_sub(&mean)?
+                .f_to_kind(Kind::Double)?;
+            cov = cov.f_add(&centred.f_tr()?.f_mm(&centred)?)?;
+        }
+        let cov = cov.f_div_scalar(n as f64)?;
+        let (values, vectors) = cov.f_linalg_eigh("L")?;
         // eigh sorts ascending: take the last `dims`, largest first.
-        let order =
-            Tensor::arange_start(d - dims as i64, d, (Kind::Int64, data.device())).flip([0]);
+        let order = Tensor::f_arange_start(d - dims as i64, d, (Kind::Int64, data.device()))?
+            .f_flip([0])?;
         Ok(Pca {
             mean,
-            components: vectors.index_select(1, &order).to_kind(Kind::Float),
-            variances: values.index_select(0, &order).to_kind(Kind::Float),
+            components: vectors.f_index_select(1, &order)?.f_to_kind(Kind::Float)?,
+            variances: values.f_index_select(0, &order)?.f_to_kind(Kind::Float)?,
+        })
+    }
+
+    /// The top `dims` components of `[N, D]` data too wide for its covariance: the
+    /// range of the centred data times a random `[D, dims + OVERSAMPLE]` matrix,
+    /// sharpened by power iterations, then an exact SVD inside that small subspace.
+    /// The random matrix comes from a fixed host seed (not libtorch's generator, which
+    /// the round's caller may hold), so the same data gives the same components.
+    fn fit_randomized(
+        data: &Tensor,
+        mean: Tensor,
+        n: i64,
+        d: i64,
+        dims: i64,
+    ) -> Result<Pca, LearnError> {
+        use rand::SeedableRng;
+        use rand_distr::Distribution;
+        let device = data.device();
+        let width = (dims + OVERSAMPLE).min(d).min(n.max(dims));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x9ca);
+        let normal = rand_distr::StandardNormal;
+        let omega: Vec<f32> = (0..d * width).map(|_| normal.sample(&mut rng)).collect();
+        let omega = Tensor::f_from_slice(&omega)?
+            .f_view([d, width])?
+            .f_to_device(device)?;
+        // X·M and Xᵀ·Y in row chunks, so the centred data is never whole in memory twice.
+        let times = |m: &Tensor| -> Result<Tensor, LearnError> {
+            let parts = chunks(n)
+                .map(|(start, len)| data.f_narrow(0, start, len)?.f_sub(&mean)?.f_mm(m))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Tensor::f_cat(&parts, 0)?)
+        };
+        let transposed_times = |y: &Tensor| -> Result<Tensor, LearnError> {
+            let mut out = Tensor::f_zeros([d, y.size()[1]], (Kind::Float, device))?;
+            for (start, len) in chunks(n) {
+                let centred = data.f_narrow(0, start, len)?.f_sub(&mean)?;
+                out = out.f_add(&centred.f_tr()?.f_mm(&y.f_narrow(0, start, len)?)?)?;
+            }
+            Ok(out)
+        };
+        let orthonormal =
+            |t: Tensor| -> Result<Tensor, LearnError> { Ok(Tensor::f_linalg_qr(&t, "reduced")?.0) };
+        let mut q = orthonormal(times(&omega)?)?;
+        for _ in 0..POWER_ITERATIONS {
+            let z = orthonormal(transposed_times(&q)?)?;
+            q = orthonormal(times(&z)?)?;
+        }
+        // B = Qᵀ X (width × D); its right singular vectors are the components: from the
+        // eigenvectors U of the small B·Bᵀ (eigenvalues σ²), as Bᵀ·U / σ, in double.
+        let b = transposed_times(&q)?.f_tr()?.f_to_kind(Kind::Double)?;
+        let (values, vectors) = b.f_mm(&b.f_tr()?)?.f_linalg_eigh("L")?;
+        let k = values.size()[0];
+        // eigh sorts ascending: the last `dims`, largest first.
+        let order = Tensor::f_arange_start(k - dims, k, (Kind::Int64, device))?.f_flip([0])?;
+        let values = values.f_index_select(0, &order)?.f_clamp_min(1e-12)?;
+        let vectors = vectors.f_index_select(1, &order)?;
+        let components = b.f_tr()?.f_mm(&vectors)?.f_div(&values.f_sqrt()?)?;
+        Ok(Pca {
+            mean,
+            components: components.f_to_kind(Kind::Float)?,
+            variances: values.f_div_scalar(n as f64)?.f_to_kind(Kind::Float)?,
         })
     }
 
     /// Projects rows `[M, D]` onto the components: `[M, dims]`.
     pub fn transform(&self, data: &Tensor) -> Tensor {
         (data.to_kind(Kind::Float) - &self.mean).mm(&self.components)
+    }
+
+    /// [`Pca::transform`] in row chunks, with shape errors returned, not panicked.
+    pub fn f_transform(&self, data: &Tensor) -> Result<Tensor, LearnError> {
+        let n = data.size().first().copied().unwrap_or(0);
+        let parts = chunks(n)
+            .map(|(start, len)| {
+                data.f_narrow(0, start, len)?
+                    .f_to_kind(Kind::Float)?
+                    .f_sub(&self.mean)?
+                    .f_mm(&self.components)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if parts.is_empty() {
+            return Ok(Tensor::f_zeros(
+                [0, self.components.size()[1]],
+                (Kind::Float, self.device()),
+            )?);
+        }
+        Ok(Tensor::f_cat(&parts, 0)?)
     }
 
     pub fn device(&self) -> Device {
@@ -219,6 +316,58 @@ mod tests {
         assert!((along - 0.5).abs() < 0.01, "component {c:?}");
         assert!(c[2].abs() < 0.05);
         assert_eq!(pca.transform(&data).size(), vec![500, 1]);
+    }
+
+    #[test]
+    fn randomized_pca_agrees_with_the_covariance_one() {
+        let _generator = crate::torch_rng::seeded(4);
+        // Five directions of decreasing spread in 60 dimensions, and a little noise.
+        let scales = Tensor::from_slice(&[9.0f32, 6.0, 4.0, 2.5, 1.5]).view([1, 5]);
+        let latent = Tensor::randn([400, 5], (Kind::Float, Device::Cpu)) * scales;
+        let basis = Tensor::linalg_qr(
+            &Tensor::randn([60, 5], (Kind::Float, Device::Cpu)),
+            "reduced",
+        )
+        .0
+        .tr();
+        let data = latent.mm(&basis) + Tensor::randn([400, 60], (Kind::Float, Device::Cpu)) * 0.05;
+        let exact = Pca::fit(&data, 3).unwrap();
+        let mean = data.mean_dim(0, false, Kind::Float);
+        let fast = Pca::fit_randomized(&data, mean, 400, 60, 3).unwrap();
+        // Components agree up to sign: |cos| near 1 column by column.
+        let cos = exact
+            .components
+            .tr()
+            .mm(&fast.components)
+            .diagonal(0, 0, 1)
+            .abs();
+        let cos: Vec<f32> = Vec::try_from(cos).unwrap();
+        assert!(cos.iter().all(|&c| c > 0.999), "{cos:?}");
+        let ratio: Vec<f32> = Vec::try_from(&fast.variances / &exact.variances).unwrap();
+        assert!(ratio.iter().all(|r| (r - 1.0).abs() < 1e-3), "{ratio:?}");
+    }
+
+    #[test]
+    fn photo_sized_pixels_never_form_a_covariance() {
+        // 3×224×224 values a row: a D×D covariance would be 181 GB; the randomized PCA
+        // keeps to N·D.
+        let _generator = crate::torch_rng::seeded(5);
+        let d = 3 * 224 * 224;
+        let direction = Tensor::randn([1, d], (Kind::Float, Device::Cpu));
+        let direction = &direction / direction.norm();
+        let spread = Tensor::randn([40, 1], (Kind::Float, Device::Cpu)) * 10.0;
+        let data =
+            spread.mm(&direction) + Tensor::randn([40, d], (Kind::Float, Device::Cpu)) * 0.01;
+        let pca = Pca::fit(&data, 4).unwrap();
+        assert_eq!(pca.components.size(), vec![d, 4]);
+        let along = pca
+            .components
+            .narrow(1, 0, 1)
+            .tr()
+            .mm(&direction.tr())
+            .abs();
+        assert!(along.double_value(&[0, 0]) > 0.99);
+        assert_eq!(pca.f_transform(&data).unwrap().size(), vec![40, 4]);
     }
 
     #[test]

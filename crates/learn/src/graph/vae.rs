@@ -197,6 +197,51 @@ pub fn pixel_rows(pixels: &Tensor, device: Device) -> Result<Tensor, LearnError>
         / 255.0)
 }
 
+/// Largest side the plain-pixel graph compares images at: a 32×32 thumbnail carries
+/// what a pixel distance can use (CIFAR-10's photos are that size), and a photo at
+/// 224×224 would make every row 49 times wider for nothing.
+pub const PIXEL_GRAPH_SIDE: i64 = 32;
+
+/// Pixels `[N, C, H, W]` (u8) as rows of floats in 0..=1 on `device`, each image first
+/// shrunk by area averaging to at most `PIXEL_GRAPH_SIDE` a side (images that small
+/// already come out as [`pixel_rows`] makes them). Converted a chunk at a time, so a
+/// large pool of photos never exists as full-size floats.
+pub fn thumbnail_rows(pixels: &Tensor, device: Device) -> Result<Tensor, LearnError> {
+    let size = pixels.size();
+    let (n, side) = match size.as_slice() {
+        &[n, _, h, w] => (n, h.max(w)),
+        other => {
+            return Err(LearnError::Data(format!(
+                "pixel rows need an [N, C, H, W] batch, got shape {other:?}"
+            )))
+        }
+    };
+    if side <= PIXEL_GRAPH_SIDE {
+        return pixel_rows(pixels, device);
+    }
+    const CHUNK: i64 = 256;
+    let mut parts = Vec::new();
+    for start in (0..n).step_by(CHUNK as usize) {
+        let len = CHUNK.min(n - start);
+        let small = pixels
+            .f_narrow(0, start, len)?
+            .f_to_device(device)?
+            .f_to_kind(Kind::Float)?
+            .f_adaptive_avg_pool2d([PIXEL_GRAPH_SIDE, PIXEL_GRAPH_SIDE])?
+            .f_flatten(1, -1)?
+            .f_div_scalar(255.0)?;
+        parts.push(small);
+    }
+    if parts.is_empty() {
+        let c = size[1];
+        return Ok(Tensor::f_zeros(
+            [0, c * PIXEL_GRAPH_SIDE * PIXEL_GRAPH_SIDE],
+            (Kind::Float, device),
+        )?);
+    }
+    Ok(Tensor::f_cat(&parts, 0)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +332,24 @@ mod tests {
         assert!(vae_embeddings(&images, zero, &mut |_| {}, &|| false).is_err());
         let e = vae_embeddings(&images, VaeOptions::default(), &mut |_| {}, &|| true);
         assert!(matches!(e, Err(LearnError::Cancelled)));
+    }
+
+    #[test]
+    fn thumbnail_rows_shrink_photos_and_keep_small_images() {
+        let small = Tensor::from_slice(&[0u8, 255, 51, 102]).view([1, 1, 2, 2]);
+        let rows = thumbnail_rows(&small, Device::Cpu).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(rows.view([-1])).unwrap(),
+            [0.0, 1.0, 0.2, 0.4]
+        );
+        // A 224×224 photo whose left half is white: 32×32 per channel, left half 1.
+        let photo = Tensor::zeros([2, 3, 224, 224], (Kind::Uint8, Device::Cpu));
+        let _ = photo.narrow(3, 0, 112).fill_(255);
+        let rows = thumbnail_rows(&photo, Device::Cpu).unwrap();
+        assert_eq!(rows.size(), vec![2, 3 * 32 * 32]);
+        let first_row: Vec<f32> = Vec::try_from(rows.get(0).narrow(0, 0, 32)).unwrap();
+        assert!(
+            first_row[..16].iter().all(|&v| v == 1.0) && first_row[16..].iter().all(|&v| v == 0.0)
+        );
     }
 }
