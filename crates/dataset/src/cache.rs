@@ -15,8 +15,9 @@ use super::{DecodeSpec, Fingerprint, ScanOptions, SkipReason, Skipped};
 
 const MAGIC: &[u8; 8] = b"GLNPOOL\n";
 /// Bump when the file layout or the decoding changes.
-/// (2: photos keep the ImageNet centre crop.)
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// (2: photos keep the ImageNet centre crop; 3: EXIF orientation, large JPEGs decoded
+/// at a reduced DCT scale.)
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// What the cache file says besides the pixels.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -8,7 +8,9 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use super::idx::{read_idx_labels, read_images_header, IdxFiles};
-use super::walk::{dir_id, has_image_extension, list_dir, walk, EntryKind, FileEntry};
+use super::walk::{
+    dir_id, has_image_extension, list_dir, not_image_reason, walk, EntryKind, FileEntry,
+};
 use super::{display_path, DatasetError, SkipReason, Skipped, Source};
 
 /// Files bigger than this are not read at all.
@@ -126,7 +128,7 @@ pub(crate) fn collect(
     for (f, class) in files {
         let id = rel_id(id_prefix, &f.rel);
         let reason = if !has_image_extension(&f.rel) {
-            Some(SkipReason::NotImage)
+            Some(not_image_reason(&f.rel))
         } else if f.size == 0 {
             Some(SkipReason::EmptyFile)
         } else if f.size > MAX_FILE_BYTES {

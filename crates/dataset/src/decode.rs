@@ -1,44 +1,11 @@
 //! Decoding one image into a square CHW u8 buffer of the model's input size, within
 //! limits so a hostile header cannot make us allocate gigabytes.
 
-use std::io::Cursor;
-
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
+use image::DynamicImage;
 
+use super::open::{open_image, open_image_bytes, MinSize};
 use super::{DecodeSpec, SkipReason};
-
-/// Largest width or height a header may claim.
-const MAX_SIDE: u32 = 16_384;
-/// Largest decoder allocation for one image.
-const MAX_ALLOC: u64 = 256 << 20;
-
-fn limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_ALLOC);
-    limits
-}
-
-pub(crate) fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, SkipReason> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| SkipReason::Unreadable)?;
-    if reader.format().is_none() {
-        return Err(SkipReason::NotImage);
-    }
-    reader.limits(limits());
-    Ok(reader)
-}
-
-fn reason_for(e: &ImageError) -> SkipReason {
-    match e {
-        ImageError::Limits(_) => SkipReason::TooLarge,
-        ImageError::Unsupported(_) => SkipReason::NotImage,
-        _ => SkipReason::Corrupt,
-    }
-}
 
 /// Decodes an encoded image (PNG, JPEG, …; the format is told by the content) into
 /// `out` (`spec.item_len()` bytes, CHW): the centred square of the shorter side, resized
@@ -49,31 +16,20 @@ pub fn decode_image_bytes(
     spec: DecodeSpec,
     out: &mut [u8],
 ) -> Result<(), SkipReason> {
-    if bytes.is_empty() {
-        return Err(SkipReason::EmptyFile);
-    }
-    // The header is checked against the limits first, so a hostile size is refused
-    // before anything is allocated.
-    let format = image::guess_format(bytes).map_err(|_| SkipReason::NotImage)?;
-    match sniff_dimensions(bytes) {
-        Some((w, h)) if w > MAX_SIDE || h > MAX_SIDE => return Err(SkipReason::TooLarge),
-        Some(_) => {}
-        None => {
-            let decoder = reader(bytes)?.into_decoder().map_err(|e| reason_for(&e))?;
-            if decoder.total_bytes() > MAX_ALLOC {
-                return Err(SkipReason::TooLarge);
-            }
-        }
-    }
-    // The pixels then go through image's own non-generic entry point: it is compiled
-    // (optimised) in the image crate, where our generic call would be compiled
-    // unoptimised into ours in dev builds, 5x slower.
-    let image = image::load_from_memory_with_format(bytes, format).map_err(|e| reason_for(&e))?;
-    if image.width() == 0 || image.height() == 0 {
-        return Err(SkipReason::Corrupt);
-    }
-    write_chw(image, spec, out);
+    write_chw(open_image_bytes(bytes, min_size(spec))?, spec, out);
     Ok(())
+}
+
+/// The least a decoded image must keep for `spec`: the shorter side the square (and,
+/// for photos, the central crop) is cut from. Asking for the side before the crop keeps
+/// the crop decision of [`write_chw`] the same at any DCT scale.
+fn min_size(spec: DecodeSpec) -> MinSize {
+    let side = if spec.channels == 3 {
+        (f64::from(spec.size) / PHOTO_CROP).ceil() as u32
+    } else {
+        spec.size
+    };
+    MinSize::ShorterSide(side)
 }
 
 /// Grayscale `rows`×`cols` pixels (an IDX image) into `out`.
@@ -125,36 +81,6 @@ fn write_chw(image: DynamicImage, spec: DecodeSpec, out: &mut [u8]) {
     }
 }
 
-/// Width and height from a PNG or baseline/progressive JPEG header, read by hand
-/// because it is cheap (image's own header reading allocates its decoder buffers).
-/// `None` for other formats or headers this does not understand.
-fn sniff_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let be16 = |i: usize| Some(u16::from_be_bytes(bytes.get(i..i + 2)?.try_into().ok()?) as u32);
-    let be32 = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR") {
-        return Some((be32(16)?, be32(20)?));
-    }
-    if !bytes.starts_with(&[0xff, 0xd8]) {
-        return None;
-    }
-    // Walk the JPEG segments up to the first start-of-frame marker.
-    let mut i = 2;
-    loop {
-        while bytes.get(i) == Some(&0xff) && bytes.get(i + 1) == Some(&0xff) {
-            i += 1; // fill bytes
-        }
-        if bytes.get(i) != Some(&0xff) {
-            return None;
-        }
-        let marker = *bytes.get(i + 1)?;
-        let is_frame = matches!(marker, 0xc0..=0xcf) && !matches!(marker, 0xc4 | 0xc8 | 0xcc);
-        if is_frame {
-            return Some((be16(i + 7)?, be16(i + 5)?));
-        }
-        i += 2 + be16(i + 2)? as usize;
-    }
-}
-
 /// Decodes the image file at `path` (within the size limits) into `out`, as
 /// [`decode_image_bytes`] does.
 pub fn decode_file(
@@ -162,19 +88,14 @@ pub fn decode_file(
     spec: DecodeSpec,
     out: &mut [u8],
 ) -> Result<(), SkipReason> {
-    let meta = std::fs::metadata(path).map_err(|e| super::walk::reason_for(&e))?;
-    if !meta.is_file() {
-        return Err(SkipReason::NotRegularFile);
-    }
-    if meta.len() > super::collect::MAX_FILE_BYTES {
-        return Err(SkipReason::TooLarge);
-    }
-    let bytes = std::fs::read(path).map_err(|e| super::walk::reason_for(&e))?;
-    decode_image_bytes(&bytes, spec, out)
+    write_chw(open_image(path, min_size(spec))?, spec, out);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     fn png(img: DynamicImage) -> Vec<u8> {
@@ -263,19 +184,6 @@ mod tests {
             decode_image_bytes(&good[..good.len() / 2], spec, &mut out),
             Err(SkipReason::Corrupt)
         );
-    }
-
-    #[test]
-    fn sniffs_png_and_jpeg_dimensions() {
-        let png = png(DynamicImage::ImageLuma8(image::GrayImage::new(7, 5)));
-        assert_eq!(sniff_dimensions(&png), Some((7, 5)));
-        let mut jpeg = Vec::new();
-        DynamicImage::ImageRgb8(image::RgbImage::new(9, 4))
-            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-            .unwrap();
-        assert_eq!(sniff_dimensions(&jpeg), Some((9, 4)));
-        assert_eq!(sniff_dimensions(&jpeg[..20]), None);
-        assert_eq!(sniff_dimensions(b"GIF89a"), None);
     }
 
     #[test]

@@ -28,10 +28,14 @@ pub enum SkipReason {
     UnknownClass,
     /// Its id (lossy UTF-8 path) collides with another file's.
     DuplicateId,
+    /// A HEIC/HEIF or AVIF photo (as phones save them), which glean cannot decode.
+    UnsupportedHeif,
+    /// A camera RAW file (CR2, CR3, NEF, ARW, DNG, …), which glean cannot decode.
+    UnsupportedRaw,
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 10] = [
+    pub const ALL: [SkipReason; 12] = [
         SkipReason::NotImage,
         SkipReason::EmptyFile,
         SkipReason::Corrupt,
@@ -42,6 +46,8 @@ impl SkipReason {
         SkipReason::NoLabel,
         SkipReason::UnknownClass,
         SkipReason::DuplicateId,
+        SkipReason::UnsupportedHeif,
+        SkipReason::UnsupportedRaw,
     ];
 
     /// A stable one-byte code (1-based position in `ALL`) for files that store reasons.
@@ -69,6 +75,8 @@ impl SkipReason {
             SkipReason::NoLabel => "no label (pattern did not match / outside class folders)",
             SkipReason::UnknownClass => "class not in --classes",
             SkipReason::DuplicateId => "duplicate id (non-UTF-8 name)",
+            SkipReason::UnsupportedHeif => "HEIC/HEIF or AVIF (not supported: convert to JPEG)",
+            SkipReason::UnsupportedRaw => "camera RAW (not supported: export to JPEG)",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use image::ImageDecoder;
 
-use super::decode::reader;
+use super::open::reader;
 use super::{Item, Source};
 
 /// Decoded images are square, `channels` × `size` × `size`, CHW, u8.

@@ -23,6 +23,37 @@ pub(crate) fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
+/// Photo formats glean cannot decode, by extension, so they are reported for what they
+/// are rather than as "not an image".
+const UNSUPPORTED_EXTENSIONS: &[(&str, SkipReason)] = &[
+    ("heic", SkipReason::UnsupportedHeif),
+    ("heif", SkipReason::UnsupportedHeif),
+    ("avif", SkipReason::UnsupportedHeif),
+    ("cr2", SkipReason::UnsupportedRaw),
+    ("cr3", SkipReason::UnsupportedRaw),
+    ("nef", SkipReason::UnsupportedRaw),
+    ("nrw", SkipReason::UnsupportedRaw),
+    ("arw", SkipReason::UnsupportedRaw),
+    ("dng", SkipReason::UnsupportedRaw),
+    ("raf", SkipReason::UnsupportedRaw),
+    ("orf", SkipReason::UnsupportedRaw),
+    ("rw2", SkipReason::UnsupportedRaw),
+    ("pef", SkipReason::UnsupportedRaw),
+    ("srw", SkipReason::UnsupportedRaw),
+];
+
+/// Why a file whose name does not say it is an image is left out.
+pub(crate) fn not_image_reason(path: &Path) -> SkipReason {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .and_then(|e| {
+            UNSUPPORTED_EXTENSIONS
+                .iter()
+                .find(|(x, _)| x.eq_ignore_ascii_case(e))
+        })
+        .map_or(SkipReason::NotImage, |&(_, reason)| reason)
+}
+
 /// A regular file found by the walk.
 #[derive(Debug, Clone)]
 pub(crate) struct FileEntry {

@@ -2,8 +2,10 @@
 //! made on the fly. A dev-dependency only; it has no tch, so the crates that build
 //! without libtorch can use it.
 
+mod jpeg;
 mod png;
 mod require;
 
+pub use jpeg::{jpeg, with_exif_orientation};
 pub use png::png;
 pub use require::needs;

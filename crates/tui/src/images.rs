@@ -32,25 +32,30 @@ const THUMB_SIDE: u32 = 256;
 
 /// Where the pixels of pool item `item` come from.
 pub trait ImageSource: Send + Sync {
-    fn load(&self, item: usize) -> anyhow::Result<DynamicImage>;
+    /// The image, upright; it may come out smaller than stored, but no smaller than
+    /// needed to fill a `side`×`side` square (large JPEGs are decoded at a reduced
+    /// scale).
+    fn load(&self, item: usize, side: u32) -> anyhow::Result<DynamicImage>;
 }
 
-/// Image files by pool index, decoded with the `image` crate.
+/// Image files by pool index, opened as the model opens them.
 pub struct FileImages {
     pub paths: Vec<PathBuf>,
 }
 
 impl ImageSource for FileImages {
-    fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+    fn load(&self, item: usize, side: u32) -> anyhow::Result<DynamicImage> {
         let path = self
             .paths
             .get(item)
             .ok_or_else(|| anyhow::anyhow!("no pool item {item}"))?;
-        let image = image::ImageReader::open(path)?
-            .with_guessed_format()?
-            .decode()?;
-        Ok(image)
+        open_file(path, side)
     }
+}
+
+fn open_file(path: &std::path::Path, side: u32) -> anyhow::Result<DynamicImage> {
+    dataset::open_image(path, dataset::MinSize::LongerSide(side))
+        .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
 }
 
 /// Pool images for the screen: image files at full size; IDX digits from their IDX
@@ -93,11 +98,9 @@ impl PoolImages {
 }
 
 impl ImageSource for PoolImages {
-    fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+    fn load(&self, item: usize, side: u32) -> anyhow::Result<DynamicImage> {
         match self.sources.get(item).context("no such pool item")? {
-            dataset::Source::File(path) => Ok(image::ImageReader::open(path)?
-                .with_guessed_format()?
-                .decode()?),
+            dataset::Source::File(path) => open_file(path, side),
             dataset::Source::Idx { file, index } => self.idx_image(file, *index),
         }
     }
@@ -130,7 +133,7 @@ pub fn spawn_loader(
                 let ImageRequest { item, art, thumb } = request;
                 let side = if thumb { THUMB_SIDE } else { MAX_DISPLAY_SIDE };
                 let loaded = source
-                    .load(item)
+                    .load(item, side)
                     .map(|image| Arc::new(shrink(image, side)))
                     .map_err(|error| format!("{error:#}"));
                 if let Err(error) = &loaded {
@@ -418,7 +421,7 @@ mod tests {
 
     struct Digits;
     impl ImageSource for Digits {
-        fn load(&self, item: usize) -> anyhow::Result<DynamicImage> {
+        fn load(&self, item: usize, _side: u32) -> anyhow::Result<DynamicImage> {
             anyhow::ensure!(item < 3, "item {item} is corrupt");
             Ok(DynamicImage::ImageLuma8(GrayImage::from_pixel(
                 28,
@@ -452,11 +455,38 @@ mod tests {
     #[test]
     fn graphics_protocols_paint_through_ratatui_image() {
         let mut pictures = protocol_pictures();
-        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        pictures.insert(0, Ok(Arc::new(Digits.load(2, THUMB_SIDE).unwrap())), None);
         let mut buf = Buffer::empty(Rect::new(0, 0, 20, 10));
         pictures.paint(0, buf.area, &mut buf);
         let painted = painted(&buf);
         assert!(painted > 20, "only {painted} cells painted");
+    }
+
+    #[test]
+    fn photo_files_load_upright_and_no_larger_than_needed() {
+        // A 2048×1024 photo stored sideways (EXIF orientation 6): left half red.
+        let stored = DynamicImage::ImageRgb8(image::RgbImage::from_fn(2048, 1024, |x, _| {
+            image::Rgb(if x < 1024 { [255, 0, 0] } else { [0, 0, 255] })
+        }));
+        let bytes =
+            glean_test_support::with_exif_orientation(&glean_test_support::jpeg(&stored, 90), 6);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sideways.jpg");
+        std::fs::write(&path, bytes).unwrap();
+        let files = FileImages { paths: vec![path] };
+        // The screen's side keeps every pixel; a thumbnail's is decoded at 1/8 scale.
+        for (side, size) in [(MAX_DISPLAY_SIDE, (1024, 2048)), (THUMB_SIDE, (128, 256))] {
+            let rgb = files.load(0, side).unwrap().to_rgb8();
+            assert_eq!(rgb.dimensions(), size);
+            let (top, bottom) = (
+                rgb.get_pixel(size.0 / 2, size.1 / 4),
+                rgb.get_pixel(size.0 / 2, 3 * size.1 / 4),
+            );
+            assert!(top[0] > 200 && top[2] < 50, "top {top:?}");
+            assert!(bottom[2] > 200 && bottom[0] < 50, "bottom {bottom:?}");
+        }
+        let missing = files.load(1, THUMB_SIDE).unwrap_err();
+        assert!(missing.to_string().contains("no pool item 1"), "{missing}");
     }
 
     #[test]
@@ -509,15 +539,24 @@ mod tests {
                 thumb: false
             }]
         );
-        pictures.insert(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        pictures.insert(0, Ok(Arc::new(Digits.load(2, THUMB_SIDE).unwrap())), None);
         pictures.insert(1, Err("broken".into()), None);
         pictures.paint(0, buf.area, &mut buf);
         // a 28×28 grey square in 20×10 cells: 20 columns, 10 rows of uniform grey
         assert_eq!(buf[(0, 0)].bg, ratatui::style::Color::Rgb(200, 200, 200));
         // pre-rendered art of the right size is used as it is
-        let mut marked = blockart::render(&Digits.load(0).unwrap(), 20, 10, CellShape::Half);
+        let mut marked = blockart::render(
+            &Digits.load(0, THUMB_SIDE).unwrap(),
+            20,
+            10,
+            CellShape::Half,
+        );
         marked.cells[0].bg = [1, 2, 3];
-        pictures.insert(2, Ok(Arc::new(Digits.load(0).unwrap())), Some(marked));
+        pictures.insert(
+            2,
+            Ok(Arc::new(Digits.load(0, THUMB_SIDE).unwrap())),
+            Some(marked),
+        );
         pictures.paint(2, buf.area, &mut buf);
         assert_eq!(buf[(0, 0)].bg, ratatui::style::Color::Rgb(1, 2, 3));
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 10));
@@ -529,7 +568,7 @@ mod tests {
     /// A big photo.
     struct Photo;
     impl ImageSource for Photo {
-        fn load(&self, _item: usize) -> anyhow::Result<DynamicImage> {
+        fn load(&self, _item: usize, _side: u32) -> anyhow::Result<DynamicImage> {
             Ok(DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
                 1000,
                 500,
@@ -565,7 +604,7 @@ mod tests {
         let mut pictures = Pictures::new(Renderer::Blocks(CellShape::Half), vec!["a".into()]);
         assert_eq!(pictures.want_thumbs(&[0, 1]).len(), 2);
         assert!(pictures.want_thumbs(&[0, 1]).is_empty(), "asked once");
-        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2, THUMB_SIDE).unwrap())), None);
         let mut buf = Buffer::empty(Rect::new(0, 0, 11, 5));
         pictures.paint_thumb(0, buf.area, &mut buf);
         assert_eq!(buf[(1, 0)].bg, ratatui::style::Color::Rgb(200, 200, 200));
@@ -585,7 +624,7 @@ mod tests {
         // Graphics protocols paint thumbnails too.
         let mut pictures = protocol_pictures();
         pictures.want_thumbs(&[0]);
-        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2).unwrap())), None);
+        pictures.insert_thumb(0, Ok(Arc::new(Digits.load(2, THUMB_SIDE).unwrap())), None);
         let mut buf = Buffer::empty(Rect::new(0, 0, 11, 5));
         pictures.paint_thumb(0, buf.area, &mut buf);
         let painted = painted(&buf);
