@@ -25,6 +25,9 @@ mod walk;
 use std::path::{Path, PathBuf};
 
 pub use decode::{decode_file, decode_image_bytes};
+/// Changes whenever decoding gives other pixels: caches derived from decoded images
+/// (the backbone's features, graphs) carry it in their keys.
+pub const DECODE_VERSION: u32 = cache::FORMAT_VERSION;
 pub use holdout::{Holdout, ParseHoldoutError};
 pub use idx::{read_idx_images, read_idx_labels, IdxImages};
 pub use load::{choose_spec, decode_pool, load, DecodedPool, LoadTimings, Loaded};

@@ -135,7 +135,13 @@ impl LearnData {
     /// The cache key of a scanned pool decoded at `spec`: what is derived from its
     /// pixels is cached under it.
     pub fn cache_key_of(pool: &glean_dataset::Pool, spec: glean_dataset::DecodeSpec) -> String {
-        format!("{}-{}x{}", pool.fingerprint, spec.channels, spec.size)
+        format!(
+            "{}-{}x{}-d{}",
+            pool.fingerprint,
+            spec.channels,
+            spec.size,
+            glean_dataset::DECODE_VERSION
+        )
     }
 
     /// The pool and test pixels of a loaded data set. Test items must all be labeled.

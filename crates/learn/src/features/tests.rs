@@ -137,11 +137,10 @@ fn digit_embeddings_and_their_graph_are_cached() {
         (emb.pool.size(), emb.test.size()),
         (vec![n, 50], vec![m, 50])
     );
-    assert!(emb
-        .cache_name
-        .as_deref()
-        .unwrap()
-        .ends_with("-1x28-digits-pca50"));
+    assert!(emb.cache_name.as_deref().unwrap().ends_with(&format!(
+        "-1x28-d{}-digits-pca50",
+        glean_dataset::DECODE_VERSION
+    )));
     let again = digit_graph_embeddings(&data, Device::Cpu, Some(dir.path())).unwrap();
     assert!(close(&again.all(), &emb.all(), 0.0));
 
