@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test test-without-torch build check bench mnist effnet setup results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -142,3 +142,18 @@ results-review: mnist effnet
 	$(TORCH) && cargo build --release && scripts/results-review.sh
 	$(TORCH) && GLEAN_BENCH_SEEDS=6 cargo bench --bench mistakes | tee results/mistakes-bench.txt
 	( $(BUSY) $(TORCH) && GLEAN_BENCH_SEEDS=6 cargo bench --bench mistakes | tee results/mistakes-bench-busy.txt )
+
+# Phone-size photos (the dog photos upscaled to 4000x3000 JPEGs, some grayscale, CMYK or
+# EXIF-rotated: scripts/make-phone-photos.py): decoding alone (the dataset crate's photos
+# bench) and the backbone's whole pass from the files, quiet and with one core busy.
+PHONE := $(HOME)/.cache/glean/bench/phone-photos
+results-photos: effnet
+	mkdir -p results
+	$(TORCH) && test -d $(PHONE) || { "$$GLEAN_PYTHON" -m pip install --quiet pillow && \
+		"$$GLEAN_PYTHON" scripts/make-phone-photos.py ../shared/datasets/imagenet-dogs $(PHONE); }
+	env -u LIBTORCH cargo bench -p glean-dataset --bench photos | tee results/decode-photos.txt
+	( $(BUSY) env -u LIBTORCH cargo bench -p glean-dataset --bench photos | tee results/decode-photos-busy.txt )
+	$(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=lite2 cargo bench --bench backbone \
+		| tee results/backbone-lite2-phone.txt
+	( $(BUSY) $(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=lite2 cargo bench --bench backbone \
+		| tee results/backbone-lite2-phone-busy.txt )
