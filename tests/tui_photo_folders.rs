@@ -57,7 +57,7 @@ fn photo(class: u32, i: u32, width: u32, height: u32) -> image::DynamicImage {
             } else {
                 image::Rgb([90 + noise, 70, 60 + noise])
             }
-        } else if ((fy + 0.1 * shift) * 12.0) as u32 % 2 == 0 {
+        } else if (((fy + 0.1 * shift) * 12.0) as u32).is_multiple_of(2) {
             image::Rgb([40, 90 + noise, 220 - noise])
         } else {
             image::Rgb([200 - noise, 220, 230])
