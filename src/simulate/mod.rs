@@ -17,7 +17,7 @@ use crate::dataset::{self, ScanOptions};
 use crate::learn::effnet_lite::{Backbone, EffnetLite};
 use crate::learn::features::backbone_features;
 use crate::learn::strategy::balanced_random_subset;
-use crate::learn::zero_shot::ZeroShot;
+use crate::learn::zero_shot::{ZeroShot, ZeroShotPrior};
 use crate::learn::{
     ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
     ModelKind, QueryOptions, Ranking, ResolveDevice, Strategy, TrainSchedule,
@@ -116,27 +116,35 @@ pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>, Vec<
     Ok((LearnData::from_loaded(&loaded)?, oracle, names))
 }
 
-/// Test accuracy of the backbone's own ImageNet classifier through the class names,
-/// before any label, when the run uses the backbone and some class names match.
+/// What the backbone's own ImageNet classifier says through the class names, when the
+/// run uses the backbone and some class names match: its test accuracy before any
+/// label (for the summary), and the prior every round refines
+/// (`Learner::set_zero_shot`), where every class matches.
+struct ZeroShotRun {
+    summary: Option<report::ZeroShotSummary>,
+    prior: Option<ZeroShotPrior>,
+}
+
 fn zero_shot(
     opts: &SimulateOptions,
     data: &LearnData,
     names: &[String],
-) -> anyhow::Result<Option<report::ZeroShotSummary>> {
+) -> anyhow::Result<ZeroShotRun> {
+    let none = ZeroShotRun {
+        summary: None,
+        prior: None,
+    };
     let config = LearnerConfig {
         model: opts.model,
         ..LearnerConfig::default()
     };
     let Some(backbone) = Backbone::of(config.resolve_model(data.channels)?) else {
-        return Ok(None);
+        return Ok(none);
     };
-    if data.test_len() == 0 {
-        return Ok(None);
-    }
     let weights = config.weights_of(backbone);
     let device = opts.device.resolve()?;
     let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
-        return Ok(None);
+        return Ok(none);
     };
     let features = backbone_features(
         data,
@@ -148,17 +156,23 @@ fn zero_shot(
         &|| false,
     )?;
     let net = EffnetLite::load(backbone, &weights, device)?;
-    let probs = zero_shot.probs(&net, &features.test)?;
-    let predicted = Vec::<i64>::try_from(probs.argmax(1, false).to_device(tch::Device::Cpu))?;
-    let right = predicted
-        .iter()
-        .zip(&data.test_labels)
-        .filter(|(p, t)| **p == i64::from(**t))
-        .count();
-    Ok(Some(report::ZeroShotSummary {
-        accuracy: right as f64 / data.test_len() as f64,
-        unmatched: zero_shot.unmatched,
-    }))
+    let prior = ZeroShotPrior::of(&zero_shot, &net, &features, device)?;
+    let summary = if data.test_len() == 0 {
+        None
+    } else {
+        let probs = zero_shot.probs(&net, &features.test)?;
+        let predicted = Vec::<i64>::try_from(probs.argmax(1, false).to_device(tch::Device::Cpu))?;
+        let right = predicted
+            .iter()
+            .zip(&data.test_labels)
+            .filter(|(p, t)| **p == i64::from(**t))
+            .count();
+        Some(report::ZeroShotSummary {
+            accuracy: right as f64 / data.test_len() as f64,
+            unmatched: zero_shot.unmatched,
+        })
+    };
+    Ok(ZeroShotRun { summary, prior })
 }
 
 /// The checks every run's trials need, with or without `--review`.
@@ -181,6 +195,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
         bail!("--accuracy-on pool judges every unlabeled item: it cannot be combined with --pool-subset");
     }
     let (data, oracle, names) = load(opts)?;
+    let zero_shot = zero_shot(opts, &data, &names)?;
     let budget = opts.budget.min(data.pool_len());
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
@@ -216,6 +231,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
                 oracle: &oracle,
                 budget,
                 accuracy_on: opts.accuracy_on,
+                prior: zero_shot.prior.as_ref(),
             };
             let points = run_trial(&run, config, &mut |p: &Point, graph: Option<&str>| {
                 if logged.is_ok() {
@@ -261,7 +277,6 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
     };
 
     let dataset_name = opts.data.display().to_string();
-    let zero_shot = zero_shot(opts, &data, &names)?;
     let measured_on = match opts.accuracy_on {
         AccuracyOn::Pool => report::MeasuredOn {
             split: report::Split::Pool,
@@ -280,7 +295,13 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
         "{dataset_name}: {} learner, model {}, init {}, batch {}, {} trial(s), {} split",
         opts.learner, opts.model, opts.init, opts.batch, opts.trials, measured_on.split
     );
-    let summary = report::summarize(&dataset_name, measured_on, &all, full_baseline, zero_shot);
+    let summary = report::summarize(
+        &dataset_name,
+        measured_on,
+        &all,
+        full_baseline,
+        zero_shot.summary,
+    );
     report::write_summary(&opts.out.join("summary.json"), &summary)?;
     plot::write(&opts.out, &title, &all, full_baseline)?;
     Ok(Outcome {
@@ -333,11 +354,12 @@ pub fn run_review(
     if opts.full_baseline {
         bail!("--full-baseline draws a learning curve: leave it out of --review runs");
     }
-    let (data, oracle, _) = load(&SimulateOptions {
+    let (data, oracle, names) = load(&SimulateOptions {
         // The folder is judged on the pool; a test split is read only when there is one.
         accuracy_on: AccuracyOn::Pool,
         ..opts.clone()
     })?;
+    let zero_shot = zero_shot(opts, &data, &names)?;
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
     let budget = opts.budget.min(data.pool_len());
@@ -366,6 +388,7 @@ pub fn run_review(
                 oracle: &oracle,
                 budget,
                 accuracy_on: AccuracyOn::Pool,
+                prior: zero_shot.prior.as_ref(),
             };
             let mut logged = Ok(());
             let points = review::run_review_trial(&run, config, review_opts, &mut |p| {
@@ -441,6 +464,8 @@ pub struct TrialRun<'a> {
     pub oracle: &'a [u16],
     pub budget: usize,
     pub accuracy_on: AccuracyOn,
+    /// The zero-shot head's prior, which every round refines, where there is one.
+    pub prior: Option<&'a ZeroShotPrior>,
 }
 
 /// One trial: the cold start, then rounds until `budget` labels, recording the
@@ -455,12 +480,16 @@ pub fn run_trial(
         oracle,
         budget,
         accuracy_on,
+        prior,
     } = *run;
     let init = config.init.min(budget);
     let batch = config.batch;
     let first_balanced = (config.cold_start == ColdStart::Balanced)
         .then(|| balanced_random_subset(oracle, data.classes, init, config.seed));
     let mut learner = Learner::new(data.clone(), config)?;
+    if let Some(prior) = prior {
+        learner.set_zero_shot(prior.clone())?;
+    }
     let mut labeled: Vec<(usize, u16)> = Vec::new();
     let mut points = Vec::new();
     let mut version = 0u64;

@@ -93,6 +93,9 @@ pub fn run_review_trial(
     let first_balanced = (config.cold_start == ColdStart::Balanced)
         .then(|| balanced_random_subset(oracle, classes, init, config.seed));
     let mut learner = Learner::new(data.clone(), config)?;
+    if let Some(prior) = run.prior {
+        learner.set_zero_shot(prior.clone())?;
+    }
     let mut labeled: Vec<(usize, u16)> = Vec::new();
     let mut is_labeled = vec![false; oracle.len()];
     let mut keys = Keypresses::default();

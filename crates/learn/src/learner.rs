@@ -29,11 +29,12 @@ use super::prepare::{BackgroundGraph, BackgroundWork, Prepared};
 use super::propagation::{pseudo_labels_on_device, GraphLearner, GraphRound};
 use super::ranking::{Ranking, RankingSource};
 use super::referee::{Pick, Referee};
-use super::round_input::{index_tensor, Labeled, RankingInputs};
+use super::round_input::{index_tensor, Labeled, RankingInputs, RoundPrior};
 use super::score::{self, min_sq_distances, DevicePredictions, Want};
 use super::select::{self, Scored};
 use super::strategy::{self, Strategy};
 use super::train::FitProgress;
+use super::zero_shot::ZeroShotPrior;
 use super::LearnError;
 
 /// The hybrid's third predictor is `w · network + (1 − w) · graph` (probabilities).
@@ -63,6 +64,9 @@ pub struct Learner {
     /// The pool's clusters and fixed embedding, built at the first round of a strategy
     /// that reads them.
     structure: Option<Rc<PoolStructure>>,
+    /// The backbone's zero-shot probabilities, which every prediction of a round is
+    /// refined into (`set_zero_shot`).
+    zero_shot: Option<ZeroShotPrior>,
 }
 
 /// A round's labels, as its stages read them.
@@ -93,6 +97,29 @@ impl Learner {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         Self::assemble(Prepared::new(data, config, progress, cancelled)?)
+    }
+
+    /// From now on, every round's predictions (the ranking's classes and
+    /// probabilities, the test accuracy) refine the backbone's zero-shot `prior`
+    /// (`zero_shot::refine_with_prior`): the classes no label has reached keep the
+    /// head's probabilities. Its rows must be the learner's pool and test rows.
+    pub fn set_zero_shot(&mut self, prior: ZeroShotPrior) -> Result<(), LearnError> {
+        let rows = (prior.pool.size(), prior.test.size());
+        let classes = self.data.classes as i64;
+        let want = (
+            vec![self.data.pool_len() as i64, classes],
+            vec![self.data.test_len() as i64, classes],
+        );
+        if rows != want {
+            return Err(LearnError::Data(format!(
+                "a zero-shot prior of shapes {rows:?} for a pool and test of {want:?}"
+            )));
+        }
+        self.zero_shot = Some(ZeroShotPrior {
+            pool: prior.pool.f_to_device(self.device)?,
+            test: prior.test.f_to_device(self.device)?,
+        });
+        Ok(())
     }
 
     /// Sets the learner up over backbone features computed elsewhere (the labeler
@@ -135,6 +162,7 @@ impl Learner {
             network_pool: None,
             background_graph: background,
             structure: None,
+            zero_shot: None,
         };
         // A checkpoint that does not fit this network is an error now, not in round 1.
         if learner.config.weights.is_some() {
@@ -293,7 +321,21 @@ impl Learner {
                 )
             })
             .transpose()?;
+        let prior = self
+            .zero_shot
+            .as_ref()
+            .map(|z| {
+                RoundPrior::new(
+                    z,
+                    &candidate_rows,
+                    &labels.pairs,
+                    self.data.classes,
+                    self.device,
+                )
+            })
+            .transpose()?;
         let ri = RankingInputs {
+            prior: prior.as_ref(),
             candidates: &candidates,
             candidate_rows: &candidate_rows,
             labeled_rows: &labeled_rows,
@@ -356,6 +398,9 @@ impl Learner {
             )?,
             None => (RankingSource::Model, network_test),
         };
+        // What the round hands out, refined into the zero-shot prior where there is one.
+        predictions.probs = ri.refined_candidates(predictions.probs.shallow_clone())?;
+        let test_probs = test_probs.map(|t| ri.refined_test(t)).transpose()?;
         outcome.accuracy = test_probs
             .as_ref()
             .map(|p| score::accuracy(p, &self.test_labels));
@@ -441,10 +486,20 @@ impl Learner {
             _ => self.config.init,
         };
         let test_labels = &self.test_labels;
-        let graph_fields = |outcome: &mut RoundOutcome, name: String, round: &GraphRound| {
+        let graph_fields = |outcome: &mut RoundOutcome,
+                            name: String,
+                            round: &GraphRound|
+         -> Result<(), LearnError> {
             outcome.graph = Some(name);
-            outcome.graph_accuracy = round.test.as_ref().map(|t| score::accuracy(t, test_labels));
+            outcome.graph_accuracy = match &round.test {
+                Some(t) => Some(score::accuracy(
+                    &ri.refined_test(t.shallow_clone())?,
+                    test_labels,
+                )),
+                None => None,
+            };
             outcome.accuracy = outcome.graph_accuracy;
+            Ok(())
         };
         let round = g.propagate(
             &labels.pairs,
@@ -453,7 +508,7 @@ impl Learner {
             ri.seed,
             &mut |g, plain| {
                 let mut early = outcome.clone();
-                graph_fields(&mut early, g.embedding_name().to_string(), plain);
+                graph_fields(&mut early, g.embedding_name().to_string(), plain)?;
                 early.ranking = g.ranking(plain, ri)?;
                 early.times.propagate = t.elapsed().as_secs_f64();
                 early.times.total = early.times.propagate;
@@ -461,7 +516,7 @@ impl Learner {
                 Ok(())
             },
         )?;
-        graph_fields(outcome, g.describe(), &round);
+        graph_fields(outcome, g.describe(), &round)?;
         let ranked = Instant::now();
         outcome.ranking = g.ranking(&round, ri)?;
         outcome.times.rank += ranked.elapsed().as_secs_f64();

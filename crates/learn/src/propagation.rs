@@ -335,11 +335,9 @@ impl GraphLearner {
         ri: &RankingInputs,
     ) -> Result<Ranking, LearnError> {
         let probs = Vec::<f32>::try_from(
-            round
-                .pool
-                .index_select(0, ri.candidate_rows)
-                .to_device(Device::Cpu)
-                .view([-1]),
+            ri.refined_candidates(round.pool.f_index_select(0, ri.candidate_rows)?)?
+                .f_to_device(Device::Cpu)?
+                .f_view([-1])?,
         )?;
         let (embeddings, min_sq) = if ri.strategy.needs_embeddings() {
             let cand = self.embeddings().index_select(0, ri.candidate_rows);

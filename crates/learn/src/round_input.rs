@@ -8,6 +8,7 @@ use super::graph::csr::Csr;
 use super::pool_structure::PoolStructure;
 use super::select::PoolContext;
 use super::strategy::Strategy;
+use super::zero_shot::{refine_with_prior, ZeroShotPrior};
 use super::LearnError;
 
 /// Labeled pool indices and classes, checked, each item once.
@@ -95,9 +96,57 @@ pub(super) struct RankingInputs<'a> {
     /// The discriminator's odds for the candidates (adversarial).
     pub(super) unlabeled_odds: Option<&'a [f32]>,
     pub(super) cluster_pick: ClusterPick,
+    /// The zero-shot head's prior for this round's candidates and test items, where the
+    /// learner has one: every prediction the round hands out is refined into it.
+    pub(super) prior: Option<&'a RoundPrior>,
+}
+
+/// The zero-shot prior as one round reads it (`zero_shot::refine_with_prior`).
+pub(super) struct RoundPrior {
+    candidates: Tensor,
+    test: Tensor,
+    /// `[classes]`: 1 for each class with a label.
+    known: Tensor,
+}
+
+impl RoundPrior {
+    pub(super) fn new(
+        prior: &ZeroShotPrior,
+        candidate_rows: &Tensor,
+        labeled: &[(usize, u16)],
+        classes: usize,
+        device: Device,
+    ) -> Result<RoundPrior, LearnError> {
+        let mut known = vec![0f32; classes];
+        for &(_, c) in labeled {
+            known[usize::from(c)] = 1.0;
+        }
+        Ok(RoundPrior {
+            candidates: prior.pool.f_index_select(0, candidate_rows)?,
+            test: prior.test.shallow_clone(),
+            known: Tensor::f_from_slice(&known)?.f_to_device(device)?,
+        })
+    }
 }
 
 impl<'a> RankingInputs<'a> {
+    /// The candidates' probabilities `probs` as the round hands them out: refined into
+    /// the zero-shot prior where there is one.
+    pub(super) fn refined_candidates(&self, probs: Tensor) -> Result<Tensor, LearnError> {
+        match self.prior {
+            Some(p) => refine_with_prior(&probs, &p.candidates, &p.known),
+            None => Ok(probs),
+        }
+    }
+
+    /// The same for the test items' probabilities.
+    pub(super) fn refined_test(&self, probs: Tensor) -> Result<Tensor, LearnError> {
+        match self.prior {
+            Some(p) if p.test.size()[0] > 0 => refine_with_prior(&probs, &p.test, &p.known),
+            _ => Ok(probs),
+        }
+    }
+
     /// The pool context of a ranking by a predictor whose probabilities for the labeled
     /// items are `labeled_probs`, over the graph `neighbours` (the learner's, or the
     /// structure's own when it has none).

@@ -21,7 +21,7 @@ use super::learner::Learner;
 use super::outcome::RoundProgress;
 use super::prepare::Setup;
 use super::ranking::{ClassProb, Ranking};
-use super::zero_shot::ZeroShot;
+use super::zero_shot::{ZeroShot, ZeroShotPrior};
 use super::LearnError;
 use glean_dataset::{self as dataset, DecodeSpec, Pool, ScanOptions, SkipReason};
 
@@ -138,10 +138,10 @@ pub fn prepare_scanned(
     match Backbone::of(model) {
         Some(backbone) => {
             let net = EffnetLite::load(backbone, &config.weights_of(backbone), setup.device)?;
-            let (data, features, map) =
+            let (data, features, map, prior) =
                 stream_features(&net, input, config.cache_dir.as_deref(), events, cancelled)?;
             let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
-            let learner = Learner::prepare_with_features(
+            let mut learner = Learner::prepare_with_features(
                 data,
                 config,
                 model,
@@ -149,6 +149,9 @@ pub fn prepare_scanned(
                 &mut round_progress,
                 cancelled,
             )?;
+            if let Some(prior) = prior {
+                learner.set_zero_shot(prior)?;
+            }
             Ok((learner, map))
         }
         None => {
@@ -192,7 +195,7 @@ fn stream_features(
     cache: Option<&Path>,
     events: &mut dyn FnMut(StartupEvent),
     cancelled: &dyn Fn() -> bool,
-) -> Result<(LearnData, PoolFeatures, PoolMap), LearnError> {
+) -> Result<(LearnData, PoolFeatures, PoolMap, Option<ZeroShotPrior>), LearnError> {
     let ScannedPool {
         pool, spec, order, ..
     } = input;
@@ -271,7 +274,11 @@ fn stream_features(
         test_labels,
     )?;
     data.cache_key = Some(data_key);
-    Ok((data, out.features, map))
+    let prior = match &zero_shot {
+        Some(zs) => ZeroShotPrior::of(zs, net, &out.features, net.device())?,
+        None => None,
+    };
+    Ok((data, out.features, map, prior))
 }
 
 /// The pool decoded in the background (or read from the pool cache): the data of the

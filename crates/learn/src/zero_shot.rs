@@ -393,6 +393,82 @@ impl ZeroShot {
     }
 }
 
+/// The head's class probabilities of every pool and test item, as the prior that the
+/// trained predictors refine (`refine_with_prior`), so that every screen and file reads
+/// one predictor from the first label on.
+pub struct ZeroShotPrior {
+    /// `[pool, classes]`.
+    pub pool: Tensor,
+    /// `[test, classes]`.
+    pub test: Tensor,
+}
+
+impl Clone for ZeroShotPrior {
+    /// Shares the tensors (each learner of a simulation reads the same prior).
+    fn clone(&self) -> Self {
+        ZeroShotPrior {
+            pool: self.pool.shallow_clone(),
+            test: self.test.shallow_clone(),
+        }
+    }
+}
+
+impl ZeroShotPrior {
+    /// The prior of `features` (raw pooled backbone features, as `ZeroShot::probs`
+    /// reads them) on `device`; None unless every session class reads as ImageNet
+    /// classes: the head says nothing of a class it cannot name, so a prior over the
+    /// others would push that class's photos into them.
+    pub fn of(
+        zero_shot: &ZeroShot,
+        net: &EffnetLite,
+        features: &super::features::PoolFeatures,
+        device: Device,
+    ) -> Result<Option<ZeroShotPrior>, LearnError> {
+        if !zero_shot.unmatched.is_empty() {
+            return Ok(None);
+        }
+        let probs = |f: &Tensor| -> Result<Tensor, LearnError> {
+            if f.size()[0] == 0 {
+                let classes = zero_shot.gather.size()[1];
+                return Ok(Tensor::f_zeros([0, classes], (Kind::Float, device))?);
+            }
+            Ok(zero_shot.probs(net, f)?.f_to_device(device)?)
+        };
+        Ok(Some(ZeroShotPrior {
+            pool: probs(&features.pool)?,
+            test: probs(&features.test)?,
+        }))
+    }
+}
+
+/// A trained predictor's probabilities `model` (`[n, classes]`) refined into the
+/// head's `prior` (same shape): `known` (`[classes]`, 1 for each class with a label) are
+/// the classes the predictor can tell apart. The prior's mass on the known classes is
+/// shared among them as the predictor shares its own; the unknown classes keep the
+/// prior's probabilities, which no label has informed. With every class labeled this is
+/// the predictor alone; with none, the prior alone. (With 12 labels over 118 dog breeds
+/// the trained predictors put every photo in one of the 12 labeled breeds, at up to
+/// 100 %, and 1 of 106 was right.)
+pub fn refine_with_prior(
+    model: &Tensor,
+    prior: &Tensor,
+    known: &Tensor,
+) -> Result<Tensor, LearnError> {
+    let _guard = tch::no_grad_guard();
+    let known = known.f_to_kind(Kind::Float)?.f_view([1, -1])?;
+    let within = model.f_mul(&known)?;
+    let within = within.f_div(
+        &within
+            .f_sum_dim_intlist(1, true, Kind::Float)?
+            .f_clamp_min(1e-12)?,
+    )?;
+    let mass = prior
+        .f_mul(&known)?
+        .f_sum_dim_intlist(1, true, Kind::Float)?;
+    let unknown = known.f_neg()?.f_add_scalar(1.0)?;
+    Ok(within.f_mul(&mass)?.f_add(&prior.f_mul(&unknown)?)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +555,30 @@ mod tests {
         classes.sort_unstable();
         assert_eq!(classes, (0..1000).collect::<Vec<_>>());
         assert_eq!(t.class_name(151), Some("Chihuahua"));
+    }
+
+    #[test]
+    fn the_prior_keeps_unknown_classes_and_the_model_shares_the_rest() {
+        // Three classes; the model knows classes 0 and 1 (it gives class 2 nothing).
+        let model = Tensor::from_slice(&[0.9f32, 0.1, 0.0, 0.2, 0.8, 0.0]).view([2, 3]);
+        let prior = Tensor::from_slice(&[0.2f32, 0.2, 0.6, 0.5, 0.1, 0.4]).view([2, 3]);
+        let known = Tensor::from_slice(&[1.0f32, 1.0, 0.0]);
+        let p: Vec<f32> = Vec::try_from(
+            refine_with_prior(&model, &prior, &known)
+                .unwrap()
+                .view([-1]),
+        )
+        .unwrap();
+        let want = [0.36, 0.04, 0.6, 0.12, 0.48, 0.4];
+        for (got, want) in p.iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{p:?}");
+        }
+        // Every class known: the model alone; none: the prior alone.
+        let all = Tensor::from_slice(&[1.0f32, 1.0, 1.0]);
+        let p = refine_with_prior(&model, &prior, &all).unwrap();
+        assert!(p.allclose(&model, 1e-6, 1e-6, false));
+        let none = Tensor::from_slice(&[0.0f32, 0.0, 0.0]);
+        let p = refine_with_prior(&model, &prior, &none).unwrap();
+        assert!(p.allclose(&prior, 1e-6, 1e-6, false));
     }
 }
