@@ -295,6 +295,18 @@ impl Learner {
             let picks = self.cold_start_picks()?;
             outcome.ranking =
                 select::cold_start_ranking(self.config.strategy, &picks, &unlabeled, job, seed);
+            // With the head's prior, the cold start predicts too: review pages, the
+            // predictions file and `export --all` have classes before the first label.
+            if let Some(prior) = &self.zero_shot {
+                let classes = self.data.classes;
+                let probs = cpu_floats(&prior.pool)?;
+                for item in &mut outcome.ranking.items {
+                    let row = &probs[item.pool_index * classes..(item.pool_index + 1) * classes];
+                    item.top = super::ranking::top_classes(row, 3);
+                }
+                outcome.accuracy = (self.data.test_len() > 0)
+                    .then(|| score::accuracy(&prior.test, &self.test_labels));
+            }
             outcome.times.score = start.elapsed().as_secs_f64();
             outcome.times.total = outcome.times.score;
             return Ok(outcome);

@@ -181,10 +181,10 @@ fn header(app: &App) -> Line<'static> {
     if marked > 0 {
         rest.push_str(&format!(" · {marked} marked"));
     }
-    rest.push_str(&format!(
-        " · {} images the model calls it, surest first",
-        page.items.len()
-    ));
+    rest.push_str(&match page.items.len() {
+        1 => " · the one image the model calls it".to_string(),
+        n => format!(" · {n} images the model calls it, surest first"),
+    });
     spans.push(Span::raw(rest));
     Line::from(spans)
 }
