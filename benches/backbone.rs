@@ -125,7 +125,11 @@ fn main() -> anyhow::Result<()> {
     // The labeler's pass: decoding on workers overlapped with the network.
     let sources: Vec<Source> = files.iter().cloned().map(Source::File).collect();
     let request = FeatureRequest {
-        images: Arc::new(FileRows { sources, spec }),
+        images: Arc::new(FileRows {
+            sources,
+            spec,
+            thumbnails: None,
+        }),
         pool_len: files.len(),
         order: Vec::new(),
         cache_name: None,

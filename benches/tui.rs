@@ -188,7 +188,10 @@ fn keypress_to_frame() {
     let dir = tempfile::tempdir().expect("temp dir");
     let executor = session_executor(dir.path(), &classes, &names);
     let (tx, rx) = crossbeam_channel::unbounded();
-    let source: Arc<dyn ImageSource> = Arc::new(FileImages { paths });
+    let source: Arc<dyn ImageSource> = Arc::new(FileImages {
+        paths,
+        thumbnails: None,
+    });
     let requests = spawn_loader(source, event_loop::image_sink(tx.clone()));
     let pictures = Pictures::new(Renderer::Blocks(CellShape::Sextant), names);
     let mut runner = Runner::new(app, pictures, executor, Some(requests));

@@ -395,7 +395,7 @@ fn run(
         app.set_review(true);
     }
 
-    let images = Arc::new(PoolImages::new(pool));
+    let images = Arc::new(PoolImages::new(pool, Some(&crate::paths::cache_dir())));
     let (tx, rx) = crossbeam_channel::unbounded();
     let input = ScannedPool {
         pool: scanned.pool.clone(),

@@ -5,7 +5,9 @@
 //! `cargo bench -p glean-dataset --bench photos`; `GLEAN_BENCH_PHOTOS_N` photos (60).
 //! The photos are the shared dog photos upscaled (a synthetic gradient with noise where
 //! that folder is missing), written to a temporary folder as quality-90 JPEGs, with as
-//! many 32×32 images (CIFAR-10 where present) to show small images lose nothing.
+//! many 32×32 images (CIFAR-10 where present) to show small images lose nothing. Last,
+//! the thumbnail cache: what keeping thumbnails costs the model's pass, and a review
+//! page read from the cache that pass filled.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,14 +16,16 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat};
 use rayon::prelude::*;
 
-use glean_dataset::{decode_file, open_image, DecodeSpec, MinSize};
+use glean_dataset::{
+    decode_file, decode_file_keeping_thumbnail, open_image, DecodeSpec, MinSize, ThumbnailCache,
+};
 
 const PHOTO_W: u32 = 4000;
 const PHOTO_H: u32 = 3000;
 const MODEL_SIDE: u32 = 224;
 /// The model's square is cut from the central 224/256 of the shorter side.
 const MODEL_CROP_SOURCE: u32 = 256;
-const THUMB_SIDE: u32 = 256;
+const THUMB_SIDE: u32 = glean_dataset::THUMB_SIDE;
 const DISPLAY_SIDE: u32 = 1600;
 
 fn main() {
@@ -68,6 +72,58 @@ fn main() {
             page.len()
         );
     });
+    pool.install(|| thumbnail_cache_figures(&photos, page, dir.path(), cores));
+}
+
+/// The model's pass over every photo with and without keeping thumbnails (what keeping
+/// them costs, best of three), then a review page read back from the thumbnail cache the pass filled:
+/// on `cores` threads, and on one as the screen's loader thread reads it.
+fn thumbnail_cache_figures(photos: &[PathBuf], page: &[PathBuf], dir: &Path, cores: usize) {
+    let model = DecodeSpec {
+        channels: 3,
+        size: MODEL_SIDE,
+    };
+    let decode = |p: &PathBuf| {
+        let mut out = vec![0; model.item_len()];
+        decode_file(p, model, &mut out).expect("decodes");
+    };
+    let thumbnails = ThumbnailCache::new(&dir.join("cache"));
+    let keeping = |p: &PathBuf| {
+        let mut out = vec![0; model.item_len()];
+        decode_file_keeping_thumbnail(p, model, &mut out, &thumbnails).expect("decodes");
+    };
+    // Best of three, alternating, each pass keeping into an emptied cache: on a shared
+    // machine one run of each differs by more than what keeping costs.
+    let (mut plain, mut kept) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..3 {
+        plain = plain.min(time(|| photos.par_iter().for_each(decode)));
+        let _ = std::fs::remove_dir_all(thumbnails.dir());
+        kept = kept.min(time(|| photos.par_iter().for_each(keeping)));
+    }
+    let files: Vec<u64> = std::fs::read_dir(thumbnails.dir())
+        .map(|d| {
+            d.filter_map(|e| Some(e.ok()?.metadata().ok()?.len()))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "model pass over {} photos to 224, {cores} threads, best of 3: {plain:.3} s, keeping thumbnails {kept:.3} s ({:+.1}%); {} thumbnails, {:.1} KB each",
+        photos.len(),
+        100.0 * (kept - plain) / plain,
+        files.len(),
+        files.iter().sum::<u64>() as f64 / files.len().max(1) as f64 / 1000.0
+    );
+    assert_eq!(files.len(), photos.len(), "every photo keeps a thumbnail");
+    let from_cache = |p: &PathBuf| {
+        let thumbnail = thumbnails.open(p).expect("opens");
+        assert!(thumbnail.width().max(thumbnail.height()) <= THUMB_SIDE);
+    };
+    let parallel = time(|| page.par_iter().for_each(from_cache));
+    let one_thread = time(|| page.iter().for_each(from_cache));
+    println!(
+        "review page of {} thumbnails, from the thumbnail cache: {parallel:.3} s on {cores} threads, {one_thread:.3} s on 1",
+        page.len()
+    );
 }
 
 fn run_figures(photos: &[PathBuf], smalls: &[PathBuf]) {

@@ -5,7 +5,7 @@ use image::imageops::FilterType;
 use image::DynamicImage;
 
 use super::open::{open_image, open_image_bytes, MinSize};
-use super::{DecodeSpec, SkipReason};
+use super::{DecodeSpec, SkipReason, ThumbnailCache};
 
 /// Decodes an encoded image (PNG, JPEG, …; the format is told by the content) into
 /// `out` (`spec.item_len()` bytes, CHW): the centred square of the shorter side, resized
@@ -89,6 +89,25 @@ pub fn decode_file(
     out: &mut [u8],
 ) -> Result<(), SkipReason> {
     write_chw(open_image(path, min_size(spec))?, spec, out);
+    Ok(())
+}
+
+/// [`decode_file`], keeping the image's thumbnail in `thumbnails` when it has none yet
+/// and is worth one: made from the pixels decoded for the model (at least as large as
+/// a thumbnail needs, for a photo the model's decode shrinks), so the review grid
+/// never decodes the photo again.
+pub fn decode_file_keeping_thumbnail(
+    path: &std::path::Path,
+    spec: DecodeSpec,
+    out: &mut [u8],
+    thumbnails: &ThumbnailCache,
+) -> Result<(), SkipReason> {
+    let pending = thumbnails.missing(path);
+    let image = open_image(path, min_size(spec))?;
+    if let Some(pending) = pending {
+        pending.keep(&image);
+    }
+    write_chw(image, spec, out);
     Ok(())
 }
 

@@ -20,11 +20,12 @@ pub mod report;
 mod scan;
 mod skipped;
 mod spec;
+mod thumbnails;
 mod walk;
 
 use std::path::{Path, PathBuf};
 
-pub use decode::{decode_file, decode_image_bytes};
+pub use decode::{decode_file, decode_file_keeping_thumbnail, decode_image_bytes};
 /// Changes whenever decoding gives other pixels: caches derived from decoded images
 /// (the backbone's features, graphs) carry it in their keys.
 pub const DECODE_VERSION: u32 = cache::FORMAT_VERSION;
@@ -36,6 +37,7 @@ pub use open::{open_image, open_image_bytes, MinSize};
 pub use scan::scan;
 pub use skipped::{SkipReason, Skipped};
 pub use spec::{DecodeSpec, Pixels};
+pub use thumbnails::{ThumbnailCache, THUMB_SIDE};
 
 /// How the data folder is laid out; detected by `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::cache::{self, CacheHeader};
-use super::decode::{convert_gray, decode_file};
+use super::decode::{convert_gray, decode_file, decode_file_keeping_thumbnail};
 use super::idx::{read_idx_images, read_images_header, IdxImages};
 use super::spec::auto_spec;
 use super::{
     display_path, scan, DatasetError, DecodeSpec, Item, Pixels, Pool, ScanOptions, SkipReason,
-    Skipped, Source,
+    Skipped, Source, ThumbnailCache,
 };
 
 /// Where the time of a `load` went.
@@ -122,7 +122,8 @@ const DECODE_CHUNK: usize = 512;
 
 /// Decodes `pool` (what `scan(root, opts)` returned) at `spec` (chosen from the images
 /// when `None`), or reads it from the cache in `cache_dir/pools/` (when a cache folder
-/// is given), which a decode refreshes. `progress(done, total)` follows the decode; `cancelled` is looked at
+/// is given), which a decode refreshes; a decode also keeps the large images'
+/// thumbnails in `cache_dir/thumbnails/`. `progress(done, total)` follows the decode; `cancelled` is looked at
 /// between chunks, and a cancelled decode returns `Ok(None)` without writing the cache.
 pub fn decode_pool(
     pool: &Pool,
@@ -146,7 +147,9 @@ pub fn decode_pool(
         Some(found) => found,
         None => {
             let decode_start = Instant::now();
-            let Some(decoded) = decode_items_of(pool, spec, progress, cancelled)? else {
+            let thumbnails = cache_dir.map(ThumbnailCache::new);
+            let decoded = decode_items_of(pool, spec, thumbnails.as_ref(), progress, cancelled)?;
+            let Some(decoded) = decoded else {
                 return Ok(None);
             };
             timings.decode = decode_start.elapsed();
@@ -223,11 +226,12 @@ type DecodedParts = (CacheHeader, Vec<u8>, Vec<u8>);
 /// Decoded items' pixels (the failures' gaps closed) and the failures by position.
 type DecodedItems = (Vec<u8>, Vec<(u32, SkipReason)>);
 
-/// Decodes the pool and the test split; failures are recorded, not returned. None when
-/// cancelled.
+/// Decodes the pool and the test split (keeping the large images' thumbnails when
+/// given a cache); failures are recorded, not returned. None when cancelled.
 fn decode_items_of(
     pool: &Pool,
     spec: Option<DecodeSpec>,
+    thumbnails: Option<&ThumbnailCache>,
     progress: &mut dyn FnMut(usize, usize),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Option<DecodedParts>, DatasetError> {
@@ -252,6 +256,7 @@ fn decode_items_of(
             items,
             spec,
             &idx_files,
+            thumbnails,
             skipped,
             &mut |n| {
                 done += n;
@@ -287,6 +292,7 @@ fn decode_items(
     items: &[Item],
     spec: DecodeSpec,
     idx_files: &HashMap<PathBuf, IdxImages>,
+    thumbnails: Option<&ThumbnailCache>,
     skipped: &mut Skipped,
     decoded: &mut dyn FnMut(usize),
     cancelled: &dyn Fn() -> bool,
@@ -305,7 +311,12 @@ fn decode_items(
             out.par_chunks_mut(len)
                 .zip(items.par_iter())
                 .map(|(out, item)| match &item.source {
-                    Source::File(path) => decode_file(path, spec, out),
+                    Source::File(path) => match thumbnails {
+                        Some(thumbnails) => {
+                            decode_file_keeping_thumbnail(path, spec, out, thumbnails)
+                        }
+                        None => decode_file(path, spec, out),
+                    },
                     Source::Idx { file, index } => {
                         let images = &idx_files[file];
                         convert_gray(images.image(*index), images.rows, images.cols, spec, out);

@@ -213,6 +213,7 @@ fn stream_features(
                 .map(|i| i.source.clone())
                 .collect(),
             spec,
+            thumbnails: cache.map(dataset::ThumbnailCache::new),
         }),
         pool_len,
         order,

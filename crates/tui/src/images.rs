@@ -3,7 +3,7 @@
 //! them with their rendered block art (or graphics-protocol state) per size.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -27,8 +27,8 @@ use glean_dataset as dataset;
 /// shows more, and block art and protocols then stay fast.
 const MAX_DISPLAY_SIDE: u32 = 1600;
 /// A review grid's thumbnails are shrunk to this: a cell of the grid shows less, and a
-/// page of photos stays small in memory.
-const THUMB_SIDE: u32 = 256;
+/// page of photos stays small in memory. The thumbnail cache keeps them at this size.
+const THUMB_SIDE: u32 = dataset::THUMB_SIDE;
 
 /// Where the pixels of pool item `item` come from.
 pub trait ImageSource: Send + Sync {
@@ -41,6 +41,9 @@ pub trait ImageSource: Send + Sync {
 /// Image files by pool index, opened as the model opens them.
 pub struct FileImages {
     pub paths: Vec<PathBuf>,
+    /// Thumbnails kept by the model's decode (or by an earlier look), read before the
+    /// file for the review grid (None: every thumbnail is decoded from its file).
+    pub thumbnails: Option<dataset::ThumbnailCache>,
 }
 
 impl ImageSource for FileImages {
@@ -49,13 +52,22 @@ impl ImageSource for FileImages {
             .paths
             .get(item)
             .ok_or_else(|| anyhow::anyhow!("no pool item {item}"))?;
-        open_file(path, side)
+        open_file(path, side, self.thumbnails.as_ref())
     }
 }
 
-fn open_file(path: &std::path::Path, side: u32) -> anyhow::Result<DynamicImage> {
-    dataset::open_image(path, dataset::MinSize::LongerSide(side))
-        .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
+/// The file at `path`, fitting a `side` square; a thumbnail from `thumbnails` when
+/// there is one (and kept there when there was none).
+fn open_file(
+    path: &Path,
+    side: u32,
+    thumbnails: Option<&dataset::ThumbnailCache>,
+) -> anyhow::Result<DynamicImage> {
+    match thumbnails {
+        Some(thumbnails) if side == THUMB_SIDE => thumbnails.open(path),
+        _ => dataset::open_image(path, dataset::MinSize::LongerSide(side)),
+    }
+    .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
 }
 
 /// Pool images for the screen: image files at full size; IDX digits from their IDX
@@ -63,17 +75,21 @@ fn open_file(path: &std::path::Path, side: u32) -> anyhow::Result<DynamicImage> 
 pub struct PoolImages {
     sources: Vec<dataset::Source>,
     idx: Mutex<HashMap<PathBuf, Arc<dataset::IdxImages>>>,
+    thumbnails: Option<dataset::ThumbnailCache>,
 }
 
 impl PoolImages {
-    pub fn new(pool: &dataset::Pool) -> Self {
+    /// The images of `pool`; the review grid's thumbnails come from the thumbnail
+    /// cache of glean's cache folder `cache_dir` where it has them.
+    pub fn new(pool: &dataset::Pool, cache_dir: Option<&Path>) -> Self {
         PoolImages {
             sources: pool.items.iter().map(|i| i.source.clone()).collect(),
             idx: Mutex::new(HashMap::new()),
+            thumbnails: cache_dir.map(dataset::ThumbnailCache::new),
         }
     }
 
-    fn idx_image(&self, file: &std::path::Path, index: usize) -> anyhow::Result<DynamicImage> {
+    fn idx_image(&self, file: &Path, index: usize) -> anyhow::Result<DynamicImage> {
         let images = {
             let mut files = self
                 .idx
@@ -100,7 +116,7 @@ impl PoolImages {
 impl ImageSource for PoolImages {
     fn load(&self, item: usize, side: u32) -> anyhow::Result<DynamicImage> {
         match self.sources.get(item).context("no such pool item")? {
-            dataset::Source::File(path) => open_file(path, side),
+            dataset::Source::File(path) => open_file(path, side, self.thumbnails.as_ref()),
             dataset::Source::Idx { file, index } => self.idx_image(file, *index),
         }
     }
@@ -473,7 +489,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sideways.jpg");
         std::fs::write(&path, bytes).unwrap();
-        let files = FileImages { paths: vec![path] };
+        let files = FileImages {
+            paths: vec![path],
+            thumbnails: None,
+        };
         // The screen's side keeps every pixel; a thumbnail's is decoded at 1/8 scale.
         for (side, size) in [(MAX_DISPLAY_SIDE, (1024, 2048)), (THUMB_SIDE, (128, 256))] {
             let rgb = files.load(0, side).unwrap().to_rgb8();
@@ -487,6 +506,71 @@ mod tests {
         }
         let missing = files.load(1, THUMB_SIDE).unwrap_err();
         assert!(missing.to_string().contains("no pool item 1"), "{missing}");
+    }
+
+    /// A noisy `colour` photo (compressing as badly as a photo does), 2048×1024 stored
+    /// sideways (EXIF orientation 6).
+    fn write_sideways_photo(path: &Path, colour: [u8; 3]) {
+        let stored = DynamicImage::ImageRgb8(image::RgbImage::from_fn(2048, 1024, |x, y| {
+            let noise = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 27) as u8;
+            image::Rgb(colour.map(|c| c.saturating_add(noise)))
+        }));
+        let bytes =
+            glean_test_support::with_exif_orientation(&glean_test_support::jpeg(&stored, 90), 6);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn centre(image: &DynamicImage) -> image::Rgb<u8> {
+        let rgb = image.to_rgb8();
+        *rgb.get_pixel(rgb.width() / 2, rgb.height() / 2)
+    }
+
+    #[test]
+    fn review_thumbnails_come_from_the_thumbnail_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("photos");
+        for class in ["red", "green"] {
+            std::fs::create_dir_all(root.join(class)).unwrap();
+        }
+        let (red, green) = (root.join("red/a.jpg"), root.join("green/b.jpg"));
+        write_sideways_photo(&red, [200, 0, 0]);
+        write_sideways_photo(&green, [0, 200, 0]);
+        let pool = dataset::scan(&root, &dataset::ScanOptions::default()).unwrap();
+        let index = |path: &Path| {
+            pool.items
+                .iter()
+                .position(|i| i.source == dataset::Source::File(path.to_path_buf()))
+                .unwrap()
+        };
+        let cache = dir.path().join("cache");
+        let thumbnails = dataset::ThumbnailCache::new(&cache);
+        let images = PoolImages::new(&pool, Some(&cache));
+
+        // A first look decodes the file and keeps its thumbnail.
+        assert!(!thumbnails.file_for(&red).unwrap().exists());
+        let first = images.load(index(&red), THUMB_SIDE).unwrap();
+        assert_eq!((first.width(), first.height()), (128, 256));
+        assert!(centre(&first)[0] > 150, "{:?}", centre(&first));
+        let red_thumb = thumbnails.file_for(&red).unwrap();
+        assert!(red_thumb.exists());
+        images.load(index(&green), THUMB_SIDE).unwrap();
+
+        // The next look reads the kept file, not the photo: given the green photo's
+        // thumbnail under the red one's name, it shows green.
+        std::fs::copy(thumbnails.file_for(&green).unwrap(), &red_thumb).unwrap();
+        let again = images.load(index(&red), THUMB_SIDE).unwrap();
+        assert!(centre(&again)[1] > 150, "{:?}", centre(&again));
+        // The full-size image still comes from the photo.
+        let full = images.load(index(&red), MAX_DISPLAY_SIDE).unwrap();
+        assert_eq!((full.width(), full.height()), (1024, 2048));
+        assert!(centre(&full)[0] > 150, "{:?}", centre(&full));
+
+        // Without a cache folder nothing is read or kept.
+        std::fs::remove_dir_all(&cache).unwrap();
+        let uncached = PoolImages::new(&pool, None);
+        let thumb = uncached.load(index(&red), THUMB_SIDE).unwrap();
+        assert!(centre(&thumb)[0] > 150, "{:?}", centre(&thumb));
+        assert!(!cache.exists());
     }
 
     #[test]

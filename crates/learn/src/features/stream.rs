@@ -13,7 +13,7 @@ use tch::{Kind, Tensor};
 
 use crate::effnet_lite::EffnetLite;
 use crate::LearnError;
-use glean_dataset::{self as dataset, DecodeSpec, SkipReason, Source};
+use glean_dataset::{self as dataset, DecodeSpec, SkipReason, Source, ThumbnailCache};
 
 /// Batches decoded ahead of the forward pass: enough to hide a slow file, few enough
 /// that a cancelled pass wastes little.
@@ -75,6 +75,9 @@ impl ImageRows for PixelRows {
 pub struct FileRows {
     pub sources: Vec<Source>,
     pub spec: DecodeSpec,
+    /// Where the large photos' thumbnails are kept as they are decoded, for the review
+    /// grid (None: not kept).
+    pub thumbnails: Option<ThumbnailCache>,
 }
 
 impl ImageRows for FileRows {
@@ -88,7 +91,12 @@ impl ImageRows for FileRows {
 
     fn decode(&self, row: usize, out: &mut [u8]) -> Result<(), SkipReason> {
         match self.sources.get(row) {
-            Some(Source::File(path)) => dataset::decode_file(path, self.spec, out),
+            Some(Source::File(path)) => match &self.thumbnails {
+                Some(thumbnails) => {
+                    dataset::decode_file_keeping_thumbnail(path, self.spec, out, thumbnails)
+                }
+                None => dataset::decode_file(path, self.spec, out),
+            },
             // IDX digits are grayscale: they never reach a colour backbone.
             Some(Source::Idx { .. }) | None => Err(SkipReason::NotImage),
         }
