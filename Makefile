@@ -153,7 +153,9 @@ results-photos: effnet
 		"$$GLEAN_PYTHON" scripts/make-phone-photos.py ../shared/datasets/imagenet-dogs $(PHONE); }
 	env -u LIBTORCH cargo bench -p glean-dataset --bench photos | tee results/decode-photos.txt
 	( $(BUSY) env -u LIBTORCH cargo bench -p glean-dataset --bench photos | tee results/decode-photos-busy.txt )
-	$(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=lite2 cargo bench --bench backbone \
-		| tee results/backbone-lite2-phone.txt
-	( $(BUSY) $(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=lite2 cargo bench --bench backbone \
-		| tee results/backbone-lite2-phone-busy.txt )
+	for b in lite2 lite0; do \
+		$(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=$$b cargo bench --bench backbone \
+			| tee results/backbone-$$b-phone.txt; \
+		( $(BUSY) $(TORCH) && GLEAN_BENCH_PHOTOS=$(PHONE) GLEAN_BENCH_BACKBONE=$$b cargo bench --bench backbone \
+			| tee results/backbone-$$b-phone-busy.txt ); \
+	done
