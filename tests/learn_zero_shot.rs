@@ -26,11 +26,19 @@ fn measured(backbone: Backbone) -> (usize, usize) {
     }
 }
 
-#[test]
-fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
+/// The shared dog photos as a pool (the breed from the file name), decoded into a
+/// cache of their own; None (the test says why) without them.
+struct DogPhotos {
+    cache: tempfile::TempDir,
+    loaded: dataset::Loaded,
+    names: Vec<String>,
+    truth: Vec<u16>,
+}
+
+fn dog_photos() -> Option<DogPhotos> {
     let dogs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
     if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir()) {
-        return;
+        return None;
     }
     let cache = tempfile::tempdir().unwrap();
     let scan = ScanOptions {
@@ -38,9 +46,28 @@ fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
         ..ScanOptions::default()
     };
     let loaded = dataset::load(&dogs, &scan, None, cache.path()).unwrap();
-    let names: Vec<String> = loaded.pool.classes.iter().map(|c| c.name.clone()).collect();
+    let names = loaded.pool.classes.iter().map(|c| c.name.clone()).collect();
+    let truth = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
+    Some(DogPhotos {
+        cache,
+        loaded,
+        names,
+        truth,
+    })
+}
+
+#[test]
+fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
+    let Some(DogPhotos {
+        loaded,
+        names,
+        truth: labels,
+        ..
+    }) = dog_photos()
+    else {
+        return;
+    };
     assert_eq!(names.len(), 118);
-    let labels: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
     let spec = loaded.spec();
     let data = LearnData::new(
         3,
@@ -106,21 +133,19 @@ fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
 /// ImageNet head alone on the same photos. Before the prior they were right on 1 of 106.
 #[test]
 fn after_twelve_labels_the_predictions_are_as_right_as_the_head_alone() {
-    let dogs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
     let weights = default_backbone_weights(Backbone::Lite2);
-    if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir())
-        || !support::needs("the Lite2 weights (make effnet)", weights.exists())
-    {
+    if !support::needs("the Lite2 weights (make effnet)", weights.exists()) {
         return;
     }
-    let cache = tempfile::tempdir().unwrap();
-    let scan = ScanOptions {
-        label_pattern: Some(r"^n\d+_(.+)\.JPEG$".into()),
-        ..ScanOptions::default()
+    let Some(DogPhotos {
+        cache,
+        loaded,
+        names,
+        truth,
+    }) = dog_photos()
+    else {
+        return;
     };
-    let loaded = dataset::load(&dogs, &scan, None, cache.path()).unwrap();
-    let names: Vec<String> = loaded.pool.classes.iter().map(|c| c.name.clone()).collect();
-    let truth: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
     let data = LearnData::from_loaded(&loaded).unwrap();
     let features = backbone_features(
         &data,
