@@ -38,9 +38,26 @@ pub fn report_error(
     let _ = if debug {
         writeln!(stderr, "glean: {error:?}")
     } else {
-        writeln!(stderr, "glean: {error:#}")
+        writeln!(stderr, "glean: {}", message(error))
     };
     std::process::ExitCode::FAILURE
+}
+
+/// The error and its causes on one line, `a: b: c`, leaving out a cause whose text the
+/// line already holds (an I/O error that its wrapper names and also gives as source).
+pub fn message(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// `text` on stdout, as an error (a closed pipe among them) rather than print!'s panic.
@@ -490,4 +507,22 @@ fn caches_report(dir: &std::path::Path) -> String {
         out.push_str(&format!("  {name:<24}{:>10.1} MB\n", bytes as f64 / 1e6));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_gives_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let wrapped =
+            anyhow::Error::new(io).context("append to s.journal: No space left on device");
+        assert_eq!(
+            message(&wrapped),
+            "append to s.journal: No space left on device"
+        );
+        let plain = anyhow::anyhow!("disk gone").context("saving the queue");
+        assert_eq!(message(&plain), "saving the queue: disk gone");
+    }
 }

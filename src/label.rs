@@ -417,7 +417,22 @@ fn run(
         render,
         events: (tx, rx),
     };
-    let (app, executor) = terminal::run(screen)?;
+    let (app, executor) = match terminal::run(screen) {
+        Ok(done) => done,
+        Err(error) => {
+            let left_running = error
+                .downcast_ref::<terminal::ScreenError>()
+                .is_some_and(|e| e.background_left_running);
+            if left_running {
+                // As on quit: libtorch's exit handlers would pull the library from under
+                // the running trainer. Every label given is already on disk.
+                eprintln!("glean: {}", crate::cli::message(&error));
+                drop(log);
+                crate::tui::event_loop::leave_now(1);
+            }
+            return Err(error);
+        }
+    };
     let trainer_stopped = executor.finish(&app)?;
     println!(
         "glean: session {name}: {} of {} labeled, saved in {}",

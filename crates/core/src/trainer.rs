@@ -233,6 +233,12 @@ impl TrainerHandle {
     /// A thread inside a step that cannot be interrupted (a forward pass, the graph's
     /// construction) is left to stop at its next check, or to end with the process.
     pub fn stop_by(mut self, deadline: Instant) -> bool {
+        self.stop_or_let_go(deadline)
+    }
+
+    /// [`TrainerHandle::stop_by`] through a borrow: a thread still inside a step at
+    /// `deadline` is let go (not joined when the handle drops) to end with the process.
+    pub fn stop_or_let_go(&mut self, deadline: Instant) -> bool {
         self.request_stop();
         let Some(thread) = self.thread.take() else {
             return true;
@@ -336,6 +342,28 @@ impl Waiting {
 
 #[cfg(test)]
 mod tests {
+
+    /// A thread inside a step that ignores the stop is let go at the deadline, and the
+    /// handle's drop does not wait for it: a screen leaving on an error never hangs.
+    #[test]
+    fn a_busy_thread_is_let_go_at_the_deadline_and_not_joined_on_drop() {
+        let (mut handle, _inbox) = trainer_channel();
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+        handle.attach(std::thread::spawn(move || {
+            // A step that cannot be cut short, until the test lets it end.
+            let _ = done_rx.recv_timeout(Duration::from_secs(30));
+        }));
+        let asked = Instant::now();
+        assert!(!handle.stop_or_let_go(asked + Duration::from_millis(50)));
+        drop(handle);
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            asked.elapsed()
+        );
+        let _ = done_tx.send(());
+    }
+
     use super::*;
 
     fn job(id: u64) -> Job {

@@ -64,6 +64,13 @@ pub trait Executor {
     fn trainer_event(&mut self, _event: &TrainerEvent, _app: &App) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// The screen is leaving on an error: stop background work within a bounded time
+    /// rather than wait for it (what was written stays written). True when nothing of
+    /// it is left running.
+    fn abandon(&mut self) -> bool {
+        true
+    }
 }
 
 /// The app with its pictures and the effects' executor: everything the loop drives.

@@ -196,6 +196,11 @@ impl SessionExecutor {
 }
 
 impl Executor for SessionExecutor {
+    fn abandon(&mut self) -> bool {
+        self.trainer
+            .stop_or_let_go(std::time::Instant::now() + STOP_WAIT)
+    }
+
     fn execute(&mut self, effect: &Effect, app: &App) -> anyhow::Result<()> {
         match *effect {
             Effect::ConfirmPage {

@@ -95,6 +95,38 @@ pub fn run<E: Executor>(screen: Screen<E>) -> anyhow::Result<(App, E)> {
     let names = screen.app.items.iter().map(|i| i.name.clone()).collect();
     let pictures = Pictures::new(renderer, names);
     let mut runner = Runner::new(screen.app, pictures, screen.executor, Some(requests));
-    runner.run(&mut terminal, &rx)?;
+    if let Err(error) = runner.run(&mut terminal, &rx) {
+        // The terminal first, at once: the trainer may be inside a step of minutes,
+        // and the person must get the shell back with the message below it.
+        ratatui::restore();
+        let stopped = runner.executor.abandon();
+        return Err(ScreenError {
+            error,
+            background_left_running: !stopped,
+        }
+        .into());
+    }
     Ok((runner.app, runner.executor))
+}
+
+/// The screen ended on an error, the terminal already restored.
+#[derive(Debug)]
+pub struct ScreenError {
+    pub error: anyhow::Error,
+    /// The trainer is still inside a step: the process should end without waiting
+    /// for it (`event_loop::leave_now`).
+    pub background_left_running: bool,
+}
+
+impl std::fmt::Display for ScreenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+impl std::error::Error for ScreenError {
+    /// The error's own causes, so that a chain reads as the error's would.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
 }
