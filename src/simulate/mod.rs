@@ -146,6 +146,11 @@ fn zero_shot(
     let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
         return Ok(none);
     };
+    // No test split to measure and no prior to give (a class the head cannot name):
+    // nothing to compute.
+    if data.test_len() == 0 && !zero_shot.unmatched.is_empty() {
+        return Ok(none);
+    }
     let features = backbone_features(
         data,
         backbone,

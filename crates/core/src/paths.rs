@@ -29,6 +29,11 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("glean-data"))
 }
 
+/// The labeler's log: everything a background thread has to say, off the screen.
+pub fn log_file() -> PathBuf {
+    data_dir().join("logs").join("glean.log")
+}
+
 /// Config folder: the labeler's `keymap.ron`.
 pub fn config_dir() -> PathBuf {
     from_env("GLEAN_CONFIG_DIR")

@@ -90,7 +90,7 @@ fn thumbnail_cache_figures(photos: &[PathBuf], page: &[PathBuf], dir: &Path, cor
     let thumbnails = ThumbnailCache::new(&dir.join("cache"));
     let keeping = |p: &PathBuf| {
         let mut out = vec![0; model.item_len()];
-        decode_file_keeping_thumbnail(p, model, &mut out, &thumbnails).expect("decodes");
+        decode_file_keeping_thumbnail(p, model, &mut out, Some(&thumbnails)).expect("decodes");
     };
     // Best of three, alternating, each pass keeping into an emptied cache: on a shared
     // machine one run of each differs by more than what keeping costs.

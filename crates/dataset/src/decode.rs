@@ -88,21 +88,20 @@ pub fn decode_file(
     spec: DecodeSpec,
     out: &mut [u8],
 ) -> Result<(), SkipReason> {
-    write_chw(open_image(path, min_size(spec))?, spec, out);
-    Ok(())
+    decode_file_keeping_thumbnail(path, spec, out, None)
 }
 
-/// [`decode_file`], keeping the image's thumbnail in `thumbnails` when it has none yet
-/// and is worth one: made from the pixels decoded for the model (at least as large as
-/// a thumbnail needs, for a photo the model's decode shrinks), so the review grid
-/// never decodes the photo again.
+/// [`decode_file`], keeping the image's thumbnail in `thumbnails` (where given) when it
+/// has none yet and is worth one: made from the pixels decoded for the model (at least
+/// as large as a thumbnail needs, for a photo the model's decode shrinks), so the
+/// review grid never decodes the photo again.
 pub fn decode_file_keeping_thumbnail(
     path: &std::path::Path,
     spec: DecodeSpec,
     out: &mut [u8],
-    thumbnails: &ThumbnailCache,
+    thumbnails: Option<&ThumbnailCache>,
 ) -> Result<(), SkipReason> {
-    let pending = thumbnails.missing(path);
+    let pending = thumbnails.and_then(|t| t.missing(path));
     let image = open_image(path, min_size(spec))?;
     if let Some(pending) = pending {
         pending.keep(&image);

@@ -37,7 +37,7 @@ pub use open::{open_image, open_image_bytes, MinSize};
 pub use scan::scan;
 pub use skipped::{SkipReason, Skipped};
 pub use spec::{DecodeSpec, Pixels};
-pub use thumbnails::{ThumbnailCache, THUMB_SIDE};
+pub use thumbnails::{fit_within, ThumbnailCache, THUMB_SIDE};
 
 /// How the data folder is laid out; detected by `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

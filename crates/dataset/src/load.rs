@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::cache::{self, CacheHeader};
-use super::decode::{convert_gray, decode_file, decode_file_keeping_thumbnail};
+use super::decode::{convert_gray, decode_file_keeping_thumbnail};
 use super::idx::{read_idx_images, read_images_header, IdxImages};
 use super::spec::auto_spec;
 use super::{
@@ -311,12 +311,9 @@ fn decode_items(
             out.par_chunks_mut(len)
                 .zip(items.par_iter())
                 .map(|(out, item)| match &item.source {
-                    Source::File(path) => match thumbnails {
-                        Some(thumbnails) => {
-                            decode_file_keeping_thumbnail(path, spec, out, thumbnails)
-                        }
-                        None => decode_file(path, spec, out),
-                    },
+                    Source::File(path) => {
+                        decode_file_keeping_thumbnail(path, spec, out, thumbnails)
+                    }
                     Source::Idx { file, index } => {
                         let images = &idx_files[file];
                         convert_gray(images.image(*index), images.rows, images.cols, spec, out);

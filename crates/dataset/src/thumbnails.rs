@@ -143,13 +143,16 @@ fn worth_keeping(bytes: u64, image: &DynamicImage) -> bool {
     large && !image.color().has_alpha()
 }
 
-/// `image` fitted in a `THUMB_SIDE` square, as the screen shrinks it.
+/// `image` shrunk to fit a `side` square, as the screen shows it; None when it fits
+/// already (the caller keeps its own, with no copy).
+pub fn fit_within(image: &DynamicImage, side: u32) -> Option<DynamicImage> {
+    (image.width() > side || image.height() > side)
+        .then(|| image.resize(side, side, FilterType::Triangle))
+}
+
+/// `image` fitted in a `THUMB_SIDE` square.
 fn shrink(image: &DynamicImage) -> DynamicImage {
-    if image.width() > THUMB_SIDE || image.height() > THUMB_SIDE {
-        image.resize(THUMB_SIDE, THUMB_SIDE, FilterType::Triangle)
-    } else {
-        image.clone()
-    }
+    fit_within(image, THUMB_SIDE).unwrap_or_else(|| image.clone())
 }
 
 /// The thumbnail in `file`; None when it is missing, torn or corrupt.
@@ -245,7 +248,7 @@ mod tests {
 
     fn decode_for_model(path: &Path, thumbnails: &ThumbnailCache) {
         let mut out = vec![0; MODEL.item_len()];
-        decode_file_keeping_thumbnail(path, MODEL, &mut out, thumbnails).unwrap();
+        decode_file_keeping_thumbnail(path, MODEL, &mut out, Some(thumbnails)).unwrap();
     }
 
     fn files_in(dir: &Path) -> Vec<PathBuf> {
@@ -352,7 +355,7 @@ mod tests {
         std::fs::write(&small_photo, jpeg(&photo(600, 400, 4), 75)).unwrap();
         for path in [&cifar, &mnist, &small_photo] {
             let mut out = vec![0; MODEL.item_len()];
-            decode_file_keeping_thumbnail(path, MODEL, &mut out, &thumbnails).unwrap();
+            decode_file_keeping_thumbnail(path, MODEL, &mut out, Some(&thumbnails)).unwrap();
             let opened = thumbnails.open(path).unwrap();
             assert!(opened.width().max(opened.height()) <= THUMB_SIDE);
         }

@@ -282,14 +282,9 @@ fn could_not_start(message: String) -> TrainerEvent {
         job: None,
         message: format!(
             "the model could not start, so nothing will be learned this session ({message}); labels are still saved: quit, and see the log at {}",
-            log_file().display()
+            glean_core::paths::log_file().display()
         ),
     }
-}
-
-/// Where the labeler's log goes (`glean_tui::terminal::init_logging`).
-fn log_file() -> std::path::PathBuf {
-    glean_core::paths::data_dir().join("logs").join("glean.log")
 }
 
 /// The likely mistakes of `request`'s labels (scan indices in and out), or why not.
@@ -368,6 +363,6 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
     let first = text.lines().next().unwrap_or_default();
     format!(
         "the learner failed ({first}); details in {}",
-        log_file().display()
+        glean_core::paths::log_file().display()
     )
 }

@@ -173,11 +173,7 @@ pub fn spawn_loader(
 }
 
 fn shrink(image: DynamicImage, side: u32) -> DynamicImage {
-    if image.width() > side || image.height() > side {
-        image.resize(side, side, image::imageops::FilterType::Triangle)
-    } else {
-        image
-    }
+    dataset::fit_within(&image, side).unwrap_or(image)
 }
 
 /// Decoded images of one kind (full size, or the review grid's thumbnails) and their

@@ -15,13 +15,16 @@ use super::render_mode::{self, RenderMode, TermEnv};
 /// Send tracing output to `<data dir>/logs/glean.log`. Keep the guard alive while
 /// logging; `GLEAN_LOG` sets the filter (default `info`).
 pub fn init_logging() -> Option<WorkerGuard> {
-    let dir = glean_core::paths::data_dir().join("logs");
-    if let Err(error) = std::fs::create_dir_all(&dir) {
+    let file = glean_core::paths::log_file();
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return None;
+    };
+    if let Err(error) = std::fs::create_dir_all(dir) {
         eprintln!("glean: no log file ({}: {error})", dir.display());
         return None;
     }
     let (writer, guard) =
-        tracing_appender::non_blocking(tracing_appender::rolling::never(&dir, "glean.log"));
+        tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
     let filter = tracing_subscriber::EnvFilter::try_from_env("GLEAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()

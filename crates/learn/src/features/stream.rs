@@ -91,12 +91,12 @@ impl ImageRows for FileRows {
 
     fn decode(&self, row: usize, out: &mut [u8]) -> Result<(), SkipReason> {
         match self.sources.get(row) {
-            Some(Source::File(path)) => match &self.thumbnails {
-                Some(thumbnails) => {
-                    dataset::decode_file_keeping_thumbnail(path, self.spec, out, thumbnails)
-                }
-                None => dataset::decode_file(path, self.spec, out),
-            },
+            Some(Source::File(path)) => dataset::decode_file_keeping_thumbnail(
+                path,
+                self.spec,
+                out,
+                self.thumbnails.as_ref(),
+            ),
             // IDX digits are grayscale: they never reach a colour backbone.
             Some(Source::Idx { .. }) | None => Err(SkipReason::NotImage),
         }
