@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -45,14 +45,33 @@ mnist:
 CIFAR10 := ../shared/datasets/cifar10-test
 
 results-cifar10: effnet
-	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 \
+	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --without-zero-shot \
 		--strategies margin,entropy,random --budget 300 --trials 3 --full-baseline \
 		--out results/cifar10
+	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 \
+		--strategies margin,random --budget 300 --trials 3 --out results/cifar10-zero-shot
+	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --without-zero-shot \
+		--strategies margin,random --budget 300 --trials 3 --out results/cifar10-labels-only
 	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --learner cnn \
 		--strategies margin,random --budget 300 --trials 3 --out results/cifar10-head
 	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --model effnet-lite0 \
 		--strategies margin,random --budget 300 --trials 3 --full-baseline \
 		--out results/cifar10-lite0
+
+# The 118 dog photos (one per breed, the breed in the file name): how right the
+# predicted rows (what `export --all` writes) are after 0, 12 and 30 labels from the
+# auto-oracle (margin), with the head's prior and without; then the keypresses to label
+# the whole folder with review pages after 12 single labels.
+DOGS := ../shared/datasets/imagenet-dogs
+DOG_BREEDS := --label-pattern '^n[0-9]+_(.+)\.JPEG$$'
+results-dogs: effnet
+	$(TORCH) && cargo run --release -- simulate $(DOGS) $(DOG_BREEDS) --accuracy-on pool \
+		--strategies margin --init 12 --batch 18 --budget 30 --trials 1 --out results/dogs-zero-shot
+	$(TORCH) && cargo run --release -- simulate $(DOGS) $(DOG_BREEDS) --accuracy-on pool \
+		--strategies margin --init 12 --batch 18 --budget 30 --trials 1 --without-zero-shot \
+		--out results/dogs-labels-only
+	$(TORCH) && cargo run --release -- simulate $(DOGS) $(DOG_BREEDS) --review --strategies margin \
+		--init 12 --budget 12 --trials 1 --out results/dogs-review
 
 # The backbone choices, measured on a validation split cut from CIFAR-10's pool (6,000
 # pool, 2,000 validation; the 2,000 test images are not read): Lite2 and Lite0 in

@@ -171,6 +171,7 @@ fn main() -> anyhow::Result<()> {
             .ok()
             .and_then(|v| v.parse().ok()),
         full_baseline: false,
+        without_zero_shot: false,
         warm_start: false,
         learner: learner_kind,
         model: ModelKind::Auto,

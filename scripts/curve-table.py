@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Prints the README's learning-curve table rows from `glean simulate`'s curves.csv.
 
-usage: curve-table.py CURVES.csv [--at 20,100,200,300] [--to 0.65,0.68] [--name PREFIX]
+usage: curve-table.py CURVES.csv [--at 20,100,200,300] [--to 0.65,0.68] [--name PREFIX] [--ece]
 
 Each row: a strategy, its median test accuracy over the trials at each label count,
-and the labels each trial needed to first reach each accuracy ("not" if never)."""
+and the labels each trial needed to first reach each accuracy ("not" if never). With
+--ece, the median expected calibration error at each label count instead."""
 
 import argparse
 import csv
@@ -18,17 +19,22 @@ def main():
     parser.add_argument("--at", default="20,100,200,300")
     parser.add_argument("--to", default="0.65,0.68")
     parser.add_argument("--name", default="")
+    parser.add_argument("--ece", action="store_true")
     args = parser.parse_args()
     at = [int(x) for x in args.at.split(",")]
     to = [float(x) for x in args.to.split(",")]
 
     # strategy -> trial -> [(labels, accuracy)] in file order
     curves = defaultdict(lambda: defaultdict(list))
+    column = "accuracy"
+    if args.ece:
+        column, to = "ece", []
     with open(args.curves) as f:
         for row in csv.DictReader(f):
-            curves[row["strategy"]][row["trial"]].append(
-                (int(row["labels"]), float(row["accuracy"]))
-            )
+            if row.get(column):
+                curves[row["strategy"]][row["trial"]].append(
+                    (int(row["labels"]), float(row[column]))
+                )
     for strategy, trials in curves.items():
         cells = []
         for n in at:

@@ -137,6 +137,10 @@ pub struct SimulateArgs {
     /// Also train once on every pool label and draw that accuracy as a line.
     #[arg(long)]
     pub full_baseline: bool,
+    /// Leave the backbone's ImageNet classifier out of the rounds: no prior, no row at
+    /// 0 labels, every prediction from the labels alone (to measure what it adds).
+    #[arg(long)]
+    pub without_zero_shot: bool,
     /// Measure on a validation split instead of the test split: a count (1000) or a
     /// fraction (0.2) of the pool left after any --holdout, stratified by class and the
     /// same files every time. The test split is not read, so constants chosen from
@@ -451,6 +455,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
                 pool_subset: args.pool_subset,
                 full_baseline: args.full_baseline,
+                without_zero_shot: args.without_zero_shot,
                 warm_start: args.warm_start,
                 schedule: crate::learn::TrainSchedule::default(),
                 cache_dir: crate::paths::cache_dir(),

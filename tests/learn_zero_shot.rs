@@ -159,10 +159,16 @@ fn after_twelve_labels_the_predictions_are_as_right_as_the_head_alone() {
     .unwrap();
     let net = EffnetLite::load(Backbone::Lite2, &weights, Device::Cpu).unwrap();
     let zero_shot = ZeroShot::for_classes(&names, Device::Cpu).unwrap().unwrap();
-    let prior = ZeroShotPrior::of(&zero_shot, &net, &features, Device::Cpu)
-        .unwrap()
-        .expect("every breed is an ImageNet class");
-    let head: Vec<i64> = Vec::try_from(prior.pool.argmax(1, false)).unwrap();
+    let prior = ZeroShotPrior::of(&zero_shot, &net, &features, Device::Cpu).unwrap();
+    // The head alone: its own probabilities through the class names, as suggested
+    // before any label (the prior also balances and spreads them).
+    let head: Vec<i64> = Vec::try_from(
+        zero_shot
+            .probs(&net, &features.pool)
+            .unwrap()
+            .argmax(1, false),
+    )
+    .unwrap();
 
     let config = LearnerConfig {
         device: DeviceChoice::Cpu,
@@ -204,4 +210,94 @@ fn after_twelve_labels_the_predictions_are_as_right_as_the_head_alone() {
         .map(|item| item.top[0].prob)
         .fold(0.0f32, f32::max);
     assert!(surest < 0.9995, "a prediction at {surest}");
+}
+
+/// CIFAR-10's `deer` is no ImageNet class. The head alone never guesses it; the prior
+/// gives it the ImageNet probability the named classes leave (`ZeroShotPrior::of`), so
+/// deer photos can be guessed before their first label, and the prior used before the
+/// first label (balanced half way) must not be less right than the head alone. 60 photos a
+/// class from `../shared/datasets/cifar10-test`.
+#[test]
+fn a_class_the_head_cannot_name_takes_photos_from_the_prior() {
+    let cifar = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cifar10-test");
+    if !support::needs("../shared/datasets/cifar10-test", cifar.is_dir()) {
+        return;
+    }
+    let weights = default_backbone_weights(Backbone::Lite2);
+    let what = format!("{} (run {})", weights.display(), Backbone::Lite2.setup());
+    if !support::needs(&what, weights.exists()) {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let mut classes: Vec<_> = std::fs::read_dir(&cifar)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    classes.sort();
+    for class in &classes {
+        let into = folder.path().join(class.file_name().unwrap());
+        std::fs::create_dir(&into).unwrap();
+        let mut photos: Vec<_> = std::fs::read_dir(class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        photos.sort();
+        for photo in photos.iter().take(60) {
+            std::os::unix::fs::symlink(photo, into.join(photo.file_name().unwrap())).unwrap();
+        }
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let loaded = dataset::load(folder.path(), &ScanOptions::default(), None, cache.path()).unwrap();
+    let names: Vec<String> = loaded.pool.classes.iter().map(|c| c.name.clone()).collect();
+    let truth: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
+    let deer = names.iter().position(|n| n == "deer").unwrap() as u16;
+    let data = LearnData::from_loaded(&loaded).unwrap();
+    let features = backbone_features(
+        &data,
+        Backbone::Lite2,
+        &weights,
+        Device::Cpu,
+        Some(cache.path()),
+        &mut |_, _| {},
+        &|| false,
+    )
+    .unwrap();
+    let net = EffnetLite::load(Backbone::Lite2, &weights, Device::Cpu).unwrap();
+    let zero_shot = ZeroShot::for_classes(&names, Device::Cpu).unwrap().unwrap();
+    assert_eq!(zero_shot.unmatched, vec!["deer".to_string()]);
+    let prior = ZeroShotPrior::of(&zero_shot, &net, &features, Device::Cpu).unwrap();
+    let right = |probs: &tch::Tensor| -> (usize, usize) {
+        let guess: Vec<i64> = Vec::try_from(probs.argmax(1, false)).unwrap();
+        let all = guess
+            .iter()
+            .zip(&truth)
+            .filter(|(g, t)| **g == i64::from(**t))
+            .count();
+        let deer_right = guess
+            .iter()
+            .zip(&truth)
+            .filter(|(g, t)| **t == deer && **g == i64::from(deer))
+            .count();
+        (all, deer_right)
+    };
+    let head = right(&zero_shot.probs(&net, &features.pool).unwrap());
+    eprintln!("the head alone: {}/600 right, deer {}/60", head.0, head.1);
+    assert_eq!(head.1, 0, "the head alone cannot name deer");
+    for variant in &prior.balancings {
+        let (rho, ours) = (variant.balance, right(&variant.pool));
+        eprintln!(
+            "the prior balanced {rho}: {}/600 right, deer {}/60",
+            ours.0, ours.1
+        );
+    }
+    // What is used before the first label.
+    let before = right(&prior.pool);
+    assert!(
+        before.0 >= head.0,
+        "{} against the head's {}",
+        before.0,
+        head.0
+    );
+    let fully = &prior.balancings.last().unwrap().pool;
+    assert!(right(fully).1 > 0, "no deer photo guessed");
 }

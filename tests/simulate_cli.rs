@@ -81,7 +81,7 @@ fn simulate_writes_curves_summary_and_plots() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("strategy,trial,labels,accuracy,seconds,graph")
+        Some("strategy,trial,labels,accuracy,seconds,graph,ece")
     );
     let rows: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -100,6 +100,9 @@ fn simulate_writes_curves_summary_and_plots() {
             ["deskew-pca", "deskew-pca+mbo", "vae", "vae+mbo"].contains(&row[5].as_str()),
             "{csv}"
         );
+        // The calibration error of the same predictions on the test split.
+        let ece: f64 = row[6].parse().unwrap();
+        assert!((0.0..=1.0).contains(&ece), "{csv}");
     }
     // With 30 labels of real digits the model is well above chance (10 %).
     let last_acc: f64 = rows[2][3].parse().unwrap();

@@ -43,6 +43,8 @@ pub struct SimulateOptions {
     pub cold_start: Option<ColdStart>,
     pub pool_subset: Option<usize>,
     pub full_baseline: bool,
+    /// No zero-shot prior in the rounds (`--without-zero-shot`).
+    pub without_zero_shot: bool,
     pub warm_start: bool,
     pub learner: LearnerKind,
     pub model: ModelKind,
@@ -119,7 +121,7 @@ pub fn load(opts: &SimulateOptions) -> anyhow::Result<(LearnData, Vec<u16>, Vec<
 /// What the backbone's own ImageNet classifier says through the class names, when the
 /// run uses the backbone and some class names match: its test accuracy before any
 /// label (for the summary), and the prior every round refines
-/// (`Learner::set_zero_shot`), where every class matches.
+/// (`Learner::set_zero_shot`) unless `--without-zero-shot`.
 struct ZeroShotRun {
     summary: Option<report::ZeroShotSummary>,
     prior: Option<ZeroShotPrior>,
@@ -146,11 +148,6 @@ fn zero_shot(
     let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
         return Ok(none);
     };
-    // No test split to measure and no prior to give (a class the head cannot name):
-    // nothing to compute.
-    if data.test_len() == 0 && !zero_shot.unmatched.is_empty() {
-        return Ok(none);
-    }
     let features = backbone_features(
         data,
         backbone,
@@ -161,10 +158,16 @@ fn zero_shot(
         &|| false,
     )?;
     let net = EffnetLite::load(backbone, &weights, device)?;
-    let prior = ZeroShotPrior::of(&zero_shot, &net, &features, device)?;
+    let prior = if opts.without_zero_shot {
+        None
+    } else {
+        Some(ZeroShotPrior::of(&zero_shot, &net, &features, device)?)
+    };
     let summary = if data.test_len() == 0 {
         None
     } else {
+        // The head alone, as it suggests before any label (the prior's own figure is
+        // the curves' row at 0 labels).
         let probs = zero_shot.probs(&net, &features.test)?;
         let predicted = Vec::<i64>::try_from(probs.argmax(1, false).to_device(tch::Device::Cpu))?;
         let right = predicted
@@ -498,12 +501,33 @@ pub fn run_trial(
     let mut labeled: Vec<(usize, u16)> = Vec::new();
     let mut points = Vec::new();
     let mut version = 0u64;
-    let mut next = match first_balanced {
-        Some(picks) => picks,
-        None => learner
-            .round(&[], version, &|| false, &mut |_| {})?
-            .ranking
-            .batch(init),
+    // The cold start predicts where the learner has the head's prior: that is the
+    // row at 0 labels.
+    let cold = (first_balanced.is_none() || prior.is_some())
+        .then(|| learner.round(&[], version, &|| false, &mut |_| {}))
+        .transpose()?;
+    if let Some(out) = cold.as_ref().filter(|_| prior.is_some()) {
+        let accuracy = match accuracy_on {
+            AccuracyOn::Test => out.accuracy,
+            AccuracyOn::Pool => pool_accuracy(&out.ranking, oracle),
+        };
+        if let Some(accuracy) = accuracy {
+            let point = Point {
+                labels: 0,
+                accuracy,
+                seconds: out.times.total,
+                calibration_error: out
+                    .calibration_error
+                    .filter(|_| accuracy_on == AccuracyOn::Test),
+            };
+            on_round(&point, out.graph.as_deref());
+            points.push(point);
+        }
+    }
+    let mut next = match (first_balanced, cold) {
+        (Some(picks), _) => picks,
+        (None, Some(out)) => out.ranking.batch(init),
+        (None, None) => unreachable!("the cold start runs without a balanced first batch"),
     };
     loop {
         labeled.extend(next.iter().map(|&i| (i, oracle[i])));
@@ -519,6 +543,9 @@ pub fn run_trial(
             labels: labeled.len(),
             accuracy,
             seconds: started.elapsed().as_secs_f64(),
+            calibration_error: out
+                .calibration_error
+                .filter(|_| accuracy_on == AccuracyOn::Test),
         };
         on_round(&point, out.graph.as_deref());
         points.push(point);

@@ -410,11 +410,13 @@ mod tests {
                     labels: 20,
                     accuracy: 0.5 + a,
                     seconds: 1.0,
+                    calibration_error: None,
                 },
                 Point {
                     labels: 30,
                     accuracy: 0.8 + a,
                     seconds: 1.0,
+                    calibration_error: None,
                 },
             ]
         };

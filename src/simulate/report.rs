@@ -17,6 +17,10 @@ pub struct Point {
     pub accuracy: f64,
     /// Seconds the round took (train, evaluate, score).
     pub seconds: f64,
+    /// Expected calibration error on the test split, where the accuracy is measured
+    /// there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_error: Option<f64>,
 }
 
 /// All trials of one strategy.
@@ -91,8 +95,9 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// `curves.csv`: `strategy,trial,labels,accuracy,seconds,graph`, one row per round
-/// (`graph`: what the graph propagated on, empty without one), written and flushed as
+/// `curves.csv`: `strategy,trial,labels,accuracy,seconds,graph,ece`, one row per round
+/// (`graph`: what the graph propagated on, empty without one; `ece`: the expected
+/// calibration error on the test split, empty where not measured), written and flushed as
 /// each round ends, so a long run that is stopped keeps what it measured.
 pub struct CurvesCsv {
     path: std::path::PathBuf,
@@ -104,7 +109,7 @@ impl CurvesCsv {
         let mut writer =
             csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
         writer.write_record([
-            "strategy", "trial", "labels", "accuracy", "seconds", "graph",
+            "strategy", "trial", "labels", "accuracy", "seconds", "graph", "ece",
         ])?;
         let mut log = Self {
             path: path.to_path_buf(),
@@ -130,6 +135,8 @@ impl CurvesCsv {
                 format!("{:.4}", p.accuracy),
                 format!("{:.3}", p.seconds),
                 graph.unwrap_or_default().to_string(),
+                p.calibration_error
+                    .map_or(String::new(), |e| format!("{e:.4}")),
             ])
             .with_context(|| format!("writing {}", self.path.display()))?;
         self.flush()
@@ -306,6 +313,7 @@ mod tests {
                 labels: field(2).parse().with_context(bad)?,
                 accuracy: field(3).parse().with_context(bad)?,
                 seconds: field(4).parse().with_context(bad)?,
+                calibration_error: field(6).parse().ok(),
             };
             let curves = match all.iter().position(|c| c.strategy == field(0)) {
                 Some(i) => &mut all[i],
@@ -334,6 +342,7 @@ mod tests {
                 labels,
                 accuracy,
                 seconds: 1.0,
+                calibration_error: None,
             })
             .collect()
     }
@@ -410,13 +419,29 @@ mod tests {
         assert_eq!(read_csv(&path).unwrap(), vec![unnamed]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("strategy,trial,labels,accuracy,seconds,graph\n"),
+            text.starts_with("strategy,trial,labels,accuracy,seconds,graph,ece\n"),
             "{text}"
         );
         assert!(
-            text.contains("margin,3,40,0.9700,1.000,deskew-pca\n"),
+            text.contains("margin,3,40,0.9700,1.000,deskew-pca,\n"),
             "{text}"
         );
+        // A round measured on the test split also writes its calibration error.
+        let path = dir.path().join("with-ece.csv");
+        let mut log = CurvesCsv::create(&path).unwrap();
+        let point = Point {
+            labels: 0,
+            accuracy: 0.5,
+            seconds: 0.01,
+            calibration_error: Some(0.125),
+        };
+        log.append("random", 1, &point, None).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with("random,1,0,0.5000,0.010,,0.1250\n"),
+            "{text}"
+        );
+        assert_eq!(read_csv(&path).unwrap()[0].trials[0], vec![point]);
     }
 
     #[test]

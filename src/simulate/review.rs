@@ -275,6 +275,7 @@ pub fn as_curves(strategy: &str, cold_start: &str, trials: &[Vec<ReviewPoint>]) 
                         labels: p.keys.total(),
                         accuracy: p.folder_accuracy,
                         seconds: p.seconds,
+                        calibration_error: None,
                     })
                     .collect()
             })

@@ -28,6 +28,7 @@ pub mod outcome;
 pub mod pool_strategies;
 mod pool_structure;
 pub mod prepare;
+pub mod prior_blend;
 pub mod propagation;
 pub mod referee;
 mod round_input;

@@ -33,6 +33,9 @@ pub struct RoundOutcome {
     /// Test accuracy of what ranked (`ranking.source`); None before any labels or
     /// without a test split.
     pub accuracy: Option<f64>,
+    /// Expected calibration error of the same predictions on the test split
+    /// (`score::calibration_error`).
+    pub calibration_error: Option<f64>,
     /// Test accuracy of the network alone and of the graph alone, where they ran.
     pub network_accuracy: Option<f64>,
     pub graph_accuracy: Option<f64>,

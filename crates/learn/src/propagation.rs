@@ -234,6 +234,94 @@ impl GraphLearner {
         Ok(out)
     }
 
+    /// The first `judged` of `labeled`, each with its class probabilities from a
+    /// propagation over all the other labels but those of its fold: the judged split
+    /// into `folds` seeded folds, each fold held out in turn. Returns the probabilities
+    /// (`[judged, classes]` row-major, as the rounds make them) and each judged label's
+    /// fold.
+    pub fn held_out_among(
+        &self,
+        labeled: &[(usize, u16)],
+        judged: usize,
+        classes: usize,
+        folds: usize,
+        seed: u64,
+    ) -> Result<(Vec<f32>, Vec<usize>), LearnError> {
+        let in_use = &self.graphs[self.choice.graph].graph;
+        let judged = judged.min(labeled.len());
+        let fold_of = super::mistakes::fold_of(judged, folds, seed);
+        let mut out = vec![0f32; judged * classes];
+        for fold in 0..folds {
+            let held: Vec<usize> = (0..judged).filter(|&i| fold_of[i] == fold).collect();
+            if held.is_empty() {
+                continue;
+            }
+            let others: Vec<(usize, u16)> = labeled
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i >= judged || fold_of[i] != fold)
+                .map(|(_, &l)| l)
+                .collect();
+            let u = in_use.propagate_trial(
+                Propagation::Poisson,
+                &others,
+                classes,
+                CgOptions::default(),
+            )?;
+            let scale = u.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
+            let rows: Vec<i64> = held.iter().map(|&i| labeled[i].0 as i64).collect();
+            let rows = Tensor::f_from_slice(&rows)?.f_to_device(u.device())?;
+            let probs = cpu_floats(&(u.index_select(0, &rows) / scale).softmax(-1, Kind::Float))?;
+            for (row, &i) in held.iter().enumerate() {
+                out[i * classes..(i + 1) * classes]
+                    .copy_from_slice(&probs[row * classes..(row + 1) * classes]);
+            }
+        }
+        Ok((out, fold_of))
+    }
+
+    /// The head's prior spread over the graph in use (label spreading, Zhou et al.
+    /// 2004): `F ← alpha · D⁻¹WF + (1 − alpha) · prior`, from the prior, `steps` times,
+    /// so that a photo's neighbours share its guess; a test item takes its
+    /// neighbours' spread prior in the same proportion to its own. Rows stay
+    /// distributions. Returns `(pool, test)`; `test` as given when the graph does not
+    /// know the test items' neighbours.
+    pub fn spread_prior(
+        &self,
+        pool: &Tensor,
+        test: &Tensor,
+        alpha: f64,
+        steps: usize,
+    ) -> Result<(Tensor, Tensor), LearnError> {
+        let _guard = tch::no_grad_guard();
+        let graph = &self.graphs[self.choice.graph].graph;
+        let weights = &graph.graph.weights;
+        let degree: Vec<f32> = weights
+            .row_sums()
+            .iter()
+            .map(|d| 1.0 / d.max(1e-12))
+            .collect();
+        let inverse_degree = Tensor::f_from_slice(&degree)?
+            .f_view([-1, 1])?
+            .f_to_device(pool.device())?;
+        let mut spread = pool.shallow_clone();
+        for _ in 0..steps {
+            spread = weights
+                .matmul(&spread, None)
+                .f_mul(&inverse_degree)?
+                .f_mul_scalar(alpha)?
+                .f_add(&pool.f_mul_scalar(1.0 - alpha)?)?;
+        }
+        let test = match &graph.test {
+            Some(nb) if test.size()[0] > 0 => nb
+                .classify(&spread)
+                .f_mul_scalar(alpha)?
+                .f_add(&test.f_mul_scalar(1.0 - alpha)?)?,
+            _ => test.shallow_clone(),
+        };
+        Ok((spread, test))
+    }
+
     /// The name of the embedding in use, without the `+mbo` of `describe`.
     pub fn embedding_name(&self) -> &str {
         &self.graphs[self.choice.graph].name
@@ -334,11 +422,8 @@ impl GraphLearner {
         round: &GraphRound,
         ri: &RankingInputs,
     ) -> Result<Ranking, LearnError> {
-        let probs = Vec::<f32>::try_from(
-            ri.refined_candidates(round.pool.f_index_select(0, ri.candidate_rows)?)?
-                .f_to_device(Device::Cpu)?
-                .f_view([-1])?,
-        )?;
+        let refined = ri.refined_only(round.pool.f_index_select(0, ri.candidate_rows)?)?;
+        let probs = cpu_floats(&refined)?;
         let (embeddings, min_sq) = if ri.strategy.needs_embeddings() {
             let cand = self.embeddings().index_select(0, ri.candidate_rows);
             let labeled = self.embeddings().index_select(0, ri.labeled_rows);
@@ -365,14 +450,16 @@ impl GraphLearner {
             min_sq_to_labeled: min_sq,
             pool: ri.pool_context(labeled_probs, Some(self.neighbours())),
         };
-        Ok(select::rank(
+        let mut ranking = select::rank(
             ri.strategy,
             RankingSource::Graph,
             scored,
             ri.batch,
             ri.job,
             ri.seed,
-        ))
+        );
+        ri.show_handed_out(&mut ranking, &ri.blended(&refined)?)?;
+        Ok(ranking)
     }
 }
 

@@ -1,11 +1,16 @@
 //! What a round works on: the labels given, checked, and what every ranking of the round
 //! shares (the candidates, the labeled rows on the device, the strategy, the seed).
 
+use std::collections::HashMap;
+
 use tch::{Device, Tensor};
 
 use super::config::ClusterPick;
+use super::graph::cpu_floats;
 use super::graph::csr::Csr;
 use super::pool_structure::PoolStructure;
+use super::prior_blend::PriorBlend;
+use super::ranking::{top_classes, Ranking};
 use super::select::PoolContext;
 use super::strategy::Strategy;
 use super::zero_shot::{refine_with_prior, ZeroShotPrior};
@@ -107,6 +112,7 @@ pub(super) struct RoundPrior {
     test: Tensor,
     /// `[classes]`: 1 for each class with a label.
     known: Tensor,
+    blend: PriorBlend,
 }
 
 impl RoundPrior {
@@ -114,6 +120,7 @@ impl RoundPrior {
         prior: &ZeroShotPrior,
         candidate_rows: &Tensor,
         labeled: &[(usize, u16)],
+        blend: PriorBlend,
         classes: usize,
         device: Device,
     ) -> Result<RoundPrior, LearnError> {
@@ -125,24 +132,63 @@ impl RoundPrior {
             candidates: prior.pool.f_index_select(0, candidate_rows)?,
             test: prior.test.shallow_clone(),
             known: Tensor::f_from_slice(&known)?.f_to_device(device)?,
+            blend,
         })
     }
 }
 
 impl<'a> RankingInputs<'a> {
-    /// The candidates' probabilities `probs` as the round hands them out: refined into
-    /// the zero-shot prior where there is one.
-    pub(super) fn refined_candidates(&self, probs: Tensor) -> Result<Tensor, LearnError> {
+    /// The candidates' probabilities refined into the prior
+    /// (`zero_shot::refine_with_prior`), before the blend with it.
+    pub(super) fn refined_only(&self, probs: Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
             Some(p) => refine_with_prior(&probs, &p.candidates, &p.known),
             None => Ok(probs),
         }
     }
 
+    /// `refined` (from `refined_only`) blended with the prior, as handed out.
+    pub(super) fn blended(&self, refined: &Tensor) -> Result<Tensor, LearnError> {
+        match self.prior {
+            Some(p) => p.blend.apply(refined, &p.candidates),
+            None => Ok(refined.shallow_clone()),
+        }
+    }
+
+    /// Where there is a prior, each of `ranking`'s items shows its classes as
+    /// `handed_out` (`[candidates, classes]`, the blend) gives them: the strategy
+    /// ranked by the trained predictor, the screens and files read the blend.
+    pub(super) fn show_handed_out(
+        &self,
+        ranking: &mut Ranking,
+        handed_out: &Tensor,
+    ) -> Result<(), LearnError> {
+        if self.prior.is_none() {
+            return Ok(());
+        }
+        let probs = cpu_floats(handed_out)?;
+        let row: HashMap<usize, usize> = self
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (i, r))
+            .collect();
+        let classes = self.classes;
+        for item in &mut ranking.items {
+            if let Some(&r) = row.get(&item.pool_index) {
+                let k = item.top.len();
+                item.top = top_classes(&probs[r * classes..(r + 1) * classes], k);
+            }
+        }
+        Ok(())
+    }
+
     /// The same for the test items' probabilities.
     pub(super) fn refined_test(&self, probs: Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
-            Some(p) if p.test.size()[0] > 0 => refine_with_prior(&probs, &p.test, &p.known),
+            Some(p) if p.test.size()[0] > 0 => p
+                .blend
+                .apply(&refine_with_prior(&probs, &p.test, &p.known)?, &p.test),
             _ => Ok(probs),
         }
     }

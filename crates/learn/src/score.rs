@@ -175,6 +175,46 @@ pub fn accuracy(scores: &Tensor, labels: &Tensor) -> f64 {
     hits as f64 / n as f64
 }
 
+/// Bins of top-class probability `calibration_error` averages over.
+pub const CALIBRATION_BINS: i64 = 15;
+
+/// Expected calibration error of `probs` (`[n, classes]`) against `labels`: the
+/// rows binned by their top probability into `CALIBRATION_BINS` equal bins, each bin's
+/// |mean top probability − accuracy| weighted by its share of the rows (Guo et al.
+/// 2017). 0 for no rows.
+pub fn calibration_error(probs: &Tensor, labels: &Tensor) -> Result<f64, LearnError> {
+    let n = labels.size()[0];
+    if n == 0 {
+        return Ok(0.0);
+    }
+    let _guard = tch::no_grad_guard();
+    let (top, predicted) = probs.f_max_dim(-1, false)?;
+    let top = top.f_to_kind(Kind::Double)?;
+    let right = predicted
+        .f_eq_tensor(&labels.to_device(probs.device()))?
+        .f_to_kind(Kind::Double)?;
+    let bin = top
+        .f_mul_scalar(CALIBRATION_BINS as f64)?
+        .f_floor()?
+        .f_clamp(0, CALIBRATION_BINS - 1)?
+        .f_to_kind(Kind::Int64)?;
+    let sums = |values: &Tensor| -> Result<Vec<f64>, LearnError> {
+        let zero = Tensor::f_zeros([CALIBRATION_BINS], (Kind::Double, probs.device()))?;
+        Ok(Vec::<f64>::try_from(
+            zero.f_index_add(0, &bin, values)?
+                .f_to_device(tch::Device::Cpu)?,
+        )?)
+    };
+    let confidence = sums(&top)?;
+    let accuracy = sums(&right)?;
+    let gap: f64 = confidence
+        .iter()
+        .zip(&accuracy)
+        .map(|(c, a)| (c - a).abs())
+        .sum();
+    Ok(gap / n as f64)
+}
+
 /// Each row of `cand`'s squared distance to its nearest row of `labeled`, by blocked
 /// matrix products on the device.
 pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
@@ -191,4 +231,29 @@ pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f3
         start += len;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_error_is_the_gap_between_how_sure_and_how_right() {
+        // Four guesses at 90 %, three right: a gap of 15 points in their one bin.
+        let probs = Tensor::from_slice(&[0.9f32, 0.1, 0.9, 0.1, 0.1, 0.9, 0.1, 0.9]).view([4, 2]);
+        let labels = Tensor::from_slice(&[0i64, 0, 1, 0]);
+        let ece = calibration_error(&probs, &labels).unwrap();
+        assert!((ece - 0.15).abs() < 1e-6, "{ece}");
+        // Bins weigh by their share: two more at 60 %, one right (gap 10 points).
+        let probs = Tensor::from_slice(&[
+            0.9f32, 0.1, 0.9, 0.1, 0.1, 0.9, 0.1, 0.9, 0.6, 0.4, 0.4, 0.6,
+        ])
+        .view([6, 2]);
+        let labels = Tensor::from_slice(&[0i64, 0, 1, 0, 0, 0]);
+        let ece = calibration_error(&probs, &labels).unwrap();
+        assert!((ece - (4.0 * 0.15 + 2.0 * 0.1) / 6.0).abs() < 1e-6, "{ece}");
+        let none = Tensor::zeros([0, 2], (Kind::Float, tch::Device::Cpu));
+        let no_labels = Tensor::zeros([0], (Kind::Int64, tch::Device::Cpu));
+        assert_eq!(calibration_error(&none, &no_labels).unwrap(), 0.0);
+    }
 }

@@ -276,7 +276,7 @@ fn stream_features(
     )?;
     data.cache_key = Some(data_key);
     let prior = match &zero_shot {
-        Some(zs) => ZeroShotPrior::of(zs, net, &out.features, net.device())?,
+        Some(zs) => Some(ZeroShotPrior::of(zs, net, &out.features, net.device())?),
         None => None,
     };
     Ok((data, out.features, map, prior))

@@ -289,8 +289,13 @@ pub struct ZeroShot {
     /// `[1000, classes]`: `1 / n` where the session class gathers the ImageNet class
     /// among its `n`, so a product with the probabilities is each class's mean.
     gather: Tensor,
-    /// Session classes no ImageNet class matched: never suggested.
+    /// `[1000, 1]`: 1 for each ImageNet class some session class gathers.
+    gathered: Tensor,
+    /// Session classes no ImageNet class matched: never suggested by the head alone;
+    /// the prior (`ZeroShotPrior`) gives them what the matched classes leave.
     pub unmatched: Vec<String>,
+    /// `[classes]`: 1 for each unmatched class.
+    unmatched_mask: Vec<f32>,
 }
 
 /// Fewest session classes that must match for suggestions to be worth showing.
@@ -311,7 +316,9 @@ impl ZeroShot {
             }
         }
         let mut gather = vec![0f32; n * names.len()];
+        let mut gathered = vec![0f32; n];
         let mut unmatched = Vec::new();
+        let mut unmatched_mask = vec![0f32; names.len()];
         let mut matched = 0;
         for (c, (name, reading)) in names.iter().zip(&readings).enumerate() {
             let kept: Vec<usize> = reading
@@ -330,9 +337,13 @@ impl ZeroShot {
                     matched += 1;
                     for &k in &kept {
                         gather[k * names.len() + c] = 1.0 / kept.len() as f32;
+                        gathered[k] = 1.0;
                     }
                 }
-                _ => unmatched.push(name.clone()),
+                _ => {
+                    unmatched.push(name.clone());
+                    unmatched_mask[c] = 1.0;
+                }
             }
         }
         if matched < MIN_MATCHED {
@@ -351,21 +362,39 @@ impl ZeroShot {
         let gather = Tensor::f_from_slice(&gather)?
             .f_view([n as i64, names.len() as i64])?
             .f_to_device(device)?;
-        Ok(Some(ZeroShot { gather, unmatched }))
+        let gathered = Tensor::f_from_slice(&gathered)?
+            .f_view([n as i64, 1])?
+            .f_to_device(device)?;
+        Ok(Some(ZeroShot {
+            gather,
+            gathered,
+            unmatched,
+            unmatched_mask,
+        }))
     }
 
-    /// Session-class probabilities `[n, classes]` of pooled backbone `features`
-    /// (`[n, 1280]`): each class's mean ImageNet probability, as a share of all.
-    pub fn probs(&self, net: &EffnetLite, features: &Tensor) -> Result<Tensor, LearnError> {
+    /// The head's view of `features` before it becomes probabilities: each session
+    /// class's mean ImageNet probability (`[n, classes]`, 0 for the unmatched), and the
+    /// ImageNet probability no session class gathers (`[n, 1]`).
+    fn scores(&self, net: &EffnetLite, features: &Tensor) -> Result<(Tensor, Tensor), LearnError> {
         let _guard = tch::no_grad_guard();
         let imagenet = net
             .imagenet_logits(&features.f_to_device(net.device())?)?
             .f_softmax(-1, Kind::Float)?;
         let scores = imagenet.f_matmul(&self.gather.f_to_device(net.device())?)?;
-        let total = scores
-            .f_sum_dim_intlist(1, true, Kind::Float)?
-            .f_clamp_min(1e-12)?;
-        Ok(scores.f_div(&total)?)
+        let residual = imagenet
+            .f_matmul(&self.gathered.f_to_device(net.device())?)?
+            .f_neg()?
+            .f_add_scalar(1.0)?
+            .f_clamp_min(0.0)?;
+        Ok((scores, residual))
+    }
+
+    /// Session-class probabilities `[n, classes]` of pooled backbone `features`
+    /// (`[n, 1280]`): each class's mean ImageNet probability, as a share of all.
+    pub fn probs(&self, net: &EffnetLite, features: &Tensor) -> Result<Tensor, LearnError> {
+        let (scores, _) = self.scores(net, features)?;
+        shares(&scores)
     }
 
     /// The top `k` suggestions for each of `rows` (aligned with `features`' rows) that is
@@ -397,11 +426,47 @@ impl ZeroShot {
 /// trained predictors refine (`refine_with_prior`), so that every screen and file reads
 /// one predictor from the first label on.
 pub struct ZeroShotPrior {
-    /// `[pool, classes]`.
+    /// `[pool, classes]`: the balancing in use.
     pub pool: Tensor,
     /// `[test, classes]`.
     pub test: Tensor,
+    /// Every balancing of `BALANCING` (and, in a learner, each spread over its graph),
+    /// the one in use among them: the labels choose (`Learner::fit_prior_blend`).
+    pub balancings: Vec<PriorVariant>,
 }
+
+/// One version of the prior.
+pub struct PriorVariant {
+    /// The balancing (`BALANCING`).
+    pub balance: f64,
+    /// Spread over the learner's graph (`GraphLearner::spread_prior`).
+    pub spread: bool,
+    pub pool: Tensor,
+    pub test: Tensor,
+}
+
+impl Clone for PriorVariant {
+    fn clone(&self) -> Self {
+        PriorVariant {
+            balance: self.balance,
+            spread: self.spread,
+            pool: self.pool.shallow_clone(),
+            test: self.test.shallow_clone(),
+        }
+    }
+}
+
+/// How far the head's scores are moved toward equal class sizes over the pool
+/// (`class_weights`): not at all, half way (in the weights' logarithm), fully. The
+/// head over-guesses some classes (CIFAR-10 without labels: `horse` took 29 % of the
+/// validation photos; balanced fully, 58.3 % right against 48.5 %), but a folder that
+/// is mostly two classes is not balanced (CIFAR-10's cats and dogs at 1,000 photos
+/// each, the others at 60: 43.4 % fully balanced, 52.0 % half way, 54.4 % not; each
+/// spread over the graph). Before the first labels half way, the best of the worse
+/// of the two; once there are labels, they choose.
+pub const BALANCING: [f64; 3] = [0.0, 0.5, 1.0];
+/// The balancing used before the labels choose: `BALANCING[1]`.
+pub const BALANCING_BEFORE_LABELS: usize = 1;
 
 impl Clone for ZeroShotPrior {
     /// Shares the tensors (each learner of a simulation reads the same prior).
@@ -409,36 +474,133 @@ impl Clone for ZeroShotPrior {
         ZeroShotPrior {
             pool: self.pool.shallow_clone(),
             test: self.test.shallow_clone(),
+            balancings: self.balancings.clone(),
         }
     }
 }
 
 impl ZeroShotPrior {
     /// The prior of `features` (raw pooled backbone features, as `ZeroShot::probs`
-    /// reads them) on `device`; None unless every session class reads as ImageNet
-    /// classes: the head says nothing of a class it cannot name, so a prior over the
-    /// others would push that class's photos into them.
+    /// reads them) on `device`. A class the head cannot name (CIFAR-10's `deer`) gets
+    /// the ImageNet probability no session class gathers, at one scale for the whole
+    /// pool, set so that the unmatched classes together take their classes' share of
+    /// the pool (`residual_scale`): as common as the average class until labels say
+    /// otherwise. Without that share the head would put those photos in the named
+    /// classes, and no label could take them out where the prior is trusted.
     pub fn of(
         zero_shot: &ZeroShot,
         net: &EffnetLite,
         features: &super::features::PoolFeatures,
         device: Device,
-    ) -> Result<Option<ZeroShotPrior>, LearnError> {
-        if !zero_shot.unmatched.is_empty() {
-            return Ok(None);
-        }
-        let probs = |f: &Tensor| -> Result<Tensor, LearnError> {
+    ) -> Result<ZeroShotPrior, LearnError> {
+        let classes = zero_shot.gather.size()[1];
+        let scores = |f: &Tensor| -> Result<(Tensor, Tensor), LearnError> {
             if f.size()[0] == 0 {
-                let classes = zero_shot.gather.size()[1];
-                return Ok(Tensor::f_zeros([0, classes], (Kind::Float, device))?);
+                let none = Tensor::f_zeros([0, classes], (Kind::Float, device))?;
+                return Ok((none.shallow_clone(), none.f_narrow(1, 0, 1)?));
             }
-            Ok(zero_shot.probs(net, f)?.f_to_device(device)?)
+            let (s, r) = zero_shot.scores(net, f)?;
+            Ok((s.f_to_device(device)?, r.f_to_device(device)?))
         };
-        Ok(Some(ZeroShotPrior {
-            pool: probs(&features.pool)?,
-            test: probs(&features.test)?,
-        }))
+        let pool = scores(&features.pool)?;
+        let test = scores(&features.test)?;
+        let unmatched = Tensor::f_from_slice(&zero_shot.unmatched_mask)?
+            .f_view([1, classes])?
+            .f_to_device(device)?;
+        let scale = residual_scale(&pool.0, &pool.1, &unmatched)?;
+        let scored = |(s, r): &(Tensor, Tensor)| -> Result<Tensor, LearnError> {
+            let spread = r.f_mul(&unmatched)?.f_mul_scalar(scale)?;
+            Ok(s.f_add(&spread)?)
+        };
+        let (pool, test) = (scored(&pool)?, scored(&test)?);
+        let balancings = BALANCING
+            .iter()
+            .map(|&balance| -> Result<PriorVariant, LearnError> {
+                let weights = class_weights(&pool, balance)?;
+                Ok(PriorVariant {
+                    balance,
+                    spread: false,
+                    pool: shares(&pool.f_mul(&weights)?)?,
+                    test: shares(&test.f_mul(&weights)?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, LearnError>>()?;
+        let PriorVariant { pool, test, .. } = &balancings[BALANCING_BEFORE_LABELS];
+        Ok(ZeroShotPrior {
+            pool: pool.shallow_clone(),
+            test: test.shallow_clone(),
+            balancings,
+        })
     }
+}
+
+/// Per-class weights `[1, classes]` that move the pool's mean class probabilities
+/// (each row of `scores` taken as shares) toward equal class sizes, by the fixed point
+/// of unbalanced Sinkhorn scaling: `v ← (v · (1/classes) / share(v))^rho`; `rho` 1
+/// balances fully, 0 leaves the head as it is.
+fn class_weights(scores: &Tensor, rho: f64) -> Result<Tensor, LearnError> {
+    let classes = scores.size()[1];
+    let mut v = Tensor::f_ones([1, classes], (Kind::Float, scores.device()))?;
+    if rho == 0.0 || scores.size()[0] == 0 {
+        return Ok(v);
+    }
+    let target = 1.0 / classes as f64;
+    for _ in 0..200 {
+        let share = shares(&scores.f_mul(&v)?)?
+            .f_mean_dim(0, true, Kind::Float)?
+            .f_clamp_min(1e-12)?;
+        v = v
+            .f_mul_scalar(target)?
+            .f_div(&share)?
+            .f_pow_tensor_scalar(rho)?;
+        // Scale-free: keep the weights near 1.
+        let mean = v.f_mean(Kind::Float)?;
+        v = v.f_div(&mean)?;
+    }
+    Ok(v)
+}
+
+/// Each row of `scores` as shares of its sum.
+fn shares(scores: &Tensor) -> Result<Tensor, LearnError> {
+    let total = scores
+        .f_sum_dim_intlist(1, true, Kind::Float)?
+        .f_clamp_min(1e-12)?;
+    Ok(scores.f_div(&total)?)
+}
+
+/// The scale `λ` at which the unmatched classes (`unmatched`, `[1, classes]`), each
+/// scoring `λ · residual`, take on average `u / classes` of the pool's probability,
+/// for `u` unmatched classes: found by bisection on `log λ` (the share grows with `λ`).
+/// 0 when every class matched or the pool is empty.
+fn residual_scale(
+    scores: &Tensor,
+    residual: &Tensor,
+    unmatched: &Tensor,
+) -> Result<f64, LearnError> {
+    let u = unmatched.f_sum(Kind::Float)?.double_value(&[]);
+    let classes = unmatched.size()[1] as f64;
+    if u == 0.0 || scores.size()[0] == 0 {
+        return Ok(0.0);
+    }
+    let target = u / classes;
+    let share = |log_scale: f64| -> Result<f64, LearnError> {
+        let spread = residual.f_mul(unmatched)?.f_mul_scalar(log_scale.exp())?;
+        let p = shares(&scores.f_add(&spread)?)?;
+        Ok(p.f_mul(unmatched)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .f_mean(Kind::Float)?
+            .double_value(&[]))
+    };
+    let (mut low, mut high) = (-30f64, 30f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (low + high);
+        if share(mid)? < target {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    Ok((0.5 * (low + high)).exp())
 }
 
 /// A trained predictor's probabilities `model` (`[n, classes]`) refined into the
@@ -467,6 +629,29 @@ pub fn refine_with_prior(
         .f_sum_dim_intlist(1, true, Kind::Float)?;
     let unknown = known.f_neg()?.f_add_scalar(1.0)?;
     Ok(within.f_mul(&mass)?.f_add(&prior.f_mul(&unknown)?)?)
+}
+
+/// [`refine_with_prior`] of one row on the host: `known[c]` for each class the
+/// predictor was given a label of.
+pub fn refine_with_prior_rows(model: &[f32], prior: &[f32], known: &[bool]) -> Vec<f32> {
+    let within: f32 = model
+        .iter()
+        .zip(known)
+        .filter(|(_, &k)| k)
+        .map(|(m, _)| m)
+        .sum();
+    let mass: f32 = prior
+        .iter()
+        .zip(known)
+        .filter(|(_, &k)| k)
+        .map(|(p, _)| p)
+        .sum();
+    model
+        .iter()
+        .zip(prior)
+        .zip(known)
+        .map(|((&m, &p), &k)| if k { m / within.max(1e-12) * mass } else { p })
+        .collect()
 }
 
 #[cfg(test)]
@@ -549,6 +734,43 @@ mod tests {
     }
 
     #[test]
+    fn balancing_moves_the_pool_toward_equal_classes_and_unmatched_take_their_share() {
+        // Four items; class 0 takes three of them.
+        let scores = Tensor::from_slice(&[
+            0.8f32, 0.2, 0.0, 0.7, 0.3, 0.0, 0.6, 0.4, 0.0, 0.3, 0.7, 0.0,
+        ])
+        .view([4, 3]);
+        let residual = Tensor::from_slice(&[0.1f32, 0.2, 0.9, 0.8]).view([4, 1]);
+        let unmatched = Tensor::from_slice(&[0.0f32, 0.0, 1.0]).view([1, 3]);
+        let scale = residual_scale(&scores, &residual, &unmatched).unwrap();
+        let spread = &residual * &unmatched * scale;
+        let scored = &scores + &spread;
+        let share = |p: &Tensor| Vec::<f32>::try_from(p.mean_dim(0, false, Kind::Float)).unwrap();
+        // The unmatched class takes a third of the pool's probability, most of it
+        // from the items with the most ImageNet mass left over.
+        let probs = shares(&scored).unwrap();
+        assert!(
+            (share(&probs)[2] - 1.0 / 3.0).abs() < 1e-4,
+            "{:?}",
+            share(&probs)
+        );
+        let third: Vec<f32> = Vec::try_from(probs.select(1, 2)).unwrap();
+        assert!(third[2] > third[0] && third[3] > third[1], "{third:?}");
+        // Fully balanced: every class a third; not at all: as it was; half way between.
+        let balanced = shares(&(&scored * class_weights(&scored, 1.0).unwrap())).unwrap();
+        for s in share(&balanced) {
+            assert!((s - 1.0 / 3.0).abs() < 1e-3, "{:?}", share(&balanced));
+        }
+        let kept = shares(&(&scored * class_weights(&scored, 0.0).unwrap())).unwrap();
+        assert!(kept.allclose(&probs, 1e-6, 1e-6, false));
+        let half = share(&shares(&(&scored * class_weights(&scored, 0.5).unwrap())).unwrap())[0];
+        assert!(half < share(&probs)[0] && half > 1.0 / 3.0, "{half}");
+        // Every class matched: no scale.
+        let none = Tensor::zeros([1, 3], (Kind::Float, Device::Cpu));
+        assert_eq!(residual_scale(&scores, &residual, &none).unwrap(), 0.0);
+    }
+
+    #[test]
     fn the_table_has_every_class_once() {
         let t = table();
         let mut classes: Vec<usize> = t.synsets.iter().filter_map(|s| s.class).collect();
@@ -580,5 +802,10 @@ mod tests {
         let none = Tensor::from_slice(&[0.0f32, 0.0, 0.0]);
         let p = refine_with_prior(&model, &prior, &none).unwrap();
         assert!(p.allclose(&prior, 1e-6, 1e-6, false));
+        // The host's one row agrees.
+        let row = refine_with_prior_rows(&[0.9, 0.1, 0.0], &[0.2, 0.2, 0.6], &[true, true, false]);
+        for (got, want) in row.iter().zip(&want[..3]) {
+            assert!((got - want).abs() < 1e-6, "{row:?}");
+        }
     }
 }
