@@ -56,6 +56,26 @@ fn dog_photos() -> Option<DogPhotos> {
     })
 }
 
+/// Lite2's features of `data` (cached in `cache`) and the network.
+fn lite2(
+    data: &LearnData,
+    weights: &std::path::Path,
+    cache: &std::path::Path,
+) -> (glean::learn::features::PoolFeatures, EffnetLite) {
+    let features = backbone_features(
+        data,
+        Backbone::Lite2,
+        weights,
+        Device::Cpu,
+        Some(cache),
+        &mut |_, _| {},
+        &|| false,
+    )
+    .unwrap();
+    let net = EffnetLite::load(Backbone::Lite2, weights, Device::Cpu).unwrap();
+    (features, net)
+}
+
 #[test]
 fn the_imagenet_head_names_the_dog_breeds_before_any_label() {
     let Some(DogPhotos {
@@ -147,17 +167,7 @@ fn after_twelve_labels_the_predictions_are_as_right_as_the_head_alone() {
         return;
     };
     let data = LearnData::from_loaded(&loaded).unwrap();
-    let features = backbone_features(
-        &data,
-        Backbone::Lite2,
-        &weights,
-        Device::Cpu,
-        Some(cache.path()),
-        &mut |_, _| {},
-        &|| false,
-    )
-    .unwrap();
-    let net = EffnetLite::load(Backbone::Lite2, &weights, Device::Cpu).unwrap();
+    let (features, net) = lite2(&data, &weights, cache.path());
     let zero_shot = ZeroShot::for_classes(&names, Device::Cpu).unwrap().unwrap();
     let prior = ZeroShotPrior::of(&zero_shot, &net, &features, Device::Cpu).unwrap();
     // The head alone: its own probabilities through the class names, as suggested
@@ -252,17 +262,7 @@ fn a_class_the_head_cannot_name_takes_photos_from_the_prior() {
     let truth: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
     let deer = names.iter().position(|n| n == "deer").unwrap() as u16;
     let data = LearnData::from_loaded(&loaded).unwrap();
-    let features = backbone_features(
-        &data,
-        Backbone::Lite2,
-        &weights,
-        Device::Cpu,
-        Some(cache.path()),
-        &mut |_, _| {},
-        &|| false,
-    )
-    .unwrap();
-    let net = EffnetLite::load(Backbone::Lite2, &weights, Device::Cpu).unwrap();
+    let (features, net) = lite2(&data, &weights, cache.path());
     let zero_shot = ZeroShot::for_classes(&names, Device::Cpu).unwrap().unwrap();
     assert_eq!(zero_shot.unmatched, vec!["deer".to_string()]);
     let prior = ZeroShotPrior::of(&zero_shot, &net, &features, Device::Cpu).unwrap();

@@ -201,37 +201,9 @@ impl GraphLearner {
         folds: usize,
         seed: u64,
     ) -> Result<Vec<f32>, LearnError> {
-        let in_use = &self.graphs[self.choice.graph].graph;
-        let fold_of = super::mistakes::fold_of(labeled.len(), folds, seed);
-        let mut out = vec![0f32; labeled.len() * classes];
-        for fold in 0..folds {
-            let held: Vec<usize> = (0..labeled.len()).filter(|&i| fold_of[i] == fold).collect();
-            if held.is_empty() {
-                continue;
-            }
-            let others: Vec<(usize, u16)> = labeled
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, &f)| f != fold)
-                .map(|(&l, _)| l)
-                .collect();
-            let u = in_use.propagate_trial(
-                Propagation::Poisson,
-                &others,
-                classes,
-                CgOptions::default(),
-            )?;
-            // As `probabilities` makes them for the round.
-            let scale = u.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
-            let rows: Vec<i64> = held.iter().map(|&i| labeled[i].0 as i64).collect();
-            let rows = Tensor::f_from_slice(&rows)?.f_to_device(u.device())?;
-            let probs = cpu_floats(&(u.index_select(0, &rows) / scale).softmax(-1, Kind::Float))?;
-            for (row, &i) in held.iter().enumerate() {
-                out[i * classes..(i + 1) * classes]
-                    .copy_from_slice(&probs[row * classes..(row + 1) * classes]);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .held_out_among(labeled, labeled.len(), classes, folds, seed)?
+            .0)
     }
 
     /// The first `judged` of `labeled`, each with its class probabilities from a
@@ -268,6 +240,7 @@ impl GraphLearner {
                 classes,
                 CgOptions::default(),
             )?;
+            // As `probabilities` makes them for the round.
             let scale = u.std(true).double_value(&[]).max(1e-12) / SHARPNESS;
             let rows: Vec<i64> = held.iter().map(|&i| labeled[i].0 as i64).collect();
             let rows = Tensor::f_from_slice(&rows)?.f_to_device(u.device())?;
