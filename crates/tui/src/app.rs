@@ -156,12 +156,11 @@ impl App {
                 history.push(record);
             }
         }
-        // Replayed, so each label is judged by the source shown when it was given.
-        let mut shown_hits = Vec::with_capacity(history.len());
-        for (i, record) in history.iter().enumerate() {
-            let source = guess::preferred(history[..i].iter().map(|r| (&r.guessed, r.class)));
-            shown_hits.push(guess::shown(&record.guessed, source).map(|c| c == record.class));
-        }
+        // Each label judged by the guess shown when it was given.
+        let shown_hits: Vec<Option<bool>> = history
+            .iter()
+            .map(|record| guess::shown(&record.guessed).map(|c| c == record.class))
+            .collect();
         let mut skipped = vec![false; n];
         for &item in &restored.skipped {
             if item < n {
@@ -231,13 +230,8 @@ impl App {
         self.current().and_then(|item| self.ranked.get(&item))
     }
 
-    /// Which predictor's guesses are shown now.
-    pub fn guess_source(&self) -> GuessSource {
-        guess::preferred(self.history.iter().map(|r| (&r.guessed, r.class)))
-    }
-
     /// The guesses shown for `item`, best first, and where they come from: the
-    /// preferred source's when it has some, else the other's.
+    /// model's ranking's when it has some, else the zero-shot suggestions.
     pub fn guesses_for(&self, item: usize) -> Option<(GuessSource, &[ClassProb])> {
         let model = self
             .ranked
@@ -249,19 +243,9 @@ impl App {
             .get(&item)
             .map(Vec::as_slice)
             .filter(|t| !t.is_empty());
-        let (first, second) = match self.guess_source() {
-            GuessSource::Model => (
-                (GuessSource::Model, model),
-                (GuessSource::ZeroShot, zero_shot),
-            ),
-            GuessSource::ZeroShot => (
-                (GuessSource::ZeroShot, zero_shot),
-                (GuessSource::Model, model),
-            ),
-        };
-        [first, second]
-            .into_iter()
-            .find_map(|(source, top)| top.map(|t| (source, t)))
+        model
+            .map(|t| (GuessSource::Model, t))
+            .or(zero_shot.map(|t| (GuessSource::ZeroShot, t)))
     }
 
     /// The guesses for the image on screen.
@@ -351,7 +335,7 @@ impl App {
             return Vec::new();
         };
         let guessed = self.guessed(item);
-        let shown = guess::shown(&guessed, self.guess_source());
+        let shown = guess::shown(&guessed);
         self.record_label(item, class, guessed, shown.map(|c| c == class));
         self.steps.push(Step::Label);
         let mut effects = vec![Effect::Label {

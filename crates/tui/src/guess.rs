@@ -1,15 +1,12 @@
-//! Which guesses the screen shows for an image, the trained model's or the backbone's
-//! own ImageNet classifier's (zero-shot), and how often the shown guess was right. Both
-//! are judged the same way: on the labels the person gave, each against the guess
-//! made before it existed.
+//! Which guesses the screen shows for an image, and how often the shown guess was
+//! right. The trained model's ranking carries them once there is one: where the
+//! backbone's own ImageNet classifier (zero-shot) can name the classes, the model's
+//! predictions already refine its guesses (`glean_learn::zero_shot`,
+//! `prior_blend`), so one predictor is shown everywhere. Before the first ranking, the
+//! zero-shot suggestions stand in.
 
 use glean_session::Guesses;
 
-/// The labels, newest first, over which the model and the zero-shot guesses are
-/// compared.
-pub const COMPARE_WINDOW: usize = 100;
-/// Labels both must have guessed before the model can take over.
-pub const MIN_COMPARED: usize = 10;
 /// Labels the accuracy chart averages over when there is no test split.
 pub const CHART_WINDOW: usize = 50;
 
@@ -28,35 +25,10 @@ impl GuessSource {
     }
 }
 
-/// The zero-shot guesses until the model was right more often than they were, on the
-/// last `COMPARE_WINDOW` labels both had guessed (at least `MIN_COMPARED` of them).
-pub fn preferred<'a>(history: impl DoubleEndedIterator<Item = (&'a Guesses, u16)>) -> GuessSource {
-    let (mut compared, mut model, mut zero_shot) = (0, 0, 0);
-    for (guessed, class) in history.rev() {
-        let (Some(m), Some(z)) = (guessed.model, guessed.zero_shot) else {
-            continue;
-        };
-        compared += 1;
-        model += usize::from(m == class);
-        zero_shot += usize::from(z == class);
-        if compared == COMPARE_WINDOW {
-            break;
-        }
-    }
-    if compared >= MIN_COMPARED && model > zero_shot {
-        GuessSource::Model
-    } else {
-        GuessSource::ZeroShot
-    }
-}
-
-/// The class the screen showed first for an item with these guesses, from `source`
-/// when it had a guess, else from the other.
-pub fn shown(guessed: &Guesses, source: GuessSource) -> Option<u16> {
-    match source {
-        GuessSource::Model => guessed.model.or(guessed.zero_shot),
-        GuessSource::ZeroShot => guessed.zero_shot.or(guessed.model),
-    }
+/// The class the screen showed first for an item with these guesses: the model's
+/// when it had one, else the zero-shot suggestion.
+pub fn shown(guessed: &Guesses) -> Option<u16> {
+    guessed.model.or(guessed.zero_shot)
 }
 
 /// The accuracy chart without a test split: after every `every` labels, the share of
@@ -91,52 +63,10 @@ mod tests {
     }
 
     #[test]
-    fn the_model_takes_over_once_it_is_right_more_often() {
-        // Ten labels both guessed: the model right on 6, zero-shot on 5.
-        let mut history: Vec<(Guesses, u16)> = (0..10)
-            .map(|i| {
-                (
-                    g(
-                        Some(if i < 6 { 1 } else { 0 }),
-                        Some(if i < 5 { 1 } else { 2 }),
-                    ),
-                    1,
-                )
-            })
-            .collect();
-        let prefer = |h: &[(Guesses, u16)]| preferred(h.iter().map(|(g, c)| (g, *c)));
-        assert_eq!(prefer(&history), GuessSource::Model);
-        // A tie keeps the zero-shot guesses, and so do fewer than ten compared labels.
-        history[5].0.model = Some(0);
-        assert_eq!(prefer(&history), GuessSource::ZeroShot);
-        history[5].0.model = Some(1);
-        assert_eq!(prefer(&history[1..]), GuessSource::ZeroShot);
-        // Labels only one of them guessed are not compared.
-        history.extend((0..5).map(|_| (g(Some(1), None), 1)));
-        assert_eq!(prefer(&history), GuessSource::Model);
-    }
-
-    #[test]
-    fn only_the_last_window_counts() {
-        // 100 old labels the model got right, then 100 it got wrong.
-        let history: Vec<(Guesses, u16)> = (0..200)
-            .map(|i| {
-                let model = if i < 100 { 1 } else { 0 };
-                (g(Some(model), Some(if i % 2 == 0 { 1 } else { 0 })), 1)
-            })
-            .collect();
-        assert_eq!(
-            preferred(history.iter().map(|(g, c)| (g, *c))),
-            GuessSource::ZeroShot
-        );
-    }
-
-    #[test]
-    fn shown_falls_back_to_the_guess_there_is() {
-        assert_eq!(shown(&g(Some(1), Some(2)), GuessSource::Model), Some(1));
-        assert_eq!(shown(&g(Some(1), Some(2)), GuessSource::ZeroShot), Some(2));
-        assert_eq!(shown(&g(None, Some(2)), GuessSource::Model), Some(2));
-        assert_eq!(shown(&g(None, None), GuessSource::Model), None);
+    fn shown_is_the_models_guess_else_the_suggestion() {
+        assert_eq!(shown(&g(Some(1), Some(2))), Some(1));
+        assert_eq!(shown(&g(None, Some(2))), Some(2));
+        assert_eq!(shown(&g(None, None)), None);
     }
 
     #[test]

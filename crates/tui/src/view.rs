@@ -167,6 +167,8 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
                 GuessSource::Model => {
                     let learner = app.learner.as_deref().unwrap_or("model");
                     match app.ranking_labels {
+                        // The cold start's guesses are the head's prior alone.
+                        Some(0) => "ImageNet head (no label yet)".to_string(),
                         Some(1) => format!("{learner} (1 label)"),
                         Some(n) => format!("{learner} ({n} labels)"),
                         None => learner.to_string(),
