@@ -20,7 +20,7 @@ use crate::learn::strategy::balanced_random_subset;
 use crate::learn::zero_shot::{ZeroShot, ZeroShotPrior};
 use crate::learn::{
     ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
-    ModelKind, QueryOptions, Ranking, ResolveDevice, Strategy, TrainSchedule,
+    ModelKind, QueryOptions, Ranking, ResolveDevice, RoundOutcome, Strategy, TrainSchedule,
 };
 use report::{Curves, Point};
 
@@ -148,6 +148,10 @@ fn zero_shot(
     let Some(zero_shot) = ZeroShot::for_classes(names, device)? else {
         return Ok(none);
     };
+    // No test split to measure and no prior asked for: nothing to compute.
+    if data.test_len() == 0 && opts.without_zero_shot {
+        return Ok(none);
+    }
     let features = backbone_features(
         data,
         backbone,
@@ -507,18 +511,12 @@ pub fn run_trial(
         .then(|| learner.round(&[], version, &|| false, &mut |_| {}))
         .transpose()?;
     if let Some(out) = cold.as_ref().filter(|_| prior.is_some()) {
-        let accuracy = match accuracy_on {
-            AccuracyOn::Test => out.accuracy,
-            AccuracyOn::Pool => pool_accuracy(&out.ranking, oracle),
-        };
-        if let Some(accuracy) = accuracy {
+        if let Some(accuracy) = measured(out, accuracy_on, oracle) {
             let point = Point {
                 labels: 0,
                 accuracy,
                 seconds: out.times.total,
-                calibration_error: out
-                    .calibration_error
-                    .filter(|_| accuracy_on == AccuracyOn::Test),
+                calibration_error: calibration_of(out, accuracy_on),
             };
             on_round(&point, out.graph.as_deref());
             points.push(point);
@@ -534,18 +532,15 @@ pub fn run_trial(
         version += 1;
         let started = Instant::now();
         let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
-        let accuracy = match accuracy_on {
-            AccuracyOn::Test => out.accuracy.context("the round measured no accuracy")?,
-            AccuracyOn::Pool => pool_accuracy(&out.ranking, oracle)
-                .context("no unlabeled pool item is left to measure on")?,
-        };
+        let accuracy = measured(&out, accuracy_on, oracle).context(match accuracy_on {
+            AccuracyOn::Test => "the round measured no accuracy",
+            AccuracyOn::Pool => "no unlabeled pool item is left to measure on",
+        })?;
         let point = Point {
             labels: labeled.len(),
             accuracy,
             seconds: started.elapsed().as_secs_f64(),
-            calibration_error: out
-                .calibration_error
-                .filter(|_| accuracy_on == AccuracyOn::Test),
+            calibration_error: calibration_of(&out, accuracy_on),
         };
         on_round(&point, out.graph.as_deref());
         points.push(point);
@@ -554,6 +549,20 @@ pub fn run_trial(
         }
         next = out.ranking.batch(batch.min(budget - labeled.len()));
     }
+}
+
+/// A round's accuracy as `accuracy_on` counts it; None when it has none to give.
+fn measured(out: &RoundOutcome, accuracy_on: AccuracyOn, oracle: &[u16]) -> Option<f64> {
+    match accuracy_on {
+        AccuracyOn::Test => out.accuracy,
+        AccuracyOn::Pool => pool_accuracy(&out.ranking, oracle),
+    }
+}
+
+/// A round's calibration error, where its accuracy is the test split's.
+fn calibration_of(out: &RoundOutcome, accuracy_on: AccuracyOn) -> Option<f64> {
+    out.calibration_error
+        .filter(|_| accuracy_on == AccuracyOn::Test)
 }
 
 /// The share of the ranking's items (the unlabeled pool) whose top class is the

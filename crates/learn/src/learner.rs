@@ -36,7 +36,9 @@ use super::score::{self, min_sq_distances, DevicePredictions, Want};
 use super::select::{self, Scored};
 use super::strategy::{self, Strategy};
 use super::train::FitProgress;
-use super::zero_shot::{refine_with_prior_rows, PriorVariant, ZeroShotPrior};
+use super::zero_shot::{
+    refine_with_prior_rows, PriorVariant, ZeroShotPrior, BALANCING, BALANCING_BEFORE_LABELS,
+};
 use super::LearnError;
 
 /// The hybrid's third predictor is `w · network + (1 − w) · graph` (probabilities).
@@ -177,15 +179,11 @@ impl Learner {
                 ..*variant
             });
         }
-        // Before labels: the balancing of the prior as given, spread where it can be.
-        let given = prior
-            .balancings
-            .iter()
-            .find(|v| v.pool.data_ptr() == prior.pool.data_ptr())
-            .map_or(0.5, |v| v.balance);
+        // Before labels: the balancing used before labels, spread where it can be.
+        let before_labels = BALANCING[BALANCING_BEFORE_LABELS];
         let in_use = balancings
             .iter()
-            .find(|v| v.balance == given)
+            .find(|v| v.balance == before_labels)
             .expect("every balancing was kept");
         self.zero_shot = Some(ZeroShotPrior {
             pool: in_use.pool.shallow_clone(),
@@ -489,7 +487,9 @@ impl Learner {
         if graph_round.is_some() {
             outcome.times.total = start.elapsed().as_secs_f64();
             if self.config.learner == LearnerKind::Graph {
-                if let Some(round) = graph_round.as_ref().filter(|_| ri.prior.is_some()) {
+                let judged_next =
+                    ri.prior.is_some() && self.judges_the_next_labels(ri.labeled.len());
+                if let Some(round) = graph_round.as_ref().filter(|_| judged_next) {
                     let refined =
                         ri.refined_only(round.pool.f_index_select(0, &candidate_rows)?)?;
                     self.remember_handed_out(&candidates, &refined)?;
@@ -533,7 +533,7 @@ impl Learner {
         };
         // What the round hands out, refined into the zero-shot prior where there is one.
         let refined = ri.refined_only(predictions.probs.shallow_clone())?;
-        if ri.prior.is_some() {
+        if ri.prior.is_some() && self.judges_the_next_labels(ri.labeled.len()) {
             self.remember_handed_out(&candidates, &refined)?;
         }
         // The strategy ranks by the trained predictor (refined where classes have no
@@ -559,6 +559,13 @@ impl Learner {
         outcome.times.score = t.elapsed().as_secs_f64();
         outcome.times.total = start.elapsed().as_secs_f64();
         Ok(outcome)
+    }
+
+    /// Whether the labels that follow `labeled` ones can be unchosen (`judge_handed_out`
+    /// reads no other): under random labeling all are, else only the first batch. Past
+    /// it, a round keeps nothing for them to judge.
+    fn judges_the_next_labels(&self, labeled: usize) -> bool {
+        self.config.strategy == Strategy::Random || labeled < self.config.init
     }
 
     /// Keeps `refined` (`[candidates, classes]`: the round's predictions refined into

@@ -509,8 +509,8 @@ impl ZeroShotPrior {
             .f_to_device(device)?;
         let scale = residual_scale(&pool.0, &pool.1, &unmatched)?;
         let scored = |(s, r): &(Tensor, Tensor)| -> Result<Tensor, LearnError> {
-            let spread = r.f_mul(&unmatched)?.f_mul_scalar(scale)?;
-            Ok(s.f_add(&spread)?)
+            let leftover = r.f_mul(&unmatched)?.f_mul_scalar(scale)?;
+            Ok(s.f_add(&leftover)?)
         };
         let (pool, test) = (scored(&pool)?, scored(&test)?);
         let balancings = BALANCING
@@ -584,8 +584,8 @@ fn residual_scale(
     }
     let target = u / classes;
     let share = |log_scale: f64| -> Result<f64, LearnError> {
-        let spread = residual.f_mul(unmatched)?.f_mul_scalar(log_scale.exp())?;
-        let p = shares(&scores.f_add(&spread)?)?;
+        let leftover = residual.f_mul(unmatched)?.f_mul_scalar(log_scale.exp())?;
+        let p = shares(&scores.f_add(&leftover)?)?;
         Ok(p.f_mul(unmatched)?
             .f_sum_dim_intlist(1, false, Kind::Float)?
             .f_mean(Kind::Float)?
