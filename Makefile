@@ -61,7 +61,7 @@ results-cifar10: effnet
 # The 118 dog photos (one per breed, the breed in the file name): how right the
 # predicted rows (what `export --all` writes) are after 0, 12 and 30 labels from the
 # auto-oracle (margin), with the head's prior and without; then the keypresses to label
-# the whole folder with review pages after 12 single labels.
+# the whole folder with review pages from label 0, and after 12 single labels.
 DOGS := ../shared/datasets/imagenet-dogs
 DOG_BREEDS := --label-pattern '^n[0-9]+_(.+)\.JPEG$$'
 results-dogs: effnet
@@ -71,7 +71,9 @@ results-dogs: effnet
 		--strategies margin --init 12 --batch 18 --budget 30 --trials 1 --without-zero-shot \
 		--out results/dogs-labels-only
 	$(TORCH) && cargo run --release -- simulate $(DOGS) $(DOG_BREEDS) --review --strategies margin \
-		--init 12 --budget 12 --trials 1 --out results/dogs-review
+		--budget 0 --trials 1 --out results/dogs-review
+	$(TORCH) && cargo run --release -- simulate $(DOGS) $(DOG_BREEDS) --review --strategies margin \
+		--init 12 --budget 12 --trials 1 --out results/dogs-review-12
 
 # The backbone choices, measured on a validation split cut from CIFAR-10's pool (6,000
 # pool, 2,000 validation; the 2,000 test images are not read): Lite2 and Lite0 in

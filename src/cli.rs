@@ -151,9 +151,11 @@ pub struct SimulateArgs {
     /// each round (the graph-learning papers' protocol; no test split needed).
     #[arg(long, value_name = "test|pool", default_value = "test")]
     pub accuracy_on: crate::simulate::AccuracyOn,
-    /// After the single labels (--budget), review pages as a person would: each
-    /// round one page per class of the items the predictor assigns to it, surest
-    /// first; the oracle marks exactly the wrong ones with their right class. Writes
+    /// After the single labels (--budget; 0: pages from the ImageNet head's guesses
+    /// before any label), review pages as a person would: each round one page per
+    /// class of the items the predictor assigns to it, surest first (classes with
+    /// fewer than a page share one); the oracle marks exactly the wrong ones with
+    /// their right class. Writes
     /// the accuracy of the whole exported folder against keypresses (review.csv,
     /// review.json, review.svg) instead of the learning curves.
     #[arg(long)]

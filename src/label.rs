@@ -530,8 +530,7 @@ mod tests {
         session.label("a/0.png", 0, Source::Human).unwrap();
         session
             .confirm_page(
-                0,
-                vec!["a/1.png".into(), "a/2.png".into()],
+                vec![("a/1.png".into(), 0), ("a/2.png".into(), 0)],
                 vec![("a/3.png".into(), 0)],
                 Source::Oracle,
             )

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod support;
+
 fn glean(cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glean"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -342,4 +344,54 @@ fn cluster_errors_takes_its_clusters_and_order_from_the_command_line() {
         stderr.contains("`0` is not a number of clusters (1 or more)"),
         "{stderr}"
     );
+}
+
+/// Review pages from label 0 on the 118 dog photos (one per breed): the ImageNet head's
+/// guesses put about one photo in each breed, so the breeds share pages, each photo
+/// over its breed; the oracle's marks and the page confirms label the whole folder
+/// right in at most 25 keypresses (120, after 12 single labels, when a page held one
+/// breed).
+#[test]
+fn review_pages_label_the_dog_photos_from_label_zero() {
+    let dogs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/imagenet-dogs");
+    if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir()) {
+        return;
+    }
+    let weights =
+        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite2);
+    if !support::needs("the Lite2 weights (make effnet)", weights.exists()) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    succeeds(
+        glean(tmp.path())
+            .arg("simulate")
+            .arg(&dogs)
+            .args(["--label-pattern", r"^n[0-9]+_(.+)\.JPEG$", "--review"])
+            .args(["--strategies", "margin", "--budget", "0", "--trials", "1"])
+            .args(["--device", "cpu", "--out"])
+            .arg(&out),
+    );
+    let csv = std::fs::read_to_string(out.join("review.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // keypresses, singles, marks, confirms, labels, folder_accuracy per round.
+    let at = |row: &[&str], column: usize| -> f64 { row[column].parse().unwrap() };
+    let (first, last) = (&rows[0], rows.last().unwrap());
+    assert_eq!(at(first, 2), 0.0, "{csv}");
+    assert!(
+        at(first, 7) > 0.9,
+        "before any label the head is right on most: {csv}"
+    );
+    assert_eq!(
+        (at(last, 3), at(last, 6), at(last, 7)),
+        (0.0, 118.0, 1.0),
+        "{csv}"
+    );
+    assert!(at(last, 2) <= 25.0, "{csv}");
+    assert!(at(last, 5) <= 3.0, "two pages of 60 hold the folder: {csv}");
 }

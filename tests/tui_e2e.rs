@@ -382,8 +382,14 @@ fn cluster_errors_ranks_in_the_labeler_and_keeps_its_clusters_on_resume() {
 /// calls it, …`).
 fn page_size(screen: &str) -> Option<usize> {
     let header = screen.lines().find(|l| l.starts_with(" review: "))?;
-    let before = header.split(" images the model calls it").next()?;
-    before.rsplit(' ').next()?.parse().ok()
+    // "· 60 images the model calls it, …", or on a page classes share "· 40 images,
+    // each over …".
+    header.split(" · ").find_map(|part| {
+        if part.starts_with("the one image") {
+            return Some(1);
+        }
+        part.split_once(" images")?.0.parse().ok()
+    })
 }
 
 /// Review in a real terminal: ten labels by keys until the model ranks, then `Tab` to

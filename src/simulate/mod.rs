@@ -195,7 +195,9 @@ fn check_trials(opts: &SimulateOptions) -> anyhow::Result<()> {
     if opts.trials == 0 || opts.batch == 0 || opts.init == 0 {
         bail!("--trials, --batch and --init must be at least 1");
     }
-    if opts.budget < opts.init {
+    // Review pages can start before any label (from the ImageNet head's guesses).
+    let review_from_the_start = opts.review.is_some() && opts.budget == 0;
+    if opts.budget < opts.init && !review_from_the_start {
         bail!("--budget {} is below --init {}", opts.budget, opts.init);
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `glean simulate --review`: the labeling loop with review pages, counting the
 //! person's keypresses. Single labels come first (the strategy's batches, up to
-//! `--budget`); then each round confirms pages, class by class, surest first, as an
-//! oracle that marks exactly the wrong items and types their right class. After every
+//! `--budget`); then each round confirms pages, class by class (small classes share a
+//! page), surest first, as an oracle that marks exactly the wrong items and types their right class. After every
 //! round the whole folder is judged: labeled items (all right: the oracle gave or
 //! checked them) and the predictor's class for the rest, as `export --all` writes it.
 
@@ -109,7 +109,7 @@ pub fn run_review_trial(
             .ranking
             .batch(init),
     };
-    let mut pages: Vec<(u16, Vec<usize>)> = Vec::new();
+    let mut pages: Vec<Vec<(usize, u16)>> = Vec::new();
     let mut next_class: u16 = 0;
     loop {
         for &i in &singles {
@@ -117,11 +117,11 @@ pub fn run_review_trial(
             is_labeled[i] = true;
         }
         keys.singles += singles.len();
-        for (class, page) in &pages {
-            let reviewed = review_page(page, *class, |i| oracle[i]);
+        for page in &pages {
+            let reviewed = review_page(page, |i| oracle[i]);
             keys.confirms += 1;
             keys.marks += reviewed.corrected.len();
-            for &i in page {
+            for &(i, _) in page {
                 labeled.push((i, oracle[i]));
                 is_labeled[i] = true;
             }
@@ -155,25 +155,38 @@ pub fn run_review_trial(
             singles = out.ranking.batch(batch.min(budget - labeled.len()));
             continue;
         }
-        // Pages, one class after the other; a class with nothing left is passed over.
+        // Pages, one class after the other (small classes share one); a class with
+        // nothing left is passed over.
         let predicted = predictions(&out.ranking);
         let mut on_a_page = vec![false; oracle.len()];
         let mut empty_in_a_row = 0;
         while pages.len() < pages_per_round && empty_in_a_row < classes {
-            let class = next_class;
-            next_class = (next_class + 1) % classes as u16;
-            let page = next_page(&predicted, class, review.page_size, |i| {
+            let page = next_page(&predicted, next_class, classes, review.page_size, |i, _| {
                 is_labeled[i] || on_a_page[i]
             });
+            // On from the page's last class (its first, when it is empty).
+            let last = page.last().map_or(next_class, |&(_, class)| class);
+            next_class = (last + 1) % classes as u16;
             if page.is_empty() {
                 empty_in_a_row += 1;
                 continue;
             }
             empty_in_a_row = 0;
-            for &i in &page {
+            for &(i, _) in &page {
                 on_a_page[i] = true;
             }
-            pages.push((class, page));
+            pages.push(page);
+        }
+        if pages.is_empty() {
+            if labeled.is_empty() {
+                bail!(
+                    "nothing to review before the first label: pages from label 0 need the \
+                     ImageNet head's guesses (a backbone, and class names it knows); give \
+                     --budget single labels first"
+                );
+            }
+            // Every item left is one the predictor gives no class.
+            return Ok(points);
         }
     }
 }

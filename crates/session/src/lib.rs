@@ -299,19 +299,25 @@ impl Session {
         Ok(Some(label))
     }
 
-    /// Confirms a review page: `confirmed` take `class` (source `Confirmed`), each of
-    /// `corrected` the class given with it (source `source`). One journal record: when
-    /// this returns Ok the whole page is on disk, and a crash before leaves none of it.
+    /// Confirms a review page: each of `confirmed` takes the class it was shown as
+    /// (source `Confirmed`), each of `corrected` the class given with it (source
+    /// `source`). One journal record: when this returns Ok the whole page is on disk,
+    /// and a crash before leaves none of it.
     pub fn confirm_page(
         &mut self,
-        class: u16,
-        confirmed: Vec<String>,
+        confirmed: Vec<(String, u16)>,
         corrected: Vec<(String, u16)>,
         source: Source,
     ) -> Result<()> {
+        // The record's class is the first confirmed one's; a page's classes come in
+        // groups, so its items lead `confirmed` and the labels keep the page's order.
+        let class = confirmed.first().map_or(0, |&(_, class)| class);
+        let (of_class, confirmed_as): (Vec<_>, Vec<_>) =
+            confirmed.into_iter().partition(|&(_, c)| c == class);
         let page = PageRecord {
             class,
-            confirmed,
+            confirmed: of_class.into_iter().map(|(item, _)| item).collect(),
+            confirmed_as,
             corrected,
             source,
             round: u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX),

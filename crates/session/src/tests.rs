@@ -224,6 +224,7 @@ fn journal_lines_round_trip_every_op() {
         Op::Page(super::types::PageRecord {
             class: 1,
             confirmed: vec!["p1".into(), "p\"2".into()],
+            confirmed_as: vec![("p4".into(), 2)],
             corrected: vec![("p3".into(), 0)],
             source: Source::Oracle,
             round: 4,

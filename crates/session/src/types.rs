@@ -99,8 +99,8 @@ impl Source {
     }
 }
 
-/// A review page confirmed with one key: its unmarked items take the page's class, and
-/// the items the person marked with another class take that one. One journal record,
+/// A review page confirmed with one key: its unmarked items take the class they were
+/// shown as, and the items the person marked with another class take that one. One journal record,
 /// so a page is on disk whole or not at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageRecord {
@@ -108,6 +108,10 @@ pub struct PageRecord {
     pub class: u16,
     /// The items confirmed as `class`, in page order.
     pub confirmed: Vec<String>,
+    /// On a page that small classes share: the items confirmed as the other classes
+    /// they were shown as, in page order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmed_as: Vec<(String, u16)>,
     /// Items of the page given another class, with that class.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrected: Vec<(String, u16)>,
@@ -132,7 +136,9 @@ impl PageRecord {
         let confirmed = self
             .confirmed
             .iter()
-            .map(move |item| label(item, self.class, Source::Confirmed));
+            .map(move |item| (item, self.class))
+            .chain(self.confirmed_as.iter().map(|(item, class)| (item, *class)))
+            .map(move |(item, class)| label(item, class, Source::Confirmed));
         let corrected = self
             .corrected
             .iter()

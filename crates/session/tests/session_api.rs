@@ -134,6 +134,49 @@ fn undo_of_an_item_takes_back_its_label_wherever_it_stands() {
     assert_eq!(order(reopened.state()), expected);
 }
 
+/// A page that small classes share: each confirmed item takes the class it was shown
+/// as, in the page's order, in one record that replays and reopens the same.
+#[test]
+fn a_page_of_several_classes_gives_each_item_the_class_it_was_shown_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));
+    let mut s = Session::create(&d, "m", config(&d)).unwrap();
+    s.confirm_page(
+        vec![
+            ("a".into(), 2),
+            ("b".into(), 2),
+            ("c".into(), 0),
+            ("d".into(), 1),
+        ],
+        vec![("e".into(), 1)],
+        Source::Oracle,
+    )
+    .unwrap();
+    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.source))
+            .collect()
+    };
+    let expected = vec![
+        ("a".to_string(), 2, Source::Confirmed),
+        ("b".to_string(), 2, Source::Confirmed),
+        ("c".to_string(), 0, Source::Confirmed),
+        ("d".to_string(), 1, Source::Confirmed),
+        ("e".to_string(), 1, Source::Oracle),
+    ];
+    assert_eq!(by_item(s.state()), expected);
+    let journal = std::fs::read_to_string(journal_path(&d, "m")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "one record for the whole page");
+    copy_session(&d, &crash, "m");
+    let (replayed, _) = load(&crash, "m").unwrap();
+    assert_eq!(by_item(&replayed), expected);
+    s.compact().unwrap();
+    drop(s);
+    let (reopened, _) = Session::open(&d, "m").unwrap();
+    assert_eq!(by_item(reopened.state()), expected);
+}
+
 #[test]
 fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,9 +192,14 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     };
     let before = journal_lines();
     let page = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let shown_as = |items: &[&str], class: u16| {
+        items
+            .iter()
+            .map(|i| (i.to_string(), class))
+            .collect::<Vec<_>>()
+    };
     s.confirm_page(
-        1,
-        page(&["b", "c", "e"]),
+        shown_as(&["b", "c", "e"], 1),
         vec![("d".into(), 2)],
         Source::Human,
     )
@@ -175,17 +223,28 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     // A page with a labeled item, a class out of range or an item twice is refused
     // whole, and nothing reaches the journal.
     for (class, confirmed, corrected) in [
-        (1, page(&["f", "a"]), vec![]),
-        (7, page(&["f"]), vec![]),
-        (1, page(&["f"]), vec![("g".to_string(), 9)]),
-        (1, page(&["f", "g"]), vec![("f".to_string(), 0)]),
+        (1, &["f", "a"][..], vec![]),
+        (7, &["f"], vec![]),
+        (1, &["f"], vec![("g".to_string(), 9)]),
+        (1, &["f", "g"], vec![("f".to_string(), 0)]),
     ] {
         assert!(s
-            .confirm_page(class, confirmed, corrected, Source::Human)
+            .confirm_page(shown_as(confirmed, class), corrected, Source::Human)
             .is_err());
     }
     assert!(s
-        .confirm_page(1, page(&["f"]), vec![("g".into(), 0)], Source::Confirmed)
+        .confirm_page(
+            vec![("f".into(), 1), ("h".into(), 9)],
+            vec![],
+            Source::Human
+        )
+        .is_err());
+    assert!(s
+        .confirm_page(
+            shown_as(&["f"], 1),
+            vec![("g".into(), 0)],
+            Source::Confirmed
+        )
         .is_err());
     assert_eq!(journal_lines(), before + 1);
     assert!(s.state().label_of("f").is_none());
@@ -220,8 +279,12 @@ fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
     let mut s = Session::create(&d, "r", config(&d)).unwrap();
     s.set_compact_every(1000);
     s.label("a", 0, Source::Human).unwrap();
-    s.confirm_page(1, vec!["b".into(), "c".into()], vec![], Source::Human)
-        .unwrap();
+    s.confirm_page(
+        vec![("b".into(), 1), ("c".into(), 1)],
+        vec![],
+        Source::Human,
+    )
+    .unwrap();
     s.label("d", 2, Source::Oracle).unwrap();
     let journal_lines = || {
         std::fs::read_to_string(journal_path(&d, "r"))

@@ -19,8 +19,8 @@ fn a_page_cut_at_any_byte_loads_whole_or_not_at_all() {
     let before_page = std::fs::metadata(journal_path(&live, "page"))
         .unwrap()
         .len() as usize;
-    let confirmed: Vec<String> = (1..40).map(|i| format!("dog/{i}.png")).collect();
-    s.confirm_page(1, confirmed, vec![("dog/40.png".into(), 2)], Source::Human)
+    let confirmed: Vec<(String, u16)> = (1..40).map(|i| (format!("dog/{i}.png"), 1)).collect();
+    s.confirm_page(confirmed, vec![("dog/40.png".into(), 2)], Source::Human)
         .unwrap();
     let journal = std::fs::read(journal_path(&live, "page")).unwrap();
     let all = s.labels().to_vec();
@@ -50,8 +50,8 @@ fn a_relabel_cut_at_any_byte_loads_whole_or_not_at_all() {
     let mut s = Session::create(&live, "fix", config(&live)).unwrap();
     s.set_compact_every(1000);
     let items: Vec<String> = (0..30).map(|i| format!("cat/{i}.png")).collect();
-    s.confirm_page(0, items.clone(), vec![], Source::Human)
-        .unwrap();
+    let shown_as_0 = items.iter().map(|i| (i.clone(), 0)).collect();
+    s.confirm_page(shown_as_0, vec![], Source::Human).unwrap();
     let before_relabel = s.labels().to_vec();
     let start = std::fs::metadata(journal_path(&live, "fix")).unwrap().len() as usize;
     let fixes: Vec<(String, u16)> = items.iter().step_by(3).map(|i| (i.clone(), 2)).collect();

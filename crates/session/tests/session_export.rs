@@ -119,8 +119,7 @@ fn export_all_writes_every_item_with_its_source_and_the_predicted_ones_with_thei
     let mut s = Session::create(d, "all", config(Path::new("/data/pets"))).unwrap();
     s.label("a.png", 0, Source::Human).unwrap();
     s.confirm_page(
-        1,
-        vec!["b.png".into(), "c.png".into()],
+        vec![("b.png".into(), 1), ("c.png".into(), 1)],
         vec![("d.png".into(), 2)],
         Source::Human,
     )

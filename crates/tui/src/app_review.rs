@@ -1,5 +1,6 @@
 //! Review mode: pages of the unlabeled images the latest ranking's predictor assigns to
-//! one class, surest first, shown as a grid. The person marks the wrong ones (with
+//! one class, surest first, shown as a grid (classes with fewer images than a page
+//! share one, each image captioned with its class). The person marks the wrong ones (with
 //! their class, or as "not this class") and confirms the page with one key; undo takes
 //! a page back as one step.
 
@@ -30,17 +31,21 @@ pub enum Mode {
 pub enum Mark {
     /// It is this class, not the page's.
     Class(u16),
-    /// It is not the page's class; no class given, it stays unlabeled.
+    /// It is not the class it is shown as; no class given, it stays unlabeled.
     NotThis,
 }
 
-/// A page of review: images the predictor assigns to `class`, surest first.
+/// A page of review: images the predictor assigns to `class`, surest first; where they
+/// leave room, whole classes that follow it, each surest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewPage {
+    /// The class the page starts with.
     pub class: u16,
-    /// Pool items, surest first.
+    /// Pool items, by class, surest first.
     pub items: Vec<usize>,
-    /// The predictor's probability of `class` for each item when the page was made.
+    /// The class each item is shown as.
+    pub classes: Vec<u16>,
+    /// The predictor's probability of its class for each item when the page was made.
     pub probs: Vec<f32>,
     /// Per item: the person's mark, if any.
     pub marks: Vec<Option<Mark>>,
@@ -61,6 +66,42 @@ impl ReviewPage {
         self.marks.iter().filter(|m| m.is_some()).count()
     }
 
+    /// How many classes the page shows (more than one where small classes share it).
+    pub fn class_count(&self) -> usize {
+        let mut classes = self.classes.clone();
+        classes.sort_unstable();
+        classes.dedup();
+        classes.len()
+    }
+
+    /// A page (with no marks, cursor on its first cell) of `found` items with their
+    /// classes and probabilities; None when empty.
+    fn of(found: Vec<(usize, u16, f32)>) -> Option<ReviewPage> {
+        let &(_, class, _) = found.first()?;
+        Some(ReviewPage {
+            class,
+            marks: vec![None; found.len()],
+            items: found.iter().map(|&(item, _, _)| item).collect(),
+            classes: found.iter().map(|&(_, class, _)| class).collect(),
+            probs: found.iter().map(|&(_, _, prob)| prob).collect(),
+            cursor: 0,
+        })
+    }
+
+    fn push(&mut self, (item, class, prob): (usize, u16, f32)) {
+        self.items.push(item);
+        self.classes.push(class);
+        self.probs.push(prob);
+        self.marks.push(None);
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+        self.classes.truncate(len);
+        self.probs.truncate(len);
+        self.marks.truncate(len);
+    }
+
     fn retain(&mut self, keep: impl Fn(usize) -> bool) {
         let mut at = 0;
         let cursor_item = self.items.get(self.cursor).copied();
@@ -69,6 +110,7 @@ impl ReviewPage {
                 at += 1;
             } else {
                 self.items.remove(at);
+                self.classes.remove(at);
                 self.probs.remove(at);
                 self.marks.remove(at);
             }
@@ -165,15 +207,12 @@ impl App {
         self.grid = (cols, rows);
         let capacity = self.page_capacity();
         if let Some(mut page) = self.page.take() {
-            page.items.truncate(capacity);
-            page.probs.truncate(capacity);
-            page.marks.truncate(capacity);
+            page.truncate(capacity);
             if page.items.len() < capacity {
-                let more = self.page_of(page.class, capacity - page.items.len(), &page.items);
-                for (item, prob) in more {
-                    page.items.push(item);
-                    page.probs.push(prob);
-                    page.marks.push(None);
+                let predictions = self.predictions();
+                let room = capacity - page.items.len();
+                for found in self.page_from(&predictions, page.class, room, &page.items) {
+                    page.push(found);
                 }
             }
             page.cursor = page.cursor.min(page.items.len().saturating_sub(1));
@@ -207,35 +246,34 @@ impl App {
             .collect()
     }
 
-    /// Up to `size` items for a page of `class` (with their probabilities), leaving out
-    /// labeled, skipped, unusable and rejected items and those of `besides`.
-    fn page_of(&self, class: u16, size: usize, besides: &[usize]) -> Vec<(usize, f32)> {
-        let predictions = self.predictions();
-        self.page_from(&predictions, class, size, besides)
-    }
-
+    /// Up to `size` items for a page from `class` (with their classes and
+    /// probabilities), leaving out labeled, skipped, unusable and rejected items and
+    /// those of `besides`.
     fn page_from(
         &self,
         predictions: &[Prediction],
         class: u16,
         size: usize,
         besides: &[usize],
-    ) -> Vec<(usize, f32)> {
-        let taken = |item: usize| {
+    ) -> Vec<(usize, u16, f32)> {
+        let taken = |item: usize, class: u16| {
             self.labels.get(item).is_none_or(|l| l.is_some())
                 || self.skipped[item]
                 || self.unusable[item]
                 || self.rejected.contains(&(item, class))
                 || besides.contains(&item)
         };
-        let items = next_page(predictions, class, size, taken);
+        let items = next_page(predictions, class, self.classes.len(), size, taken);
         let prob = |item: usize| {
             self.ranked
                 .get(&item)
                 .and_then(|r| r.top.first())
                 .map_or(0.0, |p| p.prob)
         };
-        items.into_iter().map(|item| (item, prob(item))).collect()
+        items
+            .into_iter()
+            .map(|(item, class)| (item, class, prob(item)))
+            .collect()
     }
 
     /// The first page of the classes `start`, `start + step`, … (`count` of them,
@@ -249,14 +287,7 @@ impl App {
         let capacity = self.page_capacity();
         (0..count as isize).find_map(|k| {
             let class = (start as isize + k * step).rem_euclid(n) as u16;
-            let found = self.page_from(&predictions, class, capacity, &[]);
-            (!found.is_empty()).then(|| ReviewPage {
-                class,
-                marks: vec![None; found.len()],
-                items: found.iter().map(|&(item, _)| item).collect(),
-                probs: found.iter().map(|&(_, prob)| prob).collect(),
-                cursor: 0,
-            })
+            ReviewPage::of(self.page_from(&predictions, class, capacity, &[]))
         })
     }
 
@@ -360,20 +391,21 @@ impl App {
             return self.no_page();
         };
         let cell = page.cursor;
-        let Some(slot) = page.marks.get_mut(cell) else {
+        let (Some(slot), Some(&shown)) = (page.marks.get_mut(cell), page.classes.get(cell)) else {
             return Vec::new();
         };
         *slot = match class {
             None if *slot == Some(Mark::NotThis) => None,
             None => Some(Mark::NotThis),
-            Some(c) if c == page.class => None,
+            Some(c) if c == shown => None,
             Some(c) => Some(Mark::Class(c)),
         };
         Vec::new()
     }
 
-    /// Label the page: unmarked images as its class, marked ones as marked ("not this
-    /// class" ones stay unlabeled and leave this class's pages); then the next page.
+    /// Label the page: unmarked images as the class they are shown as, marked ones as
+    /// marked ("not this class" ones stay unlabeled and leave that class's pages); then
+    /// the next page.
     pub(super) fn confirm_page(&mut self, oracle: bool) -> Vec<Effect> {
         if self.mode != Mode::Review {
             return self.review_only();
@@ -383,18 +415,18 @@ impl App {
         };
         let mut confirmed = Vec::new();
         let mut corrected = Vec::new();
-        for (&item, mark) in page.items.iter().zip(&page.marks) {
+        for ((&item, &shown), mark) in page.items.iter().zip(&page.classes).zip(&page.marks) {
             match mark {
-                None => confirmed.push(item),
+                None => confirmed.push((item, shown)),
                 Some(Mark::Class(class)) => corrected.push((item, *class)),
                 Some(Mark::NotThis) => {
-                    self.rejected.insert((item, page.class));
+                    self.rejected.insert((item, shown));
                 }
             }
         }
         // In the session's order: confirmed ones first.
-        for &item in &confirmed {
-            self.record_label(item, page.class, Guesses::default(), None);
+        for &(item, class) in &confirmed {
+            self.record_label(item, class, Guesses::default(), None);
         }
         for &(item, class) in &corrected {
             self.record_label(item, class, Guesses::default(), None);
@@ -411,7 +443,6 @@ impl App {
                 labeled,
             });
             effects.push(Effect::ConfirmPage {
-                class: page.class,
                 confirmed,
                 corrected,
                 oracle,
@@ -441,14 +472,17 @@ impl App {
             }
         }
         self.labels_since_round = self.labels_since_round.saturating_sub(records.len());
-        for (&item, mark) in page.items.iter().zip(&page.marks) {
+        for ((&item, &shown), mark) in page.items.iter().zip(&page.classes).zip(&page.marks) {
             if *mark == Some(Mark::NotThis) {
-                self.rejected.remove(&(item, page.class));
+                self.rejected.remove(&(item, shown));
             }
         }
+        let of = match page.class_count() {
+            1 => escape_name(&self.classes[usize::from(page.class)].name),
+            n => format!("{n} classes"),
+        };
         self.message = Some(format!(
-            "page of {} taken back ({} labels)",
-            escape_name(&self.classes[usize::from(page.class)].name),
+            "page of {of} taken back ({} labels)",
             records.len()
         ));
         self.show_page(Some(page));
@@ -462,7 +496,14 @@ impl App {
         if self.mode != Mode::Review {
             return self.review_only();
         }
-        let from = self.page.as_ref().map_or(self.review_class, |p| p.class);
+        // Forward from the page's last class (a page small classes share shows several).
+        let from = self
+            .page
+            .as_ref()
+            .map_or(self.review_class, |p| match step {
+                1.. => p.classes.last().copied().unwrap_or(p.class),
+                _ => p.class,
+            });
         let n = self.classes.len();
         let start = (from as isize + step).rem_euclid(n.max(1) as isize) as u16;
         match self.search_page(start, step, n.saturating_sub(1)) {
@@ -476,7 +517,7 @@ impl App {
     }
 
     /// The auto-oracle's turn in review: mark exactly the images whose known class is
-    /// not the page's, with that class, and confirm, as a person would.
+    /// not the one they are shown as, with that class, and confirm, as a person would.
     pub(super) fn auto_review(&mut self, now: Duration) -> Vec<Effect> {
         if self.page.is_none() {
             self.refresh_page();
@@ -505,16 +546,16 @@ impl App {
             return Vec::new();
         };
         self.last_auto = Some(now);
-        let class = page.class;
+        let shown = page.classes.clone();
         let marks = page.marks.clone();
         let mut effects = Vec::new();
-        for (cell, (&right, mark)) in known.iter().zip(&marks).enumerate() {
-            let wanted = (right != class).then_some(Mark::Class(right));
+        for (cell, ((&right, &shown), mark)) in known.iter().zip(&shown).zip(&marks).enumerate() {
+            let wanted = (right != shown).then_some(Mark::Class(right));
             if *mark != wanted {
                 if let Some(page) = &mut self.page {
                     page.cursor = cell;
                 }
-                // A mark the oracle does not share is taken back with the page's class.
+                // A mark the oracle does not share is taken back with the class shown.
                 effects.extend(self.perform(Action::Mark { class: Some(right) }));
             }
         }

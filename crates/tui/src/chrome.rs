@@ -36,6 +36,12 @@ pub(crate) fn class_name(app: &App, class: u16) -> String {
         .unwrap_or_else(|| format!("class {class}"))
 }
 
+/// A probability in percent to one decimal, cut rather than rounded: below 1 it never
+/// reads 100.0 %.
+pub(crate) fn percent(prob: f32) -> f32 {
+    (prob.clamp(0.0, 1.0) * 1000.0).floor() / 10.0
+}
+
 pub(crate) fn status_line(app: &App) -> Line<'static> {
     let state = match &app.trainer {
         TrainerStatus::Starting => {

@@ -204,7 +204,6 @@ impl Executor for SessionExecutor {
     fn execute(&mut self, effect: &Effect, app: &App) -> anyhow::Result<()> {
         match *effect {
             Effect::ConfirmPage {
-                class,
                 ref confirmed,
                 ref corrected,
                 oracle,
@@ -214,13 +213,14 @@ impl Executor for SessionExecutor {
                 } else {
                     Source::Human
                 };
-                let confirmed = self.ids_of(confirmed)?;
-                let corrected = corrected
-                    .iter()
-                    .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let with_ids = |items: &[(usize, u16)]| {
+                    items
+                        .iter()
+                        .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                };
                 self.session
-                    .confirm_page(class, confirmed, corrected, source)?;
+                    .confirm_page(with_ids(confirmed)?, with_ids(corrected)?, source)?;
             }
             Effect::UndoPage { ref items } => {
                 let ids = self.ids_of(items)?;
@@ -831,8 +831,7 @@ mod tests {
             effects,
             [
                 Effect::ConfirmPage {
-                    class: 0,
-                    confirmed: vec![2, 5],
+                    confirmed: vec![(2, 0), (5, 0)],
                     corrected: vec![(3, 1)],
                     oracle: false,
                 },

@@ -34,13 +34,13 @@ pub enum Action {
     /// Review: move the cursor over the grid.
     MoveCursor(Direction),
     /// Review: mark the image under the cursor as `Some(class)` (a correction; the
-    /// page's own class takes a mark back), or `None`: not the page's class, with no
+    /// class it is shown as takes a mark back), or `None`: not that class, with no
     /// class given (it stays unlabeled).
     Mark {
         class: Option<u16>,
     },
-    /// Review: label the page (its unmarked images with the page's class, the marked
-    /// ones with their mark); `oracle` when the auto-oracle gave the marks.
+    /// Review: label the page (its unmarked images with the class each is shown as,
+    /// the marked ones with their mark); `oracle` when the auto-oracle gave the marks.
     ConfirmPage {
         oracle: bool,
     },

@@ -163,7 +163,7 @@ fn review_help(size: Rect, buf: &mut Buffer, app: &App) {
         ),
         (
             keys(Command::AcceptGuess),
-            "confirm the page: the rest take the page's class".into(),
+            "confirm the page: the rest take the class shown".into(),
         ),
         (
             format!("{} {}", keys(Command::PrevClass), keys(Command::NextClass)),

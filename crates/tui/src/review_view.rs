@@ -10,7 +10,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::app::{App, Mark, Overlay, ReviewPage};
 use super::chrome::{
-    class_keys, class_name, key_hints, status_line, too_small, ImagePane, MIN_HEIGHT, MIN_WIDTH,
+    class_keys, class_name, key_hints, percent, status_line, too_small, ImagePane, MIN_HEIGHT,
+    MIN_WIDTH,
 };
 use super::keymap::Command;
 use super::overlays;
@@ -157,33 +158,49 @@ fn header(app: &App) -> Line<'static> {
     let Some(page) = app.page() else {
         return Line::from(spans);
     };
-    let key = app
-        .classes
-        .get(usize::from(page.class))
-        .and_then(|c| c.key)
-        .map(|k| format!(" [{k}]"))
-        .unwrap_or_default();
+    let key = |class: u16| {
+        app.classes
+            .get(usize::from(class))
+            .and_then(|c| c.key)
+            .map(|k| format!(" [{k}]"))
+            .unwrap_or_default()
+    };
+    let shared = page.class_count();
+    let bold_cyan = Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan);
     spans.push(Span::raw(": "));
-    spans.push(Span::styled(
-        format!("{}{key}", class_name(app, page.class)),
-        Style::new().add_modifier(Modifier::BOLD).fg(Color::Cyan),
-    ));
+    if shared > 1 {
+        // The cursor's class in full: a caption has room for a few letters only.
+        spans.push(Span::raw(format!("{shared} classes · ▶ ")));
+        let at = page.classes.get(page.cursor).copied().unwrap_or(page.class);
+        let prob = page.probs.get(page.cursor).copied().unwrap_or(0.0);
+        spans.push(Span::styled(
+            format!("{}{}", class_name(app, at), key(at)),
+            bold_cyan,
+        ));
+        spans.push(Span::raw(format!(" {:.1}%", percent(prob))));
+    } else {
+        spans.push(Span::styled(
+            format!("{}{}", class_name(app, page.class), key(page.class)),
+            bold_cyan,
+        ));
+    }
     // What matters most first: the line is cut at the screen's edge.
     let mut rest = String::new();
     if let Some((max, min)) = page.confidence_range() {
         rest.push_str(&format!(
             " · confidence {:.1}–{:.1}%",
-            max * 100.0,
-            min * 100.0
+            percent(max),
+            percent(min)
         ));
     }
     let marked = page.marked();
     if marked > 0 {
         rest.push_str(&format!(" · {marked} marked"));
     }
-    rest.push_str(&match page.items.len() {
-        1 => " · the one image the model calls it".to_string(),
-        n => format!(" · {n} images the model calls it, surest first"),
+    rest.push_str(&match (page.items.len(), shared) {
+        (1, _) => " · the one image the model calls it".to_string(),
+        (n, 1) => format!(" · {n} images the model calls it, surest first"),
+        (n, _) => format!(" · {n} images, each over the class the model calls it"),
     });
     spans.push(Span::raw(rest));
     Line::from(spans)
@@ -196,6 +213,7 @@ fn draw_grid(
     page: &ReviewPage,
     pane: &mut dyn ImagePane,
 ) {
+    let shared = page.class_count() > 1;
     for (index, &item) in page.items.iter().enumerate().take(grid.capacity()) {
         let (image, caption) = grid.cell(index);
         pane.paint_thumb(item, image, buf);
@@ -216,8 +234,18 @@ fn draw_grid(
         }
         let cursor = index == page.cursor;
         let prob = page.probs.get(index).copied().unwrap_or(0.0);
+        let shown = page.classes.get(index).copied().unwrap_or(page.class);
         let (text, style) = match mark {
-            None => (format!("{:>5.1}%", prob * 100.0), Style::new().dim()),
+            // On a page small classes share, each image's class under it.
+            None if shared => (
+                format!(
+                    "{:>2.0}% {}",
+                    percent(prob).min(99.0),
+                    class_name(app, shown)
+                ),
+                Style::new(),
+            ),
+            None => (format!("{:>5.1}%", percent(prob)), Style::new().dim()),
             Some(Mark::Class(class)) => {
                 let key = app
                     .classes
@@ -230,7 +258,7 @@ fn draw_grid(
                 )
             }
             Some(Mark::NotThis) => (
-                format!("✗ not {}", class_name(app, page.class)),
+                format!("✗ not {}", class_name(app, shown)),
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             ),
         };

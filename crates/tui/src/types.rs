@@ -62,11 +62,11 @@ pub enum Effect {
     Skip {
         item: usize,
     },
-    /// Journal a confirmed review page in one record: `confirmed` take `class`, each
-    /// of `corrected` the class given with it (from the auto-oracle when `oracle`).
+    /// Journal a confirmed review page in one record: each of `confirmed` takes the
+    /// class it was shown as, each of `corrected` the class given with it (from the
+    /// auto-oracle when `oracle`).
     ConfirmPage {
-        class: u16,
-        confirmed: Vec<usize>,
+        confirmed: Vec<(usize, u16)>,
         corrected: Vec<(usize, u16)>,
         oracle: bool,
     },

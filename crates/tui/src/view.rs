@@ -11,7 +11,7 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Widget
 use ratatui::Frame;
 
 use super::app::{escape_name, App, Mode, Overlay, GUESS_KEYS};
-use super::chrome::{class_keys, class_name, key_hints, status_line};
+use super::chrome::{class_keys, class_name, key_hints, percent, status_line};
 pub use super::chrome::{too_small, ImagePane, MIN_HEIGHT, MIN_WIDTH};
 use super::guess::GuessSource;
 use super::keymap::Command;
@@ -157,7 +157,7 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
                     Span::raw(format!(
                         "{:<name_width$.name_width$} {:>5.1}% ",
                         name,
-                        p.prob * 100.0
+                        percent(p.prob)
                     )),
                     Span::styled(bar, Style::new().fg(Color::Cyan)),
                 ]));

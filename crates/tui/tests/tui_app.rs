@@ -824,8 +824,7 @@ fn marks_and_corrections_make_one_confirm_page_effect() {
     assert_eq!(
         effects,
         vec![Effect::ConfirmPage {
-            class: 0,
-            confirmed: vec![0, 12],
+            confirmed: vec![(0, 0), (12, 0)],
             corrected: vec![(4, 7)],
             oracle: false,
         }]
@@ -983,8 +982,7 @@ fn the_auto_oracle_marks_exactly_the_wrong_items_and_confirms() {
     assert_eq!(
         effects,
         vec![Effect::ConfirmPage {
-            class: 0,
-            confirmed: vec![0],
+            confirmed: vec![(0, 0)],
             corrected: vec![(4, 4), (8, 8), (12, 2)],
             oracle: true,
         }]
@@ -995,8 +993,7 @@ fn the_auto_oracle_marks_exactly_the_wrong_items_and_confirms() {
     assert_eq!(
         effects,
         vec![Effect::ConfirmPage {
-            class: 0,
-            confirmed: vec![20],
+            confirmed: vec![(20, 0)],
             corrected: vec![(16, 6), (28, 8), (32, 2)],
             oracle: true,
         }]
@@ -1118,6 +1115,67 @@ fn review_keys_work_only_in_review_and_follow_the_keymap() {
     assert_eq!(app.page().unwrap().marks[0], Some(Mark::Class(5)));
 }
 
+/// Classes with few images share a page: each image marked and confirmed against the
+/// class it is shown as; "not this class" leaves that class's pages only; undo brings
+/// the page back, marks and all.
+#[test]
+fn small_classes_share_a_page_and_each_image_keeps_its_own_class() {
+    let mut app = app(12, 100);
+    // Items 0..12 as class i % 4, surer the lower i is: three images a class.
+    app.on_trainer(predicting(
+        0..12,
+        |i| (i % 4) as u16,
+        |i| 0.99 - i as f32 / 100.0,
+    ));
+    app.set_review_grid(4, 2);
+    app.on_key(tab());
+    let page = app.page().unwrap();
+    // 8 places: class 0 and class 1 whole; class 2 (3 more) does not fit.
+    assert_eq!(page.items, [0, 4, 8, 1, 5, 9]);
+    assert_eq!(page.classes, [0, 0, 0, 1, 1, 1]);
+    assert_eq!(page.class_count(), 2);
+    // Item 5 (shown as 1) is a 1 after all: its own class takes the mark back.
+    for _ in 0..4 {
+        app.on_key(code(KeyCode::Right));
+    }
+    app.on_key(key('2'));
+    app.on_key(key('1'));
+    assert_eq!(app.page().unwrap().marks[4], None);
+    // Item 9 is not a 1; item 8 is a 3.
+    app.on_key(code(KeyCode::Right));
+    app.on_key(key(' '));
+    app.on_key(code(KeyCode::Left));
+    app.on_key(code(KeyCode::Left));
+    app.on_key(code(KeyCode::Left));
+    app.on_key(key('3'));
+    let effects = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        effects[0],
+        Effect::ConfirmPage {
+            confirmed: vec![(0, 0), (4, 0), (1, 1), (5, 1)],
+            corrected: vec![(8, 3)],
+            oracle: false,
+        }
+    );
+    // The next page: classes 2 and 3 (item 8 labeled); item 9 left out as a 1.
+    assert_eq!(page_items(&app), [2, 6, 10, 3, 7, 11]);
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::UndoPage {
+            items: vec![0, 4, 1, 5, 8]
+        }]
+    );
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("page of 2 classes taken back"));
+    let page = app.page().unwrap();
+    assert_eq!(page.items, [0, 4, 8, 1, 5, 9]);
+    assert_eq!(page.marks[2], Some(Mark::Class(3)));
+    assert_eq!(page.marks[5], Some(Mark::NotThis));
+}
+
 #[test]
 fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_one_by_one() {
     // What `tui::label` restores from a session: every label, confirmed ones too.
@@ -1135,7 +1193,8 @@ fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_one_by_one() {
     let mut app = App::new(digits_config(12, 5), restored);
     app.on_trainer(predicting(0..12, |i| (i % 4) as u16, |_| 0.9));
     app.on_key(tab());
-    assert_eq!(page_items(&app), [0]);
+    // Class 0 keeps item 0 only; the other classes, as small, share its page.
+    assert_eq!(page_items(&app), [0, 1, 9, 2, 6, 10, 3, 7, 11]);
     app.set_review_grid(3, 3);
     assert!(!page_items(&app).contains(&4));
     assert_eq!(

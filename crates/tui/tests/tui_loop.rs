@@ -261,6 +261,11 @@ fn review_pages_get_their_grid_and_thumbnails() {
         }]
     };
     runner.handle(ranked(2, 0..20, top)).unwrap();
+    // The smallest screen: 5 columns of 12, 2 rows of 6 under the header line. Its
+    // 10 places hold class 0's 7 images; classes 1 (7) and 2 (6) do not fit whole.
+    let mut terminal = Terminal::new(TestBackend::new(64, 18)).unwrap();
+    runner.draw(&mut terminal).unwrap();
+    assert_eq!(runner.app.review_grid(), (5, 2));
     requests.try_iter().for_each(drop);
     tx.send(AppEvent::Key(KeyEvent::new(
         KeyCode::Tab,
@@ -274,10 +279,7 @@ fn review_pages_get_their_grid_and_thumbnails() {
         asked.iter().map(|r| r.item).collect::<Vec<_>>(),
         [0, 3, 6, 9, 12, 15, 18]
     );
-    // 100×30: 8 columns of 12, 4 rows of 6 under the header line.
-    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
     runner.draw(&mut terminal).unwrap();
-    assert_eq!(runner.app.review_grid(), (8, 4));
     let screen = terminal.backend().to_string();
     assert!(screen.contains("review: c0 [0]"), "{screen}");
     assert!(screen.contains("loading…"), "{screen}");
@@ -300,8 +302,7 @@ fn review_pages_get_their_grid_and_thumbnails() {
     assert_eq!(
         runner.executor.effects[0],
         Effect::ConfirmPage {
-            class: 0,
-            confirmed: vec![3, 6, 9, 12, 15, 18],
+            confirmed: vec![(3, 0), (6, 0), (9, 0), (12, 0), (15, 0), (18, 0)],
             corrected: vec![(0, 1)],
             oracle: false,
         }

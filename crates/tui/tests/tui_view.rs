@@ -582,6 +582,74 @@ fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
 }
 
+/// Review from label 0 on the dog photos: the cold start's guesses (the head's prior)
+/// put about one photo in each breed, so the breeds share pages, each photo over its
+/// breed; the header names the cursor's breed in full.
+#[test]
+fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
+    let mut app = dogs_app();
+    // Photo i guessed as its own breed, but photos 3 and 4 as breed 2; surer the
+    // lower i is, none of them certain.
+    let items = (0..118usize)
+        .map(|i| RankedItem {
+            pool_index: i,
+            score: 0.1,
+            top: vec![ClassProb {
+                class: if i == 3 || i == 4 { 2 } else { i as u16 },
+                prob: 0.99996 - i as f32 / 400.0,
+            }],
+        })
+        .collect();
+    app.on_trainer(ranked(RankingSource::ColdStart, 0, items));
+    let grid = view::review_grid(Rect::new(0, 0, 120, 40)).unwrap();
+    app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
+    press(&mut app, KeyCode::Tab);
+    let page = app.page().unwrap();
+    // Breeds 0, 1 and 2 (photos 2, 3, 4), then one photo a breed, 5 to 59 (the
+    // breeds sort with capitals first: Afghan_hound is 0).
+    assert_eq!(&page.items[..6], [0, 1, 2, 3, 4, 5]);
+    assert_eq!(&page.classes[..6], [0, 1, 2, 2, 2, 5]);
+    assert_eq!(page.class_count(), 58);
+    // Photo 3 is a beagle: marked so by the picker; photo 4 is not an
+    // American_Staffordshire_terrier.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Right);
+    }
+    press(&mut app, KeyCode::Char('/'));
+    for c in "beagle".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char(' '));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    // Never 100.0 % below certainty.
+    assert!(
+        screen.contains(
+            "review: 58 classes · ▶ American_Staffordshire_terrier 98.9% · confidence \
+             99.9–85.2% · 2 marked"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains(" 99% Afghan  99% Aireda "), "{screen}");
+    assert!(screen.contains("→ beagle   ▶✗ not Amer"), "{screen}");
+    insta::assert_snapshot!(draw(&app, 120, 40).backend());
+    // Confirmed: each unmarked photo as the breed it was shown as.
+    let effects = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let glean_tui::Effect::ConfirmPage {
+        confirmed,
+        corrected,
+        ..
+    } = &effects[0]
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(&confirmed[..3], [(0, 0), (1, 1), (2, 2)]);
+    assert_eq!(confirmed[3], (5, 5));
+    assert_eq!(confirmed.len(), 58);
+    assert_eq!(corrected, &[(3, 76)], "beagle is breed 76");
+}
+
 /// The help and the status line name the keys of the user's keymap.
 #[test]
 fn the_help_and_the_status_line_show_the_users_keys() {
@@ -685,7 +753,7 @@ fn review_before_the_first_ranking_says_what_it_needs() {
     press(&mut app, KeyCode::Char('?'));
     let screen = draw(&app, 120, 40).backend().to_string();
     assert!(
-        screen.contains("confirm the page: the rest take the page's class"),
+        screen.contains("confirm the page: the rest take the class shown"),
         "{screen}"
     );
     assert!(screen.contains("[ PageUp ] PageDown"), "{screen}");
