@@ -46,6 +46,31 @@ fn the_graph_learner_beats_the_network_at_twenty_labels() {
     );
 }
 
+/// A graph round whose job is cancelled while it runs ends Cancelled, without a
+/// ranking (it used to finish and rank by the labels undone), and the learner still
+/// ranks the next job; a graph learner has no fit, where it was checked before.
+#[test]
+fn a_graph_round_cancelled_while_it_runs_ends_without_a_ranking() {
+    let (data, oracle) = mnist_sample();
+    let mut graph = Learner::new(data, quick_learner_of(LearnerKind::Graph)).unwrap();
+    let labeled = cold_start_labels(&mut graph, &oracle);
+    // Cancelled after the round's first check: mid-round.
+    let checks = std::cell::Cell::new(0);
+    let cancelled = || {
+        checks.set(checks.get() + 1);
+        checks.get() > 1
+    };
+    let out = graph.round(&labeled, 1, &cancelled, &mut |_| {});
+    assert!(
+        matches!(out, Err(glean::learn::LearnError::Cancelled)),
+        "{:?}",
+        out.map(|o| o.ranking.items.len())
+    );
+    let out = graph.round(&labeled, 2, &|| false, &mut |_| {}).unwrap();
+    assert_eq!(out.ranking.source, RankingSource::Graph);
+    assert_eq!(out.ranking.items.len(), 980);
+}
+
 #[test]
 fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
     let (data, oracle) = mnist_sample();

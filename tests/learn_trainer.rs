@@ -133,7 +133,7 @@ fn jobs_coalesce_and_cancel() {
 
     // A cancelled job ends with Cancelled, and the next one still runs.
     handle.submit(Job::new(4, labels_of(&[0, 1, 2], &oracle)));
-    handle.cancel_up_to(4);
+    handle.cancel(4);
     assert_eq!(next_final(&rx), TrainerEvent::Cancelled { job: 4 });
     handle.submit(Job::new(5, labels_of(&[0, 1, 2], &oracle)));
     assert!(matches!(next_final(&rx), TrainerEvent::Ranked { ranking, .. } if ranking.job == 5));

@@ -3,8 +3,9 @@
 //! simulation), and the handle that sends, cancels and stops. No tch here: the thread
 //! itself lives in `glean-learn`, which takes its messages through a [`TrainerInbox`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -157,6 +158,39 @@ pub enum TrainerEvent {
     Error { job: Option<u64>, message: String },
 }
 
+impl TrainerEvent {
+    /// The job a round's event belongs to; None for work beside the rounds.
+    pub fn job(&self) -> Option<u64> {
+        match self {
+            TrainerEvent::RoundStarted { job, .. }
+            | TrainerEvent::Progress { job, .. }
+            | TrainerEvent::Scoring { job }
+            | TrainerEvent::Evaluated { job, .. }
+            | TrainerEvent::RoundDone { job, .. }
+            | TrainerEvent::Cancelled { job } => Some(*job),
+            TrainerEvent::Ranked { ranking, .. } => Some(ranking.job),
+            TrainerEvent::Error { job, .. } => *job,
+            TrainerEvent::Preparing { .. }
+            | TrainerEvent::Suggested { .. }
+            | TrainerEvent::Unusable { .. }
+            | TrainerEvent::Ready { .. }
+            | TrainerEvent::Background(_)
+            | TrainerEvent::Suspects { .. }
+            | TrainerEvent::MistakesFailed { .. } => None,
+        }
+    }
+
+    /// Whether this is the last event of its job's round.
+    pub fn ends_its_job(&self) -> bool {
+        matches!(
+            self,
+            TrainerEvent::RoundDone { .. }
+                | TrainerEvent::Cancelled { .. }
+                | TrainerEvent::Error { job: Some(_), .. }
+        )
+    }
+}
+
 /// What the handle sends the trainer thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -169,26 +203,51 @@ pub enum Message {
 /// thread once spawned. A handle without a thread (tests) only queues.
 pub fn trainer_channel() -> (TrainerHandle, TrainerInbox) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let cancel_below = Arc::new(AtomicU64::new(0));
+    let cancels = Arc::new(Cancels::default());
     (
         TrainerHandle {
             jobs: tx,
-            cancel_below: cancel_below.clone(),
+            cancels: cancels.clone(),
             thread: None,
         },
         TrainerInbox {
             messages: rx,
-            cancel_below,
+            cancels,
         },
     )
+}
+
+/// Which jobs are cancelled, each by its id (an undo makes stale only the jobs that
+/// hold the label undone, not the one running before it), and whether the thread is to
+/// stop (which cancels them all).
+#[derive(Debug, Default)]
+struct Cancels {
+    jobs: Mutex<BTreeSet<u64>>,
+    stop: AtomicBool,
+}
+
+impl Cancels {
+    fn cancel(&self, job: u64) {
+        // A poisoned lock only means a panic elsewhere held it; the set is still whole.
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.insert(job);
+    }
+
+    fn cancelled(&self, job: u64) -> bool {
+        self.stop.load(Ordering::SeqCst)
+            || self
+                .jobs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&job)
+    }
 }
 
 /// The UI side of a trainer thread. Dropping it stops the thread (after cancelling
 /// what runs).
 pub struct TrainerHandle {
     jobs: Sender<Message>,
-    /// Jobs with an id below this are cancelled; `u64::MAX`: stop.
-    cancel_below: Arc<AtomicU64>,
+    cancels: Arc<Cancels>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -211,10 +270,9 @@ impl TrainerHandle {
         let _ = self.jobs.send(Message::Mistakes(job));
     }
 
-    /// Cancels every job with an id up to `job`, running or waiting.
-    pub fn cancel_up_to(&self, job: u64) {
-        self.cancel_below
-            .fetch_max(job.saturating_add(1), Ordering::SeqCst);
+    /// Cancels job `job`, running or waiting; other jobs go on.
+    pub fn cancel(&self, job: u64) {
+        self.cancels.cancel(job);
     }
 
     /// Stops the thread and waits for it.
@@ -225,7 +283,7 @@ impl TrainerHandle {
     /// Asks the thread to stop without waiting for it: every job is cancelled and no
     /// new one is taken. [`TrainerHandle::stop_by`] then waits.
     pub fn request_stop(&self) {
-        self.cancel_below.store(u64::MAX, Ordering::SeqCst);
+        self.cancels.stop.store(true, Ordering::SeqCst);
         let _ = self.jobs.send(Message::Shutdown);
     }
 
@@ -271,7 +329,7 @@ impl Drop for TrainerHandle {
 /// The trainer thread's side: the messages, coalesced, and whether a job is cancelled.
 pub struct TrainerInbox {
     messages: Receiver<Message>,
-    cancel_below: Arc<AtomicU64>,
+    cancels: Arc<Cancels>,
 }
 
 /// What waits for the trainer: the newest job and the newest request for likely
@@ -285,12 +343,12 @@ pub struct Waiting {
 impl TrainerInbox {
     /// Whether the handle asked the thread to stop.
     pub fn stopping(&self) -> bool {
-        self.cancel_below.load(Ordering::SeqCst) == u64::MAX
+        self.cancels.stop.load(Ordering::SeqCst)
     }
 
-    /// Whether job `job` is cancelled.
+    /// Whether job `job` is cancelled (or the thread is to stop).
     pub fn cancelled(&self, job: u64) -> bool {
-        job < self.cancel_below.load(Ordering::SeqCst)
+        self.cancels.cancelled(job)
     }
 
     /// Waits for work (at most `poll`, where given) and takes everything queued behind
@@ -390,14 +448,13 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_covers_every_job_up_to_the_one_named() {
+    fn cancelling_names_one_job_and_leaves_the_others() {
         let (handle, inbox) = trainer_channel();
-        handle.cancel_up_to(3);
-        assert!(inbox.cancelled(1) && inbox.cancelled(3));
-        assert!(!inbox.cancelled(4));
-        // Cancelling an earlier job never takes a later cancel back.
-        handle.cancel_up_to(2);
+        handle.cancel(3);
         assert!(inbox.cancelled(3));
+        assert!(!inbox.cancelled(2) && !inbox.cancelled(4));
+        handle.cancel(1);
+        assert!(inbox.cancelled(1) && inbox.cancelled(3) && !inbox.cancelled(2));
     }
 
     #[test]

@@ -408,6 +408,7 @@ impl Learner {
         };
         let t = Instant::now();
         let structure = self.pool_structure()?;
+        stop_if(cancelled)?;
         let unlabeled_odds = structure
             .as_ref()
             .and_then(|s| s.standardised.as_ref())
@@ -480,10 +481,11 @@ impl Learner {
 
         self.take_in_background_graph();
         let graph_round = if self.config.learner.uses_graph() {
-            self.propagate(&labels, &ri, &mut outcome, progress)?
+            self.propagate(&labels, &ri, &mut outcome, cancelled, progress)?
         } else {
             None
         };
+        stop_if(cancelled)?;
         if graph_round.is_some() {
             outcome.times.total = start.elapsed().as_secs_f64();
             if self.config.learner == LearnerKind::Graph {
@@ -780,6 +782,7 @@ impl Learner {
         labels: &RoundLabels,
         ri: &RankingInputs,
         outcome: &mut RoundOutcome,
+        cancelled: &dyn Fn() -> bool,
         progress: &mut dyn FnMut(RoundProgress),
     ) -> Result<Option<GraphRound>, LearnError> {
         let Some(g) = self.graph.as_mut() else {
@@ -816,6 +819,8 @@ impl Learner {
             self.data.classes,
             ri.seed,
             &mut |g, plain| {
+                // Between the propagation and Poisson-MBO's seconds.
+                stop_if(cancelled)?;
                 let mut early = outcome.clone();
                 graph_fields(&mut early, g.embedding_name().to_string(), plain)?;
                 early.ranking = g.ranking(plain, ri)?;
@@ -1145,6 +1150,14 @@ impl Learner {
 
 /// The most likely class of each row of `probs` (`[n, classes]`; ties: the lower
 /// class), computed on its device.
+/// Ends a round whose job was cancelled, between two of its stages.
+fn stop_if(cancelled: &dyn Fn() -> bool) -> Result<(), LearnError> {
+    if cancelled() {
+        return Err(LearnError::Cancelled);
+    }
+    Ok(())
+}
+
 fn argmax_rows(probs: &Tensor) -> Result<Vec<u16>, LearnError> {
     let best = Vec::<i64>::try_from(probs.f_argmax(-1, false)?.to_device(Device::Cpu))?;
     Ok(best.into_iter().map(|c| c as u16).collect())

@@ -197,6 +197,8 @@ where
                             TrainerEvent::Scoring { job: id },
                         ]
                     }
+                    // A cancelled job's ranking orders the queue by labels undone.
+                    RoundProgress::Preliminary(_) if cancelled() => Vec::new(),
                     RoundProgress::Preliminary(out) => {
                         let mut ranking = out.ranking;
                         map.to_scan(&mut ranking);
@@ -227,6 +229,8 @@ where
             }))
         };
         let events = match outcome {
+            // Cancelled after its last check: no ranking, and no model version.
+            Ok(Ok(_)) if cancelled() => vec![TrainerEvent::Cancelled { job: id }],
             Ok(Ok(mut out)) => {
                 map.to_scan(&mut out.ranking);
                 let trained = out.ranking.source.is_learned();

@@ -65,6 +65,13 @@ pub trait Executor {
         Ok(())
     }
 
+    /// Whether the app is to take `event` in: not when it belongs to a job cancelled
+    /// since it was sent (its labels changed), whose ranking would reorder the queue
+    /// by labels undone.
+    fn wants(&mut self, _event: &TrainerEvent) -> bool {
+        true
+    }
+
     /// The screen is leaving on an error: stop background work within a bounded time
     /// rather than wait for it (what was written stays written). True when nothing of
     /// it is left running.
@@ -124,6 +131,7 @@ impl<E: Executor> Runner<E> {
                 self.dirty |= !effects.is_empty();
                 effects
             }
+            AppEvent::Trainer(event) if !self.executor.wants(&event) => Vec::new(),
             AppEvent::Trainer(event) => {
                 self.app.on_trainer(event.clone());
                 self.executor.trainer_event(&event, &self.app)?;

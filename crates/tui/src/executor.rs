@@ -3,7 +3,7 @@
 //! of a label the running round used) sends the trainer a new job; finished rounds and
 //! the queue are recorded so a resume shows the same next image.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{bail, Context};
 
@@ -45,6 +45,9 @@ pub struct SessionExecutor {
     /// Jobs sent that have not ended (the one running and any queued behind it; the
     /// trainer runs only the newest of those queued).
     outstanding: BTreeMap<u64, Outstanding>,
+    /// Jobs cancelled because their labels changed, until their last event: the app
+    /// takes none of their events in.
+    unwanted: BTreeSet<u64>,
     /// The labels as they were before each likely-mistakes page still standing, newest
     /// last: what the undo of the page gives back (sources and times included).
     relabeled: Vec<Vec<LabelRecord>>,
@@ -61,6 +64,7 @@ impl SessionExecutor {
             ranked_by: String::new(),
             job: 0,
             outstanding: BTreeMap::new(),
+            unwanted: BTreeSet::new(),
             relabeled: Vec::new(),
         }
     }
@@ -139,21 +143,25 @@ impl SessionExecutor {
         self.outstanding.retain(|&version, _| version > job);
     }
 
-    /// The labels of `items` were taken back or changed: a round that trains on any of
-    /// them, running or queued, is stale; cancel it (and those before it) and send one
-    /// with the labels as they are now.
+    /// The labels of `items` were taken back or changed: each round that trains on any
+    /// of them, running or queued, is stale; cancel those (a round before them, on
+    /// labels that still stand, goes on) and send one with the labels as they are now.
     fn replace_jobs_using(&mut self, items: &[usize], app: &App) {
-        let stale = self
+        let stale: Vec<u64> = self
             .outstanding
             .iter()
             .filter(|(_, job)| items.iter().any(|item| job.items.contains(item)))
             .map(|(&job, _)| job)
-            .max();
-        if let Some(job) = stale {
-            self.trainer.cancel_up_to(job);
-            self.job_ended(job);
-            self.submit(app);
+            .collect();
+        if stale.is_empty() {
+            return;
         }
+        for job in stale {
+            self.trainer.cancel(job);
+            self.outstanding.remove(&job);
+            self.unwanted.insert(job);
+        }
+        self.submit(app);
     }
 
     fn ids_of(&self, items: &[usize]) -> anyhow::Result<Vec<String>> {
@@ -196,6 +204,17 @@ impl SessionExecutor {
 }
 
 impl Executor for SessionExecutor {
+    fn wants(&mut self, event: &TrainerEvent) -> bool {
+        let Some(job) = event.job().filter(|job| self.unwanted.contains(job)) else {
+            return true;
+        };
+        if event.ends_its_job() {
+            self.unwanted.remove(&job);
+        }
+        tracing::debug!("job {job} was cancelled: its event is not taken in");
+        false
+    }
+
     fn abandon(&mut self) -> bool {
         self.trainer
             .stop_or_let_go(std::time::Instant::now() + STOP_WAIT)
@@ -705,6 +724,48 @@ mod tests {
             .trainer_event(&TrainerEvent::Cancelled { job: 2 }, &app)
             .unwrap();
         assert_eq!(jobs(&executor), [(3, vec![0, 1, 2])]);
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// Job 1 runs on items 0 and 1 while job 2 waits on 0 to 3. Undoing item 3, which
+    /// only job 2 holds, cancels job 2 alone (job 1's labels all stand) and sends job
+    /// 3; whatever job 2 still posts is not taken in, job 1's is.
+    #[test]
+    fn undo_cancels_only_the_jobs_that_hold_the_label_and_their_events_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app, inbox) = setup_with_inbox(dir.path());
+        for _ in 0..4 {
+            for effect in app.label_current(0) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        let undo = app.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('u'),
+        ));
+        assert_eq!(undo, [Effect::Undo { item: 3, class: 0 }]);
+        executor.execute(&undo[0], &app).unwrap();
+        assert!(!inbox.cancelled(1), "job 1's labels all stand");
+        assert!(inbox.cancelled(2) && !inbox.cancelled(3));
+        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (3, vec![0, 1, 2])]);
+        // Job 2's ranking (posted before it heard) and its end are not wanted; job
+        // 1's are, and so are events beside the rounds.
+        let ranking_of = |job: u64| TrainerEvent::Ranked {
+            ranking: Ranking {
+                job,
+                strategy: Strategy::Margin,
+                source: RankingSource::Model,
+                items: vec![item(4, 1, 0.9)],
+            },
+            labels: 4,
+            preliminary: false,
+        };
+        assert!(!executor.wants(&ranking_of(2)));
+        assert!(!executor.wants(&round_done(2, 2, 4)));
+        assert!(executor.wants(&ranking_of(1)));
+        assert!(executor.wants(&TrainerEvent::Background(None)));
+        // Its end seen, job 2 is forgotten.
+        assert!(executor.unwanted.is_empty());
         assert!(executor.finish(&app).unwrap(), "the trainer stopped");
     }
 

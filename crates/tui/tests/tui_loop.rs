@@ -24,6 +24,8 @@ struct Recorder {
     effects: Vec<Effect>,
     trainer: Vec<TrainerEvent>,
     fail_on_label: bool,
+    /// Jobs whose events the app is not to take in.
+    unwanted: Vec<u64>,
 }
 
 impl Executor for Recorder {
@@ -38,6 +40,10 @@ impl Executor for Recorder {
     fn trainer_event(&mut self, event: &TrainerEvent, _app: &App) -> anyhow::Result<()> {
         self.trainer.push(event.clone());
         Ok(())
+    }
+
+    fn wants(&mut self, event: &TrainerEvent) -> bool {
+        event.job().is_none_or(|job| !self.unwanted.contains(&job))
     }
 }
 
@@ -129,6 +135,33 @@ fn ranked(
         labels,
         preliminary: false,
     })
+}
+
+/// The ranking of a job the executor no longer wants (its labels changed) reaches
+/// neither the app nor the executor: the queue keeps its order.
+#[test]
+fn a_ranking_of_an_unwanted_job_is_not_taken_in() {
+    let (mut runner, _requests, _tx, _rx) = runner(Recorder {
+        unwanted: vec![1],
+        ..Recorder::default()
+    });
+    let upcoming = |runner: &Runner<Recorder>| -> Vec<usize> { runner.app.upcoming(5).collect() };
+    let before = upcoming(&runner);
+    let top = |_| {
+        vec![ClassProb {
+            class: 2,
+            prob: 0.9,
+        }]
+    };
+    runner.handle(ranked(4, (0..20).rev(), top)).unwrap();
+    assert_eq!(upcoming(&runner), before);
+    assert!(!runner.app.has_predictions());
+    assert!(runner.executor.trainer.is_empty());
+    // Wanted, the same ranking reorders the queue.
+    runner.executor.unwanted.clear();
+    runner.handle(ranked(4, (0..20).rev(), top)).unwrap();
+    assert_ne!(upcoming(&runner), before);
+    assert_eq!(runner.executor.trainer.len(), 1);
 }
 
 #[test]
