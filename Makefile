@@ -40,7 +40,7 @@ bench: mnist effnet
 mnist:
 	@scripts/fetch-mnist.sh >/dev/null
 
-# The figures the README quotes, regenerated into results/ (each takes minutes to an
+# The figures docs/RESULTS.md and the README quote, regenerated into results/ (each takes minutes to an
 # hour on 2 cores; the CIFAR-10 photos come from ../shared/datasets).
 CIFAR10 := ../shared/datasets/cifar10-test
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the README's learning-curve table rows from `glean simulate`'s curves.csv.
+"""Prints docs/RESULTS.md's learning-curve table rows from `glean simulate`'s curves.csv.
 
 usage: curve-table.py CURVES.csv [--at 20,100,200,300] [--to 0.65,0.68] [--name PREFIX] [--ece]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the README's table of the graph papers' protocol from the curves.csv files of
+"""Prints docs/RESULTS.md's table of the graph papers' protocol from the curves.csv files of
 scripts/results-embedding.sh: one row per embedding, one column per label count, the
 mean ± standard deviation over trials, and (for auto) which graph each trial used.
 

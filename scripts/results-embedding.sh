@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The graph-embedding figures the README quotes, regenerated into results/embedding/
+# The graph-embedding figures docs/RESULTS.md quotes, regenerated into results/embedding/
 # (each a `glean simulate` output: summary.json, curves.csv, curves.svg/png). Needs a
 # release build, the full MNIST (make mnist), the EfficientNet-Lite2 weights (make
 # effnet) and the CIFAR-10 photos in ../shared/datasets. About two hours on 2 cores.
@@ -45,7 +45,7 @@ cifar() {
       protocol cifar10-pixels "$cifar" "$e" "$n" --holdout 2000 --model cnn
     done
   done
-  # Active learning as the README's CIFAR-10 table runs it, with the rule.
+  # Active learning as docs/RESULTS.md's CIFAR-10 table runs it, with the rule.
   "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies margin,random \
     --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid-auto"
 }
@@ -73,14 +73,14 @@ validation() {
   done
 }
 
-# The README's MNIST table (k-means first batch of 20, margin, batches of 10) with the
+# docs/RESULTS.md's MNIST table (k-means first batch of 20, margin, batches of 10) with the
 # rule, to 300 labels: is it still as good?
 mnist_margin() {
   "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 300 --trials 3 \
     --out "$out/mnist-hybrid-margin-auto"
 }
 
-# One trial of the same past 99 % (the README's table reaches it at 600-730 labels).
+# One trial of the same past 99 % (docs/RESULTS.md's table reaches it at 600-730 labels).
 mnist_margin_long() {
   "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 800 --trials 1 \
     --out "$out/mnist-hybrid-margin-auto-800"

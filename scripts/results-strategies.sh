@@ -7,7 +7,7 @@
 # ../shared/datasets. About an hour and a half on 2 cores.
 #
 # usage: scripts/results-strategies.sh [cifar|mnist-cnn|mnist-hybrid|table]... (default: all)
-# table: the README's tables from the curves (scripts/curve-table.py), into
+# table: docs/RESULTS.md's tables from the curves (scripts/curve-table.py), into
 # results/strategies/table.md.
 # Margin and random with the hybrid learner are the runs of results/embedding/
 # (mnist-hybrid-margin-auto, cifar10-lite2-hybrid-auto: the same flags, the same

@@ -365,7 +365,7 @@ impl Prepared {
                 prior: config.graph.class_prior == ClassPrior::Auto,
                 // Under auto the class-size step is on until the labels clearly
                 // favour leaving it out: on validation splits it paid on digits and
-                // on backbone features (README, "Poisson-MBO").
+                // on backbone features (docs/RESULTS.md, "Poisson-MBO").
                 prior_default: config.graph.class_prior != ClassPrior::Off,
             };
             tracing::info!(
