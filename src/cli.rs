@@ -98,10 +98,9 @@ pub struct SimulateArgs {
     pub data: std::path::PathBuf,
     #[command(flatten)]
     pub dataset: DataArgs,
-    /// Comma-separated: margin, least-confidence, entropy, bald, coreset,
-    /// margin-coreset, cluster-errors, adversarial, neighbour-kl, random.
-    #[arg(long, default_value = "margin,random")]
-    pub strategies: String,
+    /// Query strategies to compare, comma-separated.
+    #[arg(long, default_value = "margin,random", value_delimiter = ',', value_parser = strategy_values())]
+    pub strategies: Vec<String>,
     /// Size of the first batch (chosen by the cold start).
     #[arg(long, default_value_t = 20)]
     pub init: usize,
@@ -245,9 +244,8 @@ pub struct LabelArgs {
     /// Folder of saved sessions (default: the platform data folder).
     #[arg(long, env = "GLEAN_SESSION_DIR", value_name = "DIR")]
     pub session_dir: Option<std::path::PathBuf>,
-    /// Query strategy: margin, least-confidence, entropy, bald, coreset, margin-coreset,
-    /// cluster-errors, adversarial, neighbour-kl, random.
-    #[arg(long, default_value = "margin")]
+    /// Query strategy: which image to ask next.
+    #[arg(long, default_value = "margin", value_parser = strategy_values())]
     pub strategy: String,
     /// Labels per training round.
     #[arg(long, default_value_t = 10)]
@@ -437,7 +435,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     ..args.dataset.scan_options()?
                 },
                 data: args.data,
-                strategies: crate::learn::strategy::parse_list(&args.strategies)
+                strategies: crate::learn::strategy::parse_list(&args.strategies.join(","))
                     .map_err(|e| anyhow::anyhow!("--strategies: {e}"))?,
                 init: args.init,
                 batch: args.batch,
@@ -516,9 +514,79 @@ fn caches_report(dir: &std::path::Path) -> String {
     out
 }
 
+/// The strategies `--strategy` and `--strategies` take, each with what it asks first,
+/// from their one declaration (`Strategy::about`); `least_confidence` is
+/// `least-confidence` too.
+fn strategy_values() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    clap::builder::PossibleValuesParser::new(crate::learn::Strategy::all().map(|st| {
+        let about = st.about();
+        let underscored = about.name.replace('-', "_");
+        let value = PossibleValue::new(about.name)
+            .help(about.asks_first)
+            .aliases(about.aliases.iter().copied());
+        if underscored == about.name {
+            value
+        } else {
+            value.alias(underscored)
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The manual's table of strategies names each strategy `Strategy::about` declares,
+    /// and nothing else: a strategy added is a row to write.
+    #[test]
+    fn the_manuals_strategy_table_names_every_strategy() {
+        let manual = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/USAGE.md"),
+        )
+        .unwrap();
+        let table = manual
+            .split("| strategy | asks first |")
+            .nth(1)
+            .expect("docs/USAGE.md has the strategies' table");
+        let mut in_table: Vec<String> = table
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .flat_map(|row| {
+                let first = row.split('|').nth(1).unwrap_or_default().to_string();
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        in_table.sort();
+        let mut declared: Vec<String> = crate::learn::Strategy::all()
+            .map(|st| st.name().to_string())
+            .collect();
+        declared.sort();
+        assert_eq!(in_table, declared);
+        // And the README's usage of `glean label` lists them all.
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .unwrap();
+        let usage = readme
+            .split("[--strategy ")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("the README's usage names --strategy");
+        let mut listed: Vec<String> = usage
+            .split(['|', ' ', '\n'])
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, declared);
+    }
 
     #[test]
     fn a_cause_the_message_already_gives_is_not_repeated() {

@@ -8,8 +8,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-/// How the next items to label are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// How the next items to label are chosen. Each is declared once, in
+/// [`Strategy::about`]: its name, the other names it answers to, what it asks first
+/// (the CLI's help and the manual's table read it) and what its ranking needs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, strum::EnumIter,
+)]
 pub enum Strategy {
     Random,
     LeastConfidence,
@@ -37,60 +41,166 @@ pub enum Strategy {
 /// How many times the batch size `MarginCoreSet` draws its uncertain candidates from.
 pub const DIVERSITY_POOL_FACTOR: usize = 10;
 
+/// What a strategy's ranking needs beside the predictor's probabilities of the
+/// candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// Several stochastic (MC-dropout) forward passes.
+    pub mc_samples: bool,
+    /// The candidates' embeddings (the core-set methods measure distances in them).
+    pub embeddings: bool,
+    /// The predictor's probabilities for the labeled items too (cluster-errors counts
+    /// its mistakes there; neighbour-kl averages over neighbours, labeled ones
+    /// included).
+    pub labeled_predictions: bool,
+    /// The pool's fixed embedding (`pool_structure.rs`): its clusters, a discriminator
+    /// over it, or its neighbours.
+    pub pool_structure: bool,
+}
+
+/// A strategy as the person meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// The name `--strategy` takes and every file writes.
+    pub name: &'static str,
+    /// Other names it answers to.
+    pub aliases: &'static [&'static str],
+    /// What it asks first, in a line.
+    pub asks_first: &'static str,
+    pub needs: Needs,
+}
+
 impl Strategy {
-    pub const ALL: [Strategy; 10] = [
-        Strategy::Random,
-        Strategy::LeastConfidence,
-        Strategy::Margin,
-        Strategy::Entropy,
-        Strategy::Bald,
-        Strategy::CoreSet,
-        Strategy::MarginCoreSet,
-        Strategy::ClusterErrors,
-        Strategy::Adversarial,
-        Strategy::NeighbourKl,
-    ];
+    /// The one declaration of each strategy.
+    pub const fn about(self) -> About {
+        const NONE: Needs = Needs {
+            mc_samples: false,
+            embeddings: false,
+            labeled_predictions: false,
+            pool_structure: false,
+        };
+        let (name, aliases, asks_first, needs): (_, &[&str], _, _) = match self {
+            Strategy::Random => (
+                "random",
+                &[],
+                "a seeded shuffle: labeling without active learning",
+                NONE,
+            ),
+            Strategy::LeastConfidence => (
+                "least-confidence",
+                &["lc", "least-confident", "confidence"],
+                "the lowest top probability",
+                NONE,
+            ),
+            Strategy::Margin => (
+                "margin",
+                &[],
+                "the smallest gap between the two likeliest classes (the default)",
+                NONE,
+            ),
+            Strategy::Entropy => ("entropy", &[], "the most spread-out prediction", NONE),
+            Strategy::Bald => (
+                "bald",
+                &[],
+                "the most disagreement between MC-dropout passes (mutual information)",
+                Needs {
+                    mc_samples: true,
+                    ..NONE
+                },
+            ),
+            Strategy::CoreSet => (
+                "coreset",
+                &["core-set", "kcenter", "k-center"],
+                "k-center greedy in the network's embedding, over the whole pool",
+                Needs {
+                    embeddings: true,
+                    ..NONE
+                },
+            ),
+            Strategy::MarginCoreSet => (
+                "margin-coreset",
+                &[],
+                "k-center greedy among the 10 × batch smallest margins",
+                Needs {
+                    embeddings: true,
+                    ..NONE
+                },
+            ),
+            Strategy::ClusterErrors => (
+                "cluster-errors",
+                &[],
+                "each batch split between k-means clusters of the pool by the labels the \
+                 predictor gets wrong in each; by margin inside a cluster",
+                Needs {
+                    labeled_predictions: true,
+                    pool_structure: true,
+                    ..NONE
+                },
+            ),
+            Strategy::Adversarial => (
+                "adversarial",
+                &["vaal", "discriminator"],
+                "what a discriminator is surest is unlike the labeled items, times the \
+                 margin (VAAL)",
+                Needs {
+                    pool_structure: true,
+                    ..NONE
+                },
+            ),
+            Strategy::NeighbourKl => (
+                "neighbour-kl",
+                &["neighbor-kl", "neighbour-kl-divergence"],
+                "the largest KL divergence from its kNN neighbours' mean prediction",
+                Needs {
+                    labeled_predictions: true,
+                    pool_structure: true,
+                    ..NONE
+                },
+            ),
+        };
+        About {
+            name,
+            aliases,
+            asks_first,
+            needs,
+        }
+    }
+
+    /// Every strategy, in declaration order.
+    pub fn all() -> impl Iterator<Item = Strategy> {
+        <Strategy as strum::IntoEnumIterator>::iter()
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Random => "random",
-            Strategy::LeastConfidence => "least-confidence",
-            Strategy::Margin => "margin",
-            Strategy::Entropy => "entropy",
-            Strategy::Bald => "bald",
-            Strategy::CoreSet => "coreset",
-            Strategy::MarginCoreSet => "margin-coreset",
-            Strategy::ClusterErrors => "cluster-errors",
-            Strategy::Adversarial => "adversarial",
-            Strategy::NeighbourKl => "neighbour-kl",
-        }
+        self.about().name
     }
 
     /// Whether scoring needs several stochastic (MC-dropout) forward passes.
     pub fn needs_mc_samples(self) -> bool {
-        self == Strategy::Bald
+        self.about().needs.mc_samples
     }
 
-    /// Whether ranking needs the candidates' embeddings (the core-set methods measure
-    /// distances in them).
+    /// Whether ranking needs the candidates' embeddings.
     pub fn needs_embeddings(self) -> bool {
-        matches!(self, Strategy::CoreSet | Strategy::MarginCoreSet)
+        self.about().needs.embeddings
     }
 
-    /// Whether ranking needs the predictor's probabilities for the labeled items too
-    /// (cluster-errors counts its mistakes there; neighbour-kl averages over neighbours,
-    /// labeled ones included).
+    /// Whether ranking needs the predictor's probabilities for the labeled items too.
     pub fn needs_labeled_predictions(self) -> bool {
-        matches!(self, Strategy::ClusterErrors | Strategy::NeighbourKl)
+        self.about().needs.labeled_predictions
     }
 
-    /// Whether ranking reads the pool's fixed embedding (`pool_structure.rs`): its
-    /// clusters, a discriminator over it, or its neighbours.
+    /// Whether ranking reads the pool's fixed embedding.
     pub fn needs_pool_structure(self) -> bool {
-        matches!(
-            self,
-            Strategy::ClusterErrors | Strategy::Adversarial | Strategy::NeighbourKl
-        )
+        self.about().needs.pool_structure
+    }
+
+    /// The names, comma-separated, for messages and help.
+    pub fn names() -> String {
+        Strategy::all()
+            .map(Strategy::name)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -104,21 +214,15 @@ impl std::str::FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        let alias = match wanted.as_str() {
-            "lc" | "least-confident" | "confidence" => "least-confidence",
-            "core-set" | "kcenter" | "k-center" => "coreset",
-            "neighbor-kl" | "neighbour-kl-divergence" => "neighbour-kl",
-            "vaal" | "discriminator" => "adversarial",
-            other => other,
-        };
-        Strategy::ALL
-            .into_iter()
-            .find(|st| st.name() == alias)
+        Strategy::all()
+            .find(|st| {
+                let about = st.about();
+                about.name == wanted || about.aliases.contains(&wanted.as_str())
+            })
             .ok_or_else(|| {
-                let names: Vec<_> = Strategy::ALL.iter().map(|st| st.name()).collect();
                 format!(
                     "unknown strategy `{s}` (expected one of: {})",
-                    names.join(", ")
+                    Strategy::names()
                 )
             })
     }
@@ -504,8 +608,20 @@ mod tests {
         );
         assert!(parse_list("margin,nope").unwrap_err().contains("nope"));
         assert!(parse_list("").is_err());
-        for st in Strategy::ALL {
+        for st in Strategy::all() {
             assert_eq!(st.name().parse::<Strategy>(), Ok(st));
+            for alias in st.about().aliases {
+                assert_eq!(alias.parse::<Strategy>(), Ok(st), "{alias}");
+            }
         }
+        assert_eq!(Strategy::all().count(), 10);
+        // No name or alias answers for two strategies.
+        let mut names: Vec<&str> = Strategy::all()
+            .flat_map(|st| std::iter::once(st.name()).chain(st.about().aliases.iter().copied()))
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
     }
 }
