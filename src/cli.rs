@@ -253,7 +253,7 @@ pub struct LabelArgs {
     #[command(flatten)]
     pub learning: LearningArgs,
     /// How images are drawn.
-    #[arg(long, value_enum, env = "GLEAN_RENDER", default_value = "auto")]
+    #[arg(long, env = "GLEAN_RENDER", default_value = "auto", value_parser = choices::<crate::tui::render_mode::RenderMode>())]
     pub render: crate::tui::render_mode::RenderMode,
     /// Start with the auto-oracle on (labels from the file or folder names).
     #[arg(long)]
@@ -276,7 +276,7 @@ pub struct ResumeArgs {
     #[arg(long, env = "GLEAN_SESSION_DIR", value_name = "DIR")]
     pub session_dir: Option<std::path::PathBuf>,
     /// How images are drawn.
-    #[arg(long, value_enum, env = "GLEAN_RENDER", default_value = "auto")]
+    #[arg(long, env = "GLEAN_RENDER", default_value = "auto", value_parser = choices::<crate::tui::render_mode::RenderMode>())]
     pub render: crate::tui::render_mode::RenderMode,
     /// Start with the auto-oracle on.
     #[arg(long)]
@@ -299,7 +299,7 @@ pub struct SessionsArgs {
 pub struct ExportArgs {
     /// The session's name.
     pub name: String,
-    #[arg(long, value_enum, default_value = "csv")]
+    #[arg(long, default_value = "csv", value_parser = choices::<crate::session::ExportFormat>())]
     pub format: crate::session::ExportFormat,
     /// Every pool item, not only the labeled ones: its label and source (human,
     /// oracle, confirmed), or the class the last ranking predicted (source predicted)
@@ -512,6 +512,31 @@ fn caches_report(dir: &std::path::Path) -> String {
         out.push_str(&format!("  {name:<24}{:>10.1} MB\n", bytes as f64 / 1e6));
     }
     out
+}
+
+/// The values of an option that takes one of a library enum's variants, by their
+/// lower-case names, each with its doc comment as help (the library crates declare
+/// them with strum, not clap).
+fn choices<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: strum::IntoEnumIterator
+        + strum::EnumMessage
+        + std::fmt::Display
+        + std::str::FromStr<Err = strum::ParseError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    use clap::builder::{PossibleValue, TypedValueParser};
+    clap::builder::PossibleValuesParser::new(T::iter().map(|value| {
+        let possible = PossibleValue::new(value.to_string());
+        match value.get_documentation() {
+            Some(doc) => possible.help(doc.trim().to_string()),
+            None => possible,
+        }
+    }))
+    .try_map(|name| name.parse::<T>())
 }
 
 /// The strategies `--strategy` and `--strategies` take, each with what it asks first,

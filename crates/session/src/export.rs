@@ -13,7 +13,19 @@ use super::predictions::PredictedItem;
 use super::types::SessionState;
 use glean_dataset::Layout;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What `export` writes (`--format`, by its lower-case name).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::EnumString,
+    strum::Display,
+    strum::EnumIter,
+    strum::EnumMessage,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum ExportFormat {
     Csv,
     Json,

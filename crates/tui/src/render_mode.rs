@@ -13,7 +13,19 @@ use ratatui_image::picker::{Picker, ProtocolType};
 use super::blockart::CellShape;
 
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::EnumString,
+    strum::Display,
+    strum::EnumIter,
+    strum::EnumMessage,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum RenderMode {
     #[default]
     Auto,
