@@ -189,6 +189,36 @@ fn the_trainer_posts_the_graph_ranking_before_the_final_one() {
     handle.shutdown();
 }
 
+/// A round whose job is cancelled after its network is trained (while it scores) writes
+/// no model file: the file is the last round's that ended, never a cancelled job's.
+#[test]
+fn a_round_cancelled_after_its_fit_writes_no_model() {
+    let (data, oracle) = mnist_sample();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.safetensors");
+    let mut learner = Learner::new(
+        data,
+        LearnerConfig {
+            save_model: Some(file.clone()),
+            ..quick_learner_of(LearnerKind::Cnn)
+        },
+    )
+    .unwrap();
+    let labeled = labels_of(&(0..100).map(|i| i * 5).collect::<Vec<_>>(), &oracle);
+    let fitted = std::cell::Cell::new(false);
+    let out = learner.round(&labeled, 1, &|| fitted.get(), &mut |p| {
+        if let RoundProgress::Fit(f) = p {
+            fitted.set(f.step >= f.steps);
+        }
+    });
+    assert!(fitted.get(), "the fit ran to its end");
+    assert!(matches!(out, Err(glean::learn::LearnError::Cancelled)));
+    assert!(!file.exists(), "a cancelled job's model was written");
+    // The next job's round, not cancelled, writes it.
+    learner.round(&labeled, 2, &|| false, &mut |_| {}).unwrap();
+    assert!(file.is_file());
+}
+
 #[test]
 fn the_model_is_saved_and_weights_start_the_next_network() {
     let (data, oracle) = mnist_sample();

@@ -511,7 +511,6 @@ impl Learner {
         })?;
         outcome.final_loss = Some(final_loss);
         outcome.times.train = t.elapsed().as_secs_f64();
-        self.save_model()?;
 
         let t = Instant::now();
         let network_test = self.network_test_probs(cancelled)?;
@@ -559,6 +558,10 @@ impl Learner {
         ri.show_handed_out(&mut outcome.ranking, &handed_out)?;
         outcome.times.rank += ranked.elapsed().as_secs_f64();
         outcome.times.score = t.elapsed().as_secs_f64();
+        // Only a round that ends writes its model: a cancelled job's never replaces the
+        // last one that stood.
+        stop_if(cancelled)?;
+        self.save_model()?;
         outcome.times.total = start.elapsed().as_secs_f64();
         Ok(outcome)
     }
@@ -888,23 +891,23 @@ impl Learner {
         progress: &mut dyn FnMut(FitProgress),
     ) -> Result<f64, LearnError> {
         let warm = self.config.warm_start || self.config.learner.always_warm();
-        if !warm || self.trained.is_none() {
-            self.trained = Some(self.new_network()?);
-        }
-        let trained = self.trained.as_ref().expect("just built");
-        let result = trained.fit(
+        // Out of the learner while it trains: a fit that fails, is cancelled or panics
+        // (libtorch reports some failures so) leaves no half-trained network to warm-
+        // start from.
+        let trained = match self.trained.take() {
+            Some(trained) if warm => trained,
+            _ => self.new_network()?,
+        };
+        let loss = trained.fit(
             &self.inputs,
             lab,
             pseudo,
             &self.config.schedule,
             cancelled,
             progress,
-        );
-        if result.is_err() {
-            // A half-trained or diverged model must not be warm-started from.
-            self.trained = None;
-        }
-        result
+        )?;
+        self.trained = Some(trained);
+        Ok(loss)
     }
 
     /// Writes the trained network where the config asks.
