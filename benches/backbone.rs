@@ -20,6 +20,12 @@
 //!   empty value gives OpenMP's default, a short spin)
 //! - GLEAN_PYTHON: the python with PyTorch (default: the one setup-libtorch.sh installs)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::env_or;

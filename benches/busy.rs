@@ -17,6 +17,12 @@
 //! `cargo bench --bench busy`. glean's own waiting policy applies: OpenMP threads wait
 //! passively unless OMP_WAIT_POLICY is set (an empty value gives OpenMP's default).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::{oracle_pool, OraclePool};

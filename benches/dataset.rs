@@ -5,6 +5,12 @@
 //! Needs the IDX files in `<cache>/mnist/package/data` (`make mnist`); prints SKIP
 //! without them. The PNG folders are written once into `<cache>/bench/mnist-png`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 

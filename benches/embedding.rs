@@ -16,6 +16,12 @@
 //! - GLEAN_BENCH_EMBEDDINGS: `;`-separated names of the embeddings to measure (default:
 //!   all), e.g. `deskew + PCA 50;autoencoder`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::{env_or, idx_images};

@@ -10,6 +10,12 @@
 //! - GLEAN_BENCH_LIMIT: use only this many items (after the shuffle), for a quick run
 //! - GLEAN_BENCH_SEED (default 1), GLEAN_BENCH_K (default 10)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::env_or;

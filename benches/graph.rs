@@ -8,6 +8,12 @@
 //! - GLEAN_BENCH_TRIALS (default 3): seeds 1..=TRIALS for k-means and the later picks
 //! - GLEAN_BENCH_K (default 10), GLEAN_BENCH_DIMS (default 50), GLEAN_BENCH_TOL (default: the learner's, `CgOptions::default()`)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::{env_or, idx_images};

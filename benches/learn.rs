@@ -14,6 +14,12 @@
 //!   default 0.5): the network's training per round
 //! - GLEAN_BENCH_OUT: where the simulate files go (default target/bench-learn)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use support::{env_or, OraclePool};

@@ -13,6 +13,12 @@
 //! GLEAN_BENCH_SEEDS (default 3), GLEAN_BENCH_FIRST_SEED (1), GLEAN_BENCH_LABELS (500),
 //! GLEAN_BENCH_FLIPPED (25), GLEAN_BENCH_DATA (mnist,cifar).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use std::path::Path;

@@ -4,6 +4,12 @@
 //!
 //! Run: `cargo bench --bench session` (GLEAN_BENCH_DIR picks the disk; default: temp).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

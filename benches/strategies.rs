@@ -12,6 +12,12 @@
 //! - GLEAN_BENCH_STRATEGIES (default margin,random,cluster-errors,adversarial,neighbour-kl)
 //! - GLEAN_BENCH_ROUNDS (default 4)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod support;
 
 use std::time::Instant;

@@ -9,6 +9,12 @@
 //!    one line per key, so that many runs can be pooled: the p99 of one run's 110 keys is
 //!    its second-slowest key.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -192,7 +198,7 @@ fn keypress_to_frame() {
         paths,
         thumbnails: None,
     });
-    let requests = spawn_loader(source, event_loop::image_sink(tx.clone()));
+    let requests = spawn_loader(source, event_loop::image_sink(tx.clone())).unwrap();
     let pictures = Pictures::new(Renderer::Blocks(CellShape::Sextant), names);
     let mut runner = Runner::new(app, pictures, executor, Some(requests));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");

@@ -1,5 +1,11 @@
 //! `glean scan` end to end: the real binary on a folder built here.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;

@@ -2,6 +2,12 @@
 //! (libtorch's random generator is process-wide; learners take turns at it,
 //! `learn::torch_rng`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::time::Duration;
 
 use glean::learn::{Job, Learner, LearnerConfig, LearnerKind, Strategy, Trainer, TrainerEvent};

@@ -4,6 +4,12 @@
 //! also checks that both load as what they are. A size without its weights: see
 //! `support::needs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::{Path, PathBuf};
 
 use glean::dataset::{self, DecodeSpec, ScanOptions};

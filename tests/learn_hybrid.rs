@@ -2,6 +2,12 @@
 //! test images), the model file a round writes and `--weights` reads back, the
 //! per-pool cache, and the backbone learner on real CIFAR-10 photos.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};

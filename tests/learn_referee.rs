@@ -2,6 +2,12 @@
 //! that learned nothing hands the ranking to the graph, one that is merely behind the
 //! graph stays in the blend.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use glean::learn::{Learner, LearnerKind, RankingSource, RoundOutcome};
 
 mod support;

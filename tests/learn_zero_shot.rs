@@ -4,6 +4,12 @@
 //! top-1 and top-3 measured when the suggestions were made, for each backbone (less a
 //! photo). Without the photos, or a backbone's weights, see `support::needs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use glean::dataset::{self, ScanOptions};
 use glean::learn::effnet_lite::{Backbone, EffnetLite};
 use glean::learn::features::backbone_features;

@@ -4,6 +4,12 @@
 //! label of an earlier reload is still there with the same class, and the next run
 //! resumes the session (the lock of the killed process does not block it).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -7,6 +7,12 @@
 //! the same class, every page in the journal is there whole, and the labels of each
 //! page (one round and time) stay together from reload to reload.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;

@@ -1,5 +1,11 @@
 //! `glean simulate` through the real binary on `assets/mnist`, with a tiny budget.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -6,6 +6,12 @@
 //! started from the first one's network, keeps its own files. Without tmux, see
 //! `support::needs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

@@ -6,6 +6,12 @@
 //! computed; the labels given before the pass ends are in the first round. Without tmux, the
 //! photos or the backbone's weights, see `support::needs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -221,7 +221,7 @@ pub fn run(opts: &SimulateOptions) -> anyhow::Result<Outcome> {
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rounds  {msg}",
             )
-            .expect("a valid template"),
+            .context("the progress bar's template")?,
         );
         bar
     } else {
@@ -381,7 +381,7 @@ pub fn run_review(
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                .expect("a valid template"),
+                .context("the progress bar's template")?,
         );
         bar
     } else {

@@ -348,7 +348,10 @@ pub fn rank_order(scores: &[f32]) -> Vec<usize> {
             (true, true) => a.cmp(&b),
             (true, false) => std::cmp::Ordering::Greater,
             (false, true) => std::cmp::Ordering::Less,
-            _ => sb.partial_cmp(&sa).unwrap().then(a.cmp(&b)),
+            _ => sb
+                .partial_cmp(&sa)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(&b)),
         }
     });
     order

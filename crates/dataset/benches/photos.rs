@@ -9,6 +9,12 @@
 //! the thumbnail cache: what keeping thumbnails costs the model's pass, and a review
 //! page read from the cache that pass filled.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -93,11 +93,12 @@ fn parse(
     if xxh3_64(body).to_le_bytes() != sum {
         return Err("checksum mismatch (torn or corrupt)");
     }
-    let version = u32::from_le_bytes(body[8..12].try_into().unwrap());
+    let version = u32::from_le_bytes(*body[8..].first_chunk().ok_or("not a pool cache file")?);
     if version != FORMAT_VERSION {
         return Err("other format version");
     }
-    let header_len = u64::from_le_bytes(body[12..20].try_into().unwrap()) as usize;
+    let header_len =
+        u64::from_le_bytes(*body[12..].first_chunk().ok_or("not a pool cache file")?) as usize;
     let header_end = FIXED
         .checked_add(header_len)
         .filter(|&e| e <= body.len())

@@ -38,6 +38,10 @@ pub(crate) fn convert_gray(pixels: &[u8], rows: u32, cols: u32, spec: DecodeSpec
         out.copy_from_slice(pixels);
         return;
     }
+    #[allow(
+        clippy::expect_used,
+        reason = "the IDX reader hands out rows × cols bytes per image"
+    )]
     let buf = image::GrayImage::from_raw(cols, rows, pixels.to_vec())
         .expect("IDX image length matches its header");
     write_chw(DynamicImage::ImageLuma8(buf), spec, out);

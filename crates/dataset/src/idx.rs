@@ -176,6 +176,7 @@ impl IdxFiles {
     /// Files in `names` (of folder `dir`) that follow the MNIST naming; a plain file wins
     /// over its `.gz` twin.
     pub fn find<'a>(dir: &Path, names: impl Iterator<Item = &'a str>) -> IdxFiles {
+        #[allow(clippy::expect_used, reason = "a fixed pattern, tested")]
         let re =
             regex::Regex::new(r"^(train|t10k|test)-(images|labels)[.-]idx([13])-ubyte(\.gz)?$")
                 .expect("static regex");

@@ -64,6 +64,10 @@ pub fn load(
     }
     let mut pool = scan(root, opts)?;
     let scanned = start.elapsed();
+    #[allow(
+        clippy::expect_used,
+        reason = "only a cancelled decode returns None, and this one is never cancelled"
+    )]
     let decoded = decode_pool(&pool, opts, spec, Some(cache_dir), &mut |_, _| {}, &|| {
         false
     })?
@@ -82,6 +86,13 @@ pub fn load(
         });
     }
     timings.total = start.elapsed();
+    #[allow(
+        clippy::expect_used,
+        reason = "decode_pool names a cache file whenever it is given a cache folder"
+    )]
+    let cache_file = decoded
+        .cache_file
+        .expect("a cache folder was given, so a cache file was named");
     Ok(Loaded {
         pool,
         pool_pixels: Pixels {
@@ -94,9 +105,7 @@ pub fn load(
         },
         from_cache: decoded.from_cache,
         timings,
-        cache_file: decoded
-            .cache_file
-            .expect("a cache folder was given, so a cache file was named"),
+        cache_file,
     })
 }
 

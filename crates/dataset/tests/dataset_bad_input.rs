@@ -1,6 +1,12 @@
 //! Hostile and broken input: every bad file is skipped and counted with its reason, the
 //! scan never stops, nothing panics, and a folder with nothing usable is a clear error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::fs;
 use std::io::Cursor;
 use std::os::unix::ffi::OsStrExt;

@@ -1,6 +1,12 @@
 //! The decoded-pool cache: a warm load decodes nothing, a changed folder is noticed, a
 //! corrupt cache file is ignored, and files are written atomically.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

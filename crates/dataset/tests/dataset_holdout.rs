@@ -1,6 +1,12 @@
 //! `--holdout` through the public dataset API: `scan` and `load` on class folders, and
 //! the CIFAR-10 split the learner issues measure on (8,000 pool, 2,000 test).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::path::Path;
 
 use glean_dataset::{self as dataset, Holdout, Item, ScanOptions};

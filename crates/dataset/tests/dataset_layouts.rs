@@ -1,6 +1,12 @@
 //! Every layout, detected by itself, on files built here and on the real data sets
 //! (when absent, see `glean_test_support::needs`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

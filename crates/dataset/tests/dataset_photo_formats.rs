@@ -1,6 +1,12 @@
 //! A person's own photo folder: the formats people have all load, the ones glean cannot
 //! read are skipped with a reason that names them, and nothing else is lost.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::fs;
 use std::io::Cursor;
 use std::path::Path;

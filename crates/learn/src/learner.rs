@@ -184,7 +184,9 @@ impl Learner {
         let in_use = balancings
             .iter()
             .find(|v| v.balance == before_labels)
-            .expect("every balancing was kept");
+            .ok_or_else(|| {
+                LearnError::Other("the prior lost its balancing before labels".into())
+            })?;
         self.zero_shot = Some(ZeroShotPrior {
             pool: in_use.pool.shallow_clone(),
             test: in_use.test.shallow_clone(),
@@ -712,7 +714,9 @@ impl Learner {
                 best = Some((score, b, fit));
             }
         }
-        let (_, b, blend) = best.expect("a prior has at least one balancing");
+        let Some((_, b, blend)) = best else {
+            return Err(LearnError::Other("a prior without a balancing".into()));
+        };
         let chosen = &prior.balancings[b];
         prior.pool = chosen.pool.shallow_clone();
         prior.test = chosen.test.shallow_clone();
@@ -767,8 +771,7 @@ impl Learner {
 
     /// A graph built beside the rounds joins the candidates once it is done.
     fn take_in_background_graph(&mut self) {
-        if self.background_graph.as_ref().is_some_and(|b| b.is_done()) {
-            let mut pending = self.background_graph.take().expect("checked above");
+        if let Some(mut pending) = self.background_graph.take_if(|b| b.is_done()) {
             if let (Some(g), Some(done)) = (self.graph.as_mut(), pending.take_if_done()) {
                 tracing::info!("the {} graph is ready: the labels will judge it", done.name);
                 g.add_graph(done, pending.preferred);
@@ -918,6 +921,10 @@ impl Learner {
         }
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "called only after a fit, which stores the network or returns its error"
+    )]
     fn network(&self) -> &Trained {
         self.trained.as_ref().expect("fit stores a network")
     }
@@ -1104,7 +1111,7 @@ impl Learner {
             let cand = predictions
                 .embeddings
                 .as_ref()
-                .expect("embeddings were asked for");
+                .ok_or_else(|| LearnError::Other("the predictions lack their embeddings".into()))?;
             let net = &self.network().net;
             let labeled_emb =
                 tch::no_grad(|| net.embed(&self.inputs.pool_rows(ri.labeled_rows), false));

@@ -45,11 +45,9 @@ impl Labeled {
                 )));
             }
             if seen[i] {
-                let at = indices
-                    .iter()
-                    .position(|&j| j == i)
-                    .expect("seen items are listed");
-                classes_of[at] = c as i64;
+                if let Some(at) = indices.iter().position(|&j| j == i) {
+                    classes_of[at] = c as i64;
+                }
                 continue;
             }
             seen[i] = true;

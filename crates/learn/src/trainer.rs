@@ -58,6 +58,10 @@ impl Trainer {
     {
         let input = input.into();
         let (mut handle, inbox) = trainer_channel();
+        #[allow(
+            clippy::expect_used,
+            reason = "a process that cannot start one thread cannot learn (std::thread::spawn panics alike)"
+        )]
         let thread = std::thread::Builder::new()
             .name("glean-trainer".into())
             .spawn(move || run(input, config, inbox, post))

@@ -95,6 +95,10 @@ impl ImagenetTable {
     /// The table built into glean.
     pub fn builtin() -> &'static ImagenetTable {
         static TABLE_ONCE: std::sync::OnceLock<ImagenetTable> = std::sync::OnceLock::new();
+        #[allow(
+            clippy::expect_used,
+            reason = "the table is built into the binary, and a test parses it"
+        )]
         TABLE_ONCE.get_or_init(|| {
             ImagenetTable::parse(TABLE).expect("assets/imagenet-classes.tsv is well formed")
         })

@@ -283,6 +283,7 @@ impl Session {
             guessed,
         };
         self.commit(Op::Label(record))?;
+        #[allow(clippy::expect_used, reason = "commit applied the label, last")]
         Ok(self.state.labels.last().expect("label was just applied"))
     }
 

@@ -1,6 +1,12 @@
 //! The session API on real files: lifecycle, undo, skips, rounds, queue, reconcile,
 //! compaction, the lock, and damaged snapshots that must be left untouched.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod session_common;
 
 use std::collections::HashSet;

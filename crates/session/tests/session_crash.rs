@@ -3,6 +3,12 @@
 //! truncation. A crash is simulated by copying the files of a live session, which is
 //! what the disk holds at that moment (every append is fsync'd before `label` returns).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod session_common;
 
 use glean_session::{journal_path, load, Session, Source};

@@ -1,5 +1,11 @@
 //! `export` checked field by field against the session it came from.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod session_common;
 
 use std::path::Path;

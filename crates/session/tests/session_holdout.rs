@@ -2,6 +2,12 @@
 //! records the flag as `glean label` does, and `DataSpec::scan_options` (what
 //! `glean resume` scans with) gives back the same test ids.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 mod session_common;
 
 use std::path::Path;

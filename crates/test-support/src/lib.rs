@@ -2,6 +2,12 @@
 //! made on the fly. A dev-dependency only; it has no tch, so the crates that build
 //! without libtorch can use it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to make a fixture is the test's failure"
+)]
+
 mod jpeg;
 mod png;
 mod require;

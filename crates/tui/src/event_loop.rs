@@ -255,7 +255,7 @@ impl<E: Executor> Runner<E> {
 }
 
 /// Read terminal events on their own thread (key presses and resizes only).
-pub fn spawn_input(tx: Sender<AppEvent>) {
+pub fn spawn_input(tx: Sender<AppEvent>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("glean-input".into())
         .spawn(move || loop {
@@ -273,11 +273,11 @@ pub fn spawn_input(tx: Sender<AppEvent>) {
                 return;
             }
         })
-        .expect("spawning a thread");
+        .map(drop)
 }
 
 /// Send a tick every [`TICK`] until the channel closes.
-pub fn spawn_ticker(tx: Sender<AppEvent>) {
+pub fn spawn_ticker(tx: Sender<AppEvent>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("glean-tick".into())
         .spawn(move || loop {
@@ -286,7 +286,7 @@ pub fn spawn_ticker(tx: Sender<AppEvent>) {
                 return;
             }
         })
-        .expect("spawning a thread");
+        .map(drop)
 }
 
 /// Turn SIGTERM, SIGHUP and SIGINT into [`AppEvent::Terminate`], so the loop ends the
@@ -336,5 +336,8 @@ pub fn leave_now(code: i32) -> ! {
     let _ = std::io::stderr().flush();
     // SAFETY: _exit takes no pointers and never returns; nothing of ours needs the
     // handlers it skips (files are synced by the session, the log guard was dropped).
-    unsafe { libc::_exit(code) }
+    #[allow(unsafe_code, reason = "std has no exit that skips the exit handlers")]
+    unsafe {
+        libc::_exit(code)
+    }
 }

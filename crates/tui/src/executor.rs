@@ -319,10 +319,9 @@ impl Executor for SessionExecutor {
                         .map(|l| (l.item.clone(), l.class))
                         .eq(wanted.iter().cloned())
                 };
-                if !self.relabeled.last().is_some_and(matches) {
+                let Some(was) = self.relabeled.pop_if(|was| matches(was)) else {
                     bail!("no likely-mistakes page with these labels to undo: nothing undone");
-                }
-                let was = self.relabeled.pop().expect("checked above");
+                };
                 self.session.restore_labels(was)?;
                 let items: Vec<usize> = items.iter().map(|&(item, _)| item).collect();
                 self.replace_jobs_using(&items, app);

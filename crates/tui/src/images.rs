@@ -140,7 +140,7 @@ pub struct ImageRequest {
 pub fn spawn_loader(
     source: Arc<dyn ImageSource>,
     deliver: impl Fn(ImageRequest, Loaded, Option<BlockArt>) -> bool + Send + 'static,
-) -> Sender<ImageRequest> {
+) -> std::io::Result<Sender<ImageRequest>> {
     let (tx, rx): (Sender<ImageRequest>, Receiver<ImageRequest>) = crossbeam_channel::unbounded();
     std::thread::Builder::new()
         .name("glean-images".into())
@@ -167,9 +167,8 @@ pub fn spawn_loader(
                     break;
                 }
             }
-        })
-        .expect("spawning a thread");
-    tx
+        })?;
+    Ok(tx)
 }
 
 fn shrink(image: DynamicImage, side: u32) -> DynamicImage {
@@ -574,7 +573,8 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let requests = spawn_loader(Arc::new(Digits), move |request, loaded, art| {
             tx.send((request.item, loaded, art)).is_ok()
-        });
+        })
+        .unwrap();
         let request = |item, art| ImageRequest {
             item,
             art,
@@ -662,7 +662,8 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let requests = spawn_loader(Arc::new(Photo), move |request, loaded, _| {
             tx.send((request, loaded.unwrap())).is_ok()
-        });
+        })
+        .unwrap();
         for thumb in [true, false] {
             let request = ImageRequest {
                 item: 0,

@@ -91,6 +91,10 @@ impl Default for Keymap {
         let bindings = Command::ALL
             .into_iter()
             .map(|command| {
+                #[allow(
+                    clippy::expect_used,
+                    reason = "the default keys are fixed names, and a test parses them all"
+                )]
                 let keys = command
                     .default_keys()
                     .iter()

@@ -91,9 +91,9 @@ pub fn run<E: Executor>(screen: Screen<E>) -> anyhow::Result<(App, E)> {
     tracing::info!("rendering images with {}", renderer.describe());
     let (tx, rx) = screen.events;
     event_loop::spawn_signal_watch(tx.clone())?;
-    event_loop::spawn_input(tx.clone());
-    event_loop::spawn_ticker(tx.clone());
-    let requests = spawn_loader(screen.images, event_loop::image_sink(tx.clone()));
+    event_loop::spawn_input(tx.clone())?;
+    event_loop::spawn_ticker(tx.clone())?;
+    let requests = spawn_loader(screen.images, event_loop::image_sink(tx.clone()))?;
     drop(tx);
     let names = screen.app.items.iter().map(|i| i.name.clone()).collect();
     let pictures = Pictures::new(renderer, names);

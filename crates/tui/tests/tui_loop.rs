@@ -2,6 +2,12 @@
 //! next frame, frames are drawn only when something changed, images are requested ahead,
 //! and an executor error (a label that could not be saved) stops the loop.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

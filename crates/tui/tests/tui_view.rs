@@ -1,6 +1,12 @@
 //! Snapshot tests of the screen (ratatui TestBackend + insta): main screen, trainer
 //! states, help, class picker with 118 dog breeds, too-small terminal, escaped names.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure to set up or to read a result is the test's failure"
+)]
+
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -206,7 +206,7 @@ fn split_parts(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
         .strip_prefix(GRAPH_MAGIC.as_slice())
         .ok_or("not a glean graph file (wrong magic)")?;
     let part = |b: &[u8]| -> Result<(usize, usize), String> {
-        let len: [u8; 8] = b.get(..8).ok_or("truncated")?.try_into().expect("8 bytes");
+        let len: [u8; 8] = *b.first_chunk().ok_or("truncated")?;
         let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| "length overflow")?;
         if b.len() - 8 < len {
             return Err("truncated".into());

@@ -129,8 +129,9 @@ fn read_all(
         // Empty or shorter than a header: nothing was kept.
         Err(_) => return Ok((Vec::new(), 0)),
     }
-    let dim_found = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) as usize;
-    let rows_found = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
+    let short = || "has a short header".to_string();
+    let dim_found = u32::from_le_bytes(*header[8..].first_chunk().ok_or_else(short)?) as usize;
+    let rows_found = u64::from_le_bytes(*header[12..].first_chunk().ok_or_else(short)?);
     if &header[..8] != MAGIC {
         return Err("is not a glean partial-features file".into());
     }
@@ -148,8 +149,8 @@ fn read_all(
         if reader.read_exact(&mut head).is_err() {
             break;
         }
-        let row = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-        let status = head[4];
+        let [a, b, c, d, status] = head;
+        let row = u32::from_le_bytes([a, b, c, d]) as usize;
         let mut hashed = head.to_vec();
         let outcome = if status == 0 {
             if reader.read_exact(&mut body).is_err() {
@@ -157,8 +158,10 @@ fn read_all(
             }
             hashed.extend_from_slice(&body);
             RowOutcome::Features(
-                body.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                body.as_chunks::<4>()
+                    .0
+                    .iter()
+                    .map(|b| f32::from_le_bytes(*b))
                     .collect(),
             )
         } else {

@@ -91,7 +91,11 @@ pub fn class_weights_from(
         let (a, b) = std::thread::scope(|scope| {
             let a = scope.spawn(|| count(first, &weights));
             let b = count(second, &weights);
-            (a.join().expect("counting class sizes"), b)
+            // A panic in the counting thread is this thread's.
+            let a = a
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
         });
         for (c, size) in sizes.iter_mut().enumerate() {
             *size = a[c] + b[c];

@@ -128,6 +128,10 @@ impl Csr {
         }
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "a tensor made float and contiguous on the CPU always converts"
+    )]
     fn matmul_cpu(&self, x: &Tensor) -> Tensor {
         let c = x.size()[1] as usize;
         let xs: Vec<f32> = Vec::try_from(
@@ -259,10 +263,11 @@ impl Csr {
         let mut at = 8usize;
         let mut word = || -> Result<u64, LearnError> {
             let w = bytes
-                .get(at..at + 8)
+                .get(at..)
+                .and_then(<[u8]>::first_chunk)
                 .ok_or_else(|| bad("truncated header"))?;
             at += 8;
-            Ok(u64::from_le_bytes(w.try_into().expect("8 bytes")))
+            Ok(u64::from_le_bytes(*w))
         };
         let extra = word()?;
         if extra > 64 {
@@ -278,10 +283,7 @@ impl Csr {
             )));
         }
         let words = |from: usize, count: usize| -> Vec<[u8; 4]> {
-            bytes[from..from + 4 * count]
-                .chunks_exact(4)
-                .map(|c| c.try_into().expect("4 bytes"))
-                .collect()
+            bytes[from..from + 4 * count].as_chunks::<4>().0.to_vec()
         };
         let row_ptr: Vec<u32> = words(at, n + 1)
             .into_iter()

@@ -149,7 +149,10 @@ pub fn nearest_items(points: &Tensor, centres: &Tensor) -> Result<Vec<usize>, Le
             .iter()
             .map(|&i| i as usize)
             .find(|i| !picked.contains(i));
-        picked.push(free.expect("k candidates cannot all be taken by k − 1 picks"));
+        let free = free.ok_or_else(|| {
+            LearnError::Other("k-means: every candidate of a centre was taken".into())
+        })?;
+        picked.push(free);
     }
     Ok(picked)
 }

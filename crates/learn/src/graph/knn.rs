@@ -234,14 +234,16 @@ impl Neighbours {
         if bytes.len() < 24 || &bytes[..8] != NEIGHBOURS_MAGIC {
             return Err(bad("not a glean neighbours file (wrong magic)"));
         }
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
         let (m, k) = (word(8), word(16));
         if (bytes.len() - 24) as u128 != m as u128 * k as u128 * 8 || k == 0 {
             return Err(bad("truncated or inconsistent sizes"));
         }
-        let quads = bytes[24..]
-            .chunks_exact(4)
-            .map(|c| <[u8; 4]>::try_from(c).expect("4 bytes"));
+        let quads = bytes[24..].as_chunks::<4>().0.iter().copied();
         let count = (m * k) as usize;
         let index: Vec<i64> = quads
             .clone()

@@ -184,6 +184,10 @@ pub(crate) fn cpu_floats(t: &Tensor) -> Result<Vec<f32>, LearnError> {
 }
 
 /// Fraction of rows whose argmax equals `truth` (i64 labels on any device).
+#[allow(
+    clippy::expect_used,
+    reason = "argmax gives an i64 tensor, which converts"
+)]
 pub fn accuracy(scores: &Tensor, truth: &[u16]) -> f64 {
     if truth.is_empty() {
         return 0.0;
