@@ -257,6 +257,7 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
                 item,
                 class: l.class,
                 guessed: l.guessed,
+                page: l.page,
             })
         })
         .collect();
@@ -521,7 +522,7 @@ mod tests {
     }
 
     /// Labels from confirmed review pages come back with the others, in the session's
-    /// order, and the app can undo them.
+    /// order, and the app takes the page back whole, as when it was given.
     #[test]
     fn confirmed_labels_are_restored_like_the_others() {
         use crate::session::Source;
@@ -567,13 +568,17 @@ mod tests {
             restored,
         );
         assert_eq!(app.labeled(), 4);
+        // The page (items 1 to 3) comes back as one undo step, as when it was given.
         let undo = app.on_key(crossterm::event::KeyEvent::from(
             crossterm::event::KeyCode::Char('u'),
         ));
         assert_eq!(
             undo,
-            [crate::tui::types::Effect::Undo { item: 3, class: 0 }]
+            [crate::tui::types::Effect::UndoPage {
+                items: vec![1, 2, 3]
+            }]
         );
+        assert_eq!(app.labeled(), 1);
         // The session takes it back by item, confirmed or not.
         session.undo_item("a/2.png").unwrap();
         assert_eq!(session.labels().len(), 3);

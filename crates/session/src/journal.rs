@@ -14,14 +14,35 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::error::{Result, SessionError};
 use super::types::Op;
 
+/// The record format this build writes; it reads every one up to it
+/// ([`migrate`] brings older ones up to date).
+pub(crate) const RECORD_VERSION: u32 = 2;
+
+/// Records from before records carried their format (version 1).
+fn version_1() -> u32 {
+    1
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Record {
+    /// The record's format (absent: 1).
+    #[serde(rename = "v", default = "version_1")]
+    pub version: u32,
     /// Strictly increasing; records at or below the snapshot's `journal_seq` are
     /// already folded into it (a crash between compaction and truncation leaves them).
     pub seq: u64,
     pub time: DateTime<Utc>,
     pub op: Op,
+}
+
+/// A record of an older format as this build's. Version 1 to 2: the same operations
+/// (version 2 gives a page's labels the page's number, which `apply` does for both).
+pub(crate) fn migrate(record: Record) -> Record {
+    Record {
+        version: RECORD_VERSION,
+        ..record
+    }
 }
 
 /// The line for a record, newline included.
@@ -88,7 +109,18 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Parsed> {
             Err("no end of line".to_string())
         };
         match decoded {
+            Ok(record) if record.version > RECORD_VERSION => {
+                return Err(SessionError::Journal {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message: format!(
+                        "a record of format {} (this glean reads up to {RECORD_VERSION}): a newer glean wrote it",
+                        record.version
+                    ),
+                });
+            }
             Ok(record) => {
+                let record = migrate(record);
                 if let Some(prev) = last_seq.filter(|&p| record.seq <= p) {
                     return Err(SessionError::Journal {
                         path: path.to_path_buf(),

@@ -281,6 +281,7 @@ impl Session {
             round: u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX),
             time: now(),
             guessed,
+            page: None,
         };
         self.commit(Op::Label(record))?;
         #[allow(clippy::expect_used, reason = "commit applied the label, last")]
@@ -368,6 +369,7 @@ impl Session {
             old.push(was.clone());
             labels.push(LabelRecord {
                 guessed: was.guessed,
+                page: was.page,
                 item,
                 class,
                 source,
@@ -474,6 +476,7 @@ impl Session {
     fn commit(&mut self, op: Op) -> Result<()> {
         self.state.check(&op).map_err(SessionError::Invalid)?;
         let record = Record {
+            version: journal::RECORD_VERSION,
             seq: self.state.seq + 1,
             time: now(),
             op,

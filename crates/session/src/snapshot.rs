@@ -15,8 +15,11 @@ use super::types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, Ses
 use glean_core::{LearnerKind, ModelKind, QueryOptions};
 use glean_dataset::Class;
 
-/// The snapshot format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The snapshot format this build writes; it reads every one from
+/// `OLDEST_FORMAT_VERSION` up (`migrate` brings older ones up to date).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest snapshot format this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// The file layout; the config's fields sit at the top level so that nested structs
 /// print on one line each (RON depth limit 2).
@@ -138,20 +141,30 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<SessionState> {
     };
     let probe: VersionProbe =
         ron::from_str(text).map_err(|e| spanned(e, "not a readable RON snapshot"))?;
-    if probe.version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&probe.version) {
         let line = line_of(text, "version").unwrap_or(1);
         return Err(error(
             line,
             1,
             format!(
-                "snapshot format version {} is not supported (this glean reads version {FORMAT_VERSION}); \
-                 a newer glean may have written it",
+                "snapshot format version {} is not supported (this glean reads versions \
+                 {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); a newer glean may have written it",
                 probe.version
             ),
         ));
     }
     let file: SnapshotFile = ron::from_str(text).map_err(|e| spanned(e, "damaged snapshot"))?;
-    from_file(file, text, path)
+    from_file(migrate(file), text, path)
+}
+
+/// A snapshot of an older format as this build's; the next compaction writes it so.
+/// Version 1 to 2: labels may name the review page that gave them (`LabelRecord::page`);
+/// a version 1 snapshot names none, which reads as labels given alone.
+fn migrate(file: SnapshotFile) -> SnapshotFile {
+    SnapshotFile {
+        version: FORMAT_VERSION,
+        ..file
+    }
 }
 
 fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState> {

@@ -63,6 +63,7 @@ fn full_state() -> SessionState {
                 model: Some(1),
                 zero_shot: Some(0),
             },
+            page: None,
         }),
         Op::Skip {
             item: "odd\nname\t\u{1b}.jpg".into(),
@@ -92,6 +93,7 @@ fn full_state() -> SessionState {
             round: 2,
             time: t0 + chrono::Duration::milliseconds(7),
             guessed: Guesses::default(),
+            page: None,
         }),
         Op::Queue(Queue {
             model_version: 4,
@@ -118,7 +120,7 @@ fn snapshot_round_trips_every_field() {
 #[test]
 fn snapshot_is_readable_with_one_label_per_line() {
     let text = snapshot::to_text(&full_state()).unwrap();
-    assert!(text.contains("\n    version: 1,\n"), "{text}");
+    assert!(text.contains("\n    version: 2,\n"), "{text}");
     let label_lines: Vec<&str> = text.lines().filter(|l| l.contains("item: ")).collect();
     assert_eq!(label_lines.len(), 2, "{text}");
     assert!(label_lines[0].contains("class: 0") && label_lines[0].contains("source: Human"));
@@ -166,7 +168,7 @@ fn non_ron_empty_and_binary_snapshots_are_errors() {
 #[test]
 fn unknown_version_is_an_error_on_its_line() {
     let text = snapshot::to_text(&full_state()).unwrap();
-    let text = text.replace("version: 1,", "version: 7,");
+    let text = text.replace("version: 2,", "version: 7,");
     let (line, msg) = snapshot_error(text.as_bytes());
     assert_eq!(line, 2);
     assert!(msg.contains("version 7"), "{msg}");
@@ -192,6 +194,7 @@ fn semantic_errors_in_a_snapshot_name_the_line() {
 
 fn record(seq: u64, item: &str) -> Record {
     Record {
+        version: journal::RECORD_VERSION,
         seq,
         time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         op: Op::Label(LabelRecord {
@@ -201,6 +204,7 @@ fn record(seq: u64, item: &str) -> Record {
             round: 0,
             time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
             guessed: Guesses::default(),
+            page: None,
         }),
     }
 }
@@ -244,6 +248,7 @@ fn journal_lines_round_trip_every_op() {
                     model: Some(1),
                     zero_shot: None,
                 },
+                page: None,
             }],
         },
         Op::Round(full_state().rounds()[0].clone()),
@@ -257,6 +262,7 @@ fn journal_lines_round_trip_every_op() {
         .into_iter()
         .enumerate()
         .map(|(i, op)| Record {
+            version: journal::RECORD_VERSION,
             seq: i as u64 + 1,
             time: t,
             op,

@@ -132,6 +132,7 @@ impl PageRecord {
             round: self.round,
             time: self.time,
             guessed: Guesses::default(),
+            page: None,
         };
         let confirmed = self
             .confirmed
@@ -161,6 +162,11 @@ pub struct LabelRecord {
     /// What glean guessed for the item before this label (absent in older sessions).
     #[serde(default, skip_serializing_if = "Guesses::is_empty")]
     pub guessed: Guesses,
+    /// The review page that gave it: the journal sequence number of the page's record
+    /// (so that a resumed labeler still takes a page back whole). None for a label
+    /// given alone, and in sessions from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
 }
 
 /// The classes glean's predictors put first for an item before the person labeled it:
@@ -446,8 +452,13 @@ impl SessionState {
             }
             Op::Undo { item } => self.remove_labels(&[item]),
             Op::Page(page) => {
+                // Applied as record `seq + 1`, in the journal and in its replay alike.
+                let number = self.seq + 1;
                 for label in page.labels() {
-                    self.apply(Op::Label(label));
+                    self.apply(Op::Label(LabelRecord {
+                        page: Some(number),
+                        ..label
+                    }));
                 }
             }
             Op::UndoItems { items } => self.remove_labels(&items),

@@ -640,7 +640,7 @@ fn damaged_snapshots_are_reported_and_never_overwritten() {
     let good = std::fs::read(snapshot_path(d, "dmg")).unwrap();
     let text = String::from_utf8(good.clone()).unwrap();
     let truncated = good[..good.len() * 2 / 3].to_vec();
-    let versioned = text.replace("version: 1,", "version: 2,").into_bytes();
+    let versioned = text.replace("version: 2,", "version: 9,").into_bytes();
     let cases: [(&str, Vec<u8>); 3] = [
         ("truncated", truncated),
         ("not RON", b"labels = [\"a\", \"b\"]\n".to_vec()),
@@ -708,4 +708,75 @@ fn list_and_most_recent_read_every_session() {
     assert_eq!(listed[0].labeled, 1);
     assert_eq!(most_recent(d).unwrap().as_deref(), Some("b"));
     drop(b);
+}
+
+/// A session written by a glean of format version 1 (committed in tests/data/v1: a
+/// snapshot of two labels and a skip, a journal with a label and a page) opens with
+/// every label; its page's labels get the page's number; the next compaction writes
+/// the snapshot and the journal in this build's formats, which open the same.
+#[test]
+fn a_version_1_session_opens_and_is_written_back_in_this_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1");
+    copy_session(&old, d, "old");
+    let (s, report) = Session::open(d, "old").unwrap();
+    assert_eq!(report.replayed, 2);
+    let labels = |s: &SessionState| -> Vec<(String, u16, Option<u64>)> {
+        s.labels()
+            .iter()
+            .map(|l| (l.item.clone(), l.class, l.page))
+            .collect()
+    };
+    let expected = vec![
+        ("cat/0.png".to_string(), 0, None),
+        ("dog/0.png".to_string(), 1, None),
+        ("dog/1.png".to_string(), 1, None),
+        ("cat/1.png".to_string(), 0, Some(5)),
+        ("cat/2.png".to_string(), 0, Some(5)),
+        ("cat/3.png".to_string(), 1, Some(5)),
+    ];
+    assert_eq!(labels(s.state()), expected);
+    assert_eq!(s.skipped(), ["cat/9.png"]);
+    let mut s = s;
+    s.compact().unwrap();
+    s.label("dog/3.png", 1, Source::Human).unwrap();
+    drop(s);
+    let snapshot = std::fs::read_to_string(snapshot_path(d, "old")).unwrap();
+    assert!(snapshot.contains("\n    version: 2,\n"), "{snapshot}");
+    assert!(snapshot.contains("page: Some(5)"), "{snapshot}");
+    let journal = std::fs::read_to_string(journal_path(d, "old")).unwrap();
+    assert!(
+        journal.lines().all(|l| l.contains("{\"v\":2,")),
+        "{journal}"
+    );
+    let (reopened, _) = Session::open(d, "old").unwrap();
+    let mut more = expected.clone();
+    more.push(("dog/3.png".to_string(), 1, None));
+    assert_eq!(labels(reopened.state()), more);
+}
+
+/// A journal record of a newer format than this build's is an error naming its line,
+/// not a record read as something else.
+#[test]
+fn a_journal_record_of_a_newer_format_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "new", config(Path::new("/data/x"))).unwrap();
+    s.set_compact_every(1000);
+    s.label("a", 0, Source::Human).unwrap();
+    std::mem::forget(s);
+    let path = journal_path(d, "new");
+    let line = std::fs::read_to_string(&path).unwrap();
+    let json = line
+        .split_once(' ')
+        .unwrap()
+        .1
+        .trim_end()
+        .replace("{\"v\":2,", "{\"v\":3,");
+    let sum = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
+    std::fs::write(&path, format!("{sum:016x} {json}\n")).unwrap();
+    std::fs::remove_file(d.join("new.lock")).ok();
+    let error = load(d, "new").unwrap_err().to_string();
+    assert!(error.contains(":1: a record of format 3"), "{error}");
 }

@@ -167,7 +167,25 @@ impl App {
                 skipped[item] = true;
             }
         }
-        let steps = vec![Step::Label; history.len()];
+        // A page's labels (consecutive, with its number) are one step, as when given.
+        let mut steps: Vec<Step> = Vec::with_capacity(history.len());
+        for (at, record) in history.iter().enumerate() {
+            match (
+                record.page,
+                at.checked_sub(1).map(|before| history[before].page),
+            ) {
+                (Some(page), Some(Some(before))) if page == before => {
+                    if let Some(Step::Page { labeled, .. }) = steps.last_mut() {
+                        *labeled += 1;
+                    }
+                }
+                (Some(_), _) => steps.push(Step::Page {
+                    page: None,
+                    labeled: 1,
+                }),
+                (None, _) => steps.push(Step::Label),
+            }
+        }
         let mut app = App {
             classes,
             many_classes,
@@ -353,10 +371,12 @@ impl App {
         self.labels[item] = Some(class);
         self.skipped[item] = false;
         self.per_class[usize::from(class)] += 1;
+        // A live page is its own undo step (`Step::Page`); the number is for resumes.
         self.history.push(LabelRecord {
             item,
             class,
             guessed,
+            page: None,
         });
         self.shown_hits.push(hit);
     }

@@ -128,8 +128,12 @@ pub(super) enum Step {
     /// The last label of the history.
     Label,
     /// A confirmed page: its `labeled` labels are the last of the history; the page as
-    /// it was confirmed comes back on undo, marks and all.
-    Page { page: ReviewPage, labeled: usize },
+    /// it was confirmed comes back on undo, marks and all (None for a page confirmed
+    /// before a resume: its labels go back whole, and review goes on from there).
+    Page {
+        page: Option<ReviewPage>,
+        labeled: usize,
+    },
     /// A confirmed likely-mistakes page: the labels it changed get their old classes
     /// back.
     Relabel(super::mistakes::Relabeled),
@@ -436,10 +440,10 @@ impl App {
         if labeled > 0 {
             self.queue.retain(|&i| self.labels[i].is_none());
             self.steps.push(Step::Page {
-                page: ReviewPage {
+                page: Some(ReviewPage {
                     cursor: 0,
                     ..page.clone()
-                },
+                }),
                 labeled,
             });
             effects.push(Effect::ConfirmPage {
@@ -460,7 +464,7 @@ impl App {
 
     /// Take back a confirmed page: its labels go, its images return to the pool, and
     /// the page comes back as it was confirmed.
-    pub(super) fn undo_page(&mut self, page: ReviewPage, labeled: usize) -> Vec<Effect> {
+    pub(super) fn undo_page(&mut self, page: Option<ReviewPage>, labeled: usize) -> Vec<Effect> {
         let start = self.history.len().saturating_sub(labeled);
         let records: Vec<_> = self.history.drain(start..).collect();
         self.shown_hits.truncate(start);
@@ -472,6 +476,21 @@ impl App {
             }
         }
         self.labels_since_round = self.labels_since_round.saturating_sub(records.len());
+        let effect = Effect::UndoPage {
+            items: records.iter().map(|r| r.item).collect(),
+        };
+        let Some(page) = page else {
+            // Confirmed before a resume: what the page showed is not kept.
+            self.message = Some(format!(
+                "page taken back ({} labels, confirmed before this session)",
+                records.len()
+            ));
+            if self.mode == Mode::Review {
+                self.page = None;
+                self.refresh_page();
+            }
+            return vec![effect];
+        };
         for ((&item, &shown), mark) in page.items.iter().zip(&page.classes).zip(&page.marks) {
             if *mark == Some(Mark::NotThis) {
                 self.rejected.remove(&(item, shown));
@@ -486,9 +505,7 @@ impl App {
             records.len()
         ));
         self.show_page(Some(page));
-        vec![Effect::UndoPage {
-            items: records.iter().map(|r| r.item).collect(),
-        }]
+        vec![effect]
     }
 
     /// The previous (`step` -1) or next (+1) class with images to review.

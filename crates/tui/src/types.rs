@@ -102,4 +102,7 @@ pub struct LabelRecord {
     pub class: u16,
     /// What glean had guessed for the item before the label.
     pub guessed: Guesses,
+    /// The review page that gave it (the session's number for the page): a resumed
+    /// session takes such labels back a page at a time, as they were given.
+    pub page: Option<u64>,
 }

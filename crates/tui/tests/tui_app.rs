@@ -467,11 +467,13 @@ fn resume_restores_labels_skips_and_undo_history() {
                 item: 4,
                 class: 4,
                 guessed: Guesses::default(),
+                page: None,
             },
             LabelRecord {
                 item: 0,
                 class: 9,
                 guessed: Guesses::default(),
+                page: None,
             },
         ],
         skipped: vec![1],
@@ -1183,31 +1185,52 @@ fn small_classes_share_a_page_and_each_image_keeps_its_own_class() {
 }
 
 #[test]
-fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_one_by_one() {
-    // What `tui::label` restores from a session: every label, confirmed ones too.
+fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_a_page_at_a_time() {
+    // What `tui::label` restores from a session: every label, confirmed ones too, with
+    // the number of the page that gave them.
     let restored = Restored {
-        labels: [(4, 0), (8, 0), (5, 3)]
-            .into_iter()
-            .map(|(item, class)| LabelRecord {
-                item,
-                class,
-                guessed: Guesses::default(),
-            })
-            .collect(),
+        labels: [
+            (4, 0, Some(7)),
+            (8, 0, Some(7)),
+            (9, 1, Some(7)),
+            (5, 3, None),
+        ]
+        .into_iter()
+        .map(|(item, class, page)| LabelRecord {
+            item,
+            class,
+            guessed: Guesses::default(),
+            page,
+        })
+        .collect(),
         ..Restored::default()
     };
     let mut app = App::new(digits_config(12, 5), restored);
     app.on_trainer(predicting(0..12, |i| (i % 4) as u16, |_| 0.9));
     app.on_key(tab());
     // Class 0 keeps item 0 only; the other classes, as small, share its page.
-    assert_eq!(page_items(&app), [0, 1, 9, 2, 6, 10, 3, 7, 11]);
+    assert_eq!(page_items(&app), [0, 1, 2, 6, 10, 3, 7, 11]);
     app.set_review_grid(3, 3);
     assert!(!page_items(&app).contains(&4));
     assert_eq!(
         app.on_key(key('u')),
         vec![Effect::Undo { item: 5, class: 3 }]
     );
-    assert_eq!(app.labeled(), 2);
+    // The page confirmed before the resume goes back whole, in one step.
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::UndoPage {
+            items: vec![4, 8, 9]
+        }]
+    );
+    assert_eq!(app.labeled(), 0);
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("page taken back (3 labels"));
+    // Review goes on with the images back on its pages.
+    assert!(page_items(&app).contains(&4));
 }
 
 // The likely-mistakes queue: labels the graph's held-out propagation doubts, least
@@ -1230,6 +1253,7 @@ fn labeled_app(batch: usize) -> App {
                     (item % 10) as u16
                 },
                 guessed: Guesses::default(),
+                page: None,
             })
             .collect(),
         model_version: 2,

@@ -777,6 +777,7 @@ fn mistakes_screen(width: u16, height: u16) -> (App, Terminal<TestBackend>) {
                 item,
                 class: given(item),
                 guessed: Default::default(),
+                page: None,
             })
             .collect(),
         model_version: 3,
