@@ -155,7 +155,7 @@ fn session_executor(dir: &Path, classes: &[ClassView], names: &[String]) -> Sess
         ..LearnerConfig::default()
     };
     let (trainer, _events) = Trainer::spawn(data, learner);
-    SessionExecutor::new(session, trainer, names.to_vec())
+    SessionExecutor::new(session, trainer, names.to_vec()).unwrap()
 }
 
 fn keypress_to_frame() {

@@ -408,7 +408,8 @@ fn run(
     let trainer = Trainer::spawn_into(input, learner, tx.clone());
     let name = session.name().to_string();
     let dir = session.dir().to_path_buf();
-    let mut executor = SessionExecutor::new(session, trainer, ids);
+    let mut executor = SessionExecutor::new(session, trainer, ids)
+        .context("starting the writer of the predictions file")?;
     // The first job: the cold-start ranking, or a model for the labels of a resumed session.
     executor.submit(&app);
     let screen = Screen {

@@ -7,13 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{bail, Context};
 
-use glean_session::{
-    label_digest, write_predictions, LabelRecord, PredictedItem, RoundRecord, Session, Source,
-};
+use glean_session::{label_digest, LabelRecord, RoundRecord, Session, Source};
 
 use glean_core::{Job, MistakesJob, Ranking, TrainerEvent, TrainerHandle};
 
 use super::app::App;
+use super::derived::DerivedWriter;
 use super::event_loop::Executor;
 use super::types::Effect;
 
@@ -36,7 +35,9 @@ pub struct SessionExecutor {
     pub session: Session,
     trainer: TrainerHandle,
     /// Pool index → item id (what the session stores).
-    ids: Vec<String>,
+    ids: std::sync::Arc<[String]>,
+    /// Writes the predictions file off the UI thread.
+    derived: DerivedWriter,
     /// The learner that made the last ranking (`graph`, `graph+cnn`, …): a round's
     /// record names it.
     ranked_by: String,
@@ -54,19 +55,28 @@ pub struct SessionExecutor {
 }
 
 impl SessionExecutor {
-    pub fn new(mut session: Session, trainer: TrainerHandle, ids: Vec<String>) -> Self {
+    /// An executor of `session`'s effects; fails only when its writer thread cannot
+    /// start.
+    pub fn new(
+        mut session: Session,
+        trainer: TrainerHandle,
+        ids: Vec<String>,
+    ) -> std::io::Result<Self> {
         // Compaction rewrites the snapshot: between rankings, never inside a keypress.
         session.defer_compaction();
-        SessionExecutor {
+        let ids: std::sync::Arc<[String]> = ids.into();
+        let derived = DerivedWriter::spawn(session.predictions_path(), ids.clone())?;
+        Ok(SessionExecutor {
             session,
             trainer,
             ids,
+            derived,
             ranked_by: String::new(),
             job: 0,
             outstanding: BTreeMap::new(),
             unwanted: BTreeSet::new(),
             relabeled: Vec::new(),
-        }
+        })
     }
 
     /// Send the trainer a job with every label so far.
@@ -107,11 +117,9 @@ impl SessionExecutor {
         });
     }
 
-    /// Job `job` ended: so did every job before it (the trainer ran it instead of them).
-    /// Writes the ranking's first class of every unlabeled item, every pool item
-    /// listed, for `export --all`.
-    fn save_predictions(&self, ranking: &Ranking) -> anyhow::Result<()> {
-        let started = std::time::Instant::now();
+    /// Hands the ranking's first class of every unlabeled item (every pool item
+    /// listed) to the writer of the file `export --all` reads, off this thread.
+    fn save_predictions(&self, ranking: &Ranking) {
         let mut predicted: Vec<Option<(u16, f32)>> = vec![None; self.ids.len()];
         for ranked in &ranking.items {
             if let (Some(slot), Some(top)) =
@@ -120,23 +128,7 @@ impl SessionExecutor {
                 *slot = Some((top.class, top.prob));
             }
         }
-        let items: Vec<PredictedItem> = self
-            .ids
-            .iter()
-            .zip(predicted)
-            .map(|(id, p)| PredictedItem {
-                item: id.clone(),
-                class: p.map(|p| p.0),
-                prob: p.map(|p| p.1),
-            })
-            .collect();
-        write_predictions(&self.session.predictions_path(), &items)?;
-        tracing::debug!(
-            "predictions of {} items written in {:.0} ms",
-            items.len(),
-            started.elapsed().as_secs_f64() * 1e3
-        );
-        Ok(())
+        self.derived.predictions(predicted);
     }
 
     fn job_ended(&mut self, job: u64) {
@@ -199,6 +191,7 @@ impl SessionExecutor {
         self.trainer.request_stop();
         self.save_queue(app)?;
         self.session.leave()?;
+        self.derived.flush();
         Ok(self.trainer.stop_by(deadline))
     }
 }
@@ -344,7 +337,7 @@ impl Executor for SessionExecutor {
                 self.ranked_by = app.learner.clone().unwrap_or_default();
                 self.save_queue(app)?;
                 if *labels > 0 {
-                    self.save_predictions(ranking)?;
+                    self.save_predictions(ranking);
                 }
                 // Everything is in the journal already: a failed compaction only means
                 // a longer replay next time.
@@ -487,7 +480,11 @@ mod tests {
             },
             Restored::default(),
         );
-        (SessionExecutor::new(session, trainer, ids), app, inbox)
+        (
+            SessionExecutor::new(session, trainer, ids).unwrap(),
+            app,
+            inbox,
+        )
     }
 
     /// A final ranking of job `job` on `labels` labels by `source` (the network: `cnn`).
@@ -570,7 +567,8 @@ mod tests {
         let ranking = ranked(2, 2, RankingSource::Hybrid, vec![item(3, 1, 0.75)]);
         deliver(&mut executor, &mut app, ranking);
         // The ranking's predictions reach the file `export --all` reads, every pool
-        // item listed.
+        // item listed (written off this thread).
+        executor.derived.flush();
         let predictions = glean_session::read_predictions(&executor.session.predictions_path())
             .unwrap()
             .expect("written after the ranking");

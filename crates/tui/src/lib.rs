@@ -6,6 +6,7 @@
 pub mod app;
 pub mod blockart;
 pub mod chrome;
+pub mod derived;
 pub mod event_loop;
 pub mod executor;
 pub mod guess;
