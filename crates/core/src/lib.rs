@@ -1,9 +1,11 @@
 //! glean's core, without tch: what the learner, the session, the labeler's screens and
 //! the simulation all speak. The query strategies over plain probabilities, rankings,
 //! review pages, likely mistakes' ranking, the trainer's jobs and events and its handle,
-//! the configuration enums a session stores, the class keys and glean's folders.
+//! the configuration enums a session stores, the class keys, glean's folders and the one
+//! way its files are replaced.
 
 pub mod config;
+pub mod files;
 pub mod keys;
 pub mod mistakes;
 pub mod paths;

@@ -145,16 +145,14 @@ fn parse(
     Ok((header, pool, test))
 }
 
-/// Writes the cache file atomically: a temporary file in the same folder, renamed over
-/// the old one, so a reader never sees half a file.
+/// Writes the cache file atomically (`files::replace_file`: a reader never sees half a
+/// file; the checksum at its end guards the rest).
 pub(crate) fn write(
     path: &Path,
     header: &CacheHeader,
     pool: &[u8],
     test: &[u8],
 ) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let header_json = serde_json::to_vec(header).map_err(std::io::Error::other)?;
     let mut head = Vec::with_capacity(20 + header_json.len());
     head.extend_from_slice(MAGIC);
@@ -165,38 +163,14 @@ pub(crate) fn write(
     for part in [&head[..], pool, test] {
         hasher.update(part);
     }
-    let (tmp_path, file) = tempfile_in(dir)?;
-    let written = (|| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    glean_core::files::replace_file(path, glean_core::files::Durability::Cached, |tmp| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
         for part in [&head[..], pool, test, &hasher.digest().to_le_bytes()[..]] {
             out.write_all(part)?;
         }
         out.into_inner().map_err(|e| e.into_error())?;
-        std::fs::rename(&tmp_path, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
-    }
-    written
-}
-
-/// A new file next to the target, named uniquely by process id and a counter.
-pub(crate) fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -190,20 +190,12 @@ fn try_write(file: &Path, thumbnail: &DynamicImage) -> std::io::Result<()> {
     pixels
         .write_with_encoder(encoder)
         .map_err(std::io::Error::other)?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let (tmp_path, mut tmp) = super::cache::tempfile_in(dir)?;
-    let written = (|| {
+    glean_core::files::replace_file(file, glean_core::files::Durability::Cached, |tmp| {
+        let mut tmp = std::fs::File::create(tmp)?;
         tmp.write_all(MAGIC)?;
         tmp.write_all(&xxh3_64(&jpeg).to_le_bytes())?;
-        tmp.write_all(&jpeg)?;
-        drop(tmp);
-        std::fs::rename(&tmp_path, file)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
-    }
-    written
+        tmp.write_all(&jpeg)
+    })
 }
 
 #[cfg(test)]

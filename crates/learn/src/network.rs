@@ -88,29 +88,12 @@ impl Trained {
         )
     }
 
-    /// Writes the network to `path` atomically (a temporary file, fsync'd, renamed over
-    /// the old one, and the folder fsync'd), so a crash never leaves half a checkpoint.
+    /// Writes the network to `path` atomically (`files::replace_file`, synced), so a
+    /// crash never leaves half a checkpoint.
     pub(super) fn save(&self, path: &Path) -> Result<(), LearnError> {
-        let tmp = path.with_extension("tmp.safetensors");
-        let fail = |e: &dyn std::fmt::Display| {
-            LearnError::Other(format!("saving the model to {}: {e}", path.display()))
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-        }
-        self.vs.save(&tmp).map_err(|e| fail(&e))?;
-        // On disk before the rename, and the rename before this returns: a crash
-        // leaves the old model or the new, never an empty file under the name.
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| fail(&e))?;
-        std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
-        #[cfg(unix)]
-        if let Some(dir) = path.parent() {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| fail(&e))?;
-        }
-        Ok(())
+        glean_core::files::replace_file(path, glean_core::files::Durability::Synced, |tmp| {
+            self.vs.save(tmp).map_err(std::io::Error::other)
+        })
+        .map_err(|e| LearnError::Other(format!("saving the model to {}: {e}", path.display())))
     }
 }

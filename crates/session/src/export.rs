@@ -3,7 +3,7 @@
 //! ranking predicted and its probability.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::error::{Result, SessionError};
 use super::predictions::PredictedItem;
 use super::types::SessionState;
+use glean_core::files::Durability;
 use glean_dataset::Layout;
 
 /// What `export` writes (`--format`, by its lower-case name).
@@ -203,28 +204,28 @@ fn write_rows<R: Serialize>(
     Ok(())
 }
 
-/// Exports to `path` through a temp file, so a failed export leaves no half file.
+/// Exports to `path` through a temporary file (synced, renamed over it), so a failed
+/// export leaves no half file.
 pub fn export_to_file(
     state: &SessionState,
     format: ExportFormat,
     scope: ExportScope<'_>,
     path: &Path,
 ) -> Result<()> {
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp: PathBuf = path.with_file_name(tmp_name);
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(SessionError::io("create", &tmp))?;
+    // The export's own error, kept apart from the file's: it says what went wrong.
+    let mut failed = None;
+    let written = glean_core::files::replace_file(path, Durability::Synced, |tmp| {
+        let file = std::fs::File::create(tmp)?;
         let mut out = std::io::BufWriter::new(file);
-        export(state, format, scope, &mut out)?;
-        let file = out
-            .into_inner()
-            .map_err(|e| SessionError::io("write", &tmp)(e.into_error()))?;
-        file.sync_all().map_err(SessionError::io("fsync", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(SessionError::io("rename into place", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        if let Err(error) = export(state, format, scope, &mut out) {
+            failed = Some(error);
+            return Err(std::io::Error::other("the export failed"));
+        }
+        out.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
+    });
+    match (failed, written) {
+        (Some(error), _) => Err(error),
+        (None, written) => written.map_err(SessionError::io("write", path)),
     }
-    result
 }

@@ -482,9 +482,11 @@ impl Session {
             op,
         };
         self.journal.append(&record)?;
-        self.state.seq = record.seq;
-        self.state.last_used = self.state.last_used.max(record.time);
+        let (seq, time) = (record.seq, record.time);
+        // Applied before the number moves on, as a replay applies it.
         self.state.apply(record.op);
+        self.state.seq = seq;
+        self.state.last_used = self.state.last_used.max(time);
         self.since_compaction += 1;
         if !self.deferred_compaction {
             // The change is already safe in the journal; a failed compaction only means

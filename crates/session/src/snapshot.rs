@@ -3,15 +3,14 @@
 //! its line and never overwritten.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Result, SessionError};
 use super::types::{DataSpec, LabelRecord, Queue, RoundRecord, SessionConfig, SessionState};
+use glean_core::files::{replace_file_with, sync_folder, Durability};
 use glean_core::{LearnerKind, ModelKind, QueryOptions};
 use glean_dataset::Class;
 
@@ -259,34 +258,10 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         .map(|n| n + 1)
 }
 
-/// Writes `text` to `path` so that a crash leaves either the old file or the new one:
-/// temp file, fsync, rename over, fsync the folder.
+/// Writes `text` to `path` so that a crash leaves either the old file or the new one
+/// (`glean_core::files::replace_file`, synced).
 pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(SessionError::io("create", &tmp))?;
-        file.write_all(text)
-            .map_err(SessionError::io("write", &tmp))?;
-        file.sync_all().map_err(SessionError::io("fsync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(SessionError::io("rename into place", path))?;
-        sync_dir(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
+    replace_file_with(path, Durability::Synced, text).map_err(SessionError::io("replace", path))
 }
 
 /// Makes a rename or a new file in `path`'s folder durable.
@@ -295,11 +270,5 @@ pub(crate) fn sync_dir(path: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    // Folders cannot be opened for syncing on Windows; renames there are durable enough.
-    if cfg!(unix) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(SessionError::io("fsync folder", dir))?;
-    }
-    Ok(())
+    sync_folder(dir).map_err(SessionError::io("fsync folder", dir))
 }

@@ -223,17 +223,14 @@ fn split_parts(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
 }
 
 /// Writes through `write` to a temporary file beside `path`, then renames it over
-/// `path`, so a reader never sees half a file.
+/// `path` (`files::replace_file`), so a reader never sees half a file; a failure is
+/// logged (a cache is computed again).
 fn store(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) {
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    let result = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .map_err(|e| e.to_string())
-        .and_then(|()| write(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    let result =
+        glean_core::files::replace_file(path, glean_core::files::Durability::Cached, |tmp| {
+            write(tmp).map_err(std::io::Error::other)
+        });
     if let Err(why) = result {
-        let _ = std::fs::remove_file(&tmp);
         tracing::warn!("could not write the cache file {}: {why}", path.display());
     }
 }

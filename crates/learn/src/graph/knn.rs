@@ -162,12 +162,15 @@ impl KnnGraph {
         Ok(Self::from_csr(weights, k, device))
     }
 
-    /// Writes the graph to `path` atomically (temporary file, then rename).
+    /// Writes the graph to `path` atomically (a cache: a reader sees the old file or
+    /// the new one).
     pub fn save(&self, path: &Path) -> Result<(), LearnError> {
-        let io = |e: std::io::Error| LearnError::Data(format!("writing {}: {e}", path.display()));
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, self.to_bytes()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        glean_core::files::replace_file_with(
+            path,
+            glean_core::files::Durability::Cached,
+            &self.to_bytes(),
+        )
+        .map_err(|e| LearnError::Data(format!("writing {}: {e}", path.display())))
     }
 
     pub fn load(path: &Path, device: Device) -> Result<KnnGraph, LearnError> {
