@@ -21,6 +21,14 @@ use glean_session::{
 };
 use session_common::{config, copy_session};
 
+/// Each label's item, class and source, in the session's order.
+fn labels_by_item(s: &SessionState) -> Vec<(String, u16, Source)> {
+    s.labels()
+        .iter()
+        .map(|l| (l.item.clone(), l.class, l.source))
+        .collect()
+}
+
 fn round(version: u64, labels: usize, acc: Option<f64>) -> RoundRecord {
     RoundRecord {
         model_version: version,
@@ -158,12 +166,6 @@ fn a_page_of_several_classes_gives_each_item_the_class_it_was_shown_as() {
         Source::Oracle,
     )
     .unwrap();
-    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
-        s.labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class, l.source))
-            .collect()
-    };
     let expected = vec![
         ("a".to_string(), 2, Source::Confirmed),
         ("b".to_string(), 2, Source::Confirmed),
@@ -171,16 +173,16 @@ fn a_page_of_several_classes_gives_each_item_the_class_it_was_shown_as() {
         ("d".to_string(), 1, Source::Confirmed),
         ("e".to_string(), 1, Source::Oracle),
     ];
-    assert_eq!(by_item(s.state()), expected);
+    assert_eq!(labels_by_item(s.state()), expected);
     let journal = std::fs::read_to_string(journal_path(&d, "m")).unwrap();
     assert_eq!(journal.lines().count(), 1, "one record for the whole page");
     copy_session(&d, &crash, "m");
     let (replayed, _) = load(&crash, "m").unwrap();
-    assert_eq!(by_item(&replayed), expected);
+    assert_eq!(labels_by_item(&replayed), expected);
     s.compact().unwrap();
     drop(s);
     let (reopened, _) = Session::open(&d, "m").unwrap();
-    assert_eq!(by_item(reopened.state()), expected);
+    assert_eq!(labels_by_item(reopened.state()), expected);
 }
 
 #[test]
@@ -211,12 +213,6 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     )
     .unwrap();
     assert_eq!(journal_lines(), before + 1, "one record for the whole page");
-    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
-        s.labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class, l.source))
-            .collect()
-    };
     let expected = vec![
         ("a".to_string(), 0, Source::Human),
         ("b".to_string(), 1, Source::Confirmed),
@@ -224,7 +220,7 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
         ("e".to_string(), 1, Source::Confirmed),
         ("d".to_string(), 2, Source::Human),
     ];
-    assert_eq!(by_item(s.state()), expected);
+    assert_eq!(labels_by_item(s.state()), expected);
     assert!(s.skipped().is_empty(), "a confirmed page unskips its items");
     // A page with a labeled item, a class out of range or an item twice is refused
     // whole, and nothing reaches the journal.
@@ -257,7 +253,7 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
     // Replayed from the journal after a crash, the page is there whole.
     copy_session(&d, &crash, "p");
     let (replayed, _) = load(&crash, "p").unwrap();
-    assert_eq!(by_item(&replayed), expected);
+    assert_eq!(labels_by_item(&replayed), expected);
     // Undo of the page takes back its four labels in one record, across a compaction.
     s.compact().unwrap();
     let undone = s.undo_items(&page(&["b", "c", "e", "d"])).unwrap();
@@ -267,10 +263,10 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
         s.undo_items(&page(&["a", "b"])).is_err(),
         "b has no label left"
     );
-    assert_eq!(by_item(s.state()), expected[..1]);
+    assert_eq!(labels_by_item(s.state()), expected[..1]);
     drop(s);
     let (s, _) = Session::open(&d, "p").unwrap();
-    assert_eq!(by_item(s.state()), expected[..1]);
+    assert_eq!(labels_by_item(s.state()), expected[..1]);
     assert_eq!(s.state().label_of("a").map(|l| l.class), Some(0));
 }
 
@@ -298,13 +294,7 @@ fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
             .lines()
             .count()
     };
-    let by_item = |s: &SessionState| -> Vec<(String, u16, Source)> {
-        s.labels()
-            .iter()
-            .map(|l| (l.item.clone(), l.class, l.source))
-            .collect()
-    };
-    let before = by_item(s.state());
+    let before = labels_by_item(s.state());
     let lines = journal_lines();
     let was = s
         .relabel(vec![("c".into(), 2), ("a".into(), 1)], Source::Human)
@@ -317,7 +307,7 @@ fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
         ("c".to_string(), 2, Source::Human),
         ("d".to_string(), 2, Source::Oracle),
     ];
-    assert_eq!(by_item(s.state()), after);
+    assert_eq!(labels_by_item(s.state()), after);
     let old: Vec<(String, u16, Source)> = was
         .iter()
         .map(|l| (l.item.clone(), l.class, l.source))
@@ -350,17 +340,17 @@ fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
         assert!(s.relabel(items.clone(), source).is_err(), "{items:?}");
     }
     assert_eq!(journal_lines(), lines + 1);
-    assert_eq!(by_item(s.state()), after);
+    assert_eq!(labels_by_item(s.state()), after);
     // Replayed from the journal after a crash: the page is there.
     copy_session(&d, &crash, "r");
     let (replayed, _) = load(&crash, "r").unwrap();
-    assert_eq!(by_item(&replayed), after);
+    assert_eq!(labels_by_item(&replayed), after);
     assert_eq!(replayed.label_of("c").unwrap().round, 0);
     // The undo: one record, the labels exactly as they were.
     let labels_before_undo = s.labels().to_vec();
     s.restore_labels(was.clone()).unwrap();
     assert_eq!(journal_lines(), lines + 2);
-    assert_eq!(by_item(s.state()), before);
+    assert_eq!(labels_by_item(s.state()), before);
     assert_eq!(s.state().label_of("c"), Some(&was[0]));
     assert_ne!(s.labels(), &labels_before_undo[..]);
     // A restore of a label taken back since is refused.
@@ -368,7 +358,7 @@ fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
     assert!(s.restore_labels(vec![was[1].clone()]).is_err());
     drop(s);
     let (s, _) = Session::open(&d, "r").unwrap();
-    assert_eq!(by_item(s.state()), before[1..]);
+    assert_eq!(labels_by_item(s.state()), before[1..]);
     assert_eq!(s.state().label_of("c"), Some(&was[0]));
 }
 

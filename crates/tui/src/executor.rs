@@ -411,6 +411,19 @@ mod tests {
     use glean_dataset::{Class, Layout};
     use glean_session::{DataSpec, SessionConfig};
 
+    /// Two batches of two labels (items 0 to 3), each of which sent a job: job 1 on
+    /// items 0 and 1, job 2 on 0 to 3.
+    fn two_jobs(dir: &std::path::Path) -> (SessionExecutor, App, TrainerInbox) {
+        let (mut executor, mut app, inbox) = setup_with_inbox(dir);
+        for _ in 0..4 {
+            for effect in app.label_current(0) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        (executor, app, inbox)
+    }
+
     /// An executor and app over a session of six items; the trainer's side is an inbox
     /// nobody reads.
     fn setup(dir: &std::path::Path) -> (SessionExecutor, App) {
@@ -688,14 +701,7 @@ mod tests {
     #[test]
     fn undo_while_a_coalesced_job_is_queued_replaces_that_job() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut executor, mut app, inbox) = setup_with_inbox(dir.path());
-        // Two batches of two: each sends a job.
-        for _ in 0..4 {
-            for effect in app.label_current(0) {
-                executor.execute(&effect, &app).unwrap();
-            }
-        }
-        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        let (mut executor, mut app, inbox) = two_jobs(dir.path());
         let sent = |inbox: &TrainerInbox| -> Vec<(u64, usize)> {
             std::iter::from_fn(|| inbox.try_recv())
                 .filter_map(|m| match m {
@@ -730,13 +736,7 @@ mod tests {
     #[test]
     fn undo_cancels_only_the_jobs_that_hold_the_label_and_their_events_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut executor, mut app, inbox) = setup_with_inbox(dir.path());
-        for _ in 0..4 {
-            for effect in app.label_current(0) {
-                executor.execute(&effect, &app).unwrap();
-            }
-        }
-        assert_eq!(jobs(&executor), [(1, vec![0, 1]), (2, vec![0, 1, 2, 3])]);
+        let (mut executor, mut app, inbox) = two_jobs(dir.path());
         let undo = app.on_key(crossterm::event::KeyEvent::from(
             crossterm::event::KeyCode::Char('u'),
         ));
