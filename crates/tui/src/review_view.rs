@@ -20,6 +20,9 @@ use super::overlays;
 /// 12×6 cells put 60 images on a 120×40 terminal, each 11×5 characters: a 28×28 digit
 /// as 10×10 half blocks (20×15 sextants), enough to read it.
 pub const CELL_WIDTH: u16 = 12;
+/// Below this probability (the model more likely wrong than right) a caption on a page
+/// of several classes is marked unsure.
+pub const UNSURE_BELOW: f32 = 0.5;
 pub const CELL_HEIGHT: u16 = 6;
 
 /// Where the review grid's cells go.
@@ -200,7 +203,10 @@ fn header(app: &App) -> Line<'static> {
     rest.push_str(&match (page.items.len(), shared) {
         (1, _) => " · the one image the model calls it".to_string(),
         (n, 1) => format!(" · {n} images the model calls it, surest first"),
-        (n, _) => format!(" · {n} images, each over the class the model calls it"),
+        (n, _) => format!(
+            " · {n} images, each over the class the model calls it (?: under {:.0}%)",
+            UNSURE_BELOW * 100.0
+        ),
     });
     spans.push(Span::raw(rest));
     Line::from(spans)
@@ -236,15 +242,14 @@ fn draw_grid(
         let prob = page.probs.get(index).copied().unwrap_or(0.0);
         let shown = page.classes.get(index).copied().unwrap_or(page.class);
         let (text, style) = match mark {
-            // On a page small classes share, each image's class under it.
-            None if shared => (
-                format!(
-                    "{:>2.0}% {}",
-                    percent(prob).min(99.0),
-                    class_name(app, shown)
-                ),
-                Style::new(),
-            ),
+            // On a page small classes share, each image's class under it, as much of
+            // the name as the cell holds (breeds differ late: `Irish_setter`,
+            // `Irish_terrier`); a `?` before it, not a number, says the unsure ones
+            // (faint too, where the terminal draws faint).
+            None if shared && prob < UNSURE_BELOW => {
+                (format!("?{}", class_name(app, shown)), Style::new().dim())
+            }
+            None if shared => (class_name(app, shown), Style::new()),
             None => (format!("{:>5.1}%", percent(prob)), Style::new().dim()),
             Some(Mark::Class(class)) => {
                 let key = app

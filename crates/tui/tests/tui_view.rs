@@ -637,7 +637,12 @@ fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
         ),
         "{screen}"
     );
-    assert!(screen.contains(" 99% Afghan  99% Aireda "), "{screen}");
+    // As much of each breed as the cell holds: Border_collie and Border_terrier differ.
+    assert!(
+        screen.contains(" Afghan_hou  Airedale    American_S "),
+        "{screen}"
+    );
+    assert!(screen.contains("Border_col  Border_ter"), "{screen}");
     assert!(screen.contains("→ beagle   ▶✗ not Amer"), "{screen}");
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
     // Confirmed: each unmarked photo as the breed it was shown as.
@@ -654,6 +659,41 @@ fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
     assert_eq!(confirmed[3], (5, 5));
     assert_eq!(confirmed.len(), 58);
     assert_eq!(corrected, &[(3, 76)], "beagle is breed 76");
+}
+
+/// On a page breeds share, an unsure image's breed is marked `?` (and faint), a sure
+/// one's plain.
+#[test]
+fn unsure_captions_on_a_shared_page_are_faint() {
+    let mut app = dogs_app();
+    let items = (0..118usize)
+        .map(|i| RankedItem {
+            pool_index: i,
+            score: 0.1,
+            top: vec![ClassProb {
+                class: i as u16,
+                prob: if i == 1 { 0.4 } else { 0.95 },
+            }],
+        })
+        .collect();
+    app.on_trainer(ranked(RankingSource::ColdStart, 0, items));
+    let grid = view::review_grid(Rect::new(0, 0, 120, 40)).unwrap();
+    app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
+    press(&mut app, KeyCode::Tab);
+    let terminal = draw(&app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    // The first two captions, past the cursor's column.
+    let dim = |cell: usize| {
+        let (_, caption) = grid.cell(cell);
+        buffer[(caption.x + 1, caption.y)]
+            .modifier
+            .contains(ratatui::style::Modifier::DIM)
+    };
+    assert!(dim(1), "the unsure one");
+    assert!(!dim(0), "a sure one");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains(" ?Airedale "), "{screen}");
+    assert!(screen.contains("▶Afghan_hou"), "{screen}");
 }
 
 /// The help and the status line name the keys of the user's keymap.
