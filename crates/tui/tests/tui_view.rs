@@ -588,21 +588,20 @@ fn dog_breeds_with_the_imagenet_heads_guesses_on_keys_and_accuracy_on_labels() {
     insta::assert_snapshot!(draw(&app, 120, 40).backend());
 }
 
-/// Review from label 0 on the dog photos: the cold start's guesses (the head's prior)
-/// put about one photo in each breed, so the breeds share pages, each photo over its
-/// breed; the header names the cursor's breed in full.
-#[test]
-fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
+/// The dogs app on the review screen at 120×40 before any label: the cold start's
+/// ranking guesses photo i as `class_of(i)` at `prob_of(i)`.
+fn dogs_reviewed_before_any_label(
+    class_of: impl Fn(usize) -> u16,
+    prob_of: impl Fn(usize) -> f32,
+) -> App {
     let mut app = dogs_app();
-    // Photo i guessed as its own breed, but photos 3 and 4 as breed 2; surer the
-    // lower i is, none of them certain.
     let items = (0..118usize)
         .map(|i| RankedItem {
             pool_index: i,
             score: 0.1,
             top: vec![ClassProb {
-                class: if i == 3 || i == 4 { 2 } else { i as u16 },
-                prob: 0.99996 - i as f32 / 400.0,
+                class: class_of(i),
+                prob: prob_of(i),
             }],
         })
         .collect();
@@ -610,6 +609,20 @@ fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
     let grid = view::review_grid(Rect::new(0, 0, 120, 40)).unwrap();
     app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
     press(&mut app, KeyCode::Tab);
+    app
+}
+
+/// Review from label 0 on the dog photos: the cold start's guesses (the head's prior)
+/// put about one photo in each breed, so the breeds share pages, each photo over its
+/// breed; the header names the cursor's breed in full.
+#[test]
+fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
+    // Photo i guessed as its own breed, but photos 3 and 4 as breed 2; surer the
+    // lower i is, none of them certain.
+    let mut app = dogs_reviewed_before_any_label(
+        |i| if i == 3 || i == 4 { 2 } else { i as u16 },
+        |i| 0.99996 - i as f32 / 400.0,
+    );
     let page = app.page().unwrap();
     // Breeds 0, 1 and 2 (photos 2, 3, 4), then one photo a breed, 5 to 59 (the
     // breeds sort with capitals first: Afghan_hound is 0).
@@ -665,21 +678,8 @@ fn dog_breeds_review_pages_shared_by_breeds_before_any_label() {
 /// one's plain.
 #[test]
 fn unsure_captions_on_a_shared_page_are_faint() {
-    let mut app = dogs_app();
-    let items = (0..118usize)
-        .map(|i| RankedItem {
-            pool_index: i,
-            score: 0.1,
-            top: vec![ClassProb {
-                class: i as u16,
-                prob: if i == 1 { 0.4 } else { 0.95 },
-            }],
-        })
-        .collect();
-    app.on_trainer(ranked(RankingSource::ColdStart, 0, items));
+    let app = dogs_reviewed_before_any_label(|i| i as u16, |i| if i == 1 { 0.4 } else { 0.95 });
     let grid = view::review_grid(Rect::new(0, 0, 120, 40)).unwrap();
-    app.set_review_grid(usize::from(grid.cols), usize::from(grid.rows));
-    press(&mut app, KeyCode::Tab);
     let terminal = draw(&app, 120, 40);
     let buffer = terminal.backend().buffer();
     // The first two captions, past the cursor's column.
