@@ -8,6 +8,7 @@
     reason = "test code: a failure to set up or to read a result is the test's failure"
 )]
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use glean::learn::{Job, Learner, LearnerConfig, LearnerKind, Strategy, Trainer, TrainerEvent};
@@ -32,10 +33,15 @@ fn one_round(learner: LearnerKind, strategy: Strategy) -> (Option<f64>, Option<f
     (out.accuracy, out.network_accuracy, out.ranking.batch(100))
 }
 
+/// libtorch's thread count is process-wide, and a run is the same per seed *and* thread
+/// count: the tests that learn at different counts take turns.
+static THREAD_COUNT: Mutex<()> = Mutex::new(());
+
 /// The same learner twice at once, beside another learner and beside a thread that
 /// draws from libtorch's generator itself: each run equals the same run alone.
 #[test]
 fn learners_running_at_once_each_run_as_alone() {
+    let _threads = THREAD_COUNT.lock().unwrap_or_else(|e| e.into_inner());
     let hybrid = || one_round(LearnerKind::Hybrid, Strategy::Bald);
     let cnn = || one_round(LearnerKind::Cnn, Strategy::Margin);
     let (hybrid_alone, cnn_alone) = (hybrid(), cnn());
@@ -90,6 +96,7 @@ fn holders_of_the_generator_draw_what_they_draw_alone() {
 /// Through the trainer thread, the progress it reports and the ranking it sends.
 #[test]
 fn same_seed_same_run_and_progress_events() {
+    let _threads = THREAD_COUNT.lock().unwrap_or_else(|e| e.into_inner());
     for learner in [LearnerKind::Cnn, LearnerKind::Hybrid] {
         same_seed_same_run(learner);
     }
