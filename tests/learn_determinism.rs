@@ -1,6 +1,7 @@
-//! Same seed, same device: same run, whatever else trains in the process at the time
-//! (libtorch's random generator is process-wide; learners take turns at it,
-//! `learn::torch_rng`).
+//! libtorch's process-wide state: its random generator (same seed, same device: same
+//! run, whatever else trains in the process at the time; learners take turns at it,
+//! `learn::torch_rng`) and its thread count. A binary of its own, so that no other test
+//! changes either while these look.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,10 +12,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use glean::learn::{Job, Learner, LearnerConfig, LearnerKind, Strategy, Trainer, TrainerEvent};
+use glean::learn::{
+    Job, Learner, LearnerConfig, LearnerKind, ModelKind, RoundProgress, Strategy, Trainer,
+    TrainerEvent,
+};
 
+#[path = "it/support/mod.rs"]
 mod support;
-use support::fixtures::{labels_of, mnist_sample, quick_learner};
+use support::fixtures::{cifar_data, labels_of, mnist_sample, quick_learner, quick_learner_of};
 
 /// What one round of a fresh learner gives on the first 60 labels of every 16th image:
 /// its accuracies and the first 100 items of its ranking.
@@ -173,5 +178,78 @@ fn same_seed_same_run(learner: LearnerKind) {
         "{learner}: same seed, different ranking (first items {:?} vs {:?})",
         results[0].0.batch(5),
         results[1].0.batch(5)
+    );
+}
+
+/// The backbone's head learns CIFAR-10 photos from two labels a class, on one thread;
+/// a network after it gets every core back.
+#[test]
+fn the_backbone_head_learns_photos_from_few_labels_on_one_thread() {
+    let _threads = THREAD_COUNT.lock().unwrap_or_else(|e| e.into_inner());
+    let weights =
+        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
+    if !support::needs("the Lite0 weights (make effnet)", weights.is_file()) {
+        return;
+    }
+    let Some((cache, data, oracle)) = cifar_data() else {
+        return;
+    };
+    assert_eq!(
+        (data.pool_len(), data.test_len(), data.channels),
+        (200, 100, 3)
+    );
+    // Only Lite0 installed: `auto` falls back to it from Lite2.
+    let models = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        &weights,
+        models.path().join("efficientnet-lite0.safetensors"),
+    )
+    .unwrap();
+    let config = LearnerConfig {
+        model: ModelKind::Auto,
+        models_dir: Some(models.path().to_path_buf()),
+        cache_dir: Some(cache.path().to_path_buf()),
+        // The full schedule: training the head on features takes milliseconds.
+        schedule: Default::default(),
+        threads: None,
+        ..quick_learner_of(LearnerKind::Cnn)
+    };
+    let mut prepared = Vec::new();
+    let mut learner = Learner::prepare(
+        data,
+        config,
+        &mut |p| {
+            if let RoundProgress::Preparing {
+                what, done, total, ..
+            } = p
+            {
+                prepared.push((what, done, total));
+            }
+        },
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(learner.model(), ModelKind::EffnetLite0);
+    assert_eq!(prepared.last(), Some(&("backbone features", 300, 300)));
+    // Two labels per class, spread over the pool (sorted by class, 20 each).
+    let labeled = labels_of(&(0..20).map(|i| i * 10).collect::<Vec<_>>(), &oracle);
+    let out = learner.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
+    let acc = out.accuracy.unwrap();
+    // Chance is 0.10; ImageNet features make 2 labels per class worth far more.
+    assert!(acc > 0.4, "accuracy {acc} from 20 labels");
+
+    // The head trains on one thread; the next network gets every core back (the
+    // setting belongs to the thread that trains).
+    assert_eq!(tch::get_num_threads(), 1);
+    let (digits, _) = mnist_sample();
+    let config = LearnerConfig {
+        threads: None,
+        ..quick_learner(Strategy::Margin)
+    };
+    let cnn = Learner::new(digits, config).unwrap();
+    assert_eq!(cnn.model(), ModelKind::Cnn);
+    assert_eq!(
+        tch::get_num_threads() as usize,
+        glean::learn::prepare::default_threads()
     );
 }

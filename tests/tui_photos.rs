@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "it/support/mod.rs"]
 mod support;
 use support::{glean_command, labeled, program_pid, Tmux};
 

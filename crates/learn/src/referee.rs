@@ -19,7 +19,7 @@
 //! standard deviations? Then the network is failing, and the graph ranks and predicts
 //! alone. Otherwise their blend does, which on MNIST beats each of them alone from
 //! about 40 labels on, and beats the graph even while the network is several points
-//! behind it (`tests/learn_referee.rs`).
+//! behind it (`tests/it/learn_referee.rs`).
 
 use std::collections::VecDeque;
 
@@ -34,7 +34,7 @@ pub const MIN_EVIDENCE: usize = 20;
 /// labels to 0.62-0.66 past 600, while the network stays 0.6-0.9 points ahead of the
 /// graph on the test split: the more labels, the sharper the network and the more the
 /// blend's doubt follows it. A network that learned nothing (one class everywhere) lost
-/// 80 of 92 at 180 labels (`tests/learn_referee.rs`).
+/// 80 of 92 at 180 labels (`tests/it/learn_referee.rs`).
 pub const HEALTHY_GRAPH_SHARE: f64 = 2.0 / 3.0;
 
 /// How many standard deviations the graph's share must pass `HEALTHY_GRAPH_SHARE` by for

@@ -4,12 +4,6 @@
 //! top-1 and top-3 measured when the suggestions were made, for each backbone (less a
 //! photo). Without the photos, or a backbone's weights, see `support::needs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use glean::dataset::{self, ScanOptions};
 use glean::learn::effnet_lite::{Backbone, EffnetLite};
 use glean::learn::features::backbone_features;
@@ -20,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Device;
 
-mod support;
+use crate::support;
 
 /// Photos (of 118) whose breed was the first suggestion, and among the first three,
 /// as measured (2026-12-01, 224 px centre crop, float32): for each backbone, a photo
@@ -190,7 +184,7 @@ fn after_twelve_labels_the_predictions_are_as_right_as_the_head_alone() {
         device: DeviceChoice::Cpu,
         model: ModelKind::EffnetLite2,
         learner: LearnerKind::Hybrid,
-        threads: Some(2),
+        threads: Some(1),
         cache_dir: Some(cache.path().to_path_buf()),
         ..LearnerConfig::default()
     };

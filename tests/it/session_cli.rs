@@ -1,13 +1,7 @@
 //! `glean sessions` and `glean export` run as the real binary on sessions made by the
 //! library.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
-#[path = "../crates/session/tests/session_common/mod.rs"]
+#[path = "../../crates/session/tests/session_common/mod.rs"]
 mod session_common;
 
 use std::path::Path;

@@ -4,17 +4,11 @@
 //! must finish a trained round (model v1 or later) with no error on the status line
 //! and no panic in the log, and say on the screen when photos are learned from pixels.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-mod support;
+use crate::support;
 use support::{glean_command, model_version, Tmux};
 
 /// Photos a class; two classes.

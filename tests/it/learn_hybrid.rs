@@ -2,24 +2,16 @@
 //! test images), the model file a round writes and `--weights` reads back, the
 //! per-pool cache, and the backbone learner on real CIFAR-10 photos.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::{
     Job, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, RankingSource, RoundProgress,
-    Strategy, Trainer, TrainerEvent,
+    Trainer, TrainerEvent,
 };
 
-mod support;
-use support::fixtures::{
-    cold_start_labels, labels_of, mnist_sample, quick_learner, quick_learner_of,
-};
+use crate::support;
+use support::fixtures::{cifar_data, cold_start_labels, labels_of, mnist_sample, quick_learner_of};
 
 #[test]
 fn the_graph_learner_beats_the_network_at_twenty_labels() {
@@ -341,110 +333,6 @@ fn the_graph_is_cached_with_the_pool() {
         .unwrap();
     assert_eq!(first.accuracy, second.accuracy);
     assert_eq!(first.ranking.batch(50), second.ranking.batch(50));
-}
-
-/// 30 CIFAR-10 photos per class, 20 in train/ and 10 in test/, linked into a temp folder.
-fn cifar_subset() -> Option<tempfile::TempDir> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cifar10-test");
-    if !support::needs("../shared/datasets/cifar10-test", src.is_dir()) {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    for class in std::fs::read_dir(&src).unwrap() {
-        let class = class.unwrap().path();
-        let name = class.file_name().unwrap().to_owned();
-        let mut files: Vec<_> = std::fs::read_dir(&class)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for (i, f) in files.iter().take(30).enumerate() {
-            let split = if i < 20 { "train" } else { "test" };
-            let to = dir.path().join(split).join(&name);
-            std::fs::create_dir_all(&to).unwrap();
-            std::os::unix::fs::symlink(f, to.join(f.file_name().unwrap())).unwrap();
-        }
-    }
-    Some(dir)
-}
-
-/// `cifar_subset` loaded: a cache folder for the learner, the data and its oracle.
-fn cifar_data() -> Option<(tempfile::TempDir, LearnData, Vec<u16>)> {
-    let photos = cifar_subset()?;
-    let cache = tempfile::tempdir().unwrap();
-    let loaded = dataset::load(photos.path(), &ScanOptions::default(), None, cache.path()).unwrap();
-    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
-    Some((cache, LearnData::from_loaded(&loaded).unwrap(), oracle))
-}
-
-#[test]
-fn the_backbone_head_learns_photos_from_few_labels() {
-    let weights =
-        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
-    if !support::needs("the Lite0 weights (make effnet)", weights.is_file()) {
-        return;
-    }
-    let Some((cache, data, oracle)) = cifar_data() else {
-        return;
-    };
-    assert_eq!(
-        (data.pool_len(), data.test_len(), data.channels),
-        (200, 100, 3)
-    );
-    // Only Lite0 installed: `auto` falls back to it from Lite2.
-    let models = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(
-        &weights,
-        models.path().join("efficientnet-lite0.safetensors"),
-    )
-    .unwrap();
-    let config = LearnerConfig {
-        model: ModelKind::Auto,
-        models_dir: Some(models.path().to_path_buf()),
-        cache_dir: Some(cache.path().to_path_buf()),
-        // The full schedule: training the head on features takes milliseconds.
-        schedule: Default::default(),
-        threads: None,
-        ..quick_learner_of(LearnerKind::Cnn)
-    };
-    let mut prepared = Vec::new();
-    let mut learner = Learner::prepare(
-        data,
-        config,
-        &mut |p| {
-            if let RoundProgress::Preparing {
-                what, done, total, ..
-            } = p
-            {
-                prepared.push((what, done, total));
-            }
-        },
-        &|| false,
-    )
-    .unwrap();
-    assert_eq!(learner.model(), ModelKind::EffnetLite0);
-    assert_eq!(prepared.last(), Some(&("backbone features", 300, 300)));
-    // Two labels per class, spread over the pool (sorted by class, 20 each).
-    let labeled = labels_of(&(0..20).map(|i| i * 10).collect::<Vec<_>>(), &oracle);
-    let out = learner.round(&labeled, 1, &|| false, &mut |_| {}).unwrap();
-    let acc = out.accuracy.unwrap();
-    // Chance is 0.10; ImageNet features make 2 labels per class worth far more.
-    assert!(acc > 0.4, "accuracy {acc} from 20 labels");
-
-    // The head trains on one thread; the next network gets every core back (the
-    // setting belongs to the thread that trains).
-    assert_eq!(tch::get_num_threads(), 1);
-    let (digits, _) = mnist_sample();
-    let config = LearnerConfig {
-        threads: None,
-        ..quick_learner(Strategy::Margin)
-    };
-    let cnn = Learner::new(digits, config).unwrap();
-    assert_eq!(cnn.model(), ModelKind::Cnn);
-    assert_eq!(
-        tch::get_num_threads() as usize,
-        glean::learn::prepare::default_threads()
-    );
 }
 
 #[test]

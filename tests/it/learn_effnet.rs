@@ -4,12 +4,6 @@
 //! also checks that both load as what they are. A size without its weights: see
 //! `support::needs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::{Path, PathBuf};
 
 use glean::dataset::{self, DecodeSpec, ScanOptions};
@@ -17,7 +11,7 @@ use glean::learn::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
 use glean::learn::prepare::default_backbone_weights;
 use tch::{Device, Kind, Tensor};
 
-mod support;
+use crate::support;
 
 /// Top-1 of 118 measured here (2026-12-01) at each size's own input side, from photos
 /// decoded at 224: Lite0 102 (PyTorch on the same weights with the package's own

@@ -7,12 +7,6 @@
 //! the same class, every page in the journal is there whole, and the labels of each
 //! page (one round and time) stay together from reload to reload.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +14,7 @@ use std::time::Duration;
 use glean::session::{journal_path, LabelRecord, Source};
 use rand::{Rng, SeedableRng};
 
-mod support;
+use crate::support;
 use support::kill::{kill_and_reap, mnist_and_tmux, reload_keeps_labels};
 use support::{glean_command, labeled, program_pid, Tmux};
 

@@ -4,13 +4,7 @@
 //! several times as long); `benches/mistakes.rs` measures the default on the full MNIST
 //! and CIFAR-10.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
-mod support;
+use crate::support;
 
 use glean::learn::mistakes::{flip_labels, found_in_first};
 use glean::learn::{

@@ -62,3 +62,37 @@ pub fn cold_start_labels(learner: &mut Learner, oracle: &[u16]) -> Vec<(usize, u
     assert_eq!(first.ranking.source, RankingSource::ColdStart);
     labels_of(&first.ranking.batch(20), oracle)
 }
+
+/// 30 CIFAR-10 photos per class, 20 in train/ and 10 in test/, linked into a temp folder.
+pub fn cifar_subset() -> Option<tempfile::TempDir> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/cifar10-test");
+    if !super::needs("../shared/datasets/cifar10-test", src.is_dir()) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for class in std::fs::read_dir(&src).unwrap() {
+        let class = class.unwrap().path();
+        let name = class.file_name().unwrap().to_owned();
+        let mut files: Vec<_> = std::fs::read_dir(&class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for (i, f) in files.iter().take(30).enumerate() {
+            let split = if i < 20 { "train" } else { "test" };
+            let to = dir.path().join(split).join(&name);
+            std::fs::create_dir_all(&to).unwrap();
+            std::os::unix::fs::symlink(f, to.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    Some(dir)
+}
+
+/// `cifar_subset` loaded: a cache folder for the learner, the data and its oracle.
+pub fn cifar_data() -> Option<(tempfile::TempDir, LearnData, Vec<u16>)> {
+    let photos = cifar_subset()?;
+    let cache = tempfile::tempdir().unwrap();
+    let loaded = dataset::load(photos.path(), &ScanOptions::default(), None, cache.path()).unwrap();
+    let oracle: Vec<u16> = loaded.pool.items.iter().map(|i| i.label.unwrap()).collect();
+    Some((cache, LearnData::from_loaded(&loaded).unwrap(), oracle))
+}

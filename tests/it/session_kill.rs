@@ -4,18 +4,12 @@
 //! label of an earlier reload is still there with the same class, and the next run
 //! resumes the session (the lock of the killed process does not block it).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 
-mod support;
+use crate::support;
 use support::kill::{kill_and_reap, mnist_and_tmux, reload_keeps_labels};
 use support::{glean_command, labeled, program_pid, Tmux};
 

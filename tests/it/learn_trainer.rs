@@ -1,12 +1,6 @@
 //! The learner and its trainer thread on real digits (`assets/mnist`, 1,000 pool and
 //! 300 test images).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::time::Duration;
 
 use glean::learn::{
@@ -14,7 +8,7 @@ use glean::learn::{
     TrainerEvent,
 };
 
-mod support;
+use crate::support;
 use support::fixtures::{labels_of, mnist_sample, quick_learner};
 
 #[test]

@@ -2,13 +2,7 @@
 //! neighbour-kl) in real rounds on `assets/mnist` (1,000 pool, 300 test), with the
 //! network alone, the graph alone and the hybrid.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
-mod support;
+use crate::support;
 
 use glean::learn::strategy::balanced_random_subset;
 use glean::learn::{Learner, LearnerConfig, LearnerKind, QueryOptions, Ranking, Strategy};

@@ -4,12 +4,6 @@
 //! real digits of `assets/mnist` (20 k-means-chosen labels, Poisson learning; warm-started
 //! rounds against a cold solve).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
@@ -19,7 +13,7 @@ use glean::learn::graph::{
 };
 use tch::{Device, Kind, Tensor};
 
-mod support;
+use crate::support;
 
 const CPU: (Kind, Device) = (Kind::Float, Device::Cpu);
 

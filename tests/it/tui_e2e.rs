@@ -6,17 +6,11 @@
 //! started from the first one's network, keeps its own files. Without tmux, see
 //! `support::needs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-mod support;
+use crate::support;
 use support::{glean_command, labeled, model_version, program_pid, Tmux};
 
 /// The item in the image panel's title, e.g. `train/7/train-01234.png`.

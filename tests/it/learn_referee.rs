@@ -2,15 +2,9 @@
 //! that learned nothing hands the ranking to the graph, one that is merely behind the
 //! graph stays in the blend.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use glean::learn::{Learner, LearnerKind, RankingSource, RoundOutcome};
 
-mod support;
+use crate::support;
 use support::fixtures::{cold_start_labels, labels_of, mnist_sample, quick_learner_of};
 
 /// A hybrid learner whose network trains at `learning_rate`, after 16 rounds of labels

@@ -1,16 +1,10 @@
 //! `glean scan` end to end: the real binary on a folder built here.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-mod support;
+use crate::support;
 use support::fixtures::png;
 
 fn glean_scan(args: &[&str], cache: &Path) -> (bool, String, String) {

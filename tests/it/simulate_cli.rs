@@ -1,15 +1,9 @@
 //! `glean simulate` through the real binary on `assets/mnist`, with a tiny budget.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::Path;
 use std::process::Command;
 
-mod support;
+use crate::support;
 
 fn glean(cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glean"));

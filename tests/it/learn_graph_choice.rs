@@ -2,13 +2,7 @@
 //! test): the autoencoder's graph beside deskewed PCA, chosen by cross-validation on the
 //! labels, trained before the rounds or beside them.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,12 +2,6 @@
 //! into `ScanOptions`, and what they refuse, through clap and through the real binary;
 //! and the `--holdout` a session records, which `glean resume` scans with again.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failure to set up or to read a result is the test's failure"
-)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
