@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review results-keypress
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -116,6 +116,14 @@ results-busy: mnist effnet
 	$(TORCH) && cargo bench --bench busy | tee results/busy-passive.txt
 	$(TORCH) && OMP_WAIT_POLICY= cargo bench --bench busy | tee results/busy-openmp-default.txt
 	$(TORCH) && OMP_WAIT_POLICY=ACTIVE cargo bench --bench busy | tee results/busy-active.txt
+
+# Keypress -> next frame (`benches/tui.rs`): the dog photos, and the full MNIST pool with
+# whole-pool rankings arriving; quiet, and with one core busy besides the bench's own
+# busy trainer.
+results-keypress: mnist
+	mkdir -p results
+	$(TORCH) && cargo bench --bench tui | tee results/keypress.txt
+	( $(BUSY) $(TORCH) && cargo bench --bench tui | tee results/keypress-busy.txt )
 
 # The autoencoder's batch and learning rate against its cost, on the MNIST pool: its
 # own loss (no labels) and the time for 50 epochs, with the papers' table beside them.

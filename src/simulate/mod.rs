@@ -672,11 +672,11 @@ mod tests {
 
     #[test]
     fn pool_accuracy_counts_the_ranked_items_whose_top_class_is_right() {
-        use crate::learn::{ClassProb, RankedItem, RankingSource};
+        use crate::learn::{ClassProb, RankedItem, RankingSource, TopClasses};
         let item = |pool_index, class| RankedItem {
             pool_index,
             score: 0.0,
-            top: vec![ClassProb { class, prob: 0.9 }],
+            top: TopClasses::from_iter([ClassProb { class, prob: 0.9 }]),
         };
         let oracle = [0u16, 1, 2, 1, 0];
         let ranking = Ranking {

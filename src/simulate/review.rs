@@ -394,7 +394,7 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::{ClassProb, RankedItem, RankingSource, Strategy};
+    use crate::learn::{ClassProb, RankedItem, RankingSource, Strategy, TopClasses};
 
     fn ranking(items: &[(usize, u16, f32)]) -> Ranking {
         Ranking {
@@ -406,7 +406,7 @@ mod tests {
                 .map(|&(pool_index, class, prob)| RankedItem {
                     pool_index,
                     score: 0.0,
-                    top: vec![ClassProb { class, prob }],
+                    top: TopClasses::from_iter([ClassProb { class, prob }]),
                 })
                 .collect(),
         }

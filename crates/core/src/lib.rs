@@ -19,7 +19,7 @@ pub use config::{
     QueryOptions,
 };
 pub use mistakes::Suspect;
-pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
+pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource, TopClasses};
 pub use strategy::Strategy;
 pub use trainer::{
     trainer_channel, BackgroundWork, Job, Message, MistakesJob, RoundTimes, TrainerEvent,

@@ -11,6 +11,14 @@ pub struct ClassProb {
     pub prob: f32,
 }
 
+/// An item's most likely classes, most likely first: at most three, held inline (a
+/// ranking of a 60,000-image pool is then one allocation, not 60,001, and the UI thread
+/// copies and drops it in a millisecond, not tens).
+pub type TopClasses = arrayvec::ArrayVec<ClassProb, TOP_CLASSES>;
+
+/// The most classes a ranked item keeps.
+pub const TOP_CLASSES: usize = 3;
+
 /// One unlabeled pool item in a ranking.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RankedItem {
@@ -20,7 +28,7 @@ pub struct RankedItem {
     pub score: f32,
     /// The model's most likely classes, most likely first (at most three; empty before
     /// any model exists, as in a cold start).
-    pub top: Vec<ClassProb>,
+    pub top: TopClasses,
 }
 
 /// Why this ranking has the order it has.
@@ -96,10 +104,10 @@ impl Ranking {
     }
 }
 
-/// The `k` most likely classes of one probability row, most likely first (ties: lower
-/// class first).
-pub fn top_classes(probs: &[f32], k: usize) -> Vec<ClassProb> {
-    super::strategy::top_k(probs, k)
+/// The `k` (at most `TOP_CLASSES`) most likely classes of one probability row, most
+/// likely first (ties: lower class first).
+pub fn top_classes(probs: &[f32], k: usize) -> TopClasses {
+    super::strategy::top_k(probs, k.min(TOP_CLASSES))
         .into_iter()
         .map(|c| ClassProb {
             class: c as u16,
@@ -131,7 +139,7 @@ mod tests {
                 .map(|i| RankedItem {
                     pool_index: 10 + i,
                     score: 1.0 - i as f32,
-                    top: vec![],
+                    top: TopClasses::new(),
                 })
                 .collect(),
         };

@@ -52,7 +52,7 @@ pub use device::{DeviceChoice, ResolveDevice};
 pub use glean_core::{BackgroundWork, Job, MistakesJob, TrainerEvent, TrainerHandle};
 pub use learner::Learner;
 pub use outcome::{RoundOutcome, RoundProgress, RoundTimes};
-pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource};
+pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource, TopClasses};
 pub use startup::{provisional_order, PoolInput, ScannedPool};
 pub use strategy::Strategy;
 pub use train::TrainSchedule;

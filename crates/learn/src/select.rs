@@ -4,7 +4,7 @@
 use super::config::ClusterPick;
 use super::graph::csr::Csr;
 use super::pool_strategies;
-use super::ranking::{top_classes, RankedItem, Ranking, RankingSource};
+use super::ranking::{top_classes, RankedItem, Ranking, RankingSource, TopClasses};
 use super::score::Predictions;
 use super::strategy::{self, Strategy, DIVERSITY_POOL_FACTOR};
 
@@ -238,7 +238,7 @@ pub fn cold_start_ranking(
         .map(|(pos, pool_index)| RankedItem {
             pool_index,
             score: 1.0 - pos as f32 / len,
-            top: Vec::new(),
+            top: TopClasses::new(),
         })
         .collect();
     Ranking {

@@ -390,7 +390,7 @@ pub fn provisional_order(pool_len: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RankedItem, RankingSource, Strategy};
+    use crate::{RankedItem, RankingSource, Strategy, TopClasses};
 
     #[test]
     fn a_pool_map_skips_failed_items_both_ways() {
@@ -408,7 +408,7 @@ mod tests {
                 .map(|&i| RankedItem {
                     pool_index: i,
                     score: 0.0,
-                    top: vec![],
+                    top: TopClasses::new(),
                 })
                 .collect(),
         };

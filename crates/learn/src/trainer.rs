@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crossbeam_channel::{Receiver, Sender};
 use glean_core::trainer::{trainer_channel, TrainerInbox, Waiting};
-use glean_core::{MistakesJob, TrainerEvent, TrainerHandle};
+use glean_core::{MistakesJob, TopClasses, TrainerEvent, TrainerHandle};
 
 use super::config::LearnerConfig;
 use super::device::describe;
@@ -329,7 +329,7 @@ fn to_scan(map: &PoolMap, suspects: Vec<Suspect>) -> Vec<Suspect> {
             .map(|s| RankedItem {
                 pool_index: s.pool_index,
                 score: 0.0,
-                top: Vec::new(),
+                top: TopClasses::new(),
             })
             .collect(),
     };

@@ -421,7 +421,7 @@ impl ZeroShot {
             .iter()
             .zip(flat.chunks(classes))
             .filter(|(&row, _)| row < pool_len)
-            .map(|(&row, p)| (row, top_classes(p, k)))
+            .map(|(&row, p)| (row, top_classes(p, k).to_vec()))
             .collect())
     }
 }

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+use glean_core::files::Durability;
+
 use super::error::{Result, SessionError};
 use super::types::Op;
 
@@ -225,21 +227,30 @@ impl Writer {
         Ok(writer)
     }
 
-    /// Appends one record and waits until it is on disk. On failure the journal is cut
-    /// back so that no partial line stays behind.
-    pub fn append(&mut self, record: &Record) -> Result<()> {
+    /// Appends one record; `Synced`, it waits until the record is on disk, `Cached`, it
+    /// leaves that to the next synced record (the file's next fsync carries it). On
+    /// failure the journal is cut back so that no partial line stays behind.
+    pub fn append(&mut self, record: &Record, durability: Durability) -> Result<()> {
         let line = encode(record)?;
         let written = self
             .file
             .seek(SeekFrom::Start(self.len))
             .and_then(|_| self.file.write_all(&line))
-            .and_then(|_| self.file.sync_data());
+            .and_then(|_| match durability {
+                Durability::Synced => self.file.sync_data(),
+                Durability::Cached => Ok(()),
+            });
         if let Err(e) = written {
             let _ = self.truncate_to(self.len);
             return Err(SessionError::io("append to", &self.path)(e));
         }
         self.len += line.len() as u64;
         Ok(())
+    }
+
+    /// The journal's length in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.len
     }
 
     /// Empties the journal after its records went into the snapshot.

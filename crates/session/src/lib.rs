@@ -11,10 +11,11 @@
 //! ranking, for `export --all`) and `NAME.start-weights.safetensors` (a copy of the
 //! `--weights` checkpoint its networks start from). Each is the session's own: sessions share a folder.
 //!
-//! Opening folds the journal into the snapshot's state; `compact` (every
-//! `COMPACT_EVERY` changes, or when the owner says after `defer_compaction`; on `close`
-//! and on drop) writes the folded state as the new snapshot atomically and empties the
-//! journal. This module knows nothing of tch.
+//! Opening folds the journal into the snapshot's state; `compact` (once the journal has
+//! outgrown the snapshot, and `COMPACT_MIN_BYTES`: a replay then reads at most about
+//! twice the state, and a compaction rewrites no more than the journal added; or when
+//! the owner says after `defer_compaction`; on `close` and on drop) writes the folded
+//! state as the new snapshot atomically and empties the journal. This module knows nothing of tch.
 
 pub mod commands;
 mod error;
@@ -47,13 +48,15 @@ pub use types::{
     SessionState, Source,
 };
 
+use glean_core::files::Durability;
 use journal::{Record, Writer};
 use load::load_files;
 use lock::SessionLock;
 use types::{now, Op};
 
-/// Changes between automatic compactions (more in sessions with over 512 labels).
-pub const COMPACT_EVERY: usize = 256;
+/// The journal's bytes below which no compaction is due, however small the snapshot
+/// (a few hundred labels' records: replayed in a blink).
+pub const COMPACT_MIN_BYTES: u64 = 64 * 1024;
 
 /// The longest session name accepted.
 pub const MAX_NAME_LEN: usize = 64;
@@ -116,7 +119,10 @@ pub struct Session {
     state: SessionState,
     journal: Writer,
     since_compaction: usize,
-    compact_every: usize,
+    /// A compaction is also due after this many changes (tests set it).
+    compact_every: Option<usize>,
+    /// The size of the snapshot on disk.
+    snapshot_bytes: u64,
     /// Changes leave the compaction to [`Session::compact_if_due`].
     deferred_compaction: bool,
     closed: bool,
@@ -187,12 +193,16 @@ impl Session {
     }
 
     fn with(dir: &Path, state: SessionState, journal: Writer, lock: SessionLock) -> Session {
+        let snapshot_bytes = std::fs::metadata(snapshot_path(dir, state.name()))
+            .map(|m| m.len())
+            .unwrap_or(0);
         Session {
             dir: dir.to_path_buf(),
             state,
             journal,
             since_compaction: 0,
-            compact_every: COMPACT_EVERY,
+            compact_every: None,
+            snapshot_bytes,
             deferred_compaction: false,
             closed: false,
             _lock: lock,
@@ -234,10 +244,10 @@ impl Session {
         self.state.rounds()
     }
 
-    /// Sets how many changes go to the journal between automatic compactions (min 1;
-    /// sessions with more than twice as many labels wait for labels/2 changes).
+    /// Makes a compaction due also after `changes` changes (min 1), however small the
+    /// journal.
     pub fn set_compact_every(&mut self, changes: usize) {
-        self.compact_every = changes.max(1);
+        self.compact_every = Some(changes.max(1));
     }
 
     /// From now on a change only appends to the journal; the owner compacts when it
@@ -247,13 +257,17 @@ impl Session {
         self.deferred_compaction = true;
     }
 
-    /// Compacts when enough changes have gone to the journal since the last compaction;
-    /// true when it did.
+    /// Compacts when the journal has outgrown the snapshot (and `COMPACT_MIN_BYTES`);
+    /// true when it did. By size, not by count: a compaction rewrites the whole state,
+    /// so it waits until the journal has added as much, and a replay never reads more
+    /// than about twice the state, whatever its records hold (a queue record of 500
+    /// ids weighs a hundred labels).
     pub fn compact_if_due(&mut self) -> Result<bool> {
-        // A compaction rewrites every label, so large sessions compact less often (at
-        // most once per labels/2 changes): the cost per change stays bounded.
-        let threshold = self.compact_every.max(self.state.labels.len() / 2);
-        if self.since_compaction < threshold {
+        let by_size = self.journal.bytes() >= COMPACT_MIN_BYTES.max(self.snapshot_bytes);
+        let by_count = self
+            .compact_every
+            .is_some_and(|changes| self.since_compaction >= changes);
+        if !(by_size || by_count) {
             return Ok(false);
         }
         self.compact()?;
@@ -431,7 +445,10 @@ impl Session {
         if self.state.queue == queue {
             return Ok(());
         }
-        self.commit(Op::Queue(queue))
+        // Derived from the last ranking: the next synced record (a label) or the
+        // compaction carries it to disk, and a queue lost with a power cut only means
+        // the resume shows the ranking's order from before it.
+        self.commit_with(Op::Queue(queue), Durability::Cached)
     }
 
     /// Compares the session with the items now in the data folder's pool: sets the pool
@@ -452,6 +469,7 @@ impl Session {
         self.state.last_used = now().max(self.state.last_used);
         let text = snapshot::to_text(&self.state)?;
         snapshot::write_atomic(&snapshot_path(&self.dir, self.name()), text.as_bytes())?;
+        self.snapshot_bytes = text.len() as u64;
         // A crash here leaves records the snapshot already holds; their sequence numbers
         // tell the next load to skip them.
         self.journal.clear()?;
@@ -474,6 +492,10 @@ impl Session {
     }
 
     fn commit(&mut self, op: Op) -> Result<()> {
+        self.commit_with(op, Durability::Synced)
+    }
+
+    fn commit_with(&mut self, op: Op, durability: Durability) -> Result<()> {
         self.state.check(&op).map_err(SessionError::Invalid)?;
         let record = Record {
             version: journal::RECORD_VERSION,
@@ -481,7 +503,7 @@ impl Session {
             time: now(),
             op,
         };
-        self.journal.append(&record)?;
+        self.journal.append(&record, durability)?;
         let (seq, time) = (record.seq, record.time);
         // Applied before the number moves on, as a replay applies it.
         self.state.apply(record.op);

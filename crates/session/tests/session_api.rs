@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use chrono::Utc;
 use glean_session::{
     journal_path, list, load, most_recent, snapshot_path, RoundRecord, Session, SessionError,
-    SessionState, Source,
+    SessionState, Source, COMPACT_MIN_BYTES,
 };
 use session_common::{config, copy_session};
 
@@ -503,22 +503,71 @@ fn leaving_keeps_the_journal_and_counts_it_toward_the_next_compaction() {
     assert_eq!(report.replayed, 6);
     assert_eq!(s.state().labels(), before.labels());
     assert_eq!(s.state().queue(), before.queue());
-    // Six changes from the last run and 250 of this one make the 256 that are due.
+    // The last run's records count toward the journal's size like this run's: the
+    // compaction is due once the file reaches COMPACT_MIN_BYTES (the snapshot is
+    // smaller), not before.
+    let journal_bytes = || std::fs::metadata(journal_path(d, "q")).unwrap().len();
     s.defer_compaction();
-    for i in 0..249 {
-        s.skip(&format!("s{i}")).unwrap();
+    let mut skips = 0;
+    while journal_bytes() < COMPACT_MIN_BYTES {
+        assert!(
+            !s.compact_if_due().unwrap(),
+            "due at {} bytes",
+            journal_bytes()
+        );
+        s.skip(&format!("s{skips}")).unwrap();
+        skips += 1;
     }
-    assert!(!s.compact_if_due().unwrap());
-    s.skip("s249").unwrap();
     assert!(
         s.compact_if_due().unwrap(),
-        "the replayed changes were not counted"
+        "not due at {} bytes",
+        journal_bytes()
     );
     assert_eq!(journal_lines(), 0);
     s.leave().unwrap();
     let (s, report) = Session::open(d, "q").unwrap();
     assert_eq!(report.replayed, 0);
     assert_eq!(s.state().labels(), before.labels());
+    assert_eq!(s.state().skipped().len(), skips);
+}
+
+/// A session of many labels waits until its journal outgrows the snapshot, whatever
+/// the journal holds: queue records of 500 ids each, as the labeler writes one per
+/// ranking, pile up to the snapshot's size and no further.
+#[test]
+fn the_journal_is_compacted_once_it_outgrows_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "big", config(d)).unwrap();
+    s.defer_compaction();
+    for i in 0..3000 {
+        s.label(&format!("item/{i:05}.png"), (i % 3) as u16, Source::Human)
+            .unwrap();
+    }
+    s.compact().unwrap();
+    let snapshot = std::fs::metadata(snapshot_path(d, "big")).unwrap().len();
+    assert!(snapshot > 2 * COMPACT_MIN_BYTES, "{snapshot} bytes");
+    let journal_bytes = || std::fs::metadata(journal_path(d, "big")).unwrap().len();
+    let mut rankings = 0;
+    while journal_bytes() < snapshot {
+        assert!(
+            !s.compact_if_due().unwrap(),
+            "due at {} bytes of journal, the snapshot {snapshot}",
+            journal_bytes()
+        );
+        let queue = (0..500)
+            .map(|k| format!("item/{:05}.png", 3000 + (rankings * 7 + k) % 5000))
+            .collect();
+        s.set_queue(rankings as u64, queue).unwrap();
+        rankings += 1;
+    }
+    assert!(rankings > 1, "one queue record outweighed the snapshot");
+    assert!(s.compact_if_due().unwrap());
+    assert_eq!(journal_bytes(), 0);
+    s.leave().unwrap();
+    let (s, _) = Session::open(d, "big").unwrap();
+    assert_eq!(s.labels().len(), 3000);
+    assert_eq!(s.state().queue().1.len(), 500);
 }
 
 #[test]

@@ -105,7 +105,7 @@ pub struct App {
     per_class: Vec<usize>,
     labels_since_round: usize,
     /// Scores and predictions of the latest ranking, by pool index.
-    ranked: HashMap<usize, RankedItem>,
+    ranked: RankedByItem,
     pub strategy: String,
     pub learner: Option<String>,
     /// Labels the latest ranking learned from; None until the first ranking.
@@ -208,7 +208,7 @@ impl App {
             suggested: HashMap::new(),
             has_test_split: config.has_test_split,
             per_class,
-            ranked: HashMap::new(),
+            ranked: RankedByItem::default(),
             strategy: config.strategy,
             learner: None,
             ranking_labels: None,
@@ -245,7 +245,7 @@ impl App {
 
     /// Why the current item was picked and what the model predicts for it.
     pub fn current_ranking(&self) -> Option<&RankedItem> {
-        self.current().and_then(|item| self.ranked.get(&item))
+        self.current().and_then(|item| self.ranked.get(item))
     }
 
     /// The guesses shown for `item`, best first, and where they come from: the
@@ -253,7 +253,7 @@ impl App {
     pub fn guesses_for(&self, item: usize) -> Option<(GuessSource, &[ClassProb])> {
         let model = self
             .ranked
-            .get(&item)
+            .get(item)
             .map(|r| r.top.as_slice())
             .filter(|t| !t.is_empty());
         let zero_shot = self
@@ -273,10 +273,10 @@ impl App {
 
     /// The top class of each predictor for `item`, as known now.
     fn guessed(&self, item: usize) -> Guesses {
-        let first = |top: Option<&Vec<ClassProb>>| top.and_then(|t| t.first()).map(|p| p.class);
+        let first = |top: Option<&[ClassProb]>| top.and_then(|t| t.first()).map(|p| p.class);
         Guesses {
-            model: first(self.ranked.get(&item).map(|r| &r.top)),
-            zero_shot: first(self.suggested.get(&item)),
+            model: first(self.ranked.get(item).map(|r| r.top.as_slice())),
+            zero_shot: first(self.suggested.get(&item).map(Vec::as_slice)),
         }
     }
 
@@ -593,11 +593,7 @@ impl App {
         self.strategy = ranking.reason().to_string();
         self.learner = Some(ranking.source.learner_name(network));
         self.ranking_labels = Some(labels);
-        self.ranked = ranking
-            .items
-            .into_iter()
-            .map(|r| (r.pool_index, r))
-            .collect();
+        self.ranked = RankedByItem::new(ranking.items, self.items.len());
         // The image on screen stays: a key pressed for it must not label its successor.
         let keep = self.current();
         self.rebuild_queue(&order, keep);
@@ -667,4 +663,38 @@ pub fn escape_name(name: &str) -> String {
         }
     }
     out
+}
+
+/// The latest ranking's items, found by pool index: moved in from the ranking whole
+/// (a 60,000-item ranking taken in without a map's 60,000 inserts).
+#[derive(Debug, Clone, Default)]
+struct RankedByItem {
+    items: Vec<RankedItem>,
+    /// Pool index → index into `items` (`NOT_RANKED`: none).
+    position: Vec<u32>,
+}
+
+const NOT_RANKED: u32 = u32::MAX;
+
+impl RankedByItem {
+    /// `items` of a pool of `pool` items (those outside it are left out).
+    fn new(items: Vec<RankedItem>, pool: usize) -> RankedByItem {
+        let mut position = vec![NOT_RANKED; pool];
+        for (at, item) in items.iter().enumerate() {
+            if let (Some(slot), Ok(at)) = (position.get_mut(item.pool_index), u32::try_from(at)) {
+                *slot = at;
+            }
+        }
+        RankedByItem { items, position }
+    }
+
+    fn get(&self, item: usize) -> Option<&RankedItem> {
+        let at = *self.position.get(item)?;
+        self.items.get(at as usize)
+    }
+
+    /// In the ranking's order.
+    fn iter(&self) -> impl Iterator<Item = &RankedItem> {
+        self.items.iter()
+    }
 }

@@ -162,8 +162,7 @@ impl App {
     /// Whether a model has ranked: the cold start predicts no class; every ranking
     /// after a label does (for every image left unlabeled).
     pub fn has_predictions(&self) -> bool {
-        self.ranking_labels.is_some_and(|n| n > 0)
-            || self.ranked.values().any(|r| !r.top.is_empty())
+        self.ranking_labels.is_some_and(|n| n > 0) || self.ranked.iter().any(|r| !r.top.is_empty())
     }
 
     /// Whether `item` is on screen now: the single image, or a cell of the page.
@@ -239,7 +238,7 @@ impl App {
     /// The predictions of the latest ranking: each ranked item's first class.
     fn predictions(&self) -> Vec<Prediction> {
         self.ranked
-            .values()
+            .iter()
             .filter_map(|r| {
                 r.top.first().map(|p| Prediction {
                     pool_index: r.pool_index,
@@ -270,7 +269,7 @@ impl App {
         let items = next_page(predictions, class, self.classes.len(), size, taken);
         let prob = |item: usize| {
             self.ranked
-                .get(&item)
+                .get(item)
                 .and_then(|r| r.top.first())
                 .map_or(0.0, |p| p.prob)
         };

@@ -71,6 +71,16 @@ impl Drop for DerivedWriter {
 }
 
 fn run(rx: &Receiver<Message>, path: &std::path::Path, ids: &[String]) {
+    // The lowest priority: the file is tens of milliseconds of work a ranking, due when
+    // the cores are free, and never before the frame after the key that arrives beside
+    // the ranking (at the same priority it took half the UI thread's core then: the
+    // full MNIST, keys after a ranking 14 ms instead of 6-8). Where the system refuses,
+    // it runs at the usual priority.
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::debug!("the derived files' writer keeps its priority: {e:?}");
+    }
     let mut pending: Option<Predicted> = None;
     loop {
         // Take everything waiting: only the newest predictions are written.

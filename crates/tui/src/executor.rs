@@ -406,7 +406,7 @@ mod tests {
     use glean_core::trainer::{trainer_channel, Message, TrainerInbox};
     use glean_core::{
         ClassPrior, ClassProb, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind, RankedItem,
-        RankingSource, RoundTimes, Strategy,
+        RankingSource, RoundTimes, Strategy, TopClasses,
     };
     use glean_dataset::{Class, Layout};
     use glean_session::{DataSpec, SessionConfig};
@@ -524,7 +524,7 @@ mod tests {
         RankedItem {
             pool_index,
             score: 0.5,
-            top: vec![ClassProb { class, prob }],
+            top: TopClasses::from_iter([ClassProb { class, prob }]),
         }
     }
 

@@ -25,7 +25,8 @@ pub use app::{
     App, AppConfig, Mark, MistakesPage, MistakesQueue, Mode, Overlay, Restored, ReviewPage,
 };
 pub use glean_core::{
-    BackgroundWork, ClassProb, RankedItem, Ranking, RankingSource, Suspect, TrainerEvent,
+    BackgroundWork, ClassProb, RankedItem, Ranking, RankingSource, Suspect, TopClasses,
+    TrainerEvent,
 };
 pub use keymap::{Action, Command, Direction, Keymap};
 pub use types::{ClassView, Effect, Guesses, ItemView, LabelRecord, TrainerStatus};

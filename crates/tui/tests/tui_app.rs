@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use glean_core::{RoundTimes, Strategy};
+use glean_tui::TopClasses;
 use glean_tui::{
     App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Mark,
     Mode, Overlay, RankedItem, Ranking, RankingSource, Restored, Suspect, TrainerEvent,
@@ -90,7 +91,7 @@ fn ranking(items: &[usize]) -> TrainerEvent {
             .map(|&pool_index| RankedItem {
                 pool_index,
                 score: 0.5,
-                top: vec![
+                top: TopClasses::from_iter([
                     ClassProb {
                         class: 3,
                         prob: 0.6,
@@ -99,7 +100,7 @@ fn ranking(items: &[usize]) -> TrainerEvent {
                         class: 5,
                         prob: 0.3,
                     },
-                ],
+                ]),
             })
             .collect(),
     )
@@ -645,7 +646,7 @@ fn the_rankings_guesses_replace_the_suggestions() {
             .map(|&item| RankedItem {
                 pool_index: item,
                 score: 0.5,
-                top: probs(&[(item % 40) as u16]),
+                top: probs(&[(item % 40) as u16]).into_iter().collect(),
             })
             .collect(),
     ));
@@ -726,7 +727,7 @@ fn predicting(
             .map(|item| RankedItem {
                 pool_index: item,
                 score: 0.1,
-                top: vec![
+                top: TopClasses::from_iter([
                     ClassProb {
                         class: class_of(item),
                         prob: prob_of(item),
@@ -735,7 +736,7 @@ fn predicting(
                         class: (class_of(item) + 1) % 10,
                         prob: 1.0 - prob_of(item),
                     },
-                ],
+                ]),
             })
             .collect(),
     )
@@ -1036,7 +1037,7 @@ fn review_before_the_first_ranking_says_what_it_needs() {
             .map(|pool_index| RankedItem {
                 pool_index,
                 score: 0.5,
-                top: vec![],
+                top: TopClasses::new(),
             })
             .collect(),
     ));

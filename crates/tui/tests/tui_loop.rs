@@ -134,7 +134,7 @@ fn ranked(
                 .map(|pool_index| RankedItem {
                     pool_index,
                     score: 0.5,
-                    top: top(pool_index),
+                    top: top(pool_index).into_iter().collect(),
                 })
                 .collect(),
         },

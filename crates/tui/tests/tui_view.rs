@@ -13,6 +13,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use glean_core::{RoundTimes, Strategy};
 use glean_tui::blockart::{self, CellShape};
 use glean_tui::view::{self, ImagePane};
+use glean_tui::TopClasses;
 use glean_tui::{
     App, AppConfig, ClassProb, ClassView, ItemView, Keymap, RankedItem, Ranking, RankingSource,
     Restored, TrainerEvent,
@@ -297,7 +298,7 @@ fn trained(app: &mut App) {
             .map(|pool_index| RankedItem {
                 pool_index,
                 score: 0.031,
-                top: vec![
+                top: TopClasses::from_iter([
                     ClassProb {
                         class: 0,
                         prob: 0.52,
@@ -310,7 +311,7 @@ fn trained(app: &mut App) {
                         class: 9,
                         prob: 0.02,
                     },
-                ],
+                ]),
             })
             .collect(),
     ));
@@ -358,7 +359,7 @@ fn an_undone_image_the_ranking_left_out_says_why_it_is_back() {
             .map(|pool_index| RankedItem {
                 pool_index,
                 score: 0.5,
-                top: Vec::new(),
+                top: TopClasses::new(),
             })
             .collect(),
     ));
@@ -599,10 +600,10 @@ fn dogs_reviewed_before_any_label(
         .map(|i| RankedItem {
             pool_index: i,
             score: 0.1,
-            top: vec![ClassProb {
+            top: TopClasses::from_iter([ClassProb {
                 class: class_of(i),
                 prob: prob_of(i),
-            }],
+            }]),
         })
         .collect();
     app.on_trainer(ranked(RankingSource::ColdStart, 0, items));
@@ -735,10 +736,10 @@ fn review_screen(width: u16, height: u16) -> Terminal<TestBackend> {
             .map(|item| RankedItem {
                 pool_index: item,
                 score: 0.1,
-                top: vec![ClassProb {
+                top: TopClasses::from_iter([ClassProb {
                     class: (item % 10) as u16,
                     prob: 0.999 - item as f32 / 2000.0,
-                }],
+                }]),
             })
             .collect(),
     ));
