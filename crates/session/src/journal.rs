@@ -248,6 +248,13 @@ impl Writer {
         Ok(())
     }
 
+    /// Waits until every record appended is on disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(SessionError::io("sync", &self.path))
+    }
+
     /// The journal's length in bytes.
     pub fn bytes(&self) -> u64 {
         self.len

@@ -488,6 +488,8 @@ impl Session {
     /// and syncs (the next open replays the journal and counts it toward compaction).
     pub fn leave(mut self) -> Result<()> {
         self.closed = true;
+        // A queue record went without its own fsync; the next session starts from it.
+        self.journal.sync()?;
         self.compact_if_due().map(|_| ())
     }
 
