@@ -163,6 +163,18 @@ fn session_executor(
     SessionExecutor::new(session, trainer, names.to_vec()).unwrap()
 }
 
+/// A data folder of `layout` at `root`, with no test split, pattern or class list.
+fn folder(root: PathBuf, layout: Layout) -> DataSpec {
+    DataSpec {
+        root,
+        layout,
+        test: None,
+        label_pattern: None,
+        classes_arg: None,
+        holdout: None,
+    }
+}
+
 fn digit_classes() -> Vec<ClassView> {
     (0..10)
         .map(|d| ClassView {
@@ -321,14 +333,7 @@ fn keypress_to_frame() {
         })
         .collect();
     let n = items.len();
-    let data = DataSpec {
-        root: dogs_dir(),
-        layout: Layout::NamePattern,
-        test: None,
-        label_pattern: None,
-        classes_arg: None,
-        holdout: None,
-    };
+    let data = folder(dogs_dir(), Layout::NamePattern);
     let source: Arc<dyn ImageSource> = Arc::new(FileImages {
         paths,
         thumbnails: None,
@@ -413,14 +418,7 @@ fn keypress_to_frame_with_rankings() {
             oracle: i.label,
         })
         .collect();
-    let data = DataSpec {
-        root: mnist,
-        layout: Layout::Idx,
-        test: None,
-        label_pattern: None,
-        classes_arg: None,
-        holdout: None,
-    };
+    let data = folder(mnist, Layout::Idx);
     let source: Arc<dyn ImageSource> = Arc::new(PoolImages::new(&loaded.pool, None));
     let mut labeler = labeler(data, items, source);
     let stop = Arc::new(AtomicBool::new(false));

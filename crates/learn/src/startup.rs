@@ -25,8 +25,9 @@ use super::zero_shot::{ZeroShot, ZeroShotPrior};
 use super::LearnError;
 use glean_dataset::{self as dataset, DecodeSpec, Pool, ScanOptions, SkipReason};
 
-/// How many suggested classes are sent per image.
-pub const SUGGESTED: usize = 3;
+/// How many suggested classes are sent per image: as many as a ranked item keeps, so
+/// the guesses panel lists as many before the first ranking as after it.
+pub const SUGGESTED: usize = super::ranking::TOP_CLASSES;
 
 /// What the trainer learns from.
 pub enum PoolInput {

@@ -15,7 +15,8 @@
 //! outgrown the snapshot, and `COMPACT_MIN_BYTES`: a replay then reads at most about
 //! twice the state, and a compaction rewrites no more than the journal added; or when
 //! the owner says after `defer_compaction`; on `close` and on drop) writes the folded
-//! state as the new snapshot atomically and empties the journal. This module knows nothing of tch.
+//! state as the new snapshot atomically and empties the journal. This module knows
+//! nothing of tch.
 
 pub mod commands;
 mod error;

@@ -20,10 +20,11 @@ use super::overlays;
 /// 12×6 cells put 60 images on a 120×40 terminal, each 11×5 characters: a 28×28 digit
 /// as 10×10 half blocks (20×15 sextants), enough to read it.
 pub const CELL_WIDTH: u16 = 12;
+pub const CELL_HEIGHT: u16 = 6;
+
 /// Below this probability (the model more likely wrong than right) a caption on a page
 /// of several classes is marked unsure.
 pub const UNSURE_BELOW: f32 = 0.5;
-pub const CELL_HEIGHT: u16 = 6;
 
 /// Where the review grid's cells go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
