@@ -27,9 +27,9 @@ check: setup
 test: check mnist effnet test-without-torch
 	$(TORCH) && cargo test --workspace --no-fail-fast $(TORCHLESS:-p=--exclude)
 
-# The crates that must not depend on tch (core, dataset, session, tui, test-support) build and pass
+# The crates that must not depend on tch (core, dataset, rank, session, tui, test-support) build and pass
 # with libtorch out of sight: were one to pull in torch-sys, its build would fail here.
-TORCHLESS := -p glean-core -p glean-dataset -p glean-session -p glean-tui -p glean-test-support
+TORCHLESS := -p glean-core -p glean-dataset -p glean-rank -p glean-session -p glean-tui -p glean-test-support
 test-without-torch:
 	env -u LIBTORCH -u LIBTORCH_USE_PYTORCH -u LIBTORCH_CXX11_ABI -u LIBTORCH_LIB \
 		-u LIBTORCH_INCLUDE cargo test --no-fail-fast $(TORCHLESS)

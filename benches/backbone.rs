@@ -36,11 +36,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use glean::dataset::{decode_file, DecodeSpec, Source};
-use glean::learn::effnet_lite::{Backbone, EffnetLite, Precision};
-use glean::learn::features::{
+use glean::learn::backbone::effnet_lite::{Backbone, EffnetLite, Precision};
+use glean::learn::backbone::features::{
     batch_for, compute_backbone_features, FeatureRequest, FileRows, PixelRows,
 };
-use glean::learn::prepare::{default_backbone_weights, default_threads};
+use glean::learn::trainer::prepare::{default_backbone_weights, default_threads};
 use tch::{Device, Tensor};
 
 fn image_files(root: &Path) -> Vec<PathBuf> {

@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use glean::dataset::read_idx_labels;
-use glean::learn::features::VAE_EPOCHS;
+use glean::learn::backbone::features::VAE_EPOCHS;
 use glean::learn::graph::balance::{self, label_priors, predicted_priors};
 use glean::learn::graph::{
     accuracy, digit_embeddings, joint_embedding, poisson_mbo, vae, CgOptions, KnnGraph, MboOptions,

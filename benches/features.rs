@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::effnet_lite::Backbone;
-use glean::learn::features::{
+use glean::learn::backbone::effnet_lite::Backbone;
+use glean::learn::backbone::features::{
     backbone_features, feature_graph_embeddings, pool_graph, PoolFeatures,
 };
 use glean::learn::graph::{accuracy, nearest};

@@ -21,9 +21,9 @@ use support::{env_or, idx_images};
 use std::time::Instant;
 
 use glean::dataset::read_idx_labels;
+use glean::learn::backbone::features::cache;
 use glean::learn::graph::{
-    accuracy, digit_embeddings, kmeans, nearest_items, CgOptions, KnnGraph, Neighbours, PoolGraph,
-    Propagation,
+    accuracy, digit_embeddings, kmeans, nearest_items, CgOptions, KnnGraph, PoolGraph, Propagation,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -96,19 +96,16 @@ fn main() -> anyhow::Result<()> {
         "test neighbours ({m} × {n}): {:.2} s",
         t.elapsed().as_secs_f64()
     );
-    // The warm path: graph and test neighbours from their cached bytes.
-    let (graph_bytes, test_bytes) = (
-        pg.graph.to_bytes(),
-        pg.test.as_ref().expect("test").to_bytes()?,
-    );
+    // The warm path: graph and test neighbours from their cache file.
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("graph.safetensors");
+    cache::write_graph(&file, &pg);
     let t = Instant::now();
-    let mut pg = PoolGraph::from_parts(
-        KnnGraph::from_bytes(&graph_bytes, device)?,
-        Some(Neighbours::from_bytes(&test_bytes, n as usize, device)?),
-    );
+    let mut pg = cache::read_graph(&file, (n, m), pg.graph.k, device)
+        .ok_or_else(|| anyhow::anyhow!("the graph cache did not read back"))?;
     println!(
-        "graph + test neighbours from cached bytes ({:.1} MB): {:.3} s",
-        (graph_bytes.len() + test_bytes.len()) as f64 / 1e6,
+        "graph + test neighbours from the cache file ({:.1} MB): {:.3} s",
+        std::fs::metadata(&file)?.len() as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
 

@@ -478,7 +478,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Doctor => {
             let mut report = crate::learn::device::doctor()?;
-            report.push_str(&crate::learn::prepare::backbones_report());
+            report.push_str(&crate::learn::trainer::prepare::backbones_report());
             report.push_str(&caches_report(&crate::paths::cache_dir()));
             print_out(&report)?;
             Ok(())

@@ -186,8 +186,9 @@ fn same_seed_same_run(learner: LearnerKind) {
 #[test]
 fn the_backbone_head_learns_photos_from_few_labels_on_one_thread() {
     let _threads = THREAD_COUNT.lock().unwrap_or_else(|e| e.into_inner());
-    let weights =
-        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
+    let weights = glean::learn::trainer::prepare::default_backbone_weights(
+        glean::learn::backbone::effnet_lite::Backbone::Lite0,
+    );
     if !support::needs("the Lite0 weights (make effnet)", weights.is_file()) {
         return;
     }
@@ -250,6 +251,6 @@ fn the_backbone_head_learns_photos_from_few_labels_on_one_thread() {
     assert_eq!(cnn.model(), ModelKind::Cnn);
     assert_eq!(
         tch::get_num_threads() as usize,
-        glean::learn::prepare::default_threads()
+        glean::learn::trainer::prepare::default_threads()
     );
 }

@@ -89,8 +89,9 @@ fn stop(tmux: &Tmux, name: &str, how: &str) -> (Duration, String) {
 fn photos_label_at_once_while_features_stream_and_quit_at_once() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cifar = root.join("../shared/datasets/cifar10-test");
-    let weights =
-        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite0);
+    let weights = glean::learn::trainer::prepare::default_backbone_weights(
+        glean::learn::backbone::effnet_lite::Backbone::Lite0,
+    );
     if !support::needs("tmux", support::available())
         || !support::needs("../shared/datasets/cifar10-test", cifar.is_dir())
         || !support::needs("the Lite0 weights (make effnet)", weights.exists())

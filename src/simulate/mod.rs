@@ -14,10 +14,10 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, ScanOptions};
-use crate::learn::effnet_lite::{Backbone, EffnetLite};
-use crate::learn::features::backbone_features;
+use crate::learn::backbone::effnet_lite::{Backbone, EffnetLite};
+use crate::learn::backbone::features::backbone_features;
+use crate::learn::backbone::zero_shot::{ZeroShot, ZeroShotPrior};
 use crate::learn::strategy::balanced_random_subset;
-use crate::learn::zero_shot::{ZeroShot, ZeroShotPrior};
 use crate::learn::{
     ColdStart, DeviceChoice, GraphConfig, LearnData, Learner, LearnerConfig, LearnerKind,
     ModelKind, QueryOptions, Ranking, ResolveDevice, RoundOutcome, Strategy, TrainSchedule,

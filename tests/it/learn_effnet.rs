@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use glean::dataset::{self, DecodeSpec, ScanOptions};
-use glean::learn::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
-use glean::learn::prepare::default_backbone_weights;
+use glean::learn::backbone::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
+use glean::learn::trainer::prepare::default_backbone_weights;
 use tch::{Device, Kind, Tensor};
 
 use crate::support;

@@ -165,9 +165,7 @@ fn conjugate_gradient_solves_a_graph_laplacian_system() {
     let (points, _) = blobs(&CENTRES[..1], 60, 1.0, 5);
     let graph = KnnGraph::build(&points, 5).unwrap();
     // A regularised Laplacian L + I is positive definite: a unique answer.
-    let dense_w = graph
-        .weights
-        .to_sparse_tensor(Device::Cpu)
+    let dense_w = glean::learn::graph::sparse::to_sparse_tensor(&graph.weights, Device::Cpu)
         .to_dense(None, false);
     let a = Tensor::diag_embed(&(&graph.degree + 1.0), 0, -2, -1) - &dense_w;
     let b = {

@@ -178,7 +178,9 @@ fn the_labeler_rounds_on_the_first_graph_while_the_autoencoder_trains() {
 fn the_autoencoder_refuses_photos_too_big_for_it() {
     let (data, _) = mnist_sample();
     // 28×28 grayscale fits; a 64×64 colour image (12,288 values) would not.
-    assert!(data.channels * data.size * data.size <= glean::learn::features::VAE_MAX_INPUTS);
+    assert!(
+        data.channels * data.size * data.size <= glean::learn::backbone::features::VAE_MAX_INPUTS
+    );
     let big = glean::learn::LearnData::new(
         3,
         64,

@@ -5,10 +5,10 @@
 //! photo). Without the photos, or a backbone's weights, see `support::needs`.
 
 use glean::dataset::{self, ScanOptions};
-use glean::learn::effnet_lite::{Backbone, EffnetLite};
-use glean::learn::features::backbone_features;
-use glean::learn::prepare::default_backbone_weights;
-use glean::learn::zero_shot::{ZeroShot, ZeroShotPrior};
+use glean::learn::backbone::effnet_lite::{Backbone, EffnetLite};
+use glean::learn::backbone::features::backbone_features;
+use glean::learn::backbone::zero_shot::{ZeroShot, ZeroShotPrior};
+use glean::learn::trainer::prepare::default_backbone_weights;
 use glean::learn::{DeviceChoice, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,7 +61,7 @@ fn lite2(
     data: &LearnData,
     weights: &std::path::Path,
     cache: &std::path::Path,
-) -> (glean::learn::features::PoolFeatures, EffnetLite) {
+) -> (glean::learn::backbone::features::PoolFeatures, EffnetLite) {
     let features = backbone_features(
         data,
         Backbone::Lite2,

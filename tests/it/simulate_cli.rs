@@ -357,8 +357,9 @@ fn review_pages_label_the_dog_photos_from_label_zero() {
     if !support::needs("../shared/datasets/imagenet-dogs", dogs.is_dir()) {
         return;
     }
-    let weights =
-        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite2);
+    let weights = glean::learn::trainer::prepare::default_backbone_weights(
+        glean::learn::backbone::effnet_lite::Backbone::Lite2,
+    );
     if !support::needs("the Lite2 weights (make effnet)", weights.exists()) {
         return;
     }

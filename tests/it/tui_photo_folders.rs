@@ -105,8 +105,9 @@ fn photo_folders_learn_with_and_without_a_backbone() {
     if !support::needs("tmux", support::available()) {
         return;
     }
-    let lite2 =
-        glean::learn::prepare::default_backbone_weights(glean::learn::effnet_lite::Backbone::Lite2);
+    let lite2 = glean::learn::trainer::prepare::default_backbone_weights(
+        glean::learn::backbone::effnet_lite::Backbone::Lite2,
+    );
     let with_backbone = support::needs("the Lite2 weights (make effnet)", lite2.is_file());
     let tmux = Tmux {
         socket: format!("glean-photo-folders-{}", std::process::id()),

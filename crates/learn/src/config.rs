@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::strategy::Strategy;
-use super::train::TrainSchedule;
+use crate::round::train::TrainSchedule;
 pub use glean_core::config::{
     ClassPrior, ClusterPick, ColdStart, DeviceChoice, EmbeddingKind, LearnerKind, ModelKind,
     QueryOptions,

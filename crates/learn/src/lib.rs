@@ -3,42 +3,30 @@
 //! strategies over plain probabilities, rankings and the trainer's jobs and events are
 //! glean-core's (re-exported here); the rest of the program sees only those.
 //!
-//! Once per pool, `Learner::prepare` (the work is in prepare.rs) sets up the network's
-//! inputs (pixels, or backbone features: features.rs, effnet_lite.rs) and the kNN graph
-//! (graph/). One round is `Learner::round` (learner.rs, a method per stage; what a
-//! round reports is in outcome.rs): propagation over the graph (propagation.rs)
-//! → fit of the network on labels and pseudo-labels (train.rs) → test accuracy and pool
-//! predictions (score.rs, batched under `no_grad`) → a strategy over plain `Vec<f32>`
-//! (strategy.rs, select.rs) → a `Ranking` (ranking.rs). The trainer thread (trainer.rs)
-//! and `glean simulate` both call it; nothing else loops.
+//! Folders by what they do:
+//! - `trainer/`: the trainer thread, and the pool's preparation before its first job
+//!   (`startup.rs`, `prepare.rs`: the network's inputs, the kNN graph, the cold start);
+//! - `round/`: one round's stages (`Learner::round` in `learner.rs`): propagation over
+//!   the graph → the network's fit → test accuracy and pool predictions → a strategy
+//!   over plain `Vec<f32>` (glean-rank's `select`, glean-core's `strategy`) → a
+//!   `Ranking`;
+//! - `strategies/`: what the pool-reading strategies need from tensors;
+//! - `graph/`: embeddings, the kNN graph, Poisson learning, Poisson-MBO, k-means;
+//! - `backbone/`: EfficientNet-Lite, its cached features, the zero-shot prior.
+//!
+//! The trainer thread and `glean simulate` both call `Learner::round`; nothing else
+//! loops. What needs no libtorch (the step from predictions to a ranking, the referee,
+//! the sparse graph and its CPU solver) is glean-rank's, tested without libtorch.
 
+pub mod backbone;
 pub mod config;
 pub mod data;
 pub mod device;
-pub mod discriminator;
-pub mod effnet_lite;
-pub mod features;
 pub mod graph;
-pub mod graph_choice;
-pub mod inputs;
-pub mod learner;
-pub mod model;
-mod network;
-pub mod outcome;
-pub mod pool_strategies;
-mod pool_structure;
-pub mod prepare;
-pub mod prior_blend;
-pub mod propagation;
-pub mod referee;
-mod round_input;
-pub mod score;
-pub mod select;
-pub mod startup;
+pub mod round;
+pub mod strategies;
 pub mod torch_rng;
-pub mod train;
 pub mod trainer;
-pub mod zero_shot;
 
 // The tch-free parts of what the learner speaks live in glean-core.
 pub use glean_core::{mistakes, ranking, strategy};
@@ -50,12 +38,12 @@ pub use config::{
 pub use data::LearnData;
 pub use device::{DeviceChoice, ResolveDevice};
 pub use glean_core::{BackgroundWork, Job, MistakesJob, TrainerEvent, TrainerHandle};
-pub use learner::Learner;
-pub use outcome::{RoundOutcome, RoundProgress, RoundTimes};
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource, TopClasses};
-pub use startup::{provisional_order, PoolInput, ScannedPool};
+pub use round::learner::Learner;
+pub use round::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+pub use round::train::TrainSchedule;
 pub use strategy::Strategy;
-pub use train::TrainSchedule;
+pub use trainer::startup::{provisional_order, PoolInput, ScannedPool};
 pub use trainer::Trainer;
 
 /// Everything that can go wrong while learning; the trainer turns these into error

@@ -1,7 +1,7 @@
 //! Which guesses the screen shows for an image, and how often the shown guess was
 //! right. The trained model's ranking carries them once there is one: where the
 //! backbone's own ImageNet classifier (zero-shot) can name the classes, the model's
-//! predictions already refine its guesses (`glean_learn::zero_shot`,
+//! predictions already refine its guesses (`glean_learn::backbone::zero_shot`,
 //! `prior_blend`), so one predictor is shown everywhere. Before the first ranking, the
 //! zero-shot suggestions stand in.
 

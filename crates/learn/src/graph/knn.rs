@@ -3,11 +3,11 @@
 //! k-th neighbour distance, symmetrised (W + Wᵀ). Test items are classified from their
 //! nearest pool items with the same weights.
 
-use std::path::Path;
-
 use tch::{Device, Kind, Tensor};
 
-use super::csr::Csr;
+use glean_rank::Csr;
+
+use super::sparse;
 use crate::LearnError;
 
 /// Query rows per distance block: 1024 × 60,000 floats is 245 MB.
@@ -103,16 +103,17 @@ impl KnnGraph {
             triples.push((i, j as u32, wij));
             triples.push((j as u32, i, wij));
         }
-        Ok(Self::from_csr(
+        Ok(Self::from_weights(
             Csr::from_triples(n, &triples),
             k,
             embeddings.device(),
         ))
     }
 
-    fn from_csr(weights: Csr, k: usize, device: Device) -> KnnGraph {
+    /// The graph of `weights` (built for `k` neighbours an item), on `device`.
+    pub fn from_weights(weights: Csr, k: usize, device: Device) -> KnnGraph {
         let degree = Tensor::from_slice(&weights.row_sums()).to_device(device);
-        let cuda = (device != Device::Cpu).then(|| weights.to_sparse_tensor(device));
+        let cuda = (device != Device::Cpu).then(|| sparse::to_sparse_tensor(&weights, device));
         let (labels, components) = weights.components();
         let component = Tensor::from_slice(&labels).to_device(device);
         KnnGraph {
@@ -140,44 +141,12 @@ impl KnnGraph {
 
     /// `W · X` for `X = [n, c]` on the graph's device.
     pub fn weight_matmul(&self, x: &Tensor) -> Tensor {
-        self.weights.matmul(x, self.cuda.as_ref())
+        sparse::weight_product(&self.weights, x, self.cuda.as_ref())
     }
 
     /// `L · X = D X − W X`, the (unnormalised) graph Laplacian applied to `X`.
     pub fn laplacian_matmul(&self, x: &Tensor) -> Tensor {
         x * self.degree.unsqueeze(1) - self.weight_matmul(x)
-    }
-
-    /// Serialised arrays, to cache the graph next to the pool.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.weights.to_bytes(&[self.k as u64])
-    }
-
-    pub fn from_bytes(bytes: &[u8], device: Device) -> Result<KnnGraph, LearnError> {
-        let (weights, header) = Csr::from_bytes(bytes)?;
-        let k = match header.as_slice() {
-            &[k] => k as usize,
-            _ => return Err(LearnError::Data("graph cache: unexpected header".into())),
-        };
-        Ok(Self::from_csr(weights, k, device))
-    }
-
-    /// Writes the graph to `path` atomically (a cache: a reader sees the old file or
-    /// the new one).
-    pub fn save(&self, path: &Path) -> Result<(), LearnError> {
-        glean_core::files::replace_file_with(
-            path,
-            glean_core::files::Durability::Cached,
-            &self.to_bytes(),
-        )
-        .map_err(|e| LearnError::Data(format!("writing {}: {e}", path.display())))
-    }
-
-    pub fn load(path: &Path, device: Device) -> Result<KnnGraph, LearnError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| LearnError::Data(format!("reading {}: {e}", path.display())))?;
-        Self::from_bytes(&bytes, device)
-            .map_err(|e| LearnError::Data(format!("{}: {e}", path.display())))
     }
 }
 
@@ -207,65 +176,7 @@ impl Neighbours {
             .view([m, k, c]);
         (gathered * self.weight.unsqueeze(2)).sum_dim_intlist(1, false, Kind::Float)
     }
-
-    /// Little-endian bytes (magic, rows, k, then u32 indices and f32 weights), so the
-    /// test items' neighbours are cached with the graph.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, LearnError> {
-        let (m, k) = (self.index.size()[0] as u64, self.index.size()[1] as u64);
-        let index: Vec<i64> = Vec::try_from(self.index.to_device(Device::Cpu).view([-1]))?;
-        let weight: Vec<f32> = Vec::try_from(self.weight.to_device(Device::Cpu).view([-1]))?;
-        let mut out = Vec::with_capacity(24 + 8 * index.len());
-        out.extend_from_slice(NEIGHBOURS_MAGIC);
-        out.extend_from_slice(&m.to_le_bytes());
-        out.extend_from_slice(&k.to_le_bytes());
-        index
-            .iter()
-            .for_each(|&i| out.extend_from_slice(&(i as u32).to_le_bytes()));
-        weight
-            .iter()
-            .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
-        Ok(out)
-    }
-
-    /// Reads what `to_bytes` wrote, checking every index against `pool_len`.
-    pub fn from_bytes(
-        bytes: &[u8],
-        pool_len: usize,
-        device: Device,
-    ) -> Result<Neighbours, LearnError> {
-        let bad = |what: &str| LearnError::Data(format!("neighbours cache: {what}"));
-        if bytes.len() < 24 || &bytes[..8] != NEIGHBOURS_MAGIC {
-            return Err(bad("not a glean neighbours file (wrong magic)"));
-        }
-        let word = |at: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[at..at + 8]);
-            u64::from_le_bytes(w)
-        };
-        let (m, k) = (word(8), word(16));
-        if (bytes.len() - 24) as u128 != m as u128 * k as u128 * 8 || k == 0 {
-            return Err(bad("truncated or inconsistent sizes"));
-        }
-        let quads = bytes[24..].as_chunks::<4>().0.iter().copied();
-        let count = (m * k) as usize;
-        let index: Vec<i64> = quads
-            .clone()
-            .take(count)
-            .map(|q| u32::from_le_bytes(q) as i64)
-            .collect();
-        let weight: Vec<f32> = quads.skip(count).map(f32::from_le_bytes).collect();
-        if index.iter().any(|&i| i as usize >= pool_len) || weight.iter().any(|w| !w.is_finite()) {
-            return Err(bad("an index outside the pool or a bad weight"));
-        }
-        let shape = [m as i64, k as i64];
-        Ok(Neighbours {
-            index: Tensor::from_slice(&index).view(shape).to_device(device),
-            weight: Tensor::from_slice(&weight).view(shape).to_device(device),
-        })
-    }
 }
-
-const NEIGHBOURS_MAGIC: &[u8; 8] = b"GLNNBR01";
 
 #[cfg(test)]
 mod tests {
@@ -291,10 +202,8 @@ mod tests {
     #[test]
     fn graph_is_symmetric_with_weights_in_range() {
         let g = KnnGraph::build(&line(20), 3).unwrap();
-        let dense = g
-            .weights
-            .to_sparse_tensor(Device::Cpu)
-            .to_dense(None, false);
+        let dense = g.weights;
+        let dense = sparse::to_sparse_tensor(&dense, Device::Cpu).to_dense(None, false);
         assert!((&dense - dense.tr()).abs().max().double_value(&[]) < 1e-6);
         assert_eq!(
             dense
@@ -306,9 +215,6 @@ mod tests {
         );
         // Each edge is at most e^0 + e^0 (both directions) and at least one direction's.
         assert!(dense.max().double_value(&[]) <= 2.0 + 1e-6);
-        let back = KnnGraph::from_bytes(&g.to_bytes(), Device::Cpu).unwrap();
-        assert_eq!(back.weights, g.weights);
-        assert_eq!(back.k, 3);
     }
 
     #[test]
@@ -329,11 +235,5 @@ mod tests {
         );
         let pred: Vec<i64> = Vec::try_from(nb.classify(&scores).argmax(1, false)).unwrap();
         assert_eq!(pred, vec![0, 1]);
-
-        let bytes = nb.to_bytes().unwrap();
-        let back = Neighbours::from_bytes(&bytes, 10, Device::Cpu).unwrap();
-        assert!(back.index.equal(&nb.index) && back.weight.equal(&nb.weight));
-        assert!(Neighbours::from_bytes(&bytes, 5, Device::Cpu).is_err());
-        assert!(Neighbours::from_bytes(&bytes[..bytes.len() - 2], 10, Device::Cpu).is_err());
     }
 }

@@ -14,17 +14,16 @@
 //! ```
 
 pub mod balance;
-pub mod cg_cpu;
-pub mod csr;
 pub mod embed;
 pub mod kmeans;
 pub mod knn;
 pub mod mbo;
 pub mod poisson;
+pub mod sparse;
 pub mod vae;
 
-pub use cg_cpu::CgOptions;
 pub use embed::{deskew, digit_embeddings, joint_embedding, Pca};
+pub use glean_rank::cg::CgOptions;
 pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
 pub use knn::{nearest, KnnGraph, Neighbours};
 pub use mbo::{poisson_mbo, MboOptions};

@@ -5,9 +5,9 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::cg_cpu::{self, CgOptions};
 use super::knn::KnnGraph;
 use crate::LearnError;
+use glean_rank::cg::{self, CgOptions};
 
 /// A propagation result.
 pub struct Solution {
@@ -84,7 +84,7 @@ fn check_labels(
 }
 
 /// Solves `F L F X = B` (`F` = diagonal of `free` `[n, 1]`, all ones when `None`) from
-/// `x0`: with the fused CPU loops of `cg_cpu` (`fused`) or with tensor ops on the
+/// `x0`: with the fused CPU loops of `glean_rank::cg` (`fused`) or with tensor ops on the
 /// graph's device. Rows outside `free` come back zero.
 pub(crate) fn solve_laplacian(
     graph: &KnnGraph,
@@ -98,7 +98,7 @@ pub(crate) fn solve_laplacian(
 }
 
 /// `solve_laplacian`; with `deflate` (fused, no `free`) the residual's mean over each
-/// connected component is removed at every step (`cg_cpu::solve`).
+/// connected component is removed at every step (`glean_rank::cg::solve`).
 fn solve_laplacian_with(
     graph: &KnnGraph,
     b: &Tensor,
@@ -129,7 +129,7 @@ fn solve_laplacian_with(
     let component: Option<Vec<i64>> = deflate
         .then(|| Vec::try_from(graph.component.to_device(tch::Device::Cpu)))
         .transpose()?;
-    let (iterations, residual) = cg_cpu::solve(
+    let (iterations, residual) = cg::solve(
         &graph.weights,
         &graph.weights.row_sums(),
         free.as_deref(),

@@ -17,29 +17,29 @@ use std::time::Instant;
 
 use tch::{Device, Tensor};
 
-use super::config::{ColdStart, LearnerConfig, LearnerKind, ModelKind};
-use super::data::LearnData;
-use super::features::PoolFeatures;
-use super::graph::cpu_floats;
-use super::inputs::Inputs;
-use super::model::EMBED_DIM;
-use super::network::{NetworkSpec, Trained};
-use super::outcome::{RoundOutcome, RoundProgress, RoundTimes};
-use super::pool_structure::{pixel_embedding, PoolStructure};
-use super::prepare::{BackgroundGraph, BackgroundWork, Prepared};
-use super::prior_blend::{self, PriorBlend};
-use super::propagation::{pseudo_labels_on_device, GraphLearner, GraphRound};
-use super::ranking::{Ranking, RankingSource};
-use super::referee::{Pick, Referee};
-use super::round_input::{index_tensor, Labeled, RankingInputs, RoundPrior};
-use super::score::{self, min_sq_distances, DevicePredictions, Want};
-use super::select::{self, Scored};
-use super::strategy::{self, Strategy};
-use super::train::FitProgress;
-use super::zero_shot::{
+use crate::backbone::features::PoolFeatures;
+use crate::backbone::zero_shot::{
     refine_with_prior_rows, PriorVariant, ZeroShotPrior, BALANCING, BALANCING_BEFORE_LABELS,
 };
-use super::LearnError;
+use crate::config::{ColdStart, LearnerConfig, LearnerKind, ModelKind};
+use crate::data::LearnData;
+use crate::graph::cpu_floats;
+use crate::ranking::{Ranking, RankingSource};
+use crate::round::inputs::Inputs;
+use crate::round::model::EMBED_DIM;
+use crate::round::network::{NetworkSpec, Trained};
+use crate::round::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+use crate::round::prior_blend::{self, PriorBlend};
+use crate::round::propagation::{pseudo_labels_on_device, GraphLearner, GraphRound};
+use crate::round::round_input::{index_tensor, Labeled, RankingInputs, RoundPrior};
+use crate::round::score::{self, min_sq_distances, DevicePredictions, Want};
+use crate::round::train::FitProgress;
+use crate::strategies::pool_structure::{pixel_embedding, PoolStructure};
+use crate::strategy::{self, Strategy};
+use crate::trainer::prepare::{BackgroundGraph, BackgroundWork, Prepared};
+use crate::LearnError;
+use glean_rank::referee::{Pick, Referee};
+use glean_rank::select::{self, Scored};
 
 /// The hybrid's third predictor is `w · network + (1 − w) · graph` (probabilities).
 /// The network is trained on the graph's pseudo-labels, so where both agree the blend
@@ -249,7 +249,7 @@ impl Learner {
         if learner.config.weights.is_some() {
             // Its initial weights draw from libtorch's generator, which rounds elsewhere
             // in the process may hold: wait for it (the draws are thrown away).
-            let _generator = super::torch_rng::seeded(learner.config.seed);
+            let _generator = crate::torch_rng::seeded(learner.config.seed);
             learner.new_network()?;
         }
         Ok(learner)
@@ -297,7 +297,7 @@ impl Learner {
 
     /// Seed of everything random in the round that follows `labeled` labels: the same
     /// seed and labeled set give the same round.
-    pub(super) fn round_seed(&self, labeled: usize) -> u64 {
+    pub(crate) fn round_seed(&self, labeled: usize) -> u64 {
         self.config
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -316,14 +316,14 @@ impl Learner {
                     _ => None,
                 };
                 match embeddings {
-                    Some(e) => super::graph::kmeans_cold_start(e, k, self.config.seed),
+                    Some(e) => crate::graph::kmeans_cold_start(e, k, self.config.seed),
                     None => {
                         let (features, dim) = self.data.cold_start_features()?;
                         let rows = (features.len() / dim) as i64;
                         let points = Tensor::from_slice(&features)
                             .view([rows, dim as i64])
                             .to_device(self.device);
-                        super::graph::kmeans_cold_start(&points, k, self.config.seed)
+                        crate::graph::kmeans_cold_start(&points, k, self.config.seed)
                     }
                 }
             }
@@ -384,7 +384,7 @@ impl Learner {
                 let probs = cpu_floats(&prior.pool)?;
                 for item in &mut outcome.ranking.items {
                     let row = &probs[item.pool_index * classes..(item.pool_index + 1) * classes];
-                    item.top = super::ranking::top_classes(row, 3);
+                    item.top = crate::ranking::top_classes(row, 3);
                 }
                 if self.data.test_len() > 0 {
                     outcome.accuracy = Some(score::accuracy(&prior.test, &self.test_labels));
@@ -415,7 +415,7 @@ impl Learner {
             .as_ref()
             .and_then(|s| s.standardised.as_ref())
             .map(|standardised| {
-                super::discriminator::unlabeled_odds(
+                crate::strategies::discriminator::unlabeled_odds(
                     standardised,
                     &labels.lab.indices,
                     &candidates,
@@ -505,7 +505,7 @@ impl Learner {
         let propagated = graph_round.map(|round| Propagated { round });
 
         // Held to the end of the round: training and BALD's masks draw from it.
-        let _generator = super::torch_rng::seeded(seed);
+        let _generator = crate::torch_rng::seeded(seed);
         let pseudo = self.pseudo_labels(&labels, propagated.as_ref())?;
         let t = Instant::now();
         let final_loss = self.fit(&labels.lab, &pseudo, cancelled, &mut |p| {
@@ -748,7 +748,7 @@ impl Learner {
     pub fn likely_mistakes(
         &self,
         labeled: &[(usize, u16)],
-    ) -> Result<Vec<super::mistakes::Suspect>, LearnError> {
+    ) -> Result<Vec<crate::mistakes::Suspect>, LearnError> {
         let Some(g) = self.graph.as_ref() else {
             return Err(LearnError::Other(
                 "finding likely mistakes needs the graph: use the graph or hybrid learner".into(),
@@ -765,8 +765,8 @@ impl Learner {
             )));
         }
         let held_out =
-            g.held_out_probs(labeled, classes, super::mistakes::FOLDS, self.config.seed)?;
-        Ok(super::mistakes::rank_suspects(labeled, &held_out, classes))
+            g.held_out_probs(labeled, classes, crate::mistakes::FOLDS, self.config.seed)?;
+        Ok(crate::mistakes::rank_suspects(labeled, &held_out, classes))
     }
 
     /// A graph built beside the rounds joins the candidates once it is done.
@@ -1146,7 +1146,7 @@ impl Learner {
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Option<f64>, LearnError> {
         let lab = self.check_labeled(labeled)?;
-        let _generator = super::torch_rng::seeded(self.round_seed(lab.indices.len()));
+        let _generator = crate::torch_rng::seeded(self.round_seed(lab.indices.len()));
         self.fit(&lab, &[], cancelled, &mut |_| {})?;
         Ok(self
             .network_test_probs(cancelled)?

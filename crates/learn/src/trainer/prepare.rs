@@ -7,17 +7,17 @@ use std::path::PathBuf;
 
 use tch::{Device, Tensor};
 
-use super::config::{ClassPrior, EmbeddingKind, LearnerConfig, ModelKind};
-use super::data::LearnData;
-use super::device::ResolveDevice;
-use super::effnet_lite::Backbone;
-use super::features::{self, PoolFeatures, VAE_MAX_INPUTS};
-use super::graph::vae;
-use super::graph_choice::EmbeddedGraph;
-use super::inputs::Inputs;
-use super::outcome::RoundProgress;
-use super::propagation::{ChoiceRule, GraphLearner};
-use super::LearnError;
+use crate::backbone::effnet_lite::Backbone;
+use crate::backbone::features::{self, PoolFeatures, VAE_MAX_INPUTS};
+use crate::config::{ClassPrior, EmbeddingKind, LearnerConfig, ModelKind};
+use crate::data::LearnData;
+use crate::device::ResolveDevice;
+use crate::graph::vae;
+use crate::round::graph_choice::EmbeddedGraph;
+use crate::round::inputs::Inputs;
+use crate::round::outcome::RoundProgress;
+use crate::round::propagation::{ChoiceRule, GraphLearner};
+use crate::LearnError;
 pub use glean_core::BackgroundWork;
 
 /// Where `backbone`'s weights are: the first of glean's model folders that holds them
@@ -109,7 +109,7 @@ pub fn resolve_model(
 
 /// What every preparation starts with: the device (with the thread count set) and the
 /// checked batch size.
-pub(super) struct Setup {
+pub(crate) struct Setup {
     pub device: Device,
 }
 
@@ -142,21 +142,21 @@ impl LearnerConfig {
 }
 
 /// A learner's parts, prepared for its pool.
-pub(super) struct Prepared {
-    pub(super) data: LearnData,
-    pub(super) config: LearnerConfig,
-    pub(super) device: Device,
-    pub(super) model: ModelKind,
-    pub(super) inputs: Inputs,
-    pub(super) graph: Option<GraphLearner>,
+pub(crate) struct Prepared {
+    pub(crate) data: LearnData,
+    pub(crate) config: LearnerConfig,
+    pub(crate) device: Device,
+    pub(crate) model: ModelKind,
+    pub(crate) inputs: Inputs,
+    pub(crate) graph: Option<GraphLearner>,
     /// A candidate graph still being built beside the rounds.
-    pub(super) background: Option<BackgroundGraph>,
+    pub(crate) background: Option<BackgroundGraph>,
 }
 
 impl Prepared {
     /// Prepares for `data`, reporting the slow steps through `progress`
     /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
-    pub(super) fn new(
+    pub(crate) fn new(
         data: LearnData,
         config: LearnerConfig,
         progress: &mut dyn FnMut(RoundProgress),
@@ -196,7 +196,7 @@ impl Prepared {
 
     /// Prepares over backbone features computed elsewhere (the labeler streams them in
     /// while the person labels); `data` may be `undecoded`.
-    pub(super) fn with_features(
+    pub(crate) fn with_features(
         data: LearnData,
         config: LearnerConfig,
         model: ModelKind,
@@ -438,14 +438,14 @@ fn embedded(
 
 /// The autoencoder's graph trained on a thread of its own while the rounds go on with
 /// the first graph; the learner takes it in at the first round after it is done.
-pub(super) struct BackgroundGraph {
+pub(crate) struct BackgroundGraph {
     handle: Option<std::thread::JoinHandle<Result<EmbeddedGraph, LearnError>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Epochs done and planned, as the thread reports them (0 of 0 until it starts, and
     /// when it read its embedding from the cache).
     epochs: std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>,
     /// Whether the learner should move to this graph when it joins.
-    pub(super) preferred: bool,
+    pub(crate) preferred: bool,
 }
 
 impl BackgroundGraph {
@@ -484,7 +484,7 @@ impl BackgroundGraph {
     }
 
     /// How far the training is: epochs done of those planned.
-    pub(super) fn work(&self) -> BackgroundWork {
+    pub(crate) fn work(&self) -> BackgroundWork {
         use std::sync::atomic::Ordering;
         let total = self.epochs[1].load(Ordering::Relaxed);
         BackgroundWork {
@@ -496,13 +496,13 @@ impl BackgroundGraph {
     }
 
     /// Whether the thread has ended (or never started).
-    pub(super) fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.handle.as_ref().is_none_or(|h| h.is_finished())
     }
 
     /// The graph, once the thread is done: None while it runs, and when it failed
     /// (logged; the rounds keep the graphs they have).
-    pub(super) fn take_if_done(&mut self) -> Option<EmbeddedGraph> {
+    pub(crate) fn take_if_done(&mut self) -> Option<EmbeddedGraph> {
         if !self.is_done() {
             return None;
         }

@@ -10,24 +10,24 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::config::LearnerConfig;
-use super::data::LearnData;
-use super::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
-use super::features::{
+use crate::backbone::effnet_lite::{Backbone, EffnetLite, FEATURE_DIM};
+use crate::backbone::features::{
     backbone_cache_name, cached_backbone_features, compute_backbone_features, BackboneFeatures,
     FeatureRequest, FileRows, PoolFeatures,
 };
-use super::learner::Learner;
-use super::outcome::RoundProgress;
-use super::prepare::Setup;
-use super::ranking::{ClassProb, Ranking};
-use super::zero_shot::{ZeroShot, ZeroShotPrior};
-use super::LearnError;
+use crate::backbone::zero_shot::{ZeroShot, ZeroShotPrior};
+use crate::config::LearnerConfig;
+use crate::data::LearnData;
+use crate::ranking::{ClassProb, Ranking};
+use crate::round::learner::Learner;
+use crate::round::outcome::RoundProgress;
+use crate::trainer::prepare::Setup;
+use crate::LearnError;
 use glean_dataset::{self as dataset, DecodeSpec, Pool, ScanOptions, SkipReason};
 
 /// How many suggested classes are sent per image: as many as a ranked item keeps, so
 /// the guesses panel lists as many before the first ranking as after it.
-pub const SUGGESTED: usize = super::ranking::TOP_CLASSES;
+pub const SUGGESTED: usize = crate::ranking::TOP_CLASSES;
 
 /// What the trainer learns from.
 pub enum PoolInput {

@@ -13,7 +13,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::LearnError;
+use crate::LearnError;
 
 /// Folds the labels are split into for the fit: each fold's labels judged by a
 /// propagation of the others.

@@ -5,27 +5,27 @@ use std::collections::HashMap;
 
 use tch::{Device, Tensor};
 
-use super::config::ClusterPick;
-use super::graph::cpu_floats;
-use super::graph::csr::Csr;
-use super::pool_structure::PoolStructure;
-use super::prior_blend::PriorBlend;
-use super::ranking::{top_classes, Ranking};
-use super::select::PoolContext;
-use super::strategy::Strategy;
-use super::zero_shot::{refine_with_prior, ZeroShotPrior};
-use super::LearnError;
+use crate::backbone::zero_shot::{refine_with_prior, ZeroShotPrior};
+use crate::config::ClusterPick;
+use crate::graph::cpu_floats;
+use crate::ranking::{top_classes, Ranking};
+use crate::round::prior_blend::PriorBlend;
+use crate::strategies::pool_structure::PoolStructure;
+use crate::strategy::Strategy;
+use crate::LearnError;
+use glean_rank::select::PoolContext;
+use glean_rank::Csr;
 
 /// Labeled pool indices and classes, checked, each item once.
-pub(super) struct Labeled {
-    pub(super) indices: Vec<usize>,
-    pub(super) classes: Vec<i64>,
+pub(crate) struct Labeled {
+    pub(crate) indices: Vec<usize>,
+    pub(crate) classes: Vec<i64>,
 }
 
 impl Labeled {
     /// Checks `labeled` (pool index, class) against a pool of `pool_len` items and
     /// `classes` classes; a relabeled item counts once, with its newest label.
-    pub(super) fn check(
+    pub(crate) fn check(
         labeled: &[(usize, u16)],
         pool_len: usize,
         classes: usize,
@@ -60,7 +60,7 @@ impl Labeled {
         })
     }
 
-    pub(super) fn pairs(&self) -> Vec<(usize, u16)> {
+    pub(crate) fn pairs(&self) -> Vec<(usize, u16)> {
         self.indices
             .iter()
             .zip(&self.classes)
@@ -69,7 +69,7 @@ impl Labeled {
     }
 
     /// Which of `pool_len` items are labeled.
-    pub(super) fn mask(&self, pool_len: usize) -> Vec<bool> {
+    pub(crate) fn mask(&self, pool_len: usize) -> Vec<bool> {
         let mut is_labeled = vec![false; pool_len];
         for &i in &self.indices {
             is_labeled[i] = true;
@@ -79,33 +79,33 @@ impl Labeled {
 }
 
 /// What every ranking of one round shares, the graph's and the network's alike.
-pub(super) struct RankingInputs<'a> {
+pub(crate) struct RankingInputs<'a> {
     /// The unlabeled items to rank (a random subset with `--pool-subset`).
-    pub(super) candidates: &'a [usize],
+    pub(crate) candidates: &'a [usize],
     /// `candidates` as i64 indices on the device.
-    pub(super) candidate_rows: &'a Tensor,
+    pub(crate) candidate_rows: &'a Tensor,
     /// The labeled pool indices on the device (the core-set methods' distances).
-    pub(super) labeled_rows: &'a Tensor,
+    pub(crate) labeled_rows: &'a Tensor,
     /// (pool index, class), in `labeled_rows`' order.
-    pub(super) labeled: &'a [(usize, u16)],
-    pub(super) pool_len: usize,
-    pub(super) strategy: Strategy,
-    pub(super) batch: usize,
-    pub(super) classes: usize,
-    pub(super) job: u64,
-    pub(super) seed: u64,
+    pub(crate) labeled: &'a [(usize, u16)],
+    pub(crate) pool_len: usize,
+    pub(crate) strategy: Strategy,
+    pub(crate) batch: usize,
+    pub(crate) classes: usize,
+    pub(crate) job: u64,
+    pub(crate) seed: u64,
     /// The pool's clusters and embedding, for the strategies that read them.
-    pub(super) structure: Option<&'a PoolStructure>,
+    pub(crate) structure: Option<&'a PoolStructure>,
     /// The discriminator's odds for the candidates (adversarial).
-    pub(super) unlabeled_odds: Option<&'a [f32]>,
-    pub(super) cluster_pick: ClusterPick,
+    pub(crate) unlabeled_odds: Option<&'a [f32]>,
+    pub(crate) cluster_pick: ClusterPick,
     /// The zero-shot head's prior for this round's candidates and test items, where the
     /// learner has one: every prediction the round hands out is refined into it.
-    pub(super) prior: Option<&'a RoundPrior>,
+    pub(crate) prior: Option<&'a RoundPrior>,
 }
 
 /// The zero-shot prior as one round reads it (`zero_shot::refine_with_prior`).
-pub(super) struct RoundPrior {
+pub(crate) struct RoundPrior {
     candidates: Tensor,
     test: Tensor,
     /// `[classes]`: 1 for each class with a label.
@@ -114,7 +114,7 @@ pub(super) struct RoundPrior {
 }
 
 impl RoundPrior {
-    pub(super) fn new(
+    pub(crate) fn new(
         prior: &ZeroShotPrior,
         candidate_rows: &Tensor,
         labeled: &[(usize, u16)],
@@ -138,7 +138,7 @@ impl RoundPrior {
 impl<'a> RankingInputs<'a> {
     /// The candidates' probabilities refined into the prior
     /// (`zero_shot::refine_with_prior`), before the blend with it.
-    pub(super) fn refined_only(&self, probs: Tensor) -> Result<Tensor, LearnError> {
+    pub(crate) fn refined_only(&self, probs: Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
             Some(p) => refine_with_prior(&probs, &p.candidates, &p.known),
             None => Ok(probs),
@@ -146,7 +146,7 @@ impl<'a> RankingInputs<'a> {
     }
 
     /// `refined` (from `refined_only`) blended with the prior, as handed out.
-    pub(super) fn blended(&self, refined: &Tensor) -> Result<Tensor, LearnError> {
+    pub(crate) fn blended(&self, refined: &Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
             Some(p) => p.blend.apply(refined, &p.candidates),
             None => Ok(refined.shallow_clone()),
@@ -156,7 +156,7 @@ impl<'a> RankingInputs<'a> {
     /// Where there is a prior, each of `ranking`'s items shows its classes as
     /// `handed_out` (`[candidates, classes]`, the blend) gives them: the strategy
     /// ranked by the trained predictor, the screens and files read the blend.
-    pub(super) fn show_handed_out(
+    pub(crate) fn show_handed_out(
         &self,
         ranking: &mut Ranking,
         handed_out: &Tensor,
@@ -182,7 +182,7 @@ impl<'a> RankingInputs<'a> {
     }
 
     /// The same for the test items' probabilities.
-    pub(super) fn refined_test(&self, probs: Tensor) -> Result<Tensor, LearnError> {
+    pub(crate) fn refined_test(&self, probs: Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
             Some(p) if p.test.size()[0] > 0 => p
                 .blend
@@ -194,7 +194,7 @@ impl<'a> RankingInputs<'a> {
     /// The pool context of a ranking by a predictor whose probabilities for the labeled
     /// items are `labeled_probs`, over the graph `neighbours` (the learner's, or the
     /// structure's own when it has none).
-    pub(super) fn pool_context(
+    pub(crate) fn pool_context(
         &self,
         labeled_probs: Option<Vec<f32>>,
         neighbours: Option<&'a Csr>,
@@ -214,7 +214,7 @@ impl<'a> RankingInputs<'a> {
     }
 }
 
-pub(super) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
+pub(crate) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
     let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
     Ok(Tensor::f_from_slice(&v)?.f_to_device(device)?)
 }

@@ -4,9 +4,9 @@
 
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
-use super::inputs::Inputs;
-use super::model::Classifier;
-use super::LearnError;
+use crate::round::inputs::Inputs;
+use crate::round::model::Classifier;
+use crate::LearnError;
 
 /// How long and how hard each round trains.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -160,8 +160,8 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::{augment, Normalise};
-    use crate::model::Cnn;
+    use crate::round::inputs::{augment, Normalise};
+    use crate::round::model::Cnn;
 
     fn pixels(n: i64) -> Inputs {
         Inputs::pixels(
@@ -264,7 +264,7 @@ mod tests {
             test: Tensor::zeros([0, 2], (Kind::Float, Device::Cpu)),
         };
         let vs = nn::VarStore::new(Device::Cpu);
-        let net = crate::model::Head::new(&vs.root(), 2, 2);
+        let net = crate::round::model::Head::new(&vs.root(), 2, 2);
         let indices = Tensor::from_slice(&[0i64, 3]);
         let labels = Tensor::from_slice(&[0i64, 1]);
         // Item 6 sits between the clusters: only its pseudo-label says class 1.

@@ -4,6 +4,13 @@
 //! batches. Requests for the likely mistakes of the labels (`MistakesJob`) are coalesced
 //! the same way among themselves and run before a waiting round: someone is looking at
 //! the screen that waits for them. The thread counts the model versions it makes.
+//!
+//! Before the first job, the pool is prepared: `startup.rs` (a scanned folder decoded,
+//! its unusable files reported, suggestions before any model) and `prepare.rs` (the
+//! network's inputs, the backbone's features, the graph, the cold start).
+
+pub mod prepare;
+pub mod startup;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -11,15 +18,15 @@ use crossbeam_channel::{Receiver, Sender};
 use glean_core::trainer::{trainer_channel, TrainerInbox, Waiting};
 use glean_core::{MistakesJob, TopClasses, TrainerEvent, TrainerHandle};
 
-use super::config::LearnerConfig;
-use super::device::describe;
-use super::learner::Learner;
-use super::mistakes::Suspect;
-use super::outcome::RoundProgress;
-use super::prepare::BackgroundWork;
-use super::ranking::{RankedItem, Ranking, RankingSource};
-use super::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
-use super::LearnError;
+use crate::config::LearnerConfig;
+use crate::device::describe;
+use crate::mistakes::Suspect;
+use crate::ranking::{RankedItem, Ranking, RankingSource};
+use crate::round::learner::Learner;
+use crate::round::outcome::RoundProgress;
+use crate::trainer::prepare::BackgroundWork;
+use crate::trainer::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
+use crate::LearnError;
 
 pub struct Trainer;
 
@@ -322,7 +329,7 @@ fn find_mistakes(learner: &Learner, map: &PoolMap, request: MistakesJob) -> Trai
 fn to_scan(map: &PoolMap, suspects: Vec<Suspect>) -> Vec<Suspect> {
     let mut as_ranking = Ranking {
         job: 0,
-        strategy: super::strategy::Strategy::Random,
+        strategy: crate::strategy::Strategy::Random,
         source: RankingSource::Graph,
         items: suspects
             .iter()

@@ -5,33 +5,33 @@ use std::path::Path;
 
 use tch::{nn, Device, Tensor};
 
-use super::config::ModelKind;
-use super::data::LearnData;
-use super::inputs::Inputs;
-use super::model::{Classifier, Cnn, Head};
-use super::round_input::{index_tensor, Labeled};
-use super::train::{self, FitProgress, TrainSchedule, TrainSet};
-use super::LearnError;
+use crate::config::ModelKind;
+use crate::data::LearnData;
+use crate::round::inputs::Inputs;
+use crate::round::model::{Classifier, Cnn, Head};
+use crate::round::round_input::{index_tensor, Labeled};
+use crate::round::train::{self, FitProgress, TrainSchedule, TrainSet};
+use crate::LearnError;
 
 /// A network and the variables it trains.
-pub(super) struct Trained {
-    pub(super) vs: nn::VarStore,
-    pub(super) net: Box<dyn Classifier>,
+pub(crate) struct Trained {
+    pub(crate) vs: nn::VarStore,
+    pub(crate) net: Box<dyn Classifier>,
 }
 
 /// What a network is built for: its inputs, the images' shape and classes, and the
 /// checkpoint it starts from.
-pub(super) struct NetworkSpec<'a> {
-    pub(super) device: Device,
-    pub(super) inputs: &'a Inputs,
-    pub(super) data: &'a LearnData,
-    pub(super) model: ModelKind,
-    pub(super) weights: Option<&'a Path>,
+pub(crate) struct NetworkSpec<'a> {
+    pub(crate) device: Device,
+    pub(crate) inputs: &'a Inputs,
+    pub(crate) data: &'a LearnData,
+    pub(crate) model: ModelKind,
+    pub(crate) weights: Option<&'a Path>,
 }
 
 impl Trained {
     /// A fresh network: random weights, or the checkpoint.
-    pub(super) fn new(spec: &NetworkSpec) -> Result<Trained, LearnError> {
+    pub(crate) fn new(spec: &NetworkSpec) -> Result<Trained, LearnError> {
         let mut vs = nn::VarStore::new(spec.device);
         let data = spec.data;
         let net: Box<dyn Classifier> = match spec.inputs {
@@ -56,7 +56,7 @@ impl Trained {
     }
 
     /// Fits the network on `lab` and the `pseudo` labels; returns the final loss.
-    pub(super) fn fit(
+    pub(crate) fn fit(
         &self,
         inputs: &Inputs,
         lab: &Labeled,
@@ -90,7 +90,7 @@ impl Trained {
 
     /// Writes the network to `path` atomically (`files::replace_file`, synced), so a
     /// crash never leaves half a checkpoint.
-    pub(super) fn save(&self, path: &Path) -> Result<(), LearnError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), LearnError> {
         glean_core::files::replace_file(path, glean_core::files::Durability::Synced, |tmp| {
             self.vs.save(tmp).map_err(std::io::Error::other)
         })

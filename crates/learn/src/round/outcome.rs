@@ -1,8 +1,8 @@
 //! What a round reports: its progress while it runs, and its outcome (the ranking, the
 //! accuracies, the time of each stage).
 
-use super::ranking::Ranking;
-use super::train::FitProgress;
+use crate::ranking::Ranking;
+use crate::round::train::FitProgress;
 pub use glean_core::RoundTimes;
 
 /// Where a round is, for progress displays.

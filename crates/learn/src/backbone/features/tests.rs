@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::*;
-use crate::effnet_lite::Backbone;
+use crate::backbone::effnet_lite::Backbone;
 use crate::graph::{KnnGraph, Neighbours};
 use glean_dataset::{self as dataset, DecodeSpec, ScanOptions};
 
@@ -27,9 +27,17 @@ fn random_features(pool: i64, test: i64, name: Option<&str>) -> PoolFeatures {
     }
 }
 
-fn graph_bytes(pg: &PoolGraph) -> (Vec<u8>, Option<Vec<u8>>) {
-    let test = pg.test.as_ref().map(|nb| nb.to_bytes().unwrap());
-    (pg.graph.to_bytes(), test)
+/// What a graph cache stores of `pg`: its weights, k, and the test items' neighbours.
+type GraphParts = (glean_rank::Csr, usize, Option<(Vec<i64>, Vec<f32>)>);
+
+fn graph_parts(pg: &PoolGraph) -> GraphParts {
+    let test = pg.test.as_ref().map(|nb| {
+        (
+            Vec::<i64>::try_from(nb.index.view([-1])).unwrap(),
+            Vec::<f32>::try_from(nb.weight.view([-1])).unwrap(),
+        )
+    });
+    (pg.graph.weights.clone(), pg.graph.k, test)
 }
 
 #[test]
@@ -122,7 +130,7 @@ fn no_test_split_round_trips_through_the_cache() {
     let built = pool_graph(&emb, 5, Some(dir.path())).unwrap();
     assert!(built.test.is_none());
     let loaded = pool_graph(&emb, 5, Some(dir.path())).unwrap();
-    assert_eq!(graph_bytes(&loaded), graph_bytes(&built));
+    assert_eq!(graph_parts(&loaded), graph_parts(&built));
 }
 
 #[test]
@@ -146,7 +154,7 @@ fn digit_embeddings_and_their_graph_are_cached() {
 
     let built = pool_graph(&emb, 10, Some(dir.path())).unwrap();
     let loaded_graph = pool_graph(&emb, 10, Some(dir.path())).unwrap();
-    assert_eq!(graph_bytes(&loaded_graph), graph_bytes(&built));
+    assert_eq!(graph_parts(&loaded_graph), graph_parts(&built));
 
     // The embeddings are good enough to classify digits from their pool neighbours.
     let labels: Vec<i64> = loaded
@@ -167,7 +175,7 @@ fn digit_embeddings_and_their_graph_are_cached() {
     let file = cache::file(
         dir.path(),
         &format!("{}-knn10", emb.cache_name.as_ref().unwrap()),
-        "bin",
+        "safetensors",
     );
     assert!(file.exists());
     let shuffled = emb.pool.flip([0]);
@@ -177,18 +185,18 @@ fn digit_embeddings_and_their_graph_are_cached() {
     );
     cache::write_graph(&file, &other);
     let served = pool_graph(&emb, 10, Some(dir.path())).unwrap();
-    assert_eq!(graph_bytes(&served), graph_bytes(&other));
-    assert_ne!(graph_bytes(&served), graph_bytes(&built));
+    assert_eq!(graph_parts(&served), graph_parts(&other));
+    assert_ne!(graph_parts(&served), graph_parts(&built));
     let wrong_k = PoolGraph::build(&emb.pool, Some(&emb.test), 5).unwrap();
-    for bad in [None, Some(b"GLNPGRF1 truncated".to_vec())] {
+    for bad in [None, Some(b"not a safetensors file".to_vec())] {
         match bad {
             None => cache::write_graph(&file, &wrong_k),
             Some(bytes) => std::fs::write(&file, bytes).unwrap(),
         }
         let rebuilt = pool_graph(&emb, 10, Some(dir.path())).unwrap();
-        assert_eq!(graph_bytes(&rebuilt), graph_bytes(&built));
+        assert_eq!(graph_parts(&rebuilt), graph_parts(&built));
         let stored = cache::read_graph(&file, (n, m), 10, Device::Cpu).expect("replaced");
-        assert_eq!(graph_bytes(&stored), graph_bytes(&built));
+        assert_eq!(graph_parts(&stored), graph_parts(&built));
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
 
-use super::LearnError;
+use crate::LearnError;
 
 /// Width of the pooled features.
 pub const FEATURE_DIM: i64 = 1280;

@@ -5,24 +5,15 @@
 
 use tch::{Kind, Tensor};
 
-use super::inputs::Inputs;
-use super::model::{dropout_masks, Classifier, EMBED_DIM};
-use super::LearnError;
+use crate::round::inputs::Inputs;
+use crate::round::model::{dropout_masks, Classifier, EMBED_DIM};
+use crate::LearnError;
 
 /// Images per forward pass: large enough to amortise the per-call overhead, small enough
 /// to stay in cache-friendly memory.
 pub const INFERENCE_BATCH: i64 = 1024;
 
-/// What the strategies need about the scored items, in the order they were given.
-#[derive(Debug, Default)]
-pub struct Predictions {
-    /// `n × classes`: the predictive distribution (the MC mean when sampled).
-    pub probs: Vec<f32>,
-    /// `t × n × classes` MC-dropout samples, when asked for.
-    pub samples: Option<Vec<f32>>,
-    /// `n × EMBED_DIM`, when asked for.
-    pub embeddings: Option<Vec<f32>>,
-}
+pub use glean_rank::Predictions;
 
 /// The same, as the network left them on its device: `probs` `[n, classes]`, `samples`
 /// `[t, n, classes]`, `embeddings` `[n, EMBED_DIM]`.
@@ -217,7 +208,7 @@ pub fn calibration_error(probs: &Tensor, labels: &Tensor) -> Result<f64, LearnEr
 
 /// Each row of `cand`'s squared distance to its nearest row of `labeled`, by blocked
 /// matrix products on the device.
-pub(super) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
+pub(crate) fn min_sq_distances(cand: &Tensor, labeled: &Tensor) -> Result<Vec<f32>, LearnError> {
     let lab_sq = labeled.square().sum_dim_intlist(1, false, Kind::Float);
     let n = cand.size()[0];
     let mut out = Vec::with_capacity(n as usize);

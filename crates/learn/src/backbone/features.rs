@@ -16,7 +16,7 @@
 //! ```
 
 mod backbone;
-mod cache;
+pub mod cache;
 mod partial;
 mod stream;
 
@@ -31,9 +31,9 @@ pub use backbone::{
 };
 pub use stream::{FileRows, ImageRows, PixelRows};
 
-use super::effnet_lite::{Backbone, EffnetLite, Precision, FEATURE_DIM};
-use super::graph::{digit_embeddings, vae, Pca, PoolGraph, VaeOptions};
-use super::{LearnData, LearnError};
+use crate::backbone::effnet_lite::{Backbone, EffnetLite, Precision, FEATURE_DIM};
+use crate::graph::{digit_embeddings, vae, Pca, PoolGraph, VaeOptions};
+use crate::{LearnData, LearnError};
 
 /// Dimensions of the digit embeddings (deskewed pixels through PCA).
 pub const DIGIT_DIMS: usize = 50;
@@ -280,7 +280,7 @@ pub fn feature_graph_embeddings(
         return Ok(hit);
     }
     let _guard = tch::no_grad_guard();
-    let z = super::graph::embed::standardised(&features.all().f_to_kind(Kind::Float)?);
+    let z = crate::graph::embed::standardised(&features.all().f_to_kind(Kind::Float)?);
     let norm = z
         .f_norm_scalaropt_dim(2.0, [1i64], true)?
         .f_clamp_min(1e-12)?;
@@ -301,7 +301,7 @@ pub fn pool_graph(
 ) -> Result<PoolGraph, LearnError> {
     let path = cache_dir
         .zip(emb.cache_name.as_ref())
-        .map(|(dir, name)| cache::file(dir, &format!("{name}-knn{k}"), "bin"));
+        .map(|(dir, name)| cache::file(dir, &format!("{name}-knn{k}"), "safetensors"));
     let rows = (emb.pool_len() as i64, emb.test_len() as i64);
     if let Some(hit) = path
         .as_ref()

@@ -6,13 +6,13 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::config::QueryOptions;
-use super::graph::csr::Csr;
-use super::graph::embed::{standardised, Pca};
-use super::graph::kmeans::kmeans;
-use super::graph::knn::KnnGraph;
-use super::strategy::Strategy;
-use super::LearnError;
+use crate::config::QueryOptions;
+use crate::graph::embed::{standardised, Pca};
+use crate::graph::kmeans::kmeans;
+use crate::graph::knn::KnnGraph;
+use crate::strategy::Strategy;
+use crate::LearnError;
+use glean_rank::Csr;
 
 /// Dimensions kept from the pixels when there is no other embedding.
 const PIXEL_PCA_DIMS: usize = 50;
@@ -21,7 +21,7 @@ const KMEANS_ITERATIONS: usize = 50;
 /// Neighbours per item when the learner has no graph of its own (the graph's default).
 const NEIGHBOURS: usize = 10;
 
-pub(super) struct PoolStructure {
+pub(crate) struct PoolStructure {
     /// `[N, D]`, each column standardised: the discriminator's input (adversarial).
     pub standardised: Option<Tensor>,
     /// Each pool item's k-means cluster, and how many clusters (cluster-errors).
@@ -67,7 +67,7 @@ impl PoolStructure {
 
 /// The pixels' fixed embedding: a PCA of the cold-start features (2×2 averages) when
 /// they have more than `PIXEL_PCA_DIMS` dimensions.
-pub(super) fn pixel_embedding(
+pub(crate) fn pixel_embedding(
     features: &[f32],
     dim: usize,
     device: Device,

@@ -11,7 +11,7 @@ use crossbeam_channel::RecvTimeoutError;
 use rayon::prelude::*;
 use tch::{Kind, Tensor};
 
-use crate::effnet_lite::EffnetLite;
+use crate::backbone::effnet_lite::EffnetLite;
 use crate::LearnError;
 use glean_dataset::{self as dataset, DecodeSpec, SkipReason, Source, ThumbnailCache};
 

@@ -24,8 +24,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 
-use super::graph::{mbo, CgOptions, PoolGraph, Propagation};
-use super::LearnError;
+use crate::graph::{mbo, CgOptions, PoolGraph, Propagation};
+use crate::LearnError;
 
 /// A graph the learner may propagate on: the pool's embedding and its kNN graph.
 pub struct EmbeddedGraph {

@@ -1,14 +1,9 @@
 //! A symmetric sparse weight matrix in compressed-sparse-row form, with the product
-//! `W · X` the solvers need hundreds of times a round. On the CPU the product is a
-//! hand-written row-parallel loop (libtorch's sparse CSR product is several times
-//! slower on this machine); on CUDA it is libtorch's sparse CSR `mm`.
+//! `W · X` the solvers need hundreds of times a round, over plain row-major arrays
+//! (libtorch's sparse CSR product is several times slower on this machine; glean-learn
+//! puts tensors around this one and uses libtorch's on CUDA).
 
 use rayon::prelude::*;
-use tch::{Device, Kind, Tensor};
-
-use crate::LearnError;
-
-const MAGIC: &[u8; 8] = b"GLNKNN01";
 
 /// Row `i`'s neighbours are `col[row_ptr[i]..row_ptr[i + 1]]` (sorted) with weights
 /// `val[..]`.
@@ -119,46 +114,21 @@ impl Csr {
         (labels, count)
     }
 
-    /// `W · X` for `X = [n, c]` float (any device: the CPU loop for CPU tensors, the
-    /// given CUDA sparse matrix otherwise).
-    pub fn matmul(&self, x: &Tensor, cuda: Option<&Tensor>) -> Tensor {
-        match (x.device(), cuda) {
-            (Device::Cpu, _) | (_, None) => self.matmul_cpu(x).to_device(x.device()),
-            (_, Some(sparse)) => sparse.mm(x),
-        }
-    }
-
-    #[allow(
-        clippy::expect_used,
-        reason = "a tensor made float and contiguous on the CPU always converts"
-    )]
-    fn matmul_cpu(&self, x: &Tensor) -> Tensor {
-        let c = x.size()[1] as usize;
-        let xs: Vec<f32> = Vec::try_from(
-            x.to_device(Device::Cpu)
-                .to_kind(Kind::Float)
-                .contiguous()
-                .view([-1]),
-        )
-        .expect("a float tensor converts to Vec<f32>");
+    /// `W · X` for `x` = `[n, c]` row-major.
+    pub fn product(&self, xs: &[f32], c: usize) -> Vec<f32> {
         let mut out = vec![0f32; self.n * c];
         // One thread on purpose: the product takes milliseconds, and rayon's workers
         // fighting libtorch's spinning OpenMP threads for 2 cores made it 20× slower.
-        out.chunks_mut(c * 256)
-            .enumerate()
-            .for_each(|(block, chunk)| {
-                for (offset, acc) in chunk.chunks_mut(c).enumerate() {
-                    let i = block * 256 + offset;
-                    let (lo, hi) = (self.row_ptr[i] as usize, self.row_ptr[i + 1] as usize);
-                    for (&j, &w) in self.col[lo..hi].iter().zip(&self.val[lo..hi]) {
-                        let xj = &xs[j as usize * c..j as usize * c + c];
-                        for (a, &v) in acc.iter_mut().zip(xj) {
-                            *a += w * v;
-                        }
-                    }
+        for (i, acc) in out.chunks_mut(c).enumerate() {
+            let (lo, hi) = (self.row_ptr[i] as usize, self.row_ptr[i + 1] as usize);
+            for (&j, &w) in self.col[lo..hi].iter().zip(&self.val[lo..hi]) {
+                let xj = &xs[j as usize * c..j as usize * c + c];
+                for (a, &v) in acc.iter_mut().zip(xj) {
+                    *a += w * v;
                 }
-            });
-        Tensor::from_slice(&out).view([self.n as i64, c as i64])
+            }
+        }
+        out
     }
 
     /// `steps` explicit Euler steps of the forced heat flow `u ← u − dt (D − W) u + f`
@@ -219,99 +189,32 @@ impl Csr {
         }
     }
 
-    /// The matrix as a libtorch sparse CSR tensor on `device`.
-    pub fn to_sparse_tensor(&self, device: Device) -> Tensor {
-        let as_i64 =
-            |v: &[u32]| Tensor::from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>());
-        Tensor::sparse_csr_tensor_crow_col_value_size(
-            &as_i64(&self.row_ptr).to_device(device),
-            &as_i64(&self.col).to_device(device),
-            &Tensor::from_slice(&self.val).to_device(device),
-            [self.n as i64, self.n as i64],
-            (Kind::Float, device),
-        )
-    }
-
-    /// Little-endian bytes: magic, extra header words, n, nnz, row_ptr, col, val.
-    pub fn to_bytes(&self, header: &[u64]) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(16 + 8 * (header.len() + 2) + 4 * (self.n + 1 + 2 * self.nnz()));
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        for &h in header.iter().chain(&[self.n as u64, self.nnz() as u64]) {
-            out.extend_from_slice(&h.to_le_bytes());
-        }
-        self.row_ptr
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        self.col
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        self.val
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-        out
-    }
-
-    /// Reads what `to_bytes` wrote; returns the extra header words too. Every count and
-    /// index is checked, so a truncated or corrupt cache is an error, never a panic.
-    pub fn from_bytes(bytes: &[u8]) -> Result<(Csr, Vec<u64>), LearnError> {
-        let bad = |what: &str| LearnError::Data(format!("graph cache: {what}"));
-        if bytes.len() < 16 || &bytes[..8] != MAGIC {
-            return Err(bad("not a glean kNN graph (wrong magic)"));
-        }
-        let mut at = 8usize;
-        let mut word = || -> Result<u64, LearnError> {
-            let w = bytes
-                .get(at..)
-                .and_then(<[u8]>::first_chunk)
-                .ok_or_else(|| bad("truncated header"))?;
-            at += 8;
-            Ok(u64::from_le_bytes(*w))
-        };
-        let extra = word()?;
-        if extra > 64 {
-            return Err(bad("header too long"));
-        }
-        let header = (0..extra).map(|_| word()).collect::<Result<Vec<_>, _>>()?;
-        let (n, nnz) = (word()? as usize, word()? as usize);
-        let need = (n as u128 + 1 + 2 * nnz as u128) * 4;
-        if (bytes.len() - at) as u128 != need {
-            return Err(bad(&format!(
-                "expected {need} bytes of arrays, found {}",
-                bytes.len() - at
-            )));
-        }
-        let words = |from: usize, count: usize| -> Vec<[u8; 4]> {
-            bytes[from..from + 4 * count].as_chunks::<4>().0.to_vec()
-        };
-        let row_ptr: Vec<u32> = words(at, n + 1)
-            .into_iter()
-            .map(u32::from_le_bytes)
-            .collect();
-        let col: Vec<u32> = words(at + 4 * (n + 1), nnz)
-            .into_iter()
-            .map(u32::from_le_bytes)
-            .collect();
-        let val: Vec<f32> = words(at + 4 * (n + 1 + nnz), nnz)
-            .into_iter()
-            .map(f32::from_le_bytes)
-            .collect();
-        let ptr_ok = row_ptr.first() == Some(&0)
+    /// The matrix from its arrays (as a cache stored them), every count and index
+    /// checked, so a truncated or corrupt cache is an error, never a panic.
+    pub fn from_parts(
+        n: usize,
+        row_ptr: Vec<u32>,
+        col: Vec<u32>,
+        val: Vec<f32>,
+    ) -> Result<Csr, String> {
+        let nnz = col.len();
+        let ptr_ok = row_ptr.len() == n + 1
+            && row_ptr.first() == Some(&0)
             && row_ptr.last().map(|&l| l as usize) == Some(nnz)
             && row_ptr.windows(2).all(|w| w[0] <= w[1]);
-        if !ptr_ok || col.iter().any(|&c| c as usize >= n) || val.iter().any(|v| !v.is_finite()) {
-            return Err(bad("inconsistent arrays"));
+        if !ptr_ok
+            || val.len() != nnz
+            || col.iter().any(|&c| c as usize >= n)
+            || val.iter().any(|v| !v.is_finite())
+        {
+            return Err("inconsistent sparse-matrix arrays".into());
         }
-        Ok((
-            Csr {
-                n,
-                row_ptr,
-                col,
-                val,
-            },
-            header,
-        ))
+        Ok(Csr {
+            n,
+            row_ptr,
+            col,
+            val,
+        })
     }
 }
 
@@ -345,33 +248,29 @@ mod tests {
     }
 
     #[test]
-    fn matmul_matches_dense() {
+    fn the_product_matches_the_dense_one() {
         let m = small();
-        let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).view([3, 2]);
-        let dense =
-            Tensor::from_slice(&[0.0f32, 1.5, 0.0, 1.0, 0.0, 2.0, 0.0, 2.0, 0.0]).view([3, 3]);
-        let diff = (m.matmul(&x, None) - dense.mm(&x))
-            .abs()
-            .max()
-            .double_value(&[]);
-        assert!(diff < 1e-6);
-        let sparse = m.to_sparse_tensor(Device::Cpu);
-        let diff = (sparse.mm(&x) - dense.mm(&x)).abs().max().double_value(&[]);
-        assert!(diff < 1e-6);
+        let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let dense = [[0.0f32, 1.5, 0.0], [1.0, 0.0, 2.0], [0.0, 2.0, 0.0]];
+        let expected: Vec<f32> = dense
+            .iter()
+            .flat_map(|row| (0..2).map(move |j| (0..3).map(|k| row[k] * x[k * 2 + j]).sum()))
+            .collect();
+        assert_eq!(m.product(&x, 2), expected);
     }
 
     #[test]
-    fn bytes_round_trip_and_corruption_is_an_error() {
+    fn parts_are_checked() {
         let m = small();
-        let bytes = m.to_bytes(&[7, 9]);
-        let (back, header) = Csr::from_bytes(&bytes).unwrap();
+        let back = Csr::from_parts(3, m.row_ptr.clone(), m.col.clone(), m.val.clone()).unwrap();
         assert_eq!(back, m);
-        assert_eq!(header, vec![7, 9]);
-        assert!(Csr::from_bytes(&bytes[..bytes.len() - 1]).is_err());
-        assert!(Csr::from_bytes(b"nonsense").is_err());
-        let mut bad_index = bytes.clone();
-        let col_at = bytes.len() - 4 * 4 - 4 * 4;
-        bad_index[col_at..col_at + 4].copy_from_slice(&99u32.to_le_bytes());
-        assert!(Csr::from_bytes(&bad_index).is_err());
+        assert!(Csr::from_parts(4, m.row_ptr.clone(), m.col.clone(), m.val.clone()).is_err());
+        let mut far = m.col.clone();
+        far[0] = 99;
+        assert!(Csr::from_parts(3, m.row_ptr.clone(), far, m.val.clone()).is_err());
+        assert!(Csr::from_parts(3, m.row_ptr.clone(), m.col.clone(), vec![1.0]).is_err());
+        let mut nan = m.val.clone();
+        nan[1] = f32::NAN;
+        assert!(Csr::from_parts(3, m.row_ptr, m.col, nan).is_err());
     }
 }

@@ -4,14 +4,14 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::graph::csr::Csr;
-use super::graph::{cpu_floats, CgOptions, Propagated, Propagation};
-use super::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
-use super::ranking::{Ranking, RankingSource};
-use super::round_input::RankingInputs;
-use super::score::{min_sq_distances, Predictions};
-use super::select::{self, Scored};
-use super::LearnError;
+use crate::graph::{cpu_floats, CgOptions, Propagated, Propagation};
+use crate::ranking::{Ranking, RankingSource};
+use crate::round::graph_choice::{cross_validate, pick, Choice, EmbeddedGraph};
+use crate::round::round_input::RankingInputs;
+use crate::round::score::{min_sq_distances, Predictions};
+use crate::LearnError;
+use glean_rank::select::{self, Scored};
+use glean_rank::Csr;
 
 /// Softmax sharpness over Poisson scores divided by their standard deviation. Only the
 /// ordering matters for the argmax; this sets how soft the probabilities the strategies
@@ -86,7 +86,7 @@ impl GraphLearner {
     }
 
     /// The graph in use's weights: each item's nearest neighbours (neighbour-kl).
-    pub(super) fn neighbours(&self) -> &Csr {
+    pub(crate) fn neighbours(&self) -> &Csr {
         &self.graphs[self.choice.graph].graph.graph.weights
     }
 
@@ -221,7 +221,7 @@ impl GraphLearner {
     ) -> Result<(Vec<f32>, Vec<usize>), LearnError> {
         let in_use = &self.graphs[self.choice.graph].graph;
         let judged = judged.min(labeled.len());
-        let fold_of = super::mistakes::fold_of(judged, folds, seed);
+        let fold_of = crate::mistakes::fold_of(judged, folds, seed);
         let mut out = vec![0f32; judged * classes];
         for fold in 0..folds {
             let held: Vec<usize> = (0..judged).filter(|&i| fold_of[i] == fold).collect();
@@ -279,8 +279,7 @@ impl GraphLearner {
             .f_to_device(pool.device())?;
         let mut spread = pool.shallow_clone();
         for _ in 0..steps {
-            spread = weights
-                .matmul(&spread, None)
+            spread = crate::graph::sparse::weight_product(weights, &spread, None)
                 .f_mul(&inverse_degree)?
                 .f_mul_scalar(alpha)?
                 .f_add(&pool.f_mul_scalar(1.0 - alpha)?)?;
@@ -390,7 +389,7 @@ pub fn pseudo_labels_on_device(
 impl GraphLearner {
     /// The ranking a graph round gives: the strategy over the propagated probabilities
     /// (the core-set methods measure distance in the graph's embedding space).
-    pub(super) fn ranking(
+    pub(crate) fn ranking(
         &self,
         round: &GraphRound,
         ri: &RankingInputs,

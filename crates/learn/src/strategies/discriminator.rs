@@ -6,7 +6,7 @@
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-use super::LearnError;
+use crate::LearnError;
 
 /// Training steps a round: a few hundred are enough for a two-layer network on a
 /// 50-dimensional embedding, and cost well under a second on a CPU.
@@ -40,7 +40,7 @@ pub fn unlabeled_odds(
     }
     let (labeled, unlabeled) = (rows(&labeled)?, rows(&unlabeled)?);
 
-    let _generator = super::torch_rng::seeded(seed);
+    let _generator = crate::torch_rng::seeded(seed);
     let _one_thread = OneThread::new(device);
     let vs = nn::VarStore::new(device);
     let dim = embeddings.size()[1];

@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::csr::Csr;
+use crate::csr::Csr;
 
 /// When conjugate gradient stops.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,7 +13,7 @@ use super::cache;
 use super::partial::{PartialFeatures, RowOutcome};
 use super::stream::{run_pass, ImageRows, PassBatch};
 use super::PoolFeatures;
-use crate::effnet_lite::EffnetLite;
+use crate::backbone::effnet_lite::EffnetLite;
 use crate::LearnError;
 use glean_dataset::SkipReason;
 

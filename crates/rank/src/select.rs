@@ -1,12 +1,23 @@
 //! From predictions to a ranking: applies a strategy to the scored candidates and
 //! assembles the plain `Ranking` the rest of the program sees. Pure Rust.
 
-use super::config::ClusterPick;
-use super::graph::csr::Csr;
-use super::pool_strategies;
-use super::ranking::{top_classes, RankedItem, Ranking, RankingSource, TopClasses};
-use super::score::Predictions;
-use super::strategy::{self, Strategy, DIVERSITY_POOL_FACTOR};
+use glean_core::config::ClusterPick;
+use glean_core::ranking::{top_classes, RankedItem, Ranking, RankingSource, TopClasses};
+use glean_core::strategy::{self, Strategy, DIVERSITY_POOL_FACTOR};
+
+use crate::csr::Csr;
+use crate::pool_strategies;
+
+/// What the strategies need about the scored items, in the order they were given.
+#[derive(Debug, Default)]
+pub struct Predictions {
+    /// `n × classes`: the predictive distribution (the MC mean when sampled).
+    pub probs: Vec<f32>,
+    /// `t × n × classes` MC-dropout samples, when asked for.
+    pub samples: Option<Vec<f32>>,
+    /// `n × embed_dim`, when asked for.
+    pub embeddings: Option<Vec<f32>>,
+}
 
 /// What a strategy is applied to: the pool indices that were scored, their predictions,
 /// and (for the core-set methods) each one's squared embedding distance to the nearest

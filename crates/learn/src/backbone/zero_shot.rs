@@ -16,11 +16,11 @@ use std::collections::HashMap;
 
 use tch::{Device, Kind, Tensor};
 
-use super::effnet_lite::{EffnetLite, IMAGENET_CLASSES};
-use super::ranking::{top_classes, ClassProb};
-use super::LearnError;
+use crate::backbone::effnet_lite::{EffnetLite, IMAGENET_CLASSES};
+use crate::ranking::{top_classes, ClassProb};
+use crate::LearnError;
 
-const TABLE: &str = include_str!("../../../assets/imagenet-classes.tsv");
+const TABLE: &str = include_str!("../../../../assets/imagenet-classes.tsv");
 
 /// WordNet's suffix rules for nouns, in its order: plural ending → singular ending.
 const PLURAL_RULES: [(&str, &str); 8] = [
@@ -494,7 +494,7 @@ impl ZeroShotPrior {
     pub fn of(
         zero_shot: &ZeroShot,
         net: &EffnetLite,
-        features: &super::features::PoolFeatures,
+        features: &crate::backbone::features::PoolFeatures,
         device: Device,
     ) -> Result<ZeroShotPrior, LearnError> {
         let classes = zero_shot.gather.size()[1];

@@ -5,8 +5,9 @@
 //!
 //! The same convention as `strategy.rs`: a higher score means "ask this item sooner".
 
-use super::graph::csr::Csr;
-use super::strategy;
+use glean_core::strategy;
+
+use crate::csr::Csr;
 
 /// Below this a neighbourhood's mean probability counts as this, so that a class the
 /// neighbours never predict costs a large but finite divergence.

@@ -1,6 +1,7 @@
 //! The on-disk cache of what is computed once per pool: feature matrices as
-//! safetensors (`pool` and `test`), the kNN graph with the test items' neighbours as one
-//! binary file. It is only a cache: a file that is missing, unreadable or of the wrong
+//! safetensors (`pool` and `test`), and the kNN graph with the test items' neighbours
+//! as safetensors too (`row_ptr`, `col`, `val`, `k`, and `test_index`, `test_weight`
+//! where there are test items). It is only a cache: a file that is missing, unreadable or of the wrong
 //! shape is reported as absent (with a warning when it existed), and a failed write is a
 //! warning, never an error, since the caller already holds the values.
 
@@ -10,8 +11,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::graph::{KnnGraph, Neighbours, PoolGraph};
 use glean_dataset::SkipReason;
-
-const GRAPH_MAGIC: &[u8; 8] = b"GLNPGRF1";
+use glean_rank::Csr;
 
 /// `dir/features/<name>.<ext>`; characters outside `[A-Za-z0-9._-]` in the name become
 /// `_` so a key can never leave the folder.
@@ -144,29 +144,63 @@ pub fn read_graph(path: &Path, rows: (i64, i64), k: usize, device: Device) -> Op
         return None;
     }
     let checked = || -> Result<PoolGraph, String> {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-        let (graph_bytes, test_bytes) = split_parts(&bytes)?;
-        let graph = KnnGraph::from_bytes(graph_bytes, device).map_err(|e| e.to_string())?;
-        if graph.len() as i64 != rows.0 || graph.k != k {
-            return Err(format!(
-                "a {}-NN graph of {} items, expected {k}-NN of {}",
-                graph.k,
-                graph.len(),
-                rows.0
-            ));
+        let tensors = Tensor::read_safetensors(path).map_err(|e| e.to_string())?;
+        let get = |name: &str, kind: Kind| -> Result<&Tensor, String> {
+            let t = tensors
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t)
+                .ok_or_else(|| format!("no `{name}`"))?;
+            if t.kind() != kind {
+                return Err(format!("`{name}` is {:?}, not {kind:?}", t.kind()));
+            }
+            Ok(t)
+        };
+        let ints = |name: &str| -> Result<Vec<u32>, String> {
+            let v = Vec::<i32>::try_from(get(name, Kind::Int)?.view([-1]))
+                .map_err(|e| e.to_string())?;
+            v.into_iter()
+                .map(|x| u32::try_from(x).map_err(|_| format!("a negative `{name}`")))
+                .collect()
+        };
+        let floats = |name: &str| -> Result<Vec<f32>, String> {
+            Vec::<f32>::try_from(get(name, Kind::Float)?.view([-1])).map_err(|e| e.to_string())
+        };
+        let stored_k = get("k", Kind::Int64)?.int64_value(&[0]);
+        let weights = Csr::from_parts(
+            rows.0 as usize,
+            ints("row_ptr")?,
+            ints("col")?,
+            floats("val")?,
+        )?;
+        if stored_k != k as i64 {
+            return Err(format!("a {stored_k}-NN graph, expected {k}-NN"));
         }
-        let test = match (test_bytes.is_empty(), rows.1) {
-            (true, 0) => None,
-            (false, m) if m > 0 => {
-                let nb = Neighbours::from_bytes(test_bytes, rows.0 as usize, device)
-                    .map_err(|e| e.to_string())?;
-                if nb.index.size() != [m, k as i64] {
+        let graph = KnnGraph::from_weights(weights, k, device);
+        let has_test = tensors.iter().any(|(n, _)| n == "test_index");
+        let test = match (has_test, rows.1) {
+            (false, 0) => None,
+            (true, m) if m > 0 => {
+                let index = get("test_index", Kind::Int)?;
+                let weight = get("test_weight", Kind::Float)?;
+                if index.size() != [m, k as i64] || weight.size() != index.size() {
                     return Err(format!(
                         "test neighbours {:?}, expected [{m}, {k}]",
-                        nb.index.size()
+                        index.size()
                     ));
                 }
-                Some(nb)
+                let outside = index
+                    .lt(0)
+                    .logical_or(&index.ge(rows.0))
+                    .any()
+                    .int64_value(&[]);
+                if outside != 0 || weight.isfinite().logical_not().any().int64_value(&[]) != 0 {
+                    return Err("a test neighbour outside the pool or a bad weight".into());
+                }
+                Some(Neighbours {
+                    index: index.to_kind(Kind::Int64).to_device(device),
+                    weight: weight.to_device(device),
+                })
             }
             (_, m) => return Err(format!("test neighbours do not match {m} test items")),
         };
@@ -182,44 +216,27 @@ pub fn read_graph(path: &Path, rows: (i64, i64), k: usize, device: Device) -> Op
         .ok()
 }
 
-/// Writes the graph and the test neighbours as one file: magic, then each part as a
-/// little-endian u64 length and its bytes (an empty second part: no test items).
+/// Writes the graph and the test neighbours as one safetensors file (no test
+/// tensors: no test items).
 pub fn write_graph(path: &Path, pg: &PoolGraph) {
     store(path, |tmp| {
-        let graph = pg.graph.to_bytes();
-        let test = match &pg.test {
-            Some(nb) => nb.to_bytes().map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        let mut out = Vec::with_capacity(24 + graph.len() + test.len());
-        out.extend_from_slice(GRAPH_MAGIC);
-        for part in [&graph, &test] {
-            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            out.extend_from_slice(part);
+        let w = &pg.graph.weights;
+        let int = |v: &[u32]| Tensor::from_slice(&v.iter().map(|&x| x as i32).collect::<Vec<_>>());
+        let mut tensors = vec![
+            ("row_ptr", int(&w.row_ptr)),
+            ("col", int(&w.col)),
+            ("val", Tensor::from_slice(&w.val)),
+            ("k", Tensor::from_slice(&[pg.graph.k as i64])),
+        ];
+        if let Some(nb) = &pg.test {
+            tensors.push((
+                "test_index",
+                nb.index.to_device(Device::Cpu).to_kind(Kind::Int),
+            ));
+            tensors.push(("test_weight", nb.weight.to_device(Device::Cpu)));
         }
-        std::fs::write(tmp, out).map_err(|e| e.to_string())
+        Tensor::write_safetensors(&tensors, tmp).map_err(|e| e.to_string())
     });
-}
-
-fn split_parts(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
-    let rest = bytes
-        .strip_prefix(GRAPH_MAGIC.as_slice())
-        .ok_or("not a glean graph file (wrong magic)")?;
-    let part = |b: &[u8]| -> Result<(usize, usize), String> {
-        let len: [u8; 8] = *b.first_chunk().ok_or("truncated")?;
-        let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| "length overflow")?;
-        if b.len() - 8 < len {
-            return Err("truncated".into());
-        }
-        Ok((8, 8 + len))
-    };
-    let (start, end) = part(rest)?;
-    let (graph, rest) = (&rest[start..end], &rest[end..]);
-    let (start, end) = part(rest)?;
-    if end != rest.len() {
-        return Err("trailing bytes".into());
-    }
-    Ok((graph, &rest[start..end]))
 }
 
 /// Writes through `write` to a temporary file beside `path`, then renames it over
