@@ -13,8 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use glean::learn::{
-    Job, Learner, LearnerConfig, LearnerKind, ModelKind, RoundProgress, Strategy, Trainer,
-    TrainerEvent,
+    Job, Learner, LearnerConfig, LearnerKind, ModelKind, Strategy, Trainer, TrainerEvent,
 };
 
 #[path = "it/support/mod.rs"]
@@ -220,7 +219,7 @@ fn the_backbone_head_learns_photos_from_few_labels_on_one_thread() {
         data,
         config,
         &mut |p| {
-            if let RoundProgress::Preparing {
+            if let TrainerEvent::Preparing {
                 what, done, total, ..
             } = p
             {

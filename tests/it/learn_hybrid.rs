@@ -6,8 +6,8 @@ use std::path::Path;
 
 use glean::dataset::{self, ScanOptions};
 use glean::learn::{
-    Job, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, RankingSource, RoundProgress,
-    Trainer, TrainerEvent,
+    Job, LearnData, Learner, LearnerConfig, LearnerKind, ModelKind, RankingSource, Trainer,
+    TrainerEvent,
 };
 
 use crate::support;
@@ -79,20 +79,34 @@ fn a_hybrid_round_ranks_by_graph_first_then_by_the_predictor_proven_right() {
     let out = hybrid
         .round(&labeled, 3, &|| false, &mut |p| {
             seen.push(match p {
-                RoundProgress::Preliminary(o) => {
-                    assert_eq!(o.ranking.source, RankingSource::Graph);
-                    assert_eq!(o.ranking.job, 3);
-                    assert!(o.network_accuracy.is_none());
+                TrainerEvent::Ranked {
+                    ranking,
+                    preliminary,
+                    ..
+                } => {
+                    assert!(preliminary);
+                    assert_eq!(ranking.source, RankingSource::Graph);
+                    assert_eq!(ranking.job, 3);
                     "graph"
                 }
-                RoundProgress::Fit(_) => "fit",
-                RoundProgress::Evaluated { .. } => "evaluated",
-                RoundProgress::Preparing { .. } => "preparing",
+                TrainerEvent::Progress { job, .. } => {
+                    assert_eq!(job, 3);
+                    "fit"
+                }
+                TrainerEvent::Scoring { .. } => "scoring",
+                TrainerEvent::Evaluated { labels, .. } => {
+                    assert_eq!(labels, labeled.len());
+                    "evaluated"
+                }
+                other => panic!("a round posted {other:?}"),
             })
         })
         .unwrap();
     seen.dedup();
-    assert_eq!(seen, vec!["graph", "fit", "evaluated"]);
+    assert_eq!(
+        seen,
+        vec!["graph", "fit", "scoring", "evaluated", "scoring"]
+    );
     // No label has judged the predictors yet: the graph ranks and predicts.
     assert_eq!(out.ranking.source, RankingSource::Graph);
     assert_eq!(out.accuracy, out.graph_accuracy);
@@ -205,8 +219,8 @@ fn a_round_cancelled_after_its_fit_writes_no_model() {
     let labeled = labels_of(&(0..100).map(|i| i * 5).collect::<Vec<_>>(), &oracle);
     let fitted = std::cell::Cell::new(false);
     let out = learner.round(&labeled, 1, &|| fitted.get(), &mut |p| {
-        if let RoundProgress::Fit(f) = p {
-            fitted.set(f.step >= f.steps);
+        if let TrainerEvent::Progress { step, steps, .. } = p {
+            fitted.set(step >= steps);
         }
     });
     assert!(fitted.get(), "the fit ran to its end");

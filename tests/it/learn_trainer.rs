@@ -305,8 +305,8 @@ fn warm_start_continues_from_the_last_weights() {
         let mut first = None;
         learner
             .round(&labeled, 1, &|| false, &mut |p| {
-                if let glean::learn::RoundProgress::Fit(f) = p {
-                    first.get_or_insert(f.loss);
+                if let glean::learn::TrainerEvent::Progress { loss, .. } = p {
+                    first.get_or_insert(loss);
                 }
             })
             .unwrap();

@@ -40,7 +40,7 @@ pub use device::{DeviceChoice, ResolveDevice};
 pub use glean_core::{BackgroundWork, Job, MistakesJob, TrainerEvent, TrainerHandle};
 pub use ranking::{ClassProb, RankedItem, Ranking, RankingSource, TopClasses};
 pub use round::learner::Learner;
-pub use round::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+pub use round::outcome::{RoundOutcome, RoundTimes};
 pub use round::train::TrainSchedule;
 pub use strategy::Strategy;
 pub use trainer::startup::{provisional_order, PoolInput, ScannedPool};

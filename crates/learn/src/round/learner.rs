@@ -2,7 +2,7 @@
 //! simulate` run. Per learner kind (config.rs):
 //! - cnn: fit the network on the labels, measure test accuracy, score the pool, rank;
 //! - graph: propagate the labels over the pool's kNN graph, rank on its probabilities;
-//! - hybrid: propagate and post that ranking at once (`RoundProgress::Preliminary`),
+//! - hybrid: propagate and post that ranking at once (a preliminary `TrainerEvent::Ranked`),
 //!   then fit the network on the labels plus confident pseudo-labels (the graph's, or
 //!   the blend's once the referee trusts the network's side), and rank and predict
 //!   with the graph or the graph-network average, as the referee picks from the labels
@@ -28,7 +28,7 @@ use crate::ranking::{Ranking, RankingSource};
 use crate::round::inputs::Inputs;
 use crate::round::model::EMBED_DIM;
 use crate::round::network::{NetworkSpec, Trained};
-use crate::round::outcome::{RoundOutcome, RoundProgress, RoundTimes};
+use crate::round::outcome::{RoundOutcome, RoundTimes};
 use crate::round::prior_blend::{self, PriorBlend};
 use crate::round::propagation::{pseudo_labels_on_device, GraphLearner, GraphRound};
 use crate::round::round_input::{index_tensor, Labeled, RankingInputs, RoundPrior};
@@ -38,6 +38,7 @@ use crate::strategies::pool_structure::{pixel_embedding, PoolStructure};
 use crate::strategy::{self, Strategy};
 use crate::trainer::prepare::{BackgroundGraph, BackgroundWork, Prepared};
 use crate::LearnError;
+use crate::TrainerEvent;
 use glean_rank::referee::{Pick, Referee};
 use glean_rank::select::{self, Scored};
 
@@ -121,11 +122,11 @@ impl Learner {
     }
 
     /// Sets the learner up for `data`, reporting the slow steps through `progress`
-    /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
+    /// (`TrainerEvent::Preparing`) and stopping when `cancelled` says so.
     pub fn prepare(
         data: LearnData,
         config: LearnerConfig,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         Self::assemble(Prepared::new(data, config, progress, cancelled)?)
@@ -206,7 +207,7 @@ impl Learner {
         config: LearnerConfig,
         model: ModelKind,
         features: PoolFeatures,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         Self::assemble(Prepared::with_features(
@@ -347,7 +348,7 @@ impl Learner {
         labeled: &[(usize, u16)],
         job: u64,
         cancelled: &dyn Fn() -> bool,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
     ) -> Result<RoundOutcome, LearnError> {
         let start = Instant::now();
         let lab = self.check_labeled(labeled)?;
@@ -500,7 +501,11 @@ impl Learner {
                 }
                 return Ok(outcome);
             }
-            progress(RoundProgress::Preliminary(Box::new(outcome.clone())));
+            progress(TrainerEvent::Ranked {
+                ranking: outcome.ranking.clone(),
+                labels: labels.pairs.len(),
+                preliminary: true,
+            });
         }
         let propagated = graph_round.map(|round| Propagated { round });
 
@@ -509,7 +514,15 @@ impl Learner {
         let pseudo = self.pseudo_labels(&labels, propagated.as_ref())?;
         let t = Instant::now();
         let final_loss = self.fit(&labels.lab, &pseudo, cancelled, &mut |p| {
-            progress(RoundProgress::Fit(p))
+            progress(TrainerEvent::Progress {
+                job,
+                step: p.step,
+                steps: p.steps,
+                loss: p.loss,
+            });
+            if p.step >= p.steps {
+                progress(TrainerEvent::Scoring { job });
+            }
         })?;
         outcome.final_loss = Some(final_loss);
         outcome.times.train = t.elapsed().as_secs_f64();
@@ -552,7 +565,12 @@ impl Learner {
             .map(|p| score::calibration_error(p, &self.test_labels))
             .transpose()?;
         if let Some(acc) = outcome.accuracy {
-            progress(RoundProgress::Evaluated { accuracy: acc });
+            progress(TrainerEvent::Evaluated {
+                job,
+                labels: labels.pairs.len(),
+                accuracy: acc,
+            });
+            progress(TrainerEvent::Scoring { job });
         }
         let ranked = Instant::now();
         let labeled_probs = self.labeled_probs(&ri, propagated.as_ref(), source, cancelled)?;
@@ -782,14 +800,15 @@ impl Learner {
     /// Stage 1: propagates the labels over the graph and ranks by it, filling the
     /// outcome's graph fields; None without a graph. When Poisson-MBO follows the
     /// propagation, the propagation's own ranking is posted first
-    /// (`RoundProgress::Preliminary`): on 60,000 images MBO takes several seconds more.
+    /// (a preliminary `TrainerEvent::Ranked`): on 60,000 images MBO takes several seconds
+    /// more.
     fn propagate(
         &mut self,
         labels: &RoundLabels,
         ri: &RankingInputs,
         outcome: &mut RoundOutcome,
         cancelled: &dyn Fn() -> bool,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
     ) -> Result<Option<GraphRound>, LearnError> {
         let Some(g) = self.graph.as_mut() else {
             return Ok(None);
@@ -827,12 +846,11 @@ impl Learner {
             &mut |g, plain| {
                 // Between the propagation and Poisson-MBO's seconds.
                 stop_if(cancelled)?;
-                let mut early = outcome.clone();
-                graph_fields(&mut early, g.embedding_name().to_string(), plain)?;
-                early.ranking = g.ranking(plain, ri)?;
-                early.times.propagate = t.elapsed().as_secs_f64();
-                early.times.total = early.times.propagate;
-                progress(RoundProgress::Preliminary(Box::new(early)));
+                progress(TrainerEvent::Ranked {
+                    ranking: g.ranking(plain, ri)?,
+                    labels: labels.pairs.len(),
+                    preliminary: true,
+                });
                 Ok(())
             },
         )?;

@@ -1,30 +1,8 @@
-//! What a round reports: its progress while it runs, and its outcome (the ranking, the
-//! accuracies, the time of each stage).
+//! What a round reports at its end: the ranking, the accuracies, the time of each
+//! stage. While it runs, its stages post `TrainerEvent`s themselves.
 
 use crate::ranking::Ranking;
-use crate::round::train::FitProgress;
 pub use glean_core::RoundTimes;
-
-/// Where a round is, for progress displays.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RoundProgress {
-    /// Once-per-pool preparation (backbone features, graph): `done` of `total` steps,
-    /// at `per_second` where the step measures its rate.
-    Preparing {
-        what: &'static str,
-        done: usize,
-        total: usize,
-        per_second: Option<f64>,
-    },
-    Fit(FitProgress),
-    /// Test accuracy is known; scoring the pool comes next.
-    Evaluated {
-        accuracy: f64,
-    },
-    /// A hybrid round's graph ranking, ready before the network trains; the round's
-    /// final outcome follows.
-    Preliminary(Box<RoundOutcome>),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundOutcome {

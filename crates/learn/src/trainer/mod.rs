@@ -16,16 +16,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crossbeam_channel::{Receiver, Sender};
 use glean_core::trainer::{trainer_channel, TrainerInbox, Waiting};
-use glean_core::{MistakesJob, TopClasses, TrainerEvent, TrainerHandle};
+use glean_core::{MistakesJob, TrainerEvent, TrainerHandle};
 
 use crate::config::LearnerConfig;
 use crate::device::describe;
 use crate::mistakes::Suspect;
-use crate::ranking::{RankedItem, Ranking, RankingSource};
 use crate::round::learner::Learner;
-use crate::round::outcome::RoundProgress;
 use crate::trainer::prepare::BackgroundWork;
-use crate::trainer::startup::{prepare_scanned, PoolInput, PoolMap, StartupEvent};
+use crate::trainer::startup::{prepare_scanned, PoolInput, PoolMap};
 use crate::LearnError;
 
 pub struct Trainer;
@@ -87,40 +85,14 @@ where
     // makes the next one.
     let mut model = config.models_made;
     let prepared = catch_unwind(AssertUnwindSafe(|| {
-        let mut startup = |event: StartupEvent| {
-            let ev = match event {
-                StartupEvent::Progress(RoundProgress::Preparing {
-                    what,
-                    done,
-                    total,
-                    per_second,
-                }) => TrainerEvent::Preparing {
-                    what,
-                    done,
-                    total,
-                    per_second,
-                },
-                StartupEvent::Progress(_) => return,
-                StartupEvent::Suggested(items) => TrainerEvent::Suggested { items },
-                StartupEvent::Unusable(items) => TrainerEvent::Unusable {
-                    items: items
-                        .into_iter()
-                        .map(|(item, reason)| (item, reason.describe().to_string()))
-                        .collect(),
-                },
-            };
-            post(ev);
+        let mut startup = |event: TrainerEvent| {
+            post(event);
         };
         match input {
             PoolInput::Decoded(data) => {
                 let pool_len = data.pool_len();
-                Learner::prepare(
-                    data,
-                    config,
-                    &mut |p| startup(StartupEvent::Progress(p)),
-                    &stopping,
-                )
-                .map(|learner| (learner, PoolMap::identity(pool_len)))
+                Learner::prepare(data, config, &mut startup, &stopping)
+                    .map(|learner| (learner, PoolMap::identity(pool_len)))
             }
             PoolInput::Scanned(scanned) => {
                 prepare_scanned(*scanned, config, &mut startup, &stopping)
@@ -183,57 +155,16 @@ where
         let mut listening = true;
         let mut evaluated = false;
         let outcome = {
-            let mut progress = |p: RoundProgress| {
-                let events = match p {
-                    RoundProgress::Fit(f) => {
-                        let mut events = vec![TrainerEvent::Progress {
-                            job: id,
-                            step: f.step,
-                            steps: f.steps,
-                            loss: f.loss,
-                        }];
-                        if f.step >= f.steps {
-                            events.push(TrainerEvent::Scoring { job: id });
-                        }
-                        events
-                    }
-                    RoundProgress::Evaluated { accuracy } => {
-                        evaluated = true;
-                        vec![
-                            TrainerEvent::Evaluated {
-                                job: id,
-                                labels,
-                                accuracy,
-                            },
-                            TrainerEvent::Scoring { job: id },
-                        ]
-                    }
-                    // A cancelled job's ranking orders the queue by labels undone.
-                    RoundProgress::Preliminary(_) if cancelled() => Vec::new(),
-                    RoundProgress::Preliminary(out) => {
-                        let mut ranking = out.ranking;
-                        map.to_scan(&mut ranking);
-                        vec![TrainerEvent::Ranked {
-                            ranking,
-                            labels,
-                            preliminary: true,
-                        }]
-                    }
-                    RoundProgress::Preparing {
-                        what,
-                        done,
-                        total,
-                        per_second,
-                    } => vec![TrainerEvent::Preparing {
-                        what,
-                        done,
-                        total,
-                        per_second,
-                    }],
-                };
-                for ev in events {
-                    listening &= post(ev);
+            // The round's stages post their own events; a ranking's items go out in
+            // scan indices, and a cancelled job's ranking (by labels undone) not at all.
+            let mut progress = |mut event: TrainerEvent| {
+                match &mut event {
+                    TrainerEvent::Ranked { .. } if cancelled() => return,
+                    TrainerEvent::Ranked { ranking, .. } => map.to_scan(ranking),
+                    TrainerEvent::Evaluated { .. } => evaluated = true,
+                    _ => {}
                 }
+                listening &= post(event);
             };
             catch_unwind(AssertUnwindSafe(|| {
                 learner.round(&labeled, id, &cancelled, &mut progress)
@@ -325,27 +256,12 @@ fn find_mistakes(learner: &Learner, map: &PoolMap, request: MistakesJob) -> Trai
     }
 }
 
-/// Suspects' pool indices from the learner's to the scan's (as a ranking's are mapped).
+/// Suspects' pool indices from the learner's to the scan's.
 fn to_scan(map: &PoolMap, suspects: Vec<Suspect>) -> Vec<Suspect> {
-    let mut as_ranking = Ranking {
-        job: 0,
-        strategy: crate::strategy::Strategy::Random,
-        source: RankingSource::Graph,
-        items: suspects
-            .iter()
-            .map(|s| RankedItem {
-                pool_index: s.pool_index,
-                score: 0.0,
-                top: TopClasses::new(),
-            })
-            .collect(),
-    };
-    map.to_scan(&mut as_ranking);
     suspects
         .into_iter()
-        .zip(as_ranking.items)
-        .map(|(suspect, item)| Suspect {
-            pool_index: item.pool_index,
+        .map(|suspect| Suspect {
+            pool_index: map.scan_index(suspect.pool_index),
             ..suspect
         })
         .collect()

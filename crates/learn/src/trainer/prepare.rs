@@ -15,9 +15,9 @@ use crate::device::ResolveDevice;
 use crate::graph::vae;
 use crate::round::graph_choice::EmbeddedGraph;
 use crate::round::inputs::Inputs;
-use crate::round::outcome::RoundProgress;
 use crate::round::propagation::{ChoiceRule, GraphLearner};
 use crate::LearnError;
+use crate::TrainerEvent;
 pub use glean_core::BackgroundWork;
 
 /// Where `backbone`'s weights are: the first of glean's model folders that holds them
@@ -155,11 +155,11 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Prepares for `data`, reporting the slow steps through `progress`
-    /// (`RoundProgress::Preparing`) and stopping when `cancelled` says so.
+    /// (`TrainerEvent::Preparing`) and stopping when `cancelled` says so.
     pub(crate) fn new(
         data: LearnData,
         config: LearnerConfig,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         let setup = Setup::new(&config)?;
@@ -172,7 +172,7 @@ impl Prepared {
                 setup.device,
                 config.cache_dir.as_deref(),
                 &mut |done, total| {
-                    progress(RoundProgress::Preparing {
+                    progress(TrainerEvent::Preparing {
                         what: "backbone features",
                         done,
                         total,
@@ -201,7 +201,7 @@ impl Prepared {
         config: LearnerConfig,
         model: ModelKind,
         features: PoolFeatures,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         if features.pool_len() != data.pool_len() || features.test_len() != data.test_len() {
@@ -238,7 +238,7 @@ impl Prepared {
         device: Device,
         model: ModelKind,
         features: Option<PoolFeatures>,
-        progress: &mut dyn FnMut(RoundProgress),
+        progress: &mut dyn FnMut(TrainerEvent),
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Self, LearnError> {
         let cache = config.cache_dir.as_deref();
@@ -271,7 +271,7 @@ impl Prepared {
             );
             None
         } else {
-            progress(RoundProgress::Preparing {
+            progress(TrainerEvent::Preparing {
                 what: "graph",
                 done: 0,
                 total: 1,
@@ -354,7 +354,7 @@ impl Prepared {
                     }
                 }
             }
-            progress(RoundProgress::Preparing {
+            progress(TrainerEvent::Preparing {
                 what: "graph",
                 done: 1,
                 total: 1,
@@ -403,7 +403,7 @@ fn vae_graph(
     device: Device,
     k: usize,
     cache: Option<&std::path::Path>,
-    progress: &mut dyn FnMut(RoundProgress),
+    progress: &mut dyn FnMut(TrainerEvent),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<EmbeddedGraph, LearnError> {
     let embeddings = features::vae_graph_embeddings(
@@ -411,7 +411,7 @@ fn vae_graph(
         device,
         cache,
         &mut |done, total| {
-            progress(RoundProgress::Preparing {
+            progress(TrainerEvent::Preparing {
                 what: "autoencoder",
                 done,
                 total,
@@ -464,8 +464,8 @@ impl BackgroundGraph {
         let handle = std::thread::Builder::new()
             .name("glean-autoencoder".into())
             .spawn(move || {
-                let mut progress = |p: RoundProgress| {
-                    if let RoundProgress::Preparing { done, total, .. } = p {
+                let mut progress = |p: TrainerEvent| {
+                    if let TrainerEvent::Preparing { done, total, .. } = p {
                         reported[1].store(total, Ordering::Relaxed);
                         reported[0].store(done, Ordering::Relaxed);
                     }

@@ -18,11 +18,11 @@ use crate::backbone::features::{
 use crate::backbone::zero_shot::{ZeroShot, ZeroShotPrior};
 use crate::config::LearnerConfig;
 use crate::data::LearnData;
-use crate::ranking::{ClassProb, Ranking};
+use crate::ranking::Ranking;
 use crate::round::learner::Learner;
-use crate::round::outcome::RoundProgress;
 use crate::trainer::prepare::Setup;
 use crate::LearnError;
+use crate::TrainerEvent;
 use glean_dataset::{self as dataset, DecodeSpec, Pool, ScanOptions, SkipReason};
 
 /// How many suggested classes are sent per image: as many as a ranked item keeps, so
@@ -60,17 +60,6 @@ pub struct ScannedPool {
     /// Pool items in the order the person sees them first; the backbone takes them in
     /// this order, so the images on screen get their features (and suggestions) first.
     pub order: Vec<usize>,
-}
-
-/// What preparing a scanned pool reports besides progress.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StartupEvent {
-    Progress(RoundProgress),
-    /// The backbone's own classifier's suggestions among the session's classes, for
-    /// pool items (scan indices) whose features just became known.
-    Suggested(Vec<(usize, Vec<ClassProb>)>),
-    /// Pool items (scan indices) that could not be decoded, with why.
-    Unusable(Vec<(usize, SkipReason)>),
 }
 
 /// Scan indices (what the screen and the session count) and learner indices (the pool
@@ -121,8 +110,13 @@ impl PoolMap {
     /// A ranking's items in scan indices.
     pub fn to_scan(&self, ranking: &mut Ranking) {
         for item in &mut ranking.items {
-            item.pool_index = self.to_scan[item.pool_index];
+            item.pool_index = self.scan_index(item.pool_index);
         }
+    }
+
+    /// The scan index of learner index `item`.
+    pub fn scan_index(&self, item: usize) -> usize {
+        self.to_scan[item]
     }
 }
 
@@ -131,7 +125,7 @@ impl PoolMap {
 pub fn prepare_scanned(
     input: ScannedPool,
     config: LearnerConfig,
-    events: &mut dyn FnMut(StartupEvent),
+    events: &mut dyn FnMut(TrainerEvent),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(Learner, PoolMap), LearnError> {
     let setup = Setup::new(&config)?;
@@ -141,15 +135,8 @@ pub fn prepare_scanned(
             let net = EffnetLite::load(backbone, &config.weights_of(backbone), setup.device)?;
             let (data, features, map, prior) =
                 stream_features(&net, input, config.cache_dir.as_deref(), events, cancelled)?;
-            let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
-            let mut learner = Learner::prepare_with_features(
-                data,
-                config,
-                model,
-                features,
-                &mut round_progress,
-                cancelled,
-            )?;
+            let mut learner =
+                Learner::prepare_with_features(data, config, model, features, events, cancelled)?;
             if let Some(prior) = prior {
                 learner.set_zero_shot(prior)?;
             }
@@ -161,8 +148,7 @@ pub fn prepare_scanned(
                 ..input
             };
             let (data, map) = decode_pixels(input, config.cache_dir.as_deref(), events, cancelled)?;
-            let mut round_progress = |p: RoundProgress| events(StartupEvent::Progress(p));
-            let learner = Learner::prepare(data, config, &mut round_progress, cancelled)?;
+            let learner = Learner::prepare(data, config, events, cancelled)?;
             Ok((learner, map))
         }
     }
@@ -194,7 +180,7 @@ fn stream_features(
     net: &EffnetLite,
     input: ScannedPool,
     cache: Option<&Path>,
-    events: &mut dyn FnMut(StartupEvent),
+    events: &mut dyn FnMut(TrainerEvent),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(LearnData, PoolFeatures, PoolMap, Option<ZeroShotPrior>), LearnError> {
     let ScannedPool {
@@ -225,14 +211,14 @@ fn stream_features(
         )),
     };
     // Suggestions for the rows whose features just became known.
-    let report = |events: &mut dyn FnMut(StartupEvent),
+    let report = |events: &mut dyn FnMut(TrainerEvent),
                   rows: &[usize],
                   features: &tch::Tensor|
      -> Result<(), LearnError> {
         let Some(zs) = &zero_shot else { return Ok(()) };
         let found = zs.suggest(net, features, rows, pool_len, SUGGESTED)?;
         if !found.is_empty() {
-            events(StartupEvent::Suggested(found));
+            events(TrainerEvent::Suggested { items: found });
         }
         Ok(())
     };
@@ -288,7 +274,7 @@ fn stream_features(
 fn decode_pixels(
     input: ScannedPool,
     cache: Option<&Path>,
-    events: &mut dyn FnMut(StartupEvent),
+    events: &mut dyn FnMut(TrainerEvent),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(LearnData, PoolMap), LearnError> {
     let ScannedPool {
@@ -332,18 +318,18 @@ fn decode_pixels(
 }
 
 fn preparing(
-    events: &mut dyn FnMut(StartupEvent),
+    events: &mut dyn FnMut(TrainerEvent),
     what: &'static str,
     done: usize,
     total: usize,
     per_second: Option<f64>,
 ) {
-    events(StartupEvent::Progress(RoundProgress::Preparing {
+    events(TrainerEvent::Preparing {
         what,
         done,
         total,
         per_second,
-    }));
+    });
 }
 
 /// The pool map and test labels without the `failed` rows (pool rows, then test rows
@@ -352,7 +338,7 @@ fn leave_out(
     failed: &[(usize, SkipReason)],
     pool_len: usize,
     test_labels: &[u16],
-    events: &mut dyn FnMut(StartupEvent),
+    events: &mut dyn FnMut(TrainerEvent),
 ) -> (PoolMap, Vec<u16>) {
     let unusable: Vec<(usize, SkipReason)> = failed
         .iter()
@@ -360,7 +346,12 @@ fn leave_out(
         .filter(|&(r, _)| r < pool_len)
         .collect();
     if !unusable.is_empty() {
-        events(StartupEvent::Unusable(unusable.clone()));
+        events(TrainerEvent::Unusable {
+            items: unusable
+                .iter()
+                .map(|&(item, reason)| (item, reason.describe().to_string()))
+                .collect(),
+        });
     }
     let failed_test: Vec<usize> = failed
         .iter()
@@ -431,7 +422,9 @@ mod tests {
         assert_eq!(map.to_learner(&[(2, 1)]), vec![(1, 1)]);
         assert_eq!(
             seen,
-            vec![StartupEvent::Unusable(vec![(1, SkipReason::Corrupt)])]
+            vec![TrainerEvent::Unusable {
+                items: vec![(1, SkipReason::Corrupt.describe().to_string())]
+            }]
         );
     }
 
