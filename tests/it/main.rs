@@ -30,5 +30,6 @@ mod session_cli;
 mod session_kill;
 mod session_kill_pages;
 mod simulate_cli;
+mod tui_disk_full;
 mod tui_e2e;
 mod tui_photo_folders;
