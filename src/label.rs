@@ -21,7 +21,7 @@ use crate::tui::images::PoolImages;
 use crate::tui::keymap::Keymap;
 use crate::tui::render_mode::RenderMode;
 use crate::tui::terminal::{self, Screen};
-use crate::tui::types::{ClassView, ItemView, LabelRecord};
+use crate::tui::types::{ClassView, Corrected, ItemView, LabelRecord};
 
 /// Time between two auto-oracle labels: slow enough to watch.
 const AUTO_INTERVAL: Duration = Duration::from_millis(250);
@@ -258,6 +258,11 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
                 class: l.class,
                 guessed: l.guessed,
                 page: l.page,
+                corrected: l.corrected.as_ref().map(|c| Corrected {
+                    page: c.page,
+                    after: c.after,
+                    was: c.was.class,
+                }),
             })
         })
         .collect();

@@ -45,8 +45,8 @@ pub use load::{load, LoadReport};
 pub use predictions::{predictions_path, read_predictions, write_predictions, PredictedItem};
 pub use snapshot::FORMAT_VERSION;
 pub use types::{
-    label_digest, DataSpec, Guesses, LabelRecord, PageRecord, Queue, RoundRecord, SessionConfig,
-    SessionState, Source,
+    label_digest, Correction, DataSpec, Guesses, LabelRecord, PageRecord, Queue, RoundRecord,
+    SessionConfig, SessionState, Source,
 };
 
 use glean_core::files::Durability;
@@ -290,6 +290,7 @@ impl Session {
         guessed: Guesses,
     ) -> Result<&LabelRecord> {
         let record = LabelRecord {
+            corrected: None,
             item: item.to_string(),
             class,
             source,
@@ -373,6 +374,9 @@ impl Session {
         }
         let round = u32::try_from(self.state.rounds.len()).unwrap_or(u32::MAX);
         let time = now();
+        // The record this page becomes, as a review page's number is.
+        let page = self.state.seq + 1;
+        let after = self.state.labels.len();
         let mut old = Vec::with_capacity(items.len());
         let mut labels = Vec::with_capacity(items.len());
         for (item, class) in items {
@@ -385,6 +389,11 @@ impl Session {
             labels.push(LabelRecord {
                 guessed: was.guessed,
                 page: was.page,
+                corrected: Some(Correction {
+                    page,
+                    after,
+                    was: Box::new(was.clone()),
+                }),
                 item,
                 class,
                 source,
@@ -400,6 +409,43 @@ impl Session {
     /// undo), in one record; every item must be labeled.
     pub fn restore_labels(&mut self, labels: Vec<LabelRecord>) -> Result<()> {
         self.commit(Op::Relabel { labels })
+    }
+
+    /// Takes back the likely-mistakes page that last changed `items` (all of them, and
+    /// only them, on one page): each gets its label as it was before the page, in one
+    /// record. Works after a resume too: the labels keep what they were.
+    pub fn undo_correction(&mut self, items: &[String]) -> Result<()> {
+        let mut was = Vec::with_capacity(items.len());
+        let mut page = None;
+        for item in items {
+            let correction = self
+                .state
+                .label_of(item)
+                .and_then(|l| l.corrected.as_ref())
+                .ok_or_else(|| {
+                    SessionError::Invalid(format!(
+                        "undo of a correction of {item:?}, which a likely-mistakes page did not change"
+                    ))
+                })?;
+            if *page.get_or_insert(correction.page) != correction.page {
+                return Err(SessionError::Invalid(
+                    "the labels to take back were changed by different pages".into(),
+                ));
+            }
+            was.push((*correction.was).clone());
+        }
+        let page_items = self
+            .state
+            .labels
+            .iter()
+            .filter(|l| l.corrected.as_ref().map(|c| c.page) == page)
+            .count();
+        if page.is_none() || page_items != items.len() {
+            return Err(SessionError::Invalid(
+                "a likely-mistakes page is taken back whole or not at all".into(),
+            ));
+        }
+        self.restore_labels(was)
     }
 
     /// Undoes the last label still standing and returns it (None when there is none);

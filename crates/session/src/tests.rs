@@ -54,6 +54,7 @@ fn full_state() -> SessionState {
     state.seq = 17;
     let ops = [
         Op::Label(LabelRecord {
+            corrected: None,
             item: "great_dane_1.jpg".into(),
             class: 0,
             source: Source::Human,
@@ -87,6 +88,7 @@ fn full_state() -> SessionState {
             label_digest: None,
         }),
         Op::Label(LabelRecord {
+            corrected: None,
             item: "pug_9.jpg".into(),
             class: 1,
             source: Source::Oracle,
@@ -198,6 +200,7 @@ fn record(seq: u64, item: &str) -> Record {
         seq,
         time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
         op: Op::Label(LabelRecord {
+            corrected: None,
             item: item.into(),
             class: 1,
             source: Source::Oracle,
@@ -239,6 +242,7 @@ fn journal_lines_round_trip_every_op() {
         },
         Op::Relabel {
             labels: vec![LabelRecord {
+                corrected: None,
                 item: "p\"2".into(),
                 class: 2,
                 source: Source::Human,

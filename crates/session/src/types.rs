@@ -126,6 +126,7 @@ impl PageRecord {
     /// The labels the page gives, confirmed ones first.
     pub fn labels(&self) -> impl Iterator<Item = LabelRecord> + '_ {
         let label = |item: &String, class, source| LabelRecord {
+            corrected: None,
             item: item.clone(),
             class,
             source,
@@ -167,6 +168,23 @@ pub struct LabelRecord {
     /// given alone, and in sessions from before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u64>,
+    /// Where a likely-mistakes page changed this label: that page, and the label as it
+    /// was before (so that a resumed labeler still takes the page back whole). None
+    /// for a label as given, and in sessions from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<Correction>,
+}
+
+/// A likely-mistakes page's change of a label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The journal sequence number of the page's record.
+    pub page: u64,
+    /// How many labels stood when the page was confirmed: the page comes after them in
+    /// the order undo takes things back.
+    pub after: usize,
+    /// The label before the page changed it.
+    pub was: Box<LabelRecord>,
 }
 
 /// The classes glean's predictors put first for an item before the person labeled it:

@@ -275,6 +275,55 @@ fn a_confirmed_page_is_one_record_and_its_undo_takes_back_the_whole_page() {
 /// range, an item twice or nothing at all is refused whole and writes nothing; the undo
 /// gives back the labels as they were, in one record too, across a crash and a reopen.
 #[test]
+fn a_correction_page_is_taken_back_whole_after_a_compaction_and_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(d, "c", config(d)).unwrap();
+    s.label("a", 0, Source::Human).unwrap();
+    s.label("b", 1, Source::Human).unwrap();
+    s.label("c", 1, Source::Oracle).unwrap();
+    let before = labels_by_item(s.state());
+    let originals = s.labels().to_vec();
+    s.relabel(vec![("c".into(), 2), ("a".into(), 1)], Source::Human)
+        .unwrap();
+    s.label("d", 2, Source::Human).unwrap();
+    let corrected = s.state().label_of("a").unwrap().corrected.clone().unwrap();
+    assert_eq!(corrected.after, 3, "the page came after three labels");
+    assert_eq!(*corrected.was, originals[0]);
+    // The page's memory outlives the journal: folded into the snapshot, then reopened.
+    s.compact().unwrap();
+    drop(s);
+    let (mut s, _) = Session::open(d, "c").unwrap();
+    assert_eq!(
+        s.state()
+            .label_of("c")
+            .unwrap()
+            .corrected
+            .as_ref()
+            .unwrap()
+            .page,
+        corrected.page
+    );
+    s.undo().unwrap();
+    // Only the whole page, and only what a page changed, is taken back.
+    assert!(s.undo_correction(&["c".into()]).is_err());
+    assert!(s.undo_correction(&["b".into()]).is_err());
+    assert!(s
+        .undo_correction(&["c".into(), "a".into(), "b".into()])
+        .is_err());
+    s.undo_correction(&["c".into(), "a".into()]).unwrap();
+    assert_eq!(labels_by_item(s.state()), before);
+    assert_eq!(
+        s.labels(),
+        &originals[..],
+        "sources, times and guesses as they were"
+    );
+    assert!(s.labels().iter().all(|l| l.corrected.is_none()));
+    // Nothing left to take back as a page.
+    assert!(s.undo_correction(&["c".into(), "a".into()]).is_err());
+}
+
+#[test]
 fn a_relabel_is_one_record_and_its_undo_gives_the_labels_back() {
     let dir = tempfile::tempdir().unwrap();
     let (d, crash) = (dir.path().join("live"), dir.path().join("crash"));

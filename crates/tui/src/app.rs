@@ -3,7 +3,7 @@
 //! Key presses and trainer events go in; [`Effect`]s come out for the event loop to carry
 //! out (journal writes, retrain requests, quit), which keeps all of this testable.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use super::guess::{self, GuessSource};
@@ -19,6 +19,7 @@ mod review;
 use glean_core::{BackgroundWork, ClassProb, RankedItem, Ranking, TrainerEvent};
 
 use super::types::{ClassView, Effect, Guesses, ItemView, LabelRecord, TrainerStatus};
+use mistakes::Relabeled;
 pub use mistakes::{MistakesPage, MistakesQueue};
 use review::Step;
 pub use review::{Mark, Mode, ReviewPage, DEFAULT_GRID};
@@ -167,9 +168,28 @@ impl App {
                 skipped[item] = true;
             }
         }
-        // A page's labels (consecutive, with its number) are one step, as when given.
+        // A page's labels (consecutive, with its number) are one step, as when given;
+        // a likely-mistakes page's changes one step after the labels that stood then.
+        let mut corrections: BTreeMap<(usize, u64), Vec<(usize, u16, u16)>> = BTreeMap::new();
+        for record in &history {
+            if let Some(c) = record.corrected {
+                corrections.entry((c.after, c.page)).or_default().push((
+                    record.item,
+                    c.was,
+                    record.class,
+                ));
+            }
+        }
+        let mut corrections = corrections.into_iter().peekable();
         let mut steps: Vec<Step> = Vec::with_capacity(history.len());
         for (at, record) in history.iter().enumerate() {
+            while let Some(((_, _), changed)) = corrections.next_if(|((after, _), _)| *after <= at)
+            {
+                steps.push(Step::Relabel(Relabeled {
+                    page: None,
+                    changed,
+                }));
+            }
             match (
                 record.page,
                 at.checked_sub(1).map(|before| history[before].page),
@@ -186,6 +206,12 @@ impl App {
                 (None, _) => steps.push(Step::Label),
             }
         }
+        steps.extend(corrections.map(|(_, changed)| {
+            Step::Relabel(Relabeled {
+                page: None,
+                changed,
+            })
+        }));
         let mut app = App {
             classes,
             many_classes,
@@ -377,6 +403,7 @@ impl App {
             class,
             guessed,
             page: None,
+            corrected: None,
         });
         self.shown_hits.push(hit);
     }

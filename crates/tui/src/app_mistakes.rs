@@ -67,10 +67,11 @@ pub(super) struct Mistakes {
 }
 
 /// A confirmed likely-mistakes page, as undo takes it back: the page as it was
-/// confirmed, and each relabeled item with its old and new class.
+/// confirmed (None for one confirmed before a resume), and each relabeled item with
+/// its old and new class.
 #[derive(Debug, Clone)]
 pub(super) struct Relabeled {
-    pub page: MistakesPage,
+    pub page: Option<MistakesPage>,
     pub changed: Vec<(usize, u16, u16)>,
 }
 
@@ -293,7 +294,7 @@ impl App {
         self.mistakes.checked.extend(page.items());
         self.mistakes.pages += 1;
         self.steps.push(super::review::Step::Relabel(Relabeled {
-            page: MistakesPage { cursor: 0, ..page },
+            page: Some(MistakesPage { cursor: 0, ..page }),
             changed: changed.clone(),
         }));
         let mut effects = Vec::new();
@@ -332,16 +333,27 @@ impl App {
             self.set_class(item, new, old);
         }
         self.labels_since_round = self.labels_since_round.saturating_sub(changed.len());
-        for item in page.items() {
-            self.mistakes.checked.remove(&item);
+        match page {
+            Some(page) => {
+                for item in page.items() {
+                    self.mistakes.checked.remove(&item);
+                }
+                self.mistakes.pages = page.number - 1;
+                self.message = Some(format!(
+                    "likely-mistakes page {} taken back ({} labels as they were)",
+                    page.number,
+                    changed.len()
+                ));
+                self.mistakes.page = Some(page);
+            }
+            // Confirmed before a resume: its labels go back, the queue is gone.
+            None => {
+                self.message = Some(format!(
+                    "a likely-mistakes page taken back ({} labels as they were)",
+                    changed.len()
+                ));
+            }
         }
-        self.mistakes.pages = page.number - 1;
-        self.message = Some(format!(
-            "likely-mistakes page {} taken back ({} labels as they were)",
-            page.number,
-            changed.len()
-        ));
-        self.mistakes.page = Some(page);
         if changed.is_empty() {
             return Vec::new();
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{bail, Context};
 
-use glean_session::{label_digest, LabelRecord, RoundRecord, Session, Source};
+use glean_session::{label_digest, RoundRecord, Session, Source};
 
 use glean_core::{Job, MistakesJob, Ranking, TrainerEvent, TrainerHandle};
 
@@ -49,9 +49,6 @@ pub struct SessionExecutor {
     /// Jobs cancelled because their labels changed, until their last event: the app
     /// takes none of their events in.
     unwanted: BTreeSet<u64>,
-    /// The labels as they were before each likely-mistakes page still standing, newest
-    /// last: what the undo of the page gives back (sources and times included).
-    relabeled: Vec<Vec<LabelRecord>>,
 }
 
 impl SessionExecutor {
@@ -75,7 +72,6 @@ impl SessionExecutor {
             job: 0,
             outstanding: BTreeMap::new(),
             unwanted: BTreeSet::new(),
-            relabeled: Vec::new(),
         })
     }
 
@@ -297,25 +293,26 @@ impl Executor for SessionExecutor {
                     .iter()
                     .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                let was = self.session.relabel(relabel, source)?;
-                self.relabeled.push(was);
+                self.session.relabel(relabel, source)?;
                 let items: Vec<usize> = items.iter().map(|&(item, _)| item).collect();
                 self.replace_jobs_using(&items, app);
             }
             Effect::UndoRelabel { ref items } => {
-                let wanted = items
-                    .iter()
-                    .map(|&(item, class)| Ok((self.id(item)?.to_string(), class)))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let matches = |was: &Vec<LabelRecord>| {
-                    was.iter()
-                        .map(|l| (l.item.clone(), l.class))
-                        .eq(wanted.iter().cloned())
-                };
-                let Some(was) = self.relabeled.pop_if(|was| matches(was)) else {
-                    bail!("no likely-mistakes page with these labels to undo: nothing undone");
-                };
-                self.session.restore_labels(was)?;
+                let mut ids = Vec::with_capacity(items.len());
+                for &(item, class) in items {
+                    let id = self.id(item)?.to_string();
+                    let was = self
+                        .session
+                        .state()
+                        .label_of(&id)
+                        .and_then(|l| l.corrected.as_ref())
+                        .map(|c| c.was.class);
+                    if was != Some(class) {
+                        bail!("no likely-mistakes page with these labels to undo: nothing undone");
+                    }
+                    ids.push(id);
+                }
+                self.session.undo_correction(&ids)?;
                 let items: Vec<usize> = items.iter().map(|&(item, _)| item).collect();
                 self.replace_jobs_using(&items, app);
             }

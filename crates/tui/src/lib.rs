@@ -29,4 +29,4 @@ pub use glean_core::{
     TrainerEvent,
 };
 pub use keymap::{Action, Command, Direction, Keymap};
-pub use types::{ClassView, Effect, Guesses, ItemView, LabelRecord, TrainerStatus};
+pub use types::{ClassView, Corrected, Effect, Guesses, ItemView, LabelRecord, TrainerStatus};

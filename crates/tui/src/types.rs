@@ -105,4 +105,18 @@ pub struct LabelRecord {
     /// The review page that gave it (the session's number for the page): a resumed
     /// session takes such labels back a page at a time, as they were given.
     pub page: Option<u64>,
+    /// The likely-mistakes page that last changed it, in a resumed session (the live
+    /// ones are undo steps of their own).
+    pub corrected: Option<Corrected>,
+}
+
+/// A likely-mistakes page's change of a label, as a resumed session reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corrected {
+    /// The session's number for the page.
+    pub page: u64,
+    /// How many labels stood when the page was confirmed.
+    pub after: usize,
+    /// The class before the page.
+    pub was: u16,
 }

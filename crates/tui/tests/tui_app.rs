@@ -12,9 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifi
 use glean_core::{RoundTimes, Strategy};
 use glean_tui::TopClasses;
 use glean_tui::{
-    App, AppConfig, ClassProb, ClassView, Effect, Guesses, ItemView, Keymap, LabelRecord, Mark,
-    Mode, Overlay, RankedItem, Ranking, RankingSource, Restored, Suspect, TrainerEvent,
-    TrainerStatus,
+    App, AppConfig, ClassProb, ClassView, Corrected, Effect, Guesses, ItemView, Keymap,
+    LabelRecord, Mark, Mode, Overlay, RankedItem, Ranking, RankingSource, Restored, Suspect,
+    TrainerEvent, TrainerStatus,
 };
 
 fn key(c: char) -> KeyEvent {
@@ -465,12 +465,14 @@ fn resume_restores_labels_skips_and_undo_history() {
     let restored = Restored {
         labels: vec![
             LabelRecord {
+                corrected: None,
                 item: 4,
                 class: 4,
                 guessed: Guesses::default(),
                 page: None,
             },
             LabelRecord {
+                corrected: None,
                 item: 0,
                 class: 9,
                 guessed: Guesses::default(),
@@ -1198,6 +1200,7 @@ fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_a_page_at_a_time() {
         ]
         .into_iter()
         .map(|(item, class, page)| LabelRecord {
+            corrected: None,
             item,
             class,
             guessed: Guesses::default(),
@@ -1234,6 +1237,60 @@ fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_a_page_at_a_time() {
     assert!(page_items(&app).contains(&4));
 }
 
+#[test]
+fn a_mistakes_page_confirmed_before_a_resume_is_taken_back_whole() {
+    // What `tui::label` restores: a likely-mistakes page (the session's record 9)
+    // changed items 1 and 3 when four labels stood, and item 5 was labeled after it.
+    let record = |item, class, corrected| LabelRecord {
+        item,
+        class,
+        guessed: Guesses::default(),
+        page: None,
+        corrected,
+    };
+    let changed = |was| {
+        Some(Corrected {
+            page: 9,
+            after: 4,
+            was,
+        })
+    };
+    let restored = Restored {
+        labels: vec![
+            record(0, 0, None),
+            record(1, 2, changed(1)),
+            record(2, 2, None),
+            record(3, 4, changed(3)),
+            record(5, 1, None),
+        ],
+        ..Restored::default()
+    };
+    let mut app = App::new(digits_config(12, 5), restored);
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::Undo { item: 5, class: 1 }]
+    );
+    // The page goes back whole, in one step: each label to its class before it.
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::UndoRelabel {
+            items: vec![(1, 1), (3, 3)]
+        }]
+    );
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("likely-mistakes page taken back (2 labels"));
+    assert_eq!((app.label_of(1), app.label_of(3)), (Some(1), Some(3)));
+    assert_eq!(app.labeled(), 4);
+    // Then the labels before it, one at a time, as given.
+    assert_eq!(
+        app.on_key(key('u')),
+        vec![Effect::Undo { item: 3, class: 3 }]
+    );
+}
+
 // The likely-mistakes queue: labels the graph's held-out propagation doubts, least
 // believed first, a page at a time.
 
@@ -1247,6 +1304,7 @@ fn labeled_app(batch: usize) -> App {
     let restored = Restored {
         labels: (0..20)
             .map(|item| LabelRecord {
+                corrected: None,
                 item,
                 class: if item == 3 || item == 7 {
                     0

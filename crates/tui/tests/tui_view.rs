@@ -815,6 +815,7 @@ fn mistakes_screen(width: u16, height: u16) -> (App, Terminal<TestBackend>) {
     let restored = Restored {
         labels: (0..200)
             .map(|item| glean_tui::LabelRecord {
+                corrected: None,
                 item,
                 class: given(item),
                 guessed: Default::default(),
