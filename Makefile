@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review results-keypress
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review results-keypress results-plots
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -57,6 +57,12 @@ results-cifar10: effnet
 	$(TORCH) && cargo run --release -- simulate $(CIFAR10) --holdout 2000 --model effnet-lite0 \
 		--strategies margin,random --budget 300 --trials 3 --full-baseline \
 		--out results/cifar10-lite0
+
+# The committed plots drawn again from what their runs wrote (each folder's curves.csv or
+# review.csv and the plot.json beside it), without simulating: seconds, not hours.
+results-plots: setup
+	$(TORCH) && cargo run --release -- plot \
+		$$(find results \( -name curves.csv -o -name review.csv \) -printf '%h\n' | sort -u)
 
 # The 118 dog photos (one per breed, the breed in the file name): how right the
 # predicted rows (what `export --all` writes) are after 0, 12 and 30 labels from the

@@ -87,8 +87,21 @@ pub enum Command {
     /// Resume the named session, or the most recent one.
     Resume(ResumeArgs),
     /// Run the labeling loop headless with the auto-oracle and compare strategies:
-    /// writes curves.csv, summary.json, curves.svg and curves.png.
+    /// writes curves.csv, summary.json, curves.svg and curves.png (and curves.plot.json,
+    /// what `glean plot` needs to draw them again).
     Simulate(SimulateArgs),
+    /// Draw the plots of `glean simulate` output folders again from what the run wrote
+    /// (curves.csv or review.csv, and the plot.json beside it), without simulating:
+    /// rewrites curves.svg/png or review.svg/png in each folder.
+    Plot(PlotArgs),
+}
+
+/// Arguments of `glean plot`.
+#[derive(Debug, clap::Args)]
+pub struct PlotArgs {
+    /// Folders written by `glean simulate --out DIR`.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<std::path::PathBuf>,
 }
 
 /// Arguments of `glean simulate`.
@@ -475,6 +488,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     }),
             };
             crate::simulate::run_and_print(&opts)
+        }
+        Command::Plot(args) => {
+            for dir in &args.dirs {
+                let written = crate::simulate::plot::redraw(dir)?;
+                let names: Vec<String> = written
+                    .iter()
+                    .filter_map(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect();
+                print_out(&format!("{}: {}\n", dir.display(), names.join(", ")))?;
+            }
+            Ok(())
         }
         Command::Doctor => {
             let mut report = crate::learn::device::doctor()?;

@@ -359,7 +359,8 @@ pub struct ReviewOutcome {
 }
 
 /// `simulate --review`: every strategy's trials with review pages after the single
-/// labels; writes `review.csv`, `review.json` and `review.svg`/`.png`.
+/// labels; writes `review.csv`, `review.json` and `review.svg`/`.png` (with
+/// `review.plot.json`).
 pub fn run_review(
     opts: &SimulateOptions,
     review_opts: &review::ReviewOptions,
@@ -445,17 +446,8 @@ pub fn run_review(
         review_opts.page_size,
         opts.trials
     );
-    let axes = plot::Axes {
-        x: "keypresses (single labels, marks, page confirms)",
-        y: "folder accuracy (exported labels right)",
-    };
     let step = (review_opts.keypresses / 100).max(1);
-    let gridded: Vec<Curves> = outcome
-        .curves
-        .iter()
-        .map(|c| review::on_grid(c, step))
-        .collect();
-    plot::write_named(&opts.out, "review", &title, axes, &gridded, None)?;
+    plot::write_review(&opts.out, &title, step, &outcome.curves)?;
     Ok(outcome)
 }
 
@@ -610,7 +602,7 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
             );
         }
         println!(
-            "(keypresses: median over trials, - = not reached; folder accuracy per trial)\nwrote {} (review.csv, review.json, review.svg, review.png) in {:.0} s",
+            "(keypresses: median over trials, - = not reached; folder accuracy per trial)\nwrote {} (review.csv, review.json, review.svg, review.png, review.plot.json) in {:.0} s",
             display(&opts.out),
             started.elapsed().as_secs_f64()
         );
@@ -655,7 +647,7 @@ pub fn run_and_print(opts: &SimulateOptions) -> anyhow::Result<()> {
         );
     }
     println!(
-        "wrote {} (curves.csv, summary.json, curves.svg, curves.png) in {:.0} s",
+        "wrote {} (curves.csv, summary.json, curves.svg, curves.png, curves.plot.json) in {:.0} s",
         display(&opts.out),
         started.elapsed().as_secs_f64()
     );

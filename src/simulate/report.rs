@@ -1,5 +1,5 @@
-//! Learning curves and what is read off them: `curves.csv`, `summary.json` and the
-//! printed table (labels needed for 90 / 95 / 98 %, final accuracy).
+//! Learning curves and what is read off them: `curves.csv` (written, and read back
+//! for `glean plot`), `summary.json` and the printed table (labels needed for 90 / 95 / 98 %, final accuracy).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -147,6 +147,64 @@ impl CurvesCsv {
             .flush()
             .with_context(|| format!("writing {}", self.path.display()))
     }
+}
+
+/// Reads curves back from `curves.csv` (`x` = `labels`, `y` = `accuracy`) or
+/// `review.csv` (`keypresses`, `folder_accuracy`): one `Curves` per strategy, strategies
+/// and trials in the order they first appear. Columns are found by name, so files from
+/// before a column was added read too; the cold start is not in the CSV (summary.json
+/// has it) and is left empty.
+pub fn read_curves(path: &Path, x: &str, y: &str) -> anyhow::Result<Vec<Curves>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let need =
+        |name: &str| column(name).with_context(|| format!("{}: no {name} column", path.display()));
+    let (strategy, trial, x, y, seconds) = (
+        need("strategy")?,
+        need("trial")?,
+        need(x)?,
+        need(y)?,
+        need("seconds")?,
+    );
+    let ece = column("ece");
+    let mut all: Vec<Curves> = Vec::new();
+    for row in reader.records() {
+        let row = row.with_context(|| format!("reading {}", path.display()))?;
+        let field = |i: usize| row.get(i).unwrap_or_default();
+        let bad = || format!("{}: bad row {:?}", path.display(), row);
+        let trial: usize = field(trial).parse().with_context(bad)?;
+        if trial == 0 {
+            anyhow::bail!(bad());
+        }
+        let point = Point {
+            labels: field(x).parse().with_context(bad)?,
+            accuracy: field(y).parse().with_context(bad)?,
+            seconds: field(seconds).parse().with_context(bad)?,
+            calibration_error: ece.and_then(|i| field(i).parse().ok()),
+        };
+        let name = field(strategy);
+        let i = match all.iter().position(|c| c.strategy == name) {
+            Some(i) => i,
+            None => {
+                all.push(Curves {
+                    strategy: name.to_string(),
+                    ..Curves::default()
+                });
+                all.len() - 1
+            }
+        };
+        let trials = &mut all[i].trials;
+        if trials.len() < trial {
+            trials.resize(trial, Vec::new());
+        }
+        trials[trial - 1].push(point);
+    }
+    Ok(all)
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -299,43 +357,6 @@ pub fn table(all: &[Curves], out: &mut dyn Write) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    /// Reads a `curves.csv` back, strategies and trials in the order they first appear.
-    fn read_csv(path: &Path) -> anyhow::Result<Vec<Curves>> {
-        let mut reader =
-            csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut all: Vec<Curves> = Vec::new();
-        for row in reader.records() {
-            let row = row.with_context(|| format!("reading {}", path.display()))?;
-            let field = |i: usize| row.get(i).unwrap_or_default();
-            let bad = || format!("{}: bad row {:?}", path.display(), row);
-            let trial: usize = field(1).parse().with_context(bad)?;
-            let point = Point {
-                labels: field(2).parse().with_context(bad)?,
-                accuracy: field(3).parse().with_context(bad)?,
-                seconds: field(4).parse().with_context(bad)?,
-                calibration_error: field(6).parse().ok(),
-            };
-            let curves = match all.iter().position(|c| c.strategy == field(0)) {
-                Some(i) => &mut all[i],
-                None => {
-                    all.push(Curves {
-                        strategy: field(0).to_string(),
-                        ..Curves::default()
-                    });
-                    all.last_mut().expect("just pushed")
-                }
-            };
-            if trial == 0 {
-                anyhow::bail!(bad());
-            }
-            if curves.trials.len() < trial {
-                curves.trials.resize(trial, Vec::new());
-            }
-            curves.trials[trial - 1].push(point);
-        }
-        Ok(all)
-    }
-
     fn trial(accs: &[(usize, f64)]) -> Vec<Point> {
         accs.iter()
             .map(|&(labels, accuracy)| Point {
@@ -407,7 +428,7 @@ mod tests {
                     .unwrap();
             }
             // Read while the writer is still open: a stopped run keeps these rows.
-            let read = read_csv(&path).unwrap();
+            let read = read_curves(&path, "labels", "accuracy").unwrap();
             assert_eq!(read[0].trials, c.trials[..=t].to_vec());
         }
         drop(log);
@@ -416,7 +437,10 @@ mod tests {
             cold_start: String::new(),
             ..c
         };
-        assert_eq!(read_csv(&path).unwrap(), vec![unnamed]);
+        assert_eq!(
+            read_curves(&path, "labels", "accuracy").unwrap(),
+            vec![unnamed]
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("strategy,trial,labels,accuracy,seconds,graph,ece\n"),
@@ -441,7 +465,10 @@ mod tests {
             text.ends_with("random,1,0,0.5000,0.010,,0.1250\n"),
             "{text}"
         );
-        assert_eq!(read_csv(&path).unwrap()[0].trials[0], vec![point]);
+        assert_eq!(
+            read_curves(&path, "labels", "accuracy").unwrap()[0].trials[0],
+            vec![point]
+        );
     }
 
     #[test]

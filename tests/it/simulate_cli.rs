@@ -137,13 +137,34 @@ fn simulate_writes_curves_summary_and_plots() {
     let svg = std::fs::read_to_string(out.join("curves.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polygon").count(), 2, "one band per strategy");
-    assert!(svg.contains(">margin</text>") && svg.contains(">random</text>"));
+    assert!(svg.contains(">\nmargin\n</text>") && svg.contains(">\nrandom\n</text>"));
     assert!(
         svg.contains("all labels ("),
         "the --full-baseline line is drawn"
     );
     let png = image::open(out.join("curves.png")).unwrap();
     assert!(png.width() > 400 && png.height() > 300);
+
+    // `glean plot` draws the same plot again from what the run wrote.
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("curves.plot.json")).unwrap())
+            .unwrap();
+    assert!(
+        spec["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("assets/mnist: hybrid learner"),
+        "{spec}"
+    );
+    let exact = spec["full_baseline"].as_f64().unwrap();
+    assert!((exact - baseline).abs() < 1e-4, "{spec}");
+    std::fs::remove_file(out.join("curves.svg")).unwrap();
+    let stdout = succeeds(glean(tmp.path()).arg("plot").arg(&out));
+    assert!(stdout.contains("curves.svg, curves.png"), "{stdout}");
+    // The CSV keeps 4 decimals: the same plot, give or take a pixel.
+    let again = std::fs::read_to_string(out.join("curves.svg")).unwrap();
+    assert_eq!(again.matches("<polygon").count(), 2);
+    assert!(again.contains(">\nmargin\n</text>") && again.contains("all labels ("));
 }
 
 /// `--validation 200`: every accuracy is measured on 200 images cut from the pool (each
