@@ -19,7 +19,7 @@ mod review;
 use glean_core::{BackgroundWork, ClassProb, RankedItem, Ranking, TrainerEvent};
 
 use super::types::{ClassView, Effect, Guesses, ItemView, LabelRecord, TrainerStatus};
-use mistakes::Relabeled;
+use mistakes::{Changes, Relabeled};
 pub use mistakes::{MistakesPage, MistakesQueue};
 use review::Step;
 pub use review::{Mark, Mode, ReviewPage, DEFAULT_GRID};
@@ -170,7 +170,7 @@ impl App {
         }
         // A page's labels (consecutive, with its number) are one step, as when given;
         // a likely-mistakes page's changes one step after the labels that stood then.
-        let mut corrections: BTreeMap<(usize, u64), Vec<(usize, u16, u16)>> = BTreeMap::new();
+        let mut corrections: BTreeMap<(usize, u64), Changes> = BTreeMap::new();
         for record in &history {
             if let Some(c) = record.corrected {
                 corrections.entry((c.after, c.page)).or_default().push((

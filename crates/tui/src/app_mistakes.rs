@@ -72,8 +72,11 @@ pub(super) struct Mistakes {
 #[derive(Debug, Clone)]
 pub(super) struct Relabeled {
     pub page: Option<MistakesPage>,
-    pub changed: Vec<(usize, u16, u16)>,
+    pub changed: Changes,
 }
+
+/// Relabeled items, each with its old and new class.
+pub(super) type Changes = Vec<(usize, u16, u16)>;
 
 impl App {
     /// The likely-mistakes queue last computed, if any.
