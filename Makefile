@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TORCH := eval "$$(scripts/setup-libtorch.sh)"
 
-.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review results-keypress results-plots
+.PHONY: demo test test-without-torch build check bench mnist effnet setup results-photos results-cifar10 results-dogs results-backbone results-validation results-busy results-embedding results-vae-settings results-mbo results-strategies results-review results-keypress results-plots results-neighbours
 
 setup:
 	@$(TORCH) && echo "libtorch: $$LIBTORCH$${LIBTORCH_USE_PYTORCH:+ (from the python on PATH)}"
@@ -126,6 +126,13 @@ results-busy: mnist effnet
 # Keypress -> next frame (`benches/tui.rs`): the dog photos, and the full MNIST pool with
 # whole-pool rankings arriving; quiet, and with one core busy besides the bench's own
 # busy trainer.
+# The kNN graph's neighbours, exact against nearest-neighbour descent, on the full
+# MNIST and on 300,000 shifted digits: seconds and recall; quiet, then one core busy.
+results-neighbours: mnist
+	mkdir -p results
+	$(TORCH) && cargo bench --bench neighbours | tee results/neighbours.txt
+	( $(BUSY) $(TORCH) && cargo bench --bench neighbours | tee results/neighbours-busy.txt )
+
 results-keypress: mnist
 	mkdir -p results
 	$(TORCH) && cargo bench --bench tui | tee results/keypress.txt

@@ -9,10 +9,13 @@
 //! - `referee`: which of the hybrid learner's predictors ranks and predicts, judged on
 //!   the labels as they arrive;
 //! - `csr`: the symmetric kNN weight matrix and its product, and `cg`: conjugate
-//!   gradient on its Laplacian, the Poisson propagation's CPU solver.
+//!   gradient on its Laplacian, the Poisson propagation's CPU solver;
+//! - `nn_descent`: an approximate k-nearest-neighbour graph, for pools too large for
+//!   the exact search.
 
 pub mod cg;
 pub mod csr;
+pub mod nn_descent;
 pub mod pool_strategies;
 pub mod referee;
 pub mod select;

@@ -5,10 +5,15 @@
 
 use tch::{Device, Kind, Tensor};
 
-use glean_rank::Csr;
+use glean_rank::{nn_descent, Csr};
 
 use super::sparse;
 use crate::LearnError;
+
+/// Pools up to this size get the exact graph (MNIST's 60,000 in about a minute here);
+/// larger ones nearest-neighbour descent, where the exact search takes many minutes to
+/// hours (300,000 items: 7 min 50 s; a million: about an hour and a half).
+pub const EXACT_UP_TO: usize = 100_000;
 
 /// Query rows per distance block: 1024 × 60,000 floats is 245 MB.
 const BLOCK: i64 = 1024;
@@ -91,11 +96,52 @@ pub struct KnnGraph {
 impl KnnGraph {
     /// Builds the graph over the rows of `embeddings` (`[N, D]`, on the device the
     /// graph will be used on).
+    /// Up to `EXACT_UP_TO` rows the search is exact; above, nearest-neighbour descent
+    /// ([`KnnGraph::build_approximate`]).
     pub fn build(embeddings: &Tensor, k: usize) -> Result<KnnGraph, LearnError> {
+        let (n, _) = matrix_shape(embeddings, "kNN graph")?;
+        if n as usize > EXACT_UP_TO {
+            return Self::build_approximate(embeddings, k);
+        }
         let (dist2, idx) = nearest(embeddings, embeddings, k, true)?;
-        let weights = gaussian_weights(&dist2);
-        let n = dist2.size()[0] as usize;
         let idx: Vec<i64> = Vec::try_from(idx.to_device(Device::Cpu).view([-1]))?;
+        Self::from_neighbours(&dist2, &idx, k, embeddings.device())
+    }
+
+    /// The graph over the rows of `embeddings` from neighbours found by
+    /// nearest-neighbour descent on the CPU (`glean_rank::nn_descent`): approximate, and
+    /// deterministic whatever the thread count.
+    pub fn build_approximate(embeddings: &Tensor, k: usize) -> Result<KnnGraph, LearnError> {
+        let (n, dim) = matrix_shape(embeddings, "kNN graph")?;
+        if k as i64 >= n {
+            return Err(LearnError::Data(format!(
+                "a {k}-NN graph needs more than {k} items, got {n}"
+            )));
+        }
+        let points: Vec<f32> = Vec::try_from(
+            embeddings
+                .to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous()
+                .view([-1]),
+        )?;
+        let (idx, dist2) =
+            nn_descent::nearest_neighbours(&points, dim as usize, &nn_descent::Options::for_k(k));
+        let dist2 = Tensor::from_slice(&dist2).view([n, k as i64]);
+        let idx: Vec<i64> = idx.into_iter().map(i64::from).collect();
+        Self::from_neighbours(&dist2, &idx, k, embeddings.device())
+    }
+
+    /// The symmetric graph of each row's `k` neighbours `idx` (row-major) at squared
+    /// distances `dist2` (`[n, k]`, ascending), on `device`.
+    fn from_neighbours(
+        dist2: &Tensor,
+        idx: &[i64],
+        k: usize,
+        device: Device,
+    ) -> Result<KnnGraph, LearnError> {
+        let weights = gaussian_weights(dist2);
+        let n = dist2.size()[0] as usize;
         let w: Vec<f32> = Vec::try_from(weights.to_device(Device::Cpu).view([-1]))?;
         let mut triples = Vec::with_capacity(2 * idx.len());
         for (e, (&j, &wij)) in idx.iter().zip(&w).enumerate() {
@@ -106,7 +152,7 @@ impl KnnGraph {
         Ok(Self::from_weights(
             Csr::from_triples(n, &triples),
             k,
-            embeddings.device(),
+            device,
         ))
     }
 
@@ -215,6 +261,30 @@ mod tests {
         );
         // Each edge is at most e^0 + e^0 (both directions) and at least one direction's.
         assert!(dense.max().double_value(&[]) <= 2.0 + 1e-6);
+    }
+
+    #[test]
+    fn the_approximate_graph_shares_nearly_every_edge_of_the_exact_one() {
+        let points = {
+            let _generator = crate::torch_rng::seeded(4);
+            Tensor::randn([600, 6], (Kind::Float, Device::Cpu))
+        };
+        let exact = KnnGraph::build(&points, 5).unwrap();
+        let approximate = KnnGraph::build_approximate(&points, 5).unwrap();
+        let edges = |g: &KnnGraph| -> std::collections::HashSet<(usize, u32)> {
+            let w = &g.weights;
+            (0..w.n)
+                .flat_map(|i| {
+                    let (lo, hi) = (w.row_ptr[i] as usize, w.row_ptr[i + 1] as usize);
+                    w.col[lo..hi].iter().map(move |&j| (i, j))
+                })
+                .collect()
+        };
+        let (e, a) = (edges(&exact), edges(&approximate));
+        let shared = e.intersection(&a).count() as f64 / e.len() as f64;
+        assert!(shared > 0.95, "{shared:.3} of the exact edges found");
+        assert_eq!(approximate.k, 5);
+        assert!(KnnGraph::build_approximate(&points.narrow(0, 0, 5), 5).is_err());
     }
 
     #[test]

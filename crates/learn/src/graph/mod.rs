@@ -24,6 +24,7 @@ pub mod vae;
 
 pub use embed::{deskew, digit_embeddings, joint_embedding, Pca};
 pub use glean_rank::cg::CgOptions;
+pub use glean_rank::nn_descent;
 pub use kmeans::{kmeans, kmeans_cold_start, nearest_items, KMeans};
 pub use knn::{nearest, KnnGraph, Neighbours};
 pub use mbo::{poisson_mbo, MboOptions};
