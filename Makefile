@@ -127,11 +127,13 @@ results-busy: mnist effnet
 # whole-pool rankings arriving; quiet, and with one core busy besides the bench's own
 # busy trainer.
 # The kNN graph's neighbours, exact against nearest-neighbour descent, on the full
-# MNIST and on 300,000 shifted digits: seconds and recall; quiet, then one core busy.
+# MNIST and on 300,000 shifted digits (both searches and the recall; about 6 minutes),
+# again with one core busy (the descent only), and the descent on 1,020,000 digits.
 results-neighbours: mnist
 	mkdir -p results
-	$(TORCH) && cargo bench --bench neighbours | tee results/neighbours.txt
+	$(TORCH) && GLEAN_BENCH_EXACT_LARGE=1 cargo bench --bench neighbours | tee results/neighbours.txt
 	( $(BUSY) $(TORCH) && cargo bench --bench neighbours | tee results/neighbours-busy.txt )
+	$(TORCH) && GLEAN_BENCH_COPIES=16 cargo bench --bench neighbours | tee results/neighbours-million.txt
 
 results-keypress: mnist
 	mkdir -p results
