@@ -156,12 +156,26 @@ where
         let mut evaluated = false;
         let outcome = {
             // The round's stages post their own events; a ranking's items go out in
-            // scan indices, and a cancelled job's ranking (by labels undone) not at all.
+            // scan indices and its label count as the job's (the learner's leaves out
+            // labels of images that could not be decoded), and a cancelled job's
+            // ranking (by labels undone) not at all.
             let mut progress = |mut event: TrainerEvent| {
                 match &mut event {
                     TrainerEvent::Ranked { .. } if cancelled() => return,
-                    TrainerEvent::Ranked { ranking, .. } => map.to_scan(ranking),
-                    TrainerEvent::Evaluated { .. } => evaluated = true,
+                    TrainerEvent::Ranked {
+                        ranking,
+                        labels: counted,
+                        ..
+                    } => {
+                        map.to_scan(ranking);
+                        *counted = labels;
+                    }
+                    TrainerEvent::Evaluated {
+                        labels: counted, ..
+                    } => {
+                        evaluated = true;
+                        *counted = labels;
+                    }
                     _ => {}
                 }
                 listening &= post(event);
