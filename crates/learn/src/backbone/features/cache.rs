@@ -166,7 +166,11 @@ pub fn read_graph(path: &Path, rows: (i64, i64), k: usize, device: Device) -> Op
         let floats = |name: &str| -> Result<Vec<f32>, String> {
             Vec::<f32>::try_from(get(name, Kind::Float)?.view([-1])).map_err(|e| e.to_string())
         };
-        let stored_k = get("k", Kind::Int64)?.int64_value(&[0]);
+        let stored_k = get("k", Kind::Int64)?;
+        if stored_k.numel() != 1 {
+            return Err(format!("`k` holds {} numbers, not one", stored_k.numel()));
+        }
+        let stored_k = stored_k.int64_value(&[0]);
         let weights = Csr::from_parts(
             rows.0 as usize,
             ints("row_ptr")?,

@@ -357,3 +357,18 @@ fn backbone_features_of_dog_photos() {
     );
     assert!(matches!(outcome, Err(LearnError::Cancelled)));
 }
+
+#[test]
+fn a_graph_cache_with_a_damaged_k_is_rebuilt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("graph.safetensors");
+    let empty = |kind| Tensor::zeros([0], (kind, Device::Cpu));
+    let tensors = [
+        ("row_ptr", Tensor::from_slice(&[0i32, 0])),
+        ("col", empty(Kind::Int)),
+        ("val", empty(Kind::Float)),
+        ("k", empty(Kind::Int64)),
+    ];
+    Tensor::write_safetensors(&tensors, &file).unwrap();
+    assert!(cache::read_graph(&file, (1, 0), 10, Device::Cpu).is_none());
+}
