@@ -99,6 +99,7 @@ fn session(pool: &Pool, config: &LearnerConfig) -> anyhow::Result<(Session, temp
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     };
     Ok((Session::create(dir.path(), "bench", spec)?, dir))
 }

@@ -176,6 +176,7 @@ fn main() -> anyhow::Result<()> {
         pool_subset: std::env::var("GLEAN_BENCH_POOL_SUBSET")
             .ok()
             .and_then(|v| v.parse().ok()),
+        audit_every: 0,
         full_baseline: false,
         without_zero_shot: false,
         warm_start: false,

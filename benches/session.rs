@@ -43,6 +43,7 @@ fn config(classes: usize, pool: usize) -> SessionConfig {
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     }
 }
 

@@ -138,6 +138,7 @@ fn session_executor(
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     };
     let session = Session::create(dir, "bench", config).expect("session");
     let pixels: Vec<u8> = vec![0; names.len() * 16];
@@ -385,6 +386,7 @@ fn whole_pool_ranking(job: u64, pool: usize) -> Ranking {
                         prob: 0.6 / f32::from(r + 1),
                     })
                     .collect(),
+                audit: false,
             }
         })
         .collect();

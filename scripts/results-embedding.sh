@@ -9,6 +9,8 @@
 # VARIANTS="pca-mbo auto" limits papers and cifar to those rows (default: all five).
 set -euo pipefail
 glean=target/release/glean
+# Committed before random checks existed (`--audit-every`): made again as they were.
+before_audits=${BEFORE_AUDITS---audit-every 0}
 mnist=$(scripts/fetch-mnist.sh)
 cifar=../shared/datasets/cifar10-test
 out=results/embedding
@@ -25,7 +27,7 @@ protocol() { # name data variant labels [simulate flags]
   local embedding=${variant%-mbo} prior=off
   [ "$variant" != "$embedding" ] && prior=on
   [ "$embedding" = auto ] && prior=auto
-  "$glean" simulate "$data" --learner graph --cold-start balanced --strategies random \
+  "$glean" simulate $before_audits "$data" --learner graph --cold-start balanced --strategies random \
     --init "$n" --budget "$n" --trials 5 --embedding "$embedding" --class-prior "$prior" \
     "$@" --out "$out/$name/$variant-$n"
 }
@@ -46,7 +48,7 @@ cifar() {
     done
   done
   # Active learning as docs/RESULTS.md's CIFAR-10 table runs it, with the rule.
-  "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies margin,random \
+  "$glean" simulate $before_audits "$cifar" --holdout 2000 --model effnet-lite2 --strategies margin,random \
     --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid-auto"
 }
 
@@ -67,7 +69,7 @@ validation() {
   done
   # And active learning with the hybrid, with and without it.
   for p in on off; do
-    "$glean" simulate "$cifar" --holdout 2000 --validation 2000 --model effnet-lite2 \
+    "$glean" simulate $before_audits "$cifar" --holdout 2000 --validation 2000 --model effnet-lite2 \
       --strategies random,margin --budget 300 --trials 3 --class-prior "$p" \
       --out "$out/validation/cifar10-lite2-hybrid-mbo-$p"
   done
@@ -76,13 +78,13 @@ validation() {
 # docs/RESULTS.md's MNIST table (k-means first batch of 20, margin, batches of 10) with the
 # rule, to 300 labels: is it still as good?
 mnist_margin() {
-  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 300 --trials 3 \
+  "$glean" simulate $before_audits "$mnist" --learner hybrid --strategies margin --budget 300 --trials 3 \
     --out "$out/mnist-hybrid-margin-auto"
 }
 
 # One trial of the same past 99 % (docs/RESULTS.md's table reaches it at 600-730 labels).
 mnist_margin_long() {
-  "$glean" simulate "$mnist" --learner hybrid --strategies margin --budget 800 --trials 1 \
+  "$glean" simulate $before_audits "$mnist" --learner hybrid --strategies margin --budget 800 --trials 1 \
     --out "$out/mnist-hybrid-margin-auto-800"
 }
 

@@ -11,6 +11,8 @@
 # usage: scripts/results-review.sh [mnist|cifar]... (default: both)
 set -euo pipefail
 glean=${GLEAN:-target/release/glean}
+# Committed before random checks existed (`--audit-every`): made again as they were.
+before_audits=${BEFORE_AUDITS---audit-every 0}
 mnist=$(scripts/fetch-mnist.sh)
 cifar=../shared/datasets/cifar10-test
 out=results/review
@@ -19,8 +21,8 @@ common=(--review --strategies margin --budget 300 --trials 3 --keypresses 3000)
 for part in "${@:-mnist cifar}"; do
   for p in $part; do
     case $p in
-      mnist) "$glean" simulate "$mnist" "${common[@]}" --out "$out/mnist-hybrid" ;;
-      cifar) "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 "${common[@]}" \
+      mnist) "$glean" simulate $before_audits "$mnist" "${common[@]}" --out "$out/mnist-hybrid" ;;
+      cifar) "$glean" simulate $before_audits "$cifar" --holdout 2000 --model effnet-lite2 "${common[@]}" \
         --out "$out/cifar10-lite2-hybrid" ;;
       *) echo "unknown part $p (mnist, cifar)" >&2; exit 2 ;;
     esac

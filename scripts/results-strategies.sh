@@ -14,6 +14,8 @@
 # seeds), not made again here.
 set -euo pipefail
 glean=${GLEAN:-target/release/glean}
+# Committed before random checks existed (`--audit-every`): made again as they were.
+before_audits=${BEFORE_AUDITS---audit-every 0}
 mnist=$(scripts/fetch-mnist.sh)
 cifar=../shared/datasets/cifar10-test
 out=results/strategies
@@ -37,13 +39,13 @@ for part in "${@:-cifar mnist-cnn mnist-hybrid table}"; do
   for p in $part; do
     case $p in
       # CIFAR-10: 8,000 pool, 2,000 held out, the hybrid learner on Lite2 features.
-      cifar) "$glean" simulate "$cifar" --holdout 2000 --model effnet-lite2 --strategies "$new" \
+      cifar) "$glean" simulate $before_audits "$cifar" --holdout 2000 --model effnet-lite2 --strategies "$new" \
         --budget 300 --trials 3 --out "$out/cifar10-lite2-hybrid" ;;
       # The full MNIST, the network alone (no graph): all five strategies.
-      mnist-cnn) "$glean" simulate "$mnist" --learner cnn \
+      mnist-cnn) "$glean" simulate $before_audits "$mnist" --learner cnn \
         --strategies "margin,random,$new" --budget 300 --trials 3 --out "$out/mnist-cnn" ;;
       # The full MNIST, the hybrid learner (graph and network).
-      mnist-hybrid) "$glean" simulate "$mnist" --learner hybrid --strategies "random,$new" \
+      mnist-hybrid) "$glean" simulate $before_audits "$mnist" --learner hybrid --strategies "random,$new" \
         --budget 300 --trials 3 --out "$out/mnist-hybrid" ;;
       table) table > "$out/table.md" ;;
       *) echo "unknown part $p (cifar, mnist-cnn, mnist-hybrid, table)" >&2; exit 2 ;;

@@ -225,6 +225,13 @@ pub struct LearningArgs {
     /// or random.
     #[arg(long, value_name = "margin|random", default_value = "margin")]
     pub cluster_pick: crate::learn::ClusterPick,
+    /// Every N-th image asked for is drawn at random from the unlabeled pool instead of
+    /// by the strategy (not under random, which is all random). Those labels judge the
+    /// predictors and fit the probabilities' calibration without the strategy's bias
+    /// (its picks are where the model is weakest). 0: none. A session keeps the
+    /// setting it was made with.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub audit_every: usize,
 }
 
 impl LearningArgs {
@@ -389,6 +396,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             model: args.learning.model,
             learner: args.learning.learner,
             query: args.learning.query(),
+            audit_every: args.learning.audit_every,
             weights: args.learning.weights,
             embedding: args.learning.embedding,
             class_prior: args.learning.class_prior,
@@ -467,6 +475,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--cold-start: {e}"))?,
                 pool_subset: args.pool_subset,
+                audit_every: args.learning.audit_every,
                 full_baseline: args.full_baseline,
                 without_zero_shot: args.without_zero_shot,
                 warm_start: args.warm_start,

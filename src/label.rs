@@ -44,6 +44,8 @@ pub struct LabelOptions {
     pub embedding: EmbeddingKind,
     pub class_prior: ClassPrior,
     pub query: QueryOptions,
+    /// Every this many images asked, one drawn at random (`--audit-every`).
+    pub audit_every: usize,
     pub render: RenderMode,
     pub oracle: bool,
     /// Start on the review screen.
@@ -150,6 +152,7 @@ pub fn label(options: LabelOptions) -> anyhow::Result<()> {
         embedding: options.embedding,
         class_prior: options.class_prior,
         query: options.query,
+        audit_every: options.audit_every,
     };
     let session = Session::create(&dir, &name, config)?;
     if let Some(w) = &options.weights {
@@ -263,6 +266,7 @@ fn restored(session: &Session, index: &HashMap<&str, usize>) -> (Restored, Vec<u
                     after: c.after,
                     was: c.was.class,
                 }),
+                audit: l.audit,
             })
         })
         .collect();
@@ -320,6 +324,7 @@ fn learner_config(session: &Session, device: Option<&str>) -> anyhow::Result<Lea
             ..GraphConfig::default()
         },
         query: config.query,
+        audit_every: config.audit_every,
         ..LearnerConfig::default()
     })
 }
@@ -506,6 +511,7 @@ mod tests {
             embedding,
             class_prior,
             query: Default::default(),
+            audit_every: 0,
         };
         Session::create(dir, "s", config).unwrap()
     }

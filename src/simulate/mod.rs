@@ -42,6 +42,8 @@ pub struct SimulateOptions {
     /// The first batch's choice for every strategy; None: `cold_start_for`'s default.
     pub cold_start: Option<ColdStart>,
     pub pool_subset: Option<usize>,
+    /// Every this many places of a ranking, an audit pick (`LearnerConfig::audit_every`).
+    pub audit_every: usize,
     pub full_baseline: bool,
     /// No zero-shot prior in the rounds (`--without-zero-shot`).
     pub without_zero_shot: bool,
@@ -339,6 +341,7 @@ fn trial_config(
         cold_start,
         init: opts.init,
         pool_subset: opts.pool_subset,
+        audit_every: opts.audit_every,
         warm_start: opts.warm_start,
         seed: opts.seed.wrapping_add(trial as u64),
         schedule: opts.schedule.clone(),
@@ -497,6 +500,7 @@ pub fn run_trial(
         learner.set_zero_shot(prior.clone())?;
     }
     let mut labeled: Vec<(usize, u16)> = Vec::new();
+    let mut audited: Vec<usize> = Vec::new();
     let mut points = Vec::new();
     let mut version = 0u64;
     // The cold start predicts where the learner has the head's prior: that is the
@@ -525,7 +529,7 @@ pub fn run_trial(
         labeled.extend(next.iter().map(|&i| (i, oracle[i])));
         version += 1;
         let started = Instant::now();
-        let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
+        let out = learner.round_with_audits(&labeled, &audited, version, &|| false, &mut |_| {})?;
         let accuracy = measured(&out, accuracy_on, oracle).context(match accuracy_on {
             AccuracyOn::Test => "the round measured no accuracy",
             AccuracyOn::Pool => "no unlabeled pool item is left to measure on",
@@ -542,6 +546,7 @@ pub fn run_trial(
             return Ok(points);
         }
         next = out.ranking.batch(batch.min(budget - labeled.len()));
+        audited.extend(out.ranking.audits_in_batch(next.len()));
     }
 }
 
@@ -669,6 +674,7 @@ mod tests {
             pool_index,
             score: 0.0,
             top: TopClasses::from_iter([ClassProb { class, prob: 0.9 }]),
+            audit: false,
         };
         let oracle = [0u16, 1, 2, 1, 0];
         let ranking = Ranking {

@@ -97,6 +97,7 @@ pub fn run_review_trial(
         learner.set_zero_shot(prior.clone())?;
     }
     let mut labeled: Vec<(usize, u16)> = Vec::new();
+    let mut audited: Vec<usize> = Vec::new();
     let mut is_labeled = vec![false; oracle.len()];
     let mut keys = Keypresses::default();
     let mut points = Vec::new();
@@ -128,7 +129,7 @@ pub fn run_review_trial(
         }
         version += 1;
         let started = Instant::now();
-        let out = learner.round(&labeled, version, &|| false, &mut |_| {})?;
+        let out = learner.round_with_audits(&labeled, &audited, version, &|| false, &mut |_| {})?;
         if out.ranking.items.len() + labeled.len() != oracle.len() {
             bail!(
                 "the ranking holds {} items and {} are labeled, of a pool of {}: the folder cannot be judged",
@@ -153,6 +154,7 @@ pub fn run_review_trial(
         singles.clear();
         if labeled.len() < budget {
             singles = out.ranking.batch(batch.min(budget - labeled.len()));
+            audited.extend(out.ranking.audits_in_batch(singles.len()));
             continue;
         }
         // Pages, one class after the other (small classes share one); a class with
@@ -407,6 +409,7 @@ mod tests {
                     pool_index,
                     score: 0.0,
                     top: TopClasses::from_iter([ClassProb { class, prob }]),
+                    audit: false,
                 })
                 .collect(),
         }

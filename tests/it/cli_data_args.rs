@@ -210,6 +210,7 @@ fn session_with_holdout(sessions: &Path, root: &Path, holdout: &str) {
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     };
     drop(Session::create(sessions, "pets", config).unwrap());
 }

@@ -84,3 +84,57 @@ fn with_one_cluster_cluster_errors_asks_what_margin_asks_and_with_more_it_does_n
     // Ten clusters, a batch of ten: one item each, so not margin's ten.
     assert_ne!(rank(clustered(10)).batch(10), margin.batch(10));
 }
+
+/// With `audit_every`, a learned ranking gives every such place to an item drawn from
+/// the whole pool, marked as an audit pick; the strategy's own order holds around
+/// them; random (all random already) and the cold start have none.
+#[test]
+fn audit_picks_take_every_tenth_place_of_a_learned_ranking() {
+    for learner in [LearnerKind::Cnn, LearnerKind::Graph] {
+        let plain = rank(config(Strategy::Margin, learner));
+        let audited = rank(LearnerConfig {
+            audit_every: 10,
+            ..config(Strategy::Margin, learner)
+        });
+        assert!(plain.items.iter().all(|it| !it.audit));
+        for (place, item) in audited.items.iter().enumerate().take(200) {
+            assert_eq!(
+                item.audit,
+                (place + 1) % 10 == 0,
+                "{learner}, place {place}"
+            );
+        }
+        let audits: Vec<usize> = audited
+            .items
+            .iter()
+            .filter(|it| it.audit)
+            .map(|it| it.pool_index)
+            .collect();
+        // Drawn from the whole pool: most of them not among margin's first 300.
+        let top: Vec<usize> = plain.batch(300);
+        assert!(
+            audits.iter().filter(|i| !top.contains(i)).count() > audits.len() / 2,
+            "{learner}: {audits:?}"
+        );
+        let rest: Vec<usize> = audited
+            .items
+            .iter()
+            .filter(|it| !it.audit)
+            .map(|it| it.pool_index)
+            .take(100)
+            .collect();
+        let plain_rest: Vec<usize> = plain
+            .items
+            .iter()
+            .map(|it| it.pool_index)
+            .filter(|i| !audits.contains(i))
+            .take(100)
+            .collect();
+        assert_eq!(rest, plain_rest, "{learner}: the strategy's order stands");
+    }
+    let random = rank(LearnerConfig {
+        audit_every: 10,
+        ..config(Strategy::Random, LearnerKind::Graph)
+    });
+    assert!(random.items.iter().all(|it| !it.audit));
+}

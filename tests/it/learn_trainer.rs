@@ -246,9 +246,8 @@ fn rounds_start_and_end_with_the_model_version_they_leave() {
 
     // A refresh on the same labels ranks anew but makes no new model.
     handle.submit(Job {
-        id: 3,
-        labeled: labeled.clone(),
         refresh: true,
+        ..Job::new(3, labeled.clone())
     });
     let events = round_events(&rx, 3);
     assert_eq!(

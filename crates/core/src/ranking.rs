@@ -29,6 +29,10 @@ pub struct RankedItem {
     /// The model's most likely classes, most likely first (at most three; empty before
     /// any model exists, as in a cold start).
     pub top: TopClasses,
+    /// Placed here at random, not by the strategy (an audit pick: its label is a fair
+    /// sample of the pool, which judges the predictors and the calibration).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit: bool,
 }
 
 /// Why this ranking has the order it has.
@@ -98,6 +102,16 @@ impl Ranking {
         self.items.iter().take(k).map(|it| it.pool_index).collect()
     }
 
+    /// The pool indices of the audit picks (`RankedItem::audit`) among the first `k`.
+    pub fn audits_in_batch(&self, k: usize) -> Vec<usize> {
+        self.items
+            .iter()
+            .take(k)
+            .filter(|it| it.audit)
+            .map(|it| it.pool_index)
+            .collect()
+    }
+
     /// The ranked item for a pool index, if it is in this ranking.
     pub fn get(&self, pool_index: usize) -> Option<&RankedItem> {
         self.items.iter().find(|it| it.pool_index == pool_index)
@@ -140,11 +154,17 @@ mod tests {
                     pool_index: 10 + i,
                     score: 1.0 - i as f32,
                     top: TopClasses::new(),
+                    audit: false,
                 })
                 .collect(),
         };
         assert_eq!(r.batch(2), vec![10, 11]);
         assert_eq!(r.batch(9).len(), 5);
+        assert!(r.audits_in_batch(5).is_empty());
+        let mut audited = r.clone();
+        audited.items[1].audit = true;
+        assert_eq!(audited.audits_in_batch(1), Vec::<usize>::new());
+        assert_eq!(audited.audits_in_batch(2), vec![11]);
         assert_eq!(r.get(13).unwrap().score, -2.0);
         assert!(r.get(2).is_none());
     }

@@ -19,6 +19,9 @@ use crate::ranking::{ClassProb, Ranking};
 pub struct Job {
     pub id: u64,
     pub labeled: Vec<(usize, u16)>,
+    /// The labeled items that were audit picks (`RankedItem::audit`): placed in the
+    /// queue at random, so their labels judge the predictors without the strategy's bias.
+    pub audited: Vec<usize>,
     /// Its labels are those of the last model made (a resume, or an undo given back):
     /// its round ranks the pool anew but makes no new model version.
     pub refresh: bool,
@@ -30,8 +33,14 @@ impl Job {
         Job {
             id,
             labeled,
+            audited: Vec::new(),
             refresh: false,
         }
+    }
+
+    /// The same job, with `audited` its audit picks.
+    pub fn with_audited(self, audited: Vec<usize>) -> Job {
+        Job { audited, ..self }
     }
 }
 

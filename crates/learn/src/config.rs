@@ -59,6 +59,12 @@ pub struct LearnerConfig {
     pub init: usize,
     /// MC-dropout passes for BALD.
     pub mc_samples: usize,
+    /// Every this many places of a learned ranking, an item drawn at random instead of
+    /// the strategy's (`glean_rank::audit`; not under random, which is all audit): their
+    /// labels judge the predictors and fit the calibration without the strategy's bias.
+    /// 0: none.
+    #[serde(default)]
+    pub audit_every: usize,
     /// Score only a seeded random subset of this many unlabeled items per round.
     pub pool_subset: Option<usize>,
     /// Keep the network's weights between rounds instead of training from scratch.
@@ -103,6 +109,7 @@ impl Default for LearnerConfig {
             cold_start: ColdStart::KMeans,
             init: 20,
             mc_samples: 20,
+            audit_every: 0,
             pool_subset: None,
             warm_start: false,
             seed: 1,

@@ -2,6 +2,7 @@
 //! and test without libtorch (`make test-without-torch`): glean-learn computes the
 //! predictions with tch and hands them here.
 //!
+//! - `audit`: random places in a ranking, whose labels judge the predictors fairly;
 //! - `select`: from the scored candidates' predictions to the `Ranking` the rest of the
 //!   program sees, through the strategy (`glean_core::strategy` for the ones over plain
 //!   probabilities, `pool_strategies` for those that read the pool's clusters, graph
@@ -13,6 +14,7 @@
 //! - `nn_descent`: an approximate k-nearest-neighbour graph, for pools too large for
 //!   the exact search.
 
+pub mod audit;
 pub mod cg;
 pub mod csr;
 pub mod nn_descent;

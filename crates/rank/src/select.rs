@@ -165,6 +165,7 @@ pub fn rank(
             pool_index: candidates[p],
             score: scores[p],
             top: top_classes(&probs[p * classes..(p + 1) * classes], 3),
+            audit: false,
         })
         .collect();
     Ranking {
@@ -250,6 +251,7 @@ pub fn cold_start_ranking(
             pool_index,
             score: 1.0 - pos as f32 / len,
             top: TopClasses::new(),
+            audit: false,
         })
         .collect();
     Ranking {

@@ -278,16 +278,18 @@ impl Session {
     /// Labels `item` with class index `class`. When this returns Ok the label is on disk.
     /// An item that already has a label must be undone first.
     pub fn label(&mut self, item: &str, class: u16, source: Source) -> Result<&LabelRecord> {
-        self.label_guessed(item, class, source, Guesses::default())
+        self.label_guessed(item, class, source, Guesses::default(), false)
     }
 
-    /// `label`, keeping what glean had guessed for the item.
+    /// `label`, keeping what glean had guessed for the item, and whether it was an
+    /// audit pick (`LabelRecord::audit`).
     pub fn label_guessed(
         &mut self,
         item: &str,
         class: u16,
         source: Source,
         guessed: Guesses,
+        audit: bool,
     ) -> Result<&LabelRecord> {
         let record = LabelRecord {
             corrected: None,
@@ -298,6 +300,7 @@ impl Session {
             time: now(),
             guessed,
             page: None,
+            audit,
         };
         self.commit(Op::Label(record))?;
         #[allow(clippy::expect_used, reason = "commit applied the label, last")]
@@ -399,6 +402,7 @@ impl Session {
                 source,
                 round,
                 time,
+                audit: was.audit,
             });
         }
         self.commit(Op::Relabel { labels })?;

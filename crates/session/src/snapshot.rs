@@ -49,10 +49,16 @@ struct SnapshotFile {
     clusters: Option<usize>,
     #[serde(default = "margin", skip_serializing_if = "is_margin")]
     cluster_pick: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    audit_every: usize,
     labels: Vec<LabelRecord>,
     skipped: Vec<String>,
     rounds: Vec<RoundRecord>,
     queue: Queue,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn is_margin(setting: &str) -> bool {
@@ -99,6 +105,7 @@ pub(crate) fn to_text(state: &SessionState) -> Result<String> {
         class_prior: c.class_prior.name().into(),
         clusters: c.query.clusters,
         cluster_pick: c.query.cluster_pick.name().into(),
+        audit_every: c.audit_every,
         labels: state.labels.clone(),
         skipped: state.skipped.clone(),
         rounds: state.rounds.clone(),
@@ -201,6 +208,7 @@ fn from_file(file: SnapshotFile, text: &str, path: &Path) -> Result<SessionState
             clusters: file.clusters,
             cluster_pick: setting("cluster_pick", &file.cluster_pick, text, path)?,
         },
+        audit_every: file.audit_every,
     };
     let mut labeled = HashMap::with_capacity(file.labels.len());
     for (i, label) in file.labels.iter().enumerate() {

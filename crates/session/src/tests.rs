@@ -43,6 +43,7 @@ pub(super) fn config() -> SessionConfig {
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     }
 }
 
@@ -65,6 +66,7 @@ fn full_state() -> SessionState {
                 zero_shot: Some(0),
             },
             page: None,
+            audit: false,
         }),
         Op::Skip {
             item: "odd\nname\t\u{1b}.jpg".into(),
@@ -96,6 +98,7 @@ fn full_state() -> SessionState {
             time: t0 + chrono::Duration::milliseconds(7),
             guessed: Guesses::default(),
             page: None,
+            audit: false,
         }),
         Op::Queue(Queue {
             model_version: 4,
@@ -208,6 +211,7 @@ fn record(seq: u64, item: &str) -> Record {
             time: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
             guessed: Guesses::default(),
             page: None,
+            audit: false,
         }),
     }
 }
@@ -253,6 +257,7 @@ fn journal_lines_round_trip_every_op() {
                     zero_shot: None,
                 },
                 page: None,
+                audit: false,
             }],
         },
         Op::Round(full_state().rounds()[0].clone()),

@@ -77,6 +77,9 @@ pub struct SessionConfig {
     pub class_prior: ClassPrior,
     /// Cluster-errors' clusters and order; the defaults in older sessions.
     pub query: QueryOptions,
+    /// Every this many images asked, one drawn at random (`--audit-every`); 0, none,
+    /// in older sessions.
+    pub audit_every: usize,
 }
 
 /// Who gave a label.
@@ -134,6 +137,7 @@ impl PageRecord {
             time: self.time,
             guessed: Guesses::default(),
             page: None,
+            audit: false,
         };
         let confirmed = self
             .confirmed
@@ -173,6 +177,10 @@ pub struct LabelRecord {
     /// for a label as given, and in sessions from before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrected: Option<Correction>,
+    /// Asked as an audit pick (drawn at random, not by the strategy): the learner
+    /// judges its predictors by such labels. False in sessions from before them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit: bool,
 }
 
 /// A likely-mistakes page's change of a label.

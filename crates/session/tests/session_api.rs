@@ -868,3 +868,40 @@ fn a_journal_record_of_a_newer_format_is_an_error() {
     let error = load(d, "new").unwrap_err().to_string();
     assert!(error.contains(":1: a record of format 3"), "{error}");
 }
+
+/// An audit pick's mark is kept through the journal, a correction of its label and a
+/// compaction into the snapshot; the session's `--audit-every` too.
+#[test]
+fn audit_marks_survive_a_relabel_a_compaction_and_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = Session::create(
+        d,
+        "a",
+        glean_session::SessionConfig {
+            audit_every: 10,
+            ..config(d)
+        },
+    )
+    .unwrap();
+    let guessed = glean_session::Guesses::default();
+    s.label_guessed("a", 0, Source::Human, guessed, false)
+        .unwrap();
+    s.label_guessed("b", 1, Source::Human, guessed, true)
+        .unwrap();
+    s.label_guessed("c", 1, Source::Human, guessed, true)
+        .unwrap();
+    s.relabel(vec![("c".into(), 2)], Source::Human).unwrap();
+    let marks = |s: &SessionState| -> Vec<bool> { s.labels().iter().map(|l| l.audit).collect() };
+    assert_eq!(marks(s.state()), [false, true, true]);
+    drop(s);
+    let (mut s, _) = Session::open(d, "a").unwrap();
+    assert_eq!(marks(s.state()), [false, true, true], "from the journal");
+    s.compact().unwrap();
+    let text = std::fs::read_to_string(snapshot_path(d, "a")).unwrap();
+    assert!(text.contains("audit_every: 10"), "{text}");
+    drop(s);
+    let (s, _) = Session::open(d, "a").unwrap();
+    assert_eq!(marks(s.state()), [false, true, true], "from the snapshot");
+    assert_eq!(s.config().audit_every, 10);
+}

@@ -312,6 +312,20 @@ impl App {
         guess::chart(&self.shown_hits, self.batch)
     }
 
+    /// The same over the audit picks alone (drawn at random, so a fair sample of the
+    /// pool, where the strategy's picks are its hardest items), and how many of them
+    /// were judged; None below `guess::MIN_AUDITS`.
+    pub fn audit_accuracy(&self) -> Option<(Vec<(usize, f64)>, usize)> {
+        let hits: Vec<Option<bool>> = self
+            .history
+            .iter()
+            .zip(&self.shown_hits)
+            .map(|(record, &hit)| hit.filter(|_| record.audit))
+            .collect();
+        let judged = hits.iter().flatten().count();
+        (judged >= guess::MIN_AUDITS).then(|| (guess::chart(&hits, self.batch), judged))
+    }
+
     /// How many pool items could not be decoded.
     pub fn unusable_count(&self) -> usize {
         self.unusable.iter().filter(|&&u| u).count()
@@ -380,20 +394,29 @@ impl App {
         };
         let guessed = self.guessed(item);
         let shown = guess::shown(&guessed);
-        self.record_label(item, class, guessed, shown.map(|c| c == class));
+        let audit = self.ranked.get(item).is_some_and(|r| r.audit);
+        self.record_label(item, class, guessed, shown.map(|c| c == class), audit);
         self.steps.push(Step::Label);
         let mut effects = vec![Effect::Label {
             item,
             class,
             oracle,
             guessed,
+            audit,
         }];
         effects.extend(self.count_toward_batch(1));
         effects
     }
 
     /// Note a label of `item` (its effect is the caller's).
-    fn record_label(&mut self, item: usize, class: u16, guessed: Guesses, hit: Option<bool>) {
+    fn record_label(
+        &mut self,
+        item: usize,
+        class: u16,
+        guessed: Guesses,
+        hit: Option<bool>,
+        audit: bool,
+    ) {
         self.labels[item] = Some(class);
         self.skipped[item] = false;
         self.per_class[usize::from(class)] += 1;
@@ -404,6 +427,7 @@ impl App {
             guessed,
             page: None,
             corrected: None,
+            audit,
         });
         self.shown_hits.push(hit);
     }

@@ -429,10 +429,10 @@ impl App {
         }
         // In the session's order: confirmed ones first.
         for &(item, class) in &confirmed {
-            self.record_label(item, class, Guesses::default(), None);
+            self.record_label(item, class, Guesses::default(), None, false);
         }
         for &(item, class) in &corrected {
-            self.record_label(item, class, Guesses::default(), None);
+            self.record_label(item, class, Guesses::default(), None, false);
         }
         let labeled = confirmed.len() + corrected.len();
         let mut effects = Vec::new();

@@ -106,9 +106,16 @@ impl SessionExecutor {
                 refresh,
             },
         );
+        let audited = app
+            .history()
+            .iter()
+            .filter(|r| r.audit)
+            .map(|r| r.item)
+            .collect();
         self.trainer.submit(Job {
             id: self.job,
             labeled,
+            audited,
             refresh,
         });
     }
@@ -246,6 +253,7 @@ impl Executor for SessionExecutor {
                 class,
                 oracle,
                 guessed,
+                audit,
             } => {
                 let source = if oracle {
                     Source::Oracle
@@ -253,7 +261,8 @@ impl Executor for SessionExecutor {
                     Source::Human
                 };
                 let id = self.id(item)?.to_string();
-                self.session.label_guessed(&id, class, source, guessed)?;
+                self.session
+                    .label_guessed(&id, class, source, guessed, audit)?;
             }
             Effect::Undo { item, class } => {
                 let id = self.id(item)?.to_string();
@@ -461,6 +470,7 @@ mod tests {
             embedding: EmbeddingKind::Auto,
             class_prior: ClassPrior::Auto,
             query: Default::default(),
+            audit_every: 0,
         };
         let session = Session::create(dir, "t", config).unwrap();
         let (trainer, inbox) = trainer_channel();
@@ -522,6 +532,7 @@ mod tests {
             pool_index,
             score: 0.5,
             top: TopClasses::from_iter([ClassProb { class, prob }]),
+            audit: false,
         }
     }
 
@@ -691,6 +702,57 @@ mod tests {
         executor.trainer_event(&done(job, 2), &app).unwrap();
         assert_eq!(executor.session.rounds().len(), 2);
         assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+    }
+
+    /// An audit pick (placed by the ranking at random) is labeled like any other: the
+    /// journal keeps that it was one, and every job after it names it to the trainer.
+    #[test]
+    fn an_audit_picks_label_is_journaled_as_one_and_named_in_the_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut executor, mut app, inbox) = setup_with_inbox(dir.path());
+        let mut audit_pick = item(4, 1, 0.9);
+        audit_pick.audit = true;
+        let ranking = ranked(
+            0,
+            0,
+            RankingSource::Model,
+            vec![item(2, 0, 0.9), audit_pick, item(3, 0, 0.8)],
+        );
+        executor.trainer_event(&ranking, &app).unwrap();
+        app.on_trainer(ranking);
+        assert_eq!(app.current(), Some(0), "the image on screen stays");
+        for _ in 0..4 {
+            for effect in app.label_current(1) {
+                executor.execute(&effect, &app).unwrap();
+            }
+        }
+        let jobs: Vec<(usize, Vec<usize>)> = std::iter::from_fn(|| inbox.try_recv())
+            .filter_map(|m| match m {
+                Message::Job(job) => Some((job.labeled.len(), job.audited)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(jobs, [(2, vec![]), (4, vec![4])]);
+        let audits: Vec<(&str, bool)> = executor
+            .session
+            .state()
+            .labels()
+            .iter()
+            .map(|l| (l.item.as_str(), l.audit))
+            .collect();
+        assert_eq!(
+            audits,
+            [
+                ("a/0.png", false),
+                ("a/2.png", false),
+                ("a/4.png", true),
+                ("a/3.png", false)
+            ]
+        );
+        assert!(executor.finish(&app).unwrap(), "the trainer stopped");
+        let (reopened, _) = Session::open(dir.path(), "t").unwrap();
+        assert!(reopened.state().label_of("a/4.png").unwrap().audit);
+        assert!(!reopened.state().label_of("a/2.png").unwrap().audit);
     }
 
     /// Jobs coalesce: a round ends for job 1 while job 2 waits behind it. Undoing a

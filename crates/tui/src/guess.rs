@@ -10,6 +10,9 @@ use glean_session::Guesses;
 /// Labels the accuracy chart averages over when there is no test split.
 pub const CHART_WINDOW: usize = 50;
 
+/// Audit picks judged before the chart shows their share right instead of all labels'.
+pub const MIN_AUDITS: usize = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuessSource {
     Model,

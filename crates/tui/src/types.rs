@@ -52,6 +52,8 @@ pub enum Effect {
         class: u16,
         oracle: bool,
         guessed: Guesses,
+        /// It was an audit pick (`RankedItem::audit`).
+        audit: bool,
     },
     /// Journal the undo of this label.
     Undo {
@@ -108,6 +110,8 @@ pub struct LabelRecord {
     /// The likely-mistakes page that last changed it, in a resumed session (the live
     /// ones are undo steps of their own).
     pub corrected: Option<Corrected>,
+    /// Asked as an audit pick (`RankedItem::audit`): the trainer's job says so.
+    pub audit: bool,
 }
 
 /// A likely-mistakes page's change of a label, as a resumed session reads it.

@@ -13,7 +13,7 @@ use ratatui::Frame;
 use super::app::{escape_name, App, Mode, Overlay, GUESS_KEYS};
 use super::chrome::{class_keys, class_name, key_hints, percent, status_line};
 pub use super::chrome::{too_small, ImagePane, MIN_HEIGHT, MIN_WIDTH};
-use super::guess::GuessSource;
+use super::guess::{self, GuessSource};
 use super::keymap::Command;
 use super::overlays;
 use super::picker::sorted_by_name;
@@ -296,22 +296,32 @@ fn draw_legend(area: Rect, buf: &mut Buffer, app: &App) {
 }
 
 fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
+    let in_percent = |points: Vec<(usize, f64)>| -> Vec<(f64, f64)> {
+        points
+            .into_iter()
+            .map(|(labels, acc)| (labels as f64, acc * 100.0))
+            .collect()
+    };
+    let mut of = String::from(" ");
     let (title, points, empty) = if app.has_test_split {
         (
             " test accuracy vs labels ",
-            app.accuracy
-                .iter()
-                .map(|&(labels, acc)| (labels as f64, acc * 100.0))
-                .collect::<Vec<_>>(),
+            in_percent(app.accuracy.clone()),
             " appears after the first round".to_string(),
+        )
+    } else if let Some((points, judged)) = app.audit_accuracy() {
+        // The random checks estimate the accuracy on the whole folder; the strategy's
+        // picks, its hardest images, would understate it.
+        of = format!(" of {} ", judged.min(guess::CHART_WINDOW));
+        (
+            " random checks: guessed right ",
+            in_percent(points),
+            String::new(),
         )
     } else {
         (
             " your labels: guessed right ",
-            app.label_accuracy()
-                .into_iter()
-                .map(|(labels, acc)| (labels as f64, acc * 100.0))
-                .collect(),
+            in_percent(app.label_accuracy()),
             format!(
                 " no test split: after {} labels, how often\n the guess shown before each was right",
                 app.batch
@@ -333,7 +343,7 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
         .style(Style::new().fg(Color::Green))
         .data(&points);
     let chart = Chart::new(vec![dataset])
-        .block(block.title_bottom(Line::from(format!(" now {last:.1}% ")).right_aligned()))
+        .block(block.title_bottom(Line::from(format!(" now {last:.1}%{of}")).right_aligned()))
         .x_axis(
             Axis::default()
                 .bounds([0.0, max_labels])

@@ -101,6 +101,7 @@ fn ranking(items: &[usize]) -> TrainerEvent {
                         prob: 0.3,
                     },
                 ]),
+                audit: false,
             })
             .collect(),
     )
@@ -117,6 +118,7 @@ fn a_digit_labels_the_current_item_and_shows_the_next() {
             class: 7,
             oracle: false,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     assert_eq!(app.current(), Some(1));
@@ -156,6 +158,7 @@ fn a_full_batch_asks_for_a_retrain() {
                 class: 3,
                 oracle: false,
                 guessed: Guesses::default(),
+                audit: false,
             },
             Effect::Retrain
         ]
@@ -259,6 +262,7 @@ fn picker_filters_and_labels_with_enter() {
             class: 7,
             oracle: false,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     assert_eq!(app.overlay, Overlay::None);
@@ -281,6 +285,7 @@ fn picker_filters_and_labels_with_enter() {
             class: 1,
             oracle: false,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
 }
@@ -318,6 +323,7 @@ fn class_keys_that_are_commands_or_duplicates_are_dropped() {
             class: 3,
             oracle: false,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     assert!(app.on_key(key('x')).is_empty());
@@ -425,6 +431,7 @@ fn auto_oracle_labels_at_its_pace_and_stops_on_a_key() {
             class: 0,
             oracle: true,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     assert!(app.on_tick(Duration::from_millis(200)).is_empty());
@@ -435,6 +442,7 @@ fn auto_oracle_labels_at_its_pace_and_stops_on_a_key() {
             class: 1,
             oracle: true,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     app.on_key(key('a'));
@@ -470,6 +478,7 @@ fn resume_restores_labels_skips_and_undo_history() {
                 class: 4,
                 guessed: Guesses::default(),
                 page: None,
+                audit: false,
             },
             LabelRecord {
                 corrected: None,
@@ -477,6 +486,7 @@ fn resume_restores_labels_skips_and_undo_history() {
                 class: 9,
                 guessed: Guesses::default(),
                 page: None,
+                audit: false,
             },
         ],
         skipped: vec![1],
@@ -530,6 +540,7 @@ fn enter_takes_the_backbones_first_guess_before_any_model() {
                 model: None,
                 zero_shot: Some(4)
             },
+            audit: false,
         }]
     );
     // With ten classes on keys, 1 is a class key, not a guess key.
@@ -649,6 +660,7 @@ fn the_rankings_guesses_replace_the_suggestions() {
                 pool_index: item,
                 score: 0.5,
                 top: probs(&[(item % 40) as u16]).into_iter().collect(),
+                audit: false,
             })
             .collect(),
     ));
@@ -679,6 +691,7 @@ fn a_users_keymap_moves_the_commands() {
         class,
         oracle: false,
         guessed: Guesses::default(),
+        audit: false,
     };
     assert_eq!(app.on_key(key('3')), vec![label(0, 3)]);
     assert_eq!(app.on_key(key('7')), vec![Effect::Skip { item: 1 }]);
@@ -704,6 +717,7 @@ fn a_users_keymap_moves_the_commands() {
             class: 0,
             oracle: true,
             guessed: Guesses::default(),
+            audit: false,
         })
     );
 }
@@ -739,6 +753,7 @@ fn predicting(
                         prob: 1.0 - prob_of(item),
                     },
                 ]),
+                audit: false,
             })
             .collect(),
     )
@@ -1040,6 +1055,7 @@ fn review_before_the_first_ranking_says_what_it_needs() {
                 pool_index,
                 score: 0.5,
                 top: TopClasses::new(),
+                audit: false,
             })
             .collect(),
     ));
@@ -1059,6 +1075,7 @@ fn review_before_the_first_ranking_says_what_it_needs() {
             class: 0,
             oracle: true,
             guessed: Guesses::default(),
+            audit: false,
         }]
     );
     assert!(app.auto);
@@ -1205,6 +1222,7 @@ fn labels_confirmed_on_a_page_come_back_on_resume_and_undo_a_page_at_a_time() {
             class,
             guessed: Guesses::default(),
             page,
+            audit: false,
         })
         .collect(),
         ..Restored::default()
@@ -1247,6 +1265,7 @@ fn a_mistakes_page_confirmed_before_a_resume_is_taken_back_whole() {
         guessed: Guesses::default(),
         page: None,
         corrected,
+        audit: false,
     };
     let changed = |was| {
         Some(Corrected {
@@ -1313,6 +1332,7 @@ fn labeled_app(batch: usize) -> App {
                 },
                 guessed: Guesses::default(),
                 page: None,
+                audit: false,
             })
             .collect(),
         model_version: 2,

@@ -135,6 +135,7 @@ fn ranked(
                     pool_index,
                     score: 0.5,
                     top: top(pool_index).into_iter().collect(),
+                    audit: false,
                 })
                 .collect(),
         },
@@ -210,12 +211,14 @@ fn effects_run_before_the_frame_and_frames_only_when_dirty() {
                 class: 1,
                 oracle: false,
                 guessed: Guesses::default(),
+                audit: false,
             },
             Effect::Label {
                 item: 1,
                 class: 2,
                 oracle: false,
                 guessed: Guesses::default(),
+                audit: false,
             },
             Effect::Retrain
         ]

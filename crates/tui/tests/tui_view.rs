@@ -312,6 +312,7 @@ fn trained(app: &mut App) {
                         prob: 0.02,
                     },
                 ]),
+                audit: false,
             })
             .collect(),
     ));
@@ -360,6 +361,7 @@ fn an_undone_image_the_ranking_left_out_says_why_it_is_back() {
                 pool_index,
                 score: 0.5,
                 top: TopClasses::new(),
+                audit: false,
             })
             .collect(),
     ));
@@ -604,6 +606,7 @@ fn dogs_reviewed_before_any_label(
                 class: class_of(i),
                 prob: prob_of(i),
             }]),
+            audit: false,
         })
         .collect();
     app.on_trainer(ranked(RankingSource::ColdStart, 0, items));
@@ -740,6 +743,7 @@ fn review_screen(width: u16, height: u16) -> Terminal<TestBackend> {
                     class: (item % 10) as u16,
                     prob: 0.999 - item as f32 / 2000.0,
                 }]),
+                audit: false,
             })
             .collect(),
     ));
@@ -820,6 +824,7 @@ fn mistakes_screen(width: u16, height: u16) -> (App, Terminal<TestBackend>) {
                 class: given(item),
                 guessed: Default::default(),
                 page: None,
+                audit: false,
             })
             .collect(),
         model_version: 3,
@@ -893,4 +898,49 @@ fn likely_mistakes_page_at_120_by_40() {
         screen.contains("confirm the page: marked labels change, the rest stand"),
         "{screen}"
     );
+}
+
+/// Without a test split, once five audit picks are labeled the chart shows how often
+/// the guess was right on them alone: a fair sample of the folder, where the
+/// strategy's own picks (its hardest photos) would understate the accuracy.
+#[test]
+fn the_chart_judges_by_the_random_checks_once_there_are_enough() {
+    let mut app = dogs_app();
+    // Every fourth place an audit pick, guessed right except every other one (7,
+    // 15, …); the strategy's picks all guessed wrong.
+    let items = (0..118usize)
+        .map(|i| {
+            let audit = i % 4 == 3;
+            let right = audit && i % 8 != 7;
+            let class = if right {
+                i as u16
+            } else {
+                ((i + 1) % 118) as u16
+            };
+            RankedItem {
+                pool_index: i,
+                score: 0.5,
+                top: TopClasses::from_iter([glean_tui::ClassProb { class, prob: 0.6 }]),
+                audit,
+            }
+        })
+        .collect();
+    app.on_trainer(ranked(RankingSource::Graph, 0, items));
+    for i in 0..16 {
+        app.label_current(i);
+    }
+    assert_eq!(app.audit_accuracy(), None, "four audit picks are too few");
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("your labels: guessed right"), "{screen}");
+    for i in 16..20 {
+        app.label_current(i);
+    }
+    assert_eq!(
+        app.audit_accuracy(),
+        Some((vec![(5, 1.0), (10, 0.5), (15, 2.0 / 3.0), (20, 0.6)], 5))
+    );
+    assert_eq!(app.label_accuracy().last(), Some(&(20, 3.0 / 20.0)));
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("random checks: guessed right"), "{screen}");
+    assert!(screen.contains("now 60.0% of 5"), "{screen}");
 }

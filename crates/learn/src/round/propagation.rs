@@ -431,6 +431,7 @@ impl GraphLearner {
             ri.seed,
         );
         ri.show_handed_out(&mut ranking, &ri.blended(&refined)?)?;
+        ri.place_audits(&mut ranking);
         Ok(ranking)
     }
 }

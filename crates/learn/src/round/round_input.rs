@@ -68,6 +68,23 @@ impl Labeled {
             .collect()
     }
 
+    /// Moves the first `first` labels and those of the items in `audited` to the front,
+    /// each part in its order, and counts them.
+    pub(crate) fn put_first(&mut self, first: usize, audited: &[usize]) -> usize {
+        let n = self.indices.len();
+        let audited: std::collections::HashSet<usize> = audited.iter().copied().collect();
+        let front: Vec<bool> = (0..n)
+            .map(|at| at < first || audited.contains(&self.indices[at]))
+            .collect();
+        let order: Vec<usize> = (0..n)
+            .filter(|&at| front[at])
+            .chain((0..n).filter(|&at| !front[at]))
+            .collect();
+        self.indices = order.iter().map(|&at| self.indices[at]).collect();
+        self.classes = order.iter().map(|&at| self.classes[at]).collect();
+        front.iter().filter(|&&f| f).count()
+    }
+
     /// Which of `pool_len` items are labeled.
     pub(crate) fn mask(&self, pool_len: usize) -> Vec<bool> {
         let mut is_labeled = vec![false; pool_len];
@@ -94,6 +111,8 @@ pub(crate) struct RankingInputs<'a> {
     pub(crate) classes: usize,
     pub(crate) job: u64,
     pub(crate) seed: u64,
+    /// Every this many places of a ranking, an audit pick (`glean_rank::audit`); 0: none.
+    pub(crate) audit_every: usize,
     /// The pool's clusters and embedding, for the strategies that read them.
     pub(crate) structure: Option<&'a PoolStructure>,
     /// The discriminator's odds for the candidates (adversarial).
@@ -181,6 +200,11 @@ impl<'a> RankingInputs<'a> {
         Ok(())
     }
 
+    /// Gives `ranking`'s audit places to random items (`glean_rank::audit`).
+    pub(crate) fn place_audits(&self, ranking: &mut Ranking) {
+        glean_rank::audit::interleave(ranking, self.audit_every, self.seed);
+    }
+
     /// The same for the test items' probabilities.
     pub(crate) fn refined_test(&self, probs: Tensor) -> Result<Tensor, LearnError> {
         match self.prior {
@@ -217,4 +241,24 @@ impl<'a> RankingInputs<'a> {
 pub(crate) fn index_tensor(indices: &[usize], device: Device) -> Result<Tensor, LearnError> {
     let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
     Ok(Tensor::f_from_slice(&v)?.f_to_device(device)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_batch_and_the_audit_picks_go_first_each_in_its_order() {
+        // Item 7 is labeled twice: it counts once, with its newer class, in its place.
+        let labeled = [(5, 0), (7, 1), (2, 0), (9, 1), (4, 0), (7, 0), (3, 1)];
+        let mut lab = Labeled::check(&labeled, 10, 2).unwrap();
+        assert_eq!(lab.indices, [5, 7, 2, 9, 4, 3]);
+        // The first two, and the audit picks 9 and 3 (8 is not labeled).
+        assert_eq!(lab.put_first(2, &[3, 8, 9]), 4);
+        assert_eq!(lab.indices, [5, 7, 9, 3, 2, 4]);
+        assert_eq!(lab.classes, [0, 0, 1, 1, 0, 0]);
+        let mut lab = Labeled::check(&labeled, 10, 2).unwrap();
+        assert_eq!(lab.put_first(20, &[]), 6, "a first batch beyond the labels");
+        assert_eq!(lab.indices, [5, 7, 2, 9, 4, 3]);
+    }
 }

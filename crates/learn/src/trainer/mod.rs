@@ -151,6 +151,7 @@ where
             return;
         }
         let labeled = map.to_learner(&job.labeled);
+        let audited = map.items_to_learner(&job.audited);
         let cancelled = || inbox.cancelled(id);
         let mut listening = true;
         let mut evaluated = false;
@@ -181,7 +182,7 @@ where
                 listening &= post(event);
             };
             catch_unwind(AssertUnwindSafe(|| {
-                learner.round(&labeled, id, &cancelled, &mut progress)
+                learner.round_with_audits(&labeled, &audited, id, &cancelled, &mut progress)
             }))
         };
         let events = match outcome {

@@ -107,6 +107,14 @@ impl PoolMap {
             .collect()
     }
 
+    /// Scan indices as learner indices, those of images that could not be decoded left out.
+    pub fn items_to_learner(&self, items: &[usize]) -> Vec<usize> {
+        items
+            .iter()
+            .filter_map(|&item| self.to_learner.get(item).copied()?)
+            .collect()
+    }
+
     /// A ranking's items in scan indices.
     pub fn to_scan(&self, ranking: &mut Ranking) {
         for item in &mut ranking.items {
@@ -401,6 +409,7 @@ mod tests {
                     pool_index: i,
                     score: 0.0,
                     top: TopClasses::new(),
+                    audit: false,
                 })
                 .collect(),
         };

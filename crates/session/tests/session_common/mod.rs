@@ -36,6 +36,7 @@ pub fn config(root: &Path) -> SessionConfig {
         embedding: EmbeddingKind::Auto,
         class_prior: ClassPrior::Auto,
         query: Default::default(),
+        audit_every: 0,
     }
 }
 
