@@ -177,11 +177,15 @@ fn draw_prediction(area: Rect, buf: &mut Buffer, app: &App) {
             };
             lines.push(Line::from(format!(" by {by} · ⏎ takes the 1st")).dim());
         }
+        None if app.current().is_none() => {
+            lines.push(Line::from(" nothing left to guess"));
+        }
         None => {
             lines.push(Line::from(" no guess yet"));
         }
     }
     lines.push(match app.current_ranking() {
+        None if app.current().is_none() => Line::default(),
         Some(ranked) if ranked.top.is_empty() => Line::from(format!(
             " why: {} pick (score {:.3})",
             app.strategy, ranked.score

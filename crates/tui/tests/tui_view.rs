@@ -944,3 +944,29 @@ fn the_chart_judges_by_the_random_checks_once_there_are_enough() {
     assert!(screen.contains("random checks: guessed right"), "{screen}");
     assert!(screen.contains("now 60.0% of 5"), "{screen}");
 }
+
+/// The whole folder labeled after a ranking: the guesses panel says there is nothing
+/// left, not that the image on screen came back after an undo.
+#[test]
+fn the_guesses_panel_says_nothing_is_left_once_every_image_is_labeled() {
+    let mut app = dogs_app();
+    app.on_trainer(ranked(
+        RankingSource::Graph,
+        0,
+        (0..118)
+            .map(|pool_index| RankedItem {
+                pool_index,
+                score: 0.5,
+                top: TopClasses::new(),
+                audit: false,
+            })
+            .collect(),
+    ));
+    for i in 0..118 {
+        app.label_current(i);
+    }
+    assert_eq!(app.current(), None);
+    let screen = draw(&app, 120, 40).backend().to_string();
+    assert!(screen.contains("nothing left to guess"), "{screen}");
+    assert!(!screen.contains("undo;"), "{screen}");
+}
