@@ -620,8 +620,9 @@ impl Learner {
     }
 
     /// Whether the labels that follow `labeled` ones can be unchosen (`judge_handed_out`
-    /// reads no other): under random labeling all are, else only the first batch. Past
-    /// it, a round keeps nothing for them to judge.
+    /// reads no other): under random labeling all are; else the first batch, and the
+    /// audit picks where rankings have them. Past those, a round keeps nothing for them
+    /// to judge.
     fn judges_the_next_labels(&self, labeled: usize) -> bool {
         self.config.strategy == Strategy::Random
             || labeled < self.config.init
