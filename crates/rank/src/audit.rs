@@ -5,7 +5,7 @@
 //! its predictors and fit their calibration. The person does not see which items they
 //! are.
 
-use glean_core::ranking::Ranking;
+use glean_core::ranking::{RankedItem, Ranking};
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,43 +29,38 @@ pub fn interleave(ranking: &mut Ranking, every: usize, seed: u64) {
     for &p in &drawn {
         is_drawn[p] = true;
     }
-    // Each item's new place, and whether it is an audit pick there.
-    let mut audits = drawn.into_iter();
-    let mut rest = (0..n).filter(|&p| !is_drawn[p]);
-    let mut new_place = vec![0usize; n];
-    let mut audit = vec![false; n];
-    for place in 0..n {
-        let pick = ((place + 1) % every == 0).then(|| audits.next()).flatten();
-        match pick {
-            Some(p) => {
-                new_place[p] = place;
-                audit[p] = true;
-            }
-            // The audit places come before the last of the rest, so the rest never
-            // runs out before the audits do.
-            None => {
-                if let Some(p) = rest.next().or_else(|| audits.next()) {
-                    new_place[p] = place;
-                }
-            }
-        }
-    }
-    let mut placed: Vec<(usize, _)> = std::mem::take(&mut ranking.items)
+    let items = std::mem::take(&mut ranking.items);
+    // In the order drawn (random), so that each audit place gets a uniform draw.
+    let mut audits = drawn
+        .iter()
+        .map(|&p| RankedItem {
+            audit: true,
+            ..items[p].clone()
+        })
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut rest = items
         .into_iter()
         .enumerate()
-        .map(|(p, mut item)| {
-            item.audit = audit[p];
-            (new_place[p], item)
+        .filter(|&(p, _)| !is_drawn[p])
+        .map(|(_, item)| RankedItem {
+            audit: false,
+            ..item
+        });
+    // The audit places come before the last of the rest, so the rest never runs out
+    // before the audits do.
+    ranking.items = (0..n)
+        .filter_map(|place| {
+            let audit = ((place + 1) % every == 0).then(|| audits.next()).flatten();
+            audit.or_else(|| rest.next()).or_else(|| audits.next())
         })
         .collect();
-    placed.sort_unstable_by_key(|&(place, _)| place);
-    ranking.items = placed.into_iter().map(|(_, item)| item).collect();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glean_core::ranking::{RankedItem, RankingSource, TopClasses};
+    use glean_core::ranking::{RankingSource, TopClasses};
     use glean_core::strategy::Strategy;
 
     fn ranking(n: usize) -> Ranking {

@@ -306,21 +306,22 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
             .map(|(labels, acc)| (labels as f64, acc * 100.0))
             .collect()
     };
-    let mut of = String::from(" ");
-    let (title, points, empty) = if app.has_test_split {
+    // The title, the points, what shows without points, and the corner's end.
+    let (title, points, empty, of) = if app.has_test_split {
         (
             " test accuracy vs labels ",
             in_percent(app.accuracy.clone()),
             " appears after the first round".to_string(),
+            " ".to_string(),
         )
     } else if let Some((points, judged)) = app.audit_accuracy() {
         // The random checks estimate the accuracy on the whole folder; the strategy's
         // picks, its hardest images, would understate it.
-        of = format!(" of {} ", judged.min(guess::CHART_WINDOW));
         (
             " random checks: guessed right ",
             in_percent(points),
             String::new(),
+            format!(" of {} ", judged.min(guess::CHART_WINDOW)),
         )
     } else {
         (
@@ -330,6 +331,7 @@ fn draw_chart(area: Rect, buf: &mut Buffer, app: &App) {
                 " no test split: after {} labels, how often\n the guess shown before each was right",
                 app.batch
             ),
+            " ".to_string(),
         )
     };
     let block = Block::bordered().title(title);

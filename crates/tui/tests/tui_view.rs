@@ -278,6 +278,19 @@ fn ranked(source: RankingSource, labels: usize, items: Vec<RankedItem>) -> Train
     }
 }
 
+/// `items` ranked at one score, with no class guessed (as a cold start's).
+fn unguessed(items: impl IntoIterator<Item = usize>) -> Vec<RankedItem> {
+    items
+        .into_iter()
+        .map(|pool_index| RankedItem {
+            pool_index,
+            score: 0.5,
+            top: TopClasses::new(),
+            audit: false,
+        })
+        .collect()
+}
+
 fn trained(app: &mut App) {
     app.on_trainer(TrainerEvent::Ready {
         device: "cpu".into(),
@@ -355,15 +368,7 @@ fn an_undone_image_the_ranking_left_out_says_why_it_is_back() {
     app.on_trainer(ranked(
         RankingSource::Model,
         1,
-        (0..1000)
-            .filter(|&item| item != first)
-            .map(|pool_index| RankedItem {
-                pool_index,
-                score: 0.5,
-                top: TopClasses::new(),
-                audit: false,
-            })
-            .collect(),
+        unguessed((0..1000).filter(|&item| item != first)),
     ));
     let screen = draw(&app, 120, 40).backend().to_string();
     assert!(screen.contains("why: margin pick"), "{screen}");
@@ -950,18 +955,7 @@ fn the_chart_judges_by_the_random_checks_once_there_are_enough() {
 #[test]
 fn the_guesses_panel_says_nothing_is_left_once_every_image_is_labeled() {
     let mut app = dogs_app();
-    app.on_trainer(ranked(
-        RankingSource::Graph,
-        0,
-        (0..118)
-            .map(|pool_index| RankedItem {
-                pool_index,
-                score: 0.5,
-                top: TopClasses::new(),
-                audit: false,
-            })
-            .collect(),
-    ));
+    app.on_trainer(ranked(RankingSource::Graph, 0, unguessed(0..118)));
     for i in 0..118 {
         app.label_current(i);
     }
